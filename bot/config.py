@@ -1,0 +1,670 @@
+"""Settings: one TOML file plus secrets from the environment (never from the file).
+
+The dataclasses below are the contract the rest of the bot reads. `load_config` fills them
+and reports every problem at once, naming the file, the key and what is accepted.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import ipaddress
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+DEFAULT_CONFIG_PATH = "warden.toml"
+CONFIG_ENV_VAR = "WARDEN_CONFIG"
+EXAMPLE_CONFIG_NAME = "warden.example.toml"
+
+# The checks a [checks.<id>] table may configure. Add a check's id here when adding the check.
+CHECK_IDS: tuple[str, ...] = ("unknown-connections", "plaintext-services", "smtp-relay", "splctl-exposure")
+LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
+MIN_CHECK_INTERVAL = 10.0
+
+
+class ConfigError(Exception):
+    """The configuration is wrong. `problems` lists every problem, each naming file and key."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    alerts_channel: str
+    approvals_channel: str
+    command: str = "/ibmi"
+
+
+@dataclass(frozen=True)
+class RoleSettings:
+    """Slack user ids (U…/W…) or @usergroup handles. Empty viewers means anyone may view."""
+
+    viewers: tuple[str, ...] = ()
+    operators: tuple[str, ...] = ()
+    approvers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    path: Path = Path("warden.db")
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """How the embedded demo IBM i behaves (only for `connection = "demo"`)."""
+
+    path: Path = Path("demo-ibmi")  # folder holding one SQLite file per library
+    latency: float = 0.0  # seconds added to every statement
+    traffic: bool = False  # let connections arrive and leave over time
+    traffic_interval: float = 60.0  # seconds between traffic changes
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class SystemSettings:
+    name: str
+    connection: str  # "demo", an ODBC connection string, or "DSN=…"
+    trusted: tuple[IPNetwork, ...] = ()
+    user_env: str | None = None  # name of the environment variable holding the user profile
+    password_env: str | None = None  # name of the environment variable holding the password
+    login_timeout: float = 10.0
+    query_timeout: float = 30.0
+    demo: DemoSettings | None = None
+
+    @property
+    def is_demo(self) -> bool:
+        return self.connection == "demo"
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    enabled: bool = True
+    interval: float | None = None  # seconds; None = the check's default
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    slack: SlackSettings
+    systems: tuple[SystemSettings, ...]
+    roles: RoleSettings = field(default_factory=RoleSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    checks: Mapping[str, CheckSettings] = field(default_factory=dict)
+    log_level: str = "INFO"
+
+    def system(self, name: str) -> SystemSettings:
+        for system in self.systems:
+            if system.name.upper() == name.upper():
+                return system
+        raise KeyError(name)
+
+    def check(self, check_id: str) -> CheckSettings:
+        """The settings of one check; defaults when the file has no [checks.<id>] table."""
+        return self.checks.get(check_id, CheckSettings())
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Secrets come only from the environment. repr() never shows them."""
+
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_api_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Secrets:
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        return cls(
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_api_url=get("SLACK_API_URL"),
+        )
+
+    def values(self) -> list[str]:
+        """Every secret value, for log redaction."""
+        return [v for v in (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret) if v]
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def find_example_config() -> Path:
+    """The commented example configuration shipped inside the package."""
+    return Path(__file__).with_name(EXAMPLE_CONFIG_NAME)
+
+
+def resolve_config_path(explicit: str | Path | None, env: Mapping[str, str] = os.environ) -> Path:
+    """--config wins, then WARDEN_CONFIG, then warden.toml in the working directory."""
+    if explicit is not None and str(explicit).strip():
+        return Path(explicit).expanduser()
+    from_env = env.get(CONFIG_ENV_VAR, "").strip()
+    if from_env:
+        return Path(from_env).expanduser()
+    return Path(DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] = os.environ) -> Config:
+    """Read and validate the configuration file; raise ConfigError listing every problem."""
+    config_path = resolve_config_path(path, env)
+    data = _read_toml(config_path)
+    problems = _Problems(str(config_path))
+    config = _build_config(config_path, data, problems)
+    if problems.lines:
+        raise ConfigError(problems.lines)
+    return config
+
+
+_DURATION_NUMBER = r"\d+(?:\.\d+)?"
+_DURATION = re.compile(
+    rf"(?:(?P<d>{_DURATION_NUMBER})d)?(?:(?P<h>{_DURATION_NUMBER})h)?"
+    rf"(?:(?P<m>{_DURATION_NUMBER})m)?(?:(?P<s>{_DURATION_NUMBER})s)?"
+)
+_UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+DURATION_FORM = "a number with a unit: '30s', '5m', '1h', '1d', or combined like '1h30m'"
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as "30s", "5m", "1h", "1d" or "1h30m". Bare numbers are rejected."""
+    match = _DURATION.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None or not any(match.groups()):
+        raise ValueError(f"{text!r} is not a duration; expected {DURATION_FORM}")
+    return sum(float(amount) * _UNIT_SECONDS[unit] for unit, amount in match.groupdict().items() if amount)
+
+
+def system_credentials(
+    system: SystemSettings, env: Mapping[str, str] = os.environ
+) -> tuple[str | None, str | None]:
+    """The user profile and password of a system, from the variables named by user_env/password_env.
+
+    (None, None) when the system names no variables (for example DSN=*LOCAL on IBM i itself).
+    """
+    if system.user_env is None and system.password_env is None:
+        return None, None
+    missing = [
+        f"system {system.name}: environment variable {name} ({key}) is not set; "
+        f"expected it to hold the {what} the bot signs on with"
+        for name, what, key in (
+            (system.user_env, "user profile", "user_env"),
+            (system.password_env, "password", "password_env"),
+        )
+        if name is not None and not env.get(name)
+    ]
+    if missing:
+        raise ConfigError(missing)
+    user = env[system.user_env] if system.user_env else None
+    password = env[system.password_env] if system.password_env else None
+    return user, password
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    def fail(text: str) -> ConfigError:
+        return ConfigError([f"{path}: {text}"])
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise fail(
+            f"no such file; pass --config or set {CONFIG_ENV_VAR} "
+            f"(start from the commented example bot/{EXAMPLE_CONFIG_NAME})"
+        ) from None
+    except IsADirectoryError:
+        raise fail("is a folder; expected a TOML file") from None
+    except OSError as exc:
+        raise fail(f"cannot be read ({exc.strerror}); expected a readable TOML file") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise fail(f"byte {exc.start} is not UTF-8; expected a UTF-8 TOML file") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", str(exc))
+        where, what = (f"line {match[2]}, column {match[3]}", match[1]) if match else ("", str(exc))
+        raise fail(f"{where}: not valid TOML: {what}" if where else f"not valid TOML: {what}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation: every reader records problems and carries on, so one run reports them all.
+
+
+class _Problems:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.lines: list[str] = []
+
+    def add(self, key: str, text: str) -> None:
+        self.lines.append(f"{self.file}: {key}: {text}")
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, datetime.date | datetime.time):
+        return "a date or time"
+    return f"a {type(value).__name__}"
+
+
+def _unknown_key_text(key: str, accepted: Sequence[str], noun: str) -> str:
+    close = difflib.get_close_matches(key, accepted, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown {noun}{hint}; expected one of {', '.join(accepted)}"
+
+
+class _Section:
+    """One TOML table: its key path, its values, and the problems found while reading it."""
+
+    def __init__(
+        self,
+        problems: _Problems,
+        path: str,
+        data: Mapping[str, Any],
+        accepted: Sequence[str],
+        noun: str = "key",
+    ) -> None:
+        self.problems = problems
+        self.path = path
+        self.data = data
+        for key in data:
+            if key not in accepted:
+                problems.add(self.key(key), _unknown_key_text(key, accepted, noun))
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def problem(self, name: str, text: str) -> None:
+        self.problems.add(self.key(name), text)
+
+    def has(self, name: str) -> bool:
+        return name in self.data
+
+    def typed(
+        self, name: str, kind: type, type_name: str, form: str | None = None, required: bool = False
+    ) -> Any:
+        """The value if present and of the right TOML type; otherwise None (and a problem, if wrong)."""
+        if name not in self.data:
+            if required:
+                self.problem(name, f"missing; expected {form or type_name}")
+            return None
+        value = self.data[name]
+        if not _is_kind(value, kind):
+            self.problem(name, _wrong_type_text(value, type_name, form))
+            return None
+        return value
+
+    def string(
+        self,
+        name: str,
+        form: str | None = None,
+        required: bool = False,
+        check: Callable[[str], str | None] | None = None,
+    ) -> str | None:
+        value = self.typed(name, str, "a string", form, required)
+        if value is None:
+            return None
+        trouble = check(value) if check else None
+        if trouble:
+            self.problem(name, trouble)
+            return None
+        return value
+
+    def boolean(self, name: str) -> bool | None:
+        return self.typed(name, bool, "a boolean", "true or false")
+
+    def integer(self, name: str) -> int | None:
+        return self.typed(name, int, "an integer")
+
+    def duration(self, name: str, default: float, minimum: float, exclusive: bool = False) -> float:
+        text = self.typed(name, str, "a string", "a duration like '30s', '5m' or '1h30m'")
+        if text is None:
+            return default
+        try:
+            seconds = parse_duration(text)
+        except ValueError as exc:
+            self.problem(name, str(exc))
+            return default
+        if seconds < minimum or (exclusive and seconds == minimum):
+            bound = "more than" if exclusive else "at least"
+            self.problem(name, f"{text!r} is too short; expected a duration of {bound} {minimum:g}s")
+            return default
+        return seconds
+
+    def strings(self, name: str, item_form: str) -> Iterator[tuple[str, str]]:
+        """(key path, value) for each string of an array, in order; a problem for anything else."""
+        value = self.typed(name, list, "an array", f"strings, each {item_form}")
+        for index, item in enumerate(value or []):
+            key = f"{self.key(name)}[{index}]"
+            if isinstance(item, str):
+                yield key, item
+            else:
+                self.problems.add(key, _wrong_type_text(item, "a string", item_form))
+
+    def table(self, name: str, accepted: Sequence[str], required: bool = False) -> _Section | None:
+        form = f"[{self.key(name)}] with {', '.join(accepted)}"
+        value = self.typed(name, dict, "a table", form, required)
+        if value is None:
+            return None
+        return _Section(self.problems, self.key(name), value, accepted)
+
+
+def _is_kind(value: object, kind: type) -> bool:
+    # TOML booleans are Python bools, which are also ints: keep them apart.
+    if isinstance(value, bool):
+        return kind is bool
+    return isinstance(value, kind)
+
+
+def _wrong_type_text(value: object, type_name: str, form: str | None) -> str:
+    accepted = f" (accepted: {form})" if form else ""
+    return f"expected {type_name}, got {_kind(value)}{accepted}"
+
+
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
+_CHANNEL_NAME = re.compile(r"#[a-z0-9_-]{1,80}")
+_SLASH_COMMAND = re.compile(r"/[a-z0-9_-]{1,31}")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_USERGROUP = re.compile(r"@[a-z0-9._-]{1,80}")
+_SYSTEM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+_CREDENTIAL_KEY = re.compile(r"(?:^|;)\s*(?:UID|USERID|PWD|PASSWORD)\s*=", re.IGNORECASE)
+_DRIVER_OR_DSN = re.compile(r"(?:^|;)\s*(?:DRIVER|DSN)\s*=\s*[^;\s]", re.IGNORECASE)
+
+CHANNEL_FORM = "a channel id like 'C0123ALERTS' or a name like '#security-alerts'"
+ROLE_MEMBER_FORM = "a Slack user id like 'U01ABCDEF' or a user group handle like '@security-team'"
+CONNECTION_FORM = (
+    '"demo", an ODBC connection string like '
+    "'DRIVER={IBM i Access ODBC Driver};SYSTEM=ibmi.example.com;SSL=1', "
+    "or 'DSN=<name>' ('DSN=*LOCAL' when running on IBM i)"
+)
+NETWORK_FORM = "CIDR like '10.0.0.0/8' or an address like '192.0.2.7'"
+
+
+def _pattern_check(pattern: re.Pattern[str], what: str, form: str) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        return None if pattern.fullmatch(value) else f"{value!r} is not {what}; expected {form}"
+
+    return check
+
+
+def _not_empty(form: str) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        return None if value.strip() else f"is empty; expected {form}"
+
+    return check
+
+
+def _check_channel(value: str) -> str | None:
+    if _CHANNEL_ID.fullmatch(value) or _CHANNEL_NAME.fullmatch(value):
+        return None
+    return f"{value!r} is not a Slack channel; expected {CHANNEL_FORM}"
+
+
+def _check_connection(value: str) -> str | None:
+    if value == "demo":
+        return None
+    if _CREDENTIAL_KEY.search(value):
+        # The value holds a password: never repeat it.
+        return (
+            "contains credentials (UID=/PWD=); expected a connection string without them: "
+            "the user and password come from the environment variables named by user_env and password_env"
+        )
+    if _DRIVER_OR_DSN.search(value):
+        return None
+    return f"{value!r} is not a connection; expected {CONNECTION_FORM}"
+
+
+def _build_config(path: Path, data: Mapping[str, Any], problems: _Problems) -> Config:
+    root = _Section(problems, "", data, ("log_level", "slack", "roles", "storage", "systems", "checks"))
+    log_level = _read_log_level(root)
+    slack = _read_slack(root)
+    roles = _read_roles(root)
+    storage = _read_storage(root)
+    systems = _read_systems(root)
+    checks = _read_checks(root)
+    return Config(
+        path=path,
+        slack=slack,
+        systems=systems,
+        roles=roles,
+        storage=storage,
+        checks=checks,
+        log_level=log_level,
+    )
+
+
+def _read_log_level(root: _Section) -> str:
+    expected = f"one of {', '.join(LOG_LEVELS)}"
+    level = root.string("log_level", expected)
+    if level is None:
+        return "INFO"
+    if level.upper() not in LOG_LEVELS:
+        root.problem("log_level", f"{level!r} is not a log level; expected {expected}")
+        return "INFO"
+    return level.upper()
+
+
+def _read_slack(root: _Section) -> SlackSettings:
+    section = root.table("slack", ("alerts_channel", "approvals_channel", "command"), required=True)
+    if section is None:
+        return SlackSettings(alerts_channel="", approvals_channel="")
+    alerts = section.string("alerts_channel", CHANNEL_FORM, required=True, check=_check_channel)
+    approvals = section.string("approvals_channel", CHANNEL_FORM, required=True, check=_check_channel)
+    command = section.string(
+        "command",
+        "a slash command like '/ibmi'",
+        check=_pattern_check(
+            _SLASH_COMMAND, "a slash command", "'/' and up to 31 of a-z 0-9 _ -, like '/ibmi'"
+        ),
+    )
+    return SlackSettings(
+        alerts_channel=alerts or "", approvals_channel=approvals or "", command=command or "/ibmi"
+    )
+
+
+def _read_roles(root: _Section) -> RoleSettings:
+    section = root.table("roles", ("viewers", "operators", "approvers"))
+    if section is None:
+        return RoleSettings()
+
+    def members(name: str) -> tuple[str, ...]:
+        valid = []
+        for key, value in section.strings(name, ROLE_MEMBER_FORM):
+            if _USER_ID.fullmatch(value) or _USERGROUP.fullmatch(value):
+                valid.append(value)
+            else:
+                problem = f"{value!r} is not a Slack user id or user group; expected {ROLE_MEMBER_FORM}"
+                root.problems.add(key, problem)
+        return tuple(valid)
+
+    return RoleSettings(
+        viewers=members("viewers"), operators=members("operators"), approvers=members("approvers")
+    )
+
+
+def _read_storage(root: _Section) -> StorageSettings:
+    section = root.table("storage", ("path",))
+    if section is None:
+        return StorageSettings()
+    expected = "a file path like 'warden.db'"
+    path = section.string("path", expected, check=_not_empty(expected))
+    return StorageSettings(path=Path(path)) if path else StorageSettings()
+
+
+_SYSTEM_KEYS = (
+    "name",
+    "connection",
+    "trusted",
+    "user_env",
+    "password_env",
+    "login_timeout",
+    "query_timeout",
+    "demo",
+)
+_DEMO_KEYS = ("path", "latency", "traffic", "traffic_interval", "seed")
+
+
+def _read_systems(root: _Section) -> tuple[SystemSettings, ...]:
+    entries = root.typed(
+        "systems", list, "an array of tables", "at least one [[systems]] table", required=True
+    )
+    if entries is None:
+        return ()
+    if not entries:
+        root.problem("systems", "is empty; expected at least one [[systems]] table")
+        return ()
+    systems: list[SystemSettings] = []
+    first_index: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        key = f"systems[{index}]"
+        if not isinstance(entry, dict):
+            root.problems.add(key, _wrong_type_text(entry, "a table", "a [[systems]] table"))
+            continue
+        system = _read_system(_Section(root.problems, key, entry, _SYSTEM_KEYS))
+        if system.name:
+            earlier = first_index.setdefault(system.name.upper(), index)
+            if earlier != index:
+                root.problems.add(
+                    f"{key}.name",
+                    f"{system.name!r} is already the name of systems[{earlier}]; "
+                    "expected a unique name (case is ignored)",
+                )
+        systems.append(system)
+    return tuple(systems)
+
+
+def _read_system(section: _Section) -> SystemSettings:
+    name = section.string(
+        "name",
+        "a name like 'PROD'",
+        required=True,
+        check=_pattern_check(
+            _SYSTEM_NAME, "a system name", "a letter then up to 31 letters, digits, '_' or '-', like 'PROD'"
+        ),
+    )
+    connection = section.string("connection", CONNECTION_FORM, required=True, check=_check_connection)
+    trusted = tuple(
+        network
+        for key, text in section.strings("trusted", NETWORK_FORM)
+        if (network := _parse_network(section.problems, key, text)) is not None
+    )
+    user_env, password_env = _read_credential_names(section)
+    demo = _read_demo(section, section.data.get("connection"))
+    return SystemSettings(
+        name=name or "",
+        connection=connection or "",
+        trusted=trusted,
+        user_env=user_env,
+        password_env=password_env,
+        login_timeout=section.duration("login_timeout", 10.0, 0.0, exclusive=True),
+        query_timeout=section.duration("query_timeout", 30.0, 0.0, exclusive=True),
+        demo=demo,
+    )
+
+
+def _parse_network(problems: _Problems, key: str, text: str) -> IPNetwork | None:
+    try:
+        network = ipaddress.ip_network(text.strip(), strict=True)
+    except ValueError as exc:
+        if "has host bits set" in str(exc):
+            loose = ipaddress.ip_network(text.strip(), strict=False)
+            problems.add(key, f"{text} has host bits set; did you mean {loose}?")
+        else:
+            problems.add(key, f"{text!r} is not an IP network; expected {NETWORK_FORM}")
+        return None
+    if isinstance(network, ipaddress.IPv6Network) and network.network_address.ipv4_mapped is not None:
+        problems.add(key, f"{text!r} is an IPv4-mapped IPv6 network; expected {_ipv4_form_of(network)}")
+        return None
+    return network
+
+
+def _ipv4_form_of(network: ipaddress.IPv6Network) -> str:
+    mapped = network.network_address.ipv4_mapped
+    if mapped is None or network.prefixlen < 96:
+        return f"the IPv4 networks written in IPv4 form, like {NETWORK_FORM}"
+    ipv4 = ipaddress.ip_network((mapped, network.prefixlen - 96))
+    written = str(ipv4.network_address) if ipv4.prefixlen == 32 else str(ipv4)
+    return f"the IPv4 form '{written}' instead (IPv4-mapped addresses are matched as IPv4)"
+
+
+def _read_credential_names(section: _Section) -> tuple[str | None, str | None]:
+    form = "an environment variable name like 'PROD_USER' (A-Z, 0-9, _)"
+    check = _pattern_check(_ENV_NAME, "an environment variable name", form)
+    user_env = section.string("user_env", form, check=check)
+    password_env = section.string("password_env", form, check=check)
+    for present, absent in (("user_env", "password_env"), ("password_env", "user_env")):
+        if section.has(present) and not section.has(absent):
+            section.problem(
+                absent, f"missing while {present} is set; expected both user_env and password_env, or neither"
+            )
+    return user_env, password_env
+
+
+def _read_demo(section: _Section, connection: object) -> DemoSettings | None:
+    if not section.has("demo"):
+        return DemoSettings() if connection == "demo" else None
+    if isinstance(connection, str) and connection != "demo":
+        section.problem(
+            "demo", 'is only allowed when connection = "demo"; expected no [systems.demo] table here'
+        )
+        return None
+    demo = section.table("demo", _DEMO_KEYS)
+    if demo is None:
+        return DemoSettings()
+    expected_path = "a folder path like 'demo-ibmi'"
+    path = demo.string("path", expected_path, check=_not_empty(expected_path))
+    traffic = demo.boolean("traffic")
+    seed = demo.integer("seed")
+    return DemoSettings(
+        path=Path(path) if path else DemoSettings.path,
+        latency=demo.duration("latency", 0.0, 0.0),
+        traffic=traffic if traffic is not None else False,
+        traffic_interval=demo.duration("traffic_interval", 60.0, 0.0, exclusive=True),
+        seed=seed if seed is not None else 1,
+    )
+
+
+def _read_checks(root: _Section) -> dict[str, CheckSettings]:
+    if not root.has("checks"):
+        return {}
+    table = root.typed("checks", dict, "a table", "[checks.<id>] tables")
+    if table is None:
+        return {}
+    checks_section = _Section(root.problems, "checks", table, CHECK_IDS, noun="check")
+    checks: dict[str, CheckSettings] = {}
+    for check_id in table:
+        if check_id not in CHECK_IDS:
+            continue
+        section = checks_section.table(check_id, ("enabled", "interval"))
+        if section is None:
+            continue
+        enabled = section.boolean("enabled")
+        interval = section.duration("interval", 0.0, MIN_CHECK_INTERVAL) if section.has("interval") else 0.0
+        checks[check_id] = CheckSettings(
+            enabled=enabled if enabled is not None else True,
+            interval=interval or None,
+        )
+    return checks

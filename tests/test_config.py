@@ -1,0 +1,436 @@
+"""The configuration file: the example loads, and every kind of mistake is named precisely."""
+
+from __future__ import annotations
+
+import ipaddress
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.config import (
+    CHECK_IDS,
+    ConfigError,
+    DemoSettings,
+    Secrets,
+    SystemSettings,
+    find_example_config,
+    load_config,
+    parse_duration,
+    resolve_config_path,
+    system_credentials,
+)
+
+VALID_SLACK = """
+[slack]
+alerts_channel = "C0123ALERTS"
+approvals_channel = "#ibmi-approvals"
+"""
+
+DEMO_SYSTEM = """
+[[systems]]
+name = "DEMO"
+connection = "demo"
+trusted = ["10.0.0.0/8"]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "warden.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def problems_of(tmp_path: Path, text: str) -> list[str]:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    return caught.value.problems
+
+
+def single_problem(tmp_path: Path, text: str) -> str:
+    problems = problems_of(tmp_path, text)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+def with_system(system: str, top: str = "") -> str:
+    return top + VALID_SLACK + system
+
+
+# --- the example ----------------------------------------------------------------------------
+
+
+def test_example_config_loads_and_runs_against_the_demo() -> None:
+    config = load_config(find_example_config(), env={})
+    assert config.slack.alerts_channel == "C0123ALERTS"
+    assert config.storage.path == Path("warden-demo.db")
+    (system,) = config.systems
+    assert system.name == "DEMO" and system.is_demo
+    assert system.trusted == (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("192.168.0.0/16"))
+    assert system.demo == DemoSettings(path=Path("demo-ibmi"))
+    assert set(config.checks) <= set(CHECK_IDS)
+
+
+def test_example_config_commented_systems_are_valid(tmp_path: Path) -> None:
+    text = find_example_config().read_text(encoding="utf-8")
+    uncommented = "\n".join(
+        line[2:]
+        if line.startswith(("# [[systems]]", "# name", "# connection", "# trusted", "# user_env ="))
+        or line.startswith(("# password_env =", "# login_timeout", "# query_timeout"))
+        else line
+        for line in text.splitlines()
+    )
+    config = load_config(write(tmp_path, uncommented), env={})
+    prod, local = config.system("PROD"), config.system("local")
+    assert prod.connection.startswith("DRIVER={IBM i Access ODBC Driver}")
+    assert (prod.user_env, prod.password_env) == ("PROD_USER", "PROD_PASSWORD")
+    assert prod.query_timeout == 60.0 and prod.demo is None
+    assert local.connection == "DSN=*LOCAL" and local.user_env is None
+    assert config.system("DEMO").user_env == "DEMO_USER"
+
+
+def test_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, with_system(DEMO_SYSTEM)), env={})
+    assert config.log_level == "INFO"
+    assert config.slack.command == "/ibmi"
+    assert config.roles.operators == ()
+    assert config.storage.path == Path("warden.db")
+    system = config.systems[0]
+    assert (system.login_timeout, system.query_timeout) == (10.0, 30.0)
+    assert system.demo == DemoSettings()
+    assert config.check("smtp-relay").enabled and config.check("smtp-relay").interval is None
+
+
+def test_full_settings_are_read(tmp_path: Path) -> None:
+    text = with_system(
+        """
+        [roles]
+        viewers = ["@security-team"]
+        operators = ["U01OPERATOR", "W0ENTERPRISE"]
+        approvers = ["U02APPROVER"]
+
+        [[systems]]
+        name = "PROD"
+        connection = "DRIVER={IBM i Access ODBC Driver};SYSTEM=ibmi.example.com;SSL=1"
+        trusted = ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "2001:db8:1::5"]
+        user_env = "PROD_USER"
+        password_env = "PROD_PASSWORD"
+        login_timeout = "1m30s"
+        query_timeout = "2m"
+
+        [[systems]]
+        name = "DEMO"
+        connection = "demo"
+        [systems.demo]
+        path = "elsewhere"
+        latency = "0s"
+        traffic = true
+        traffic_interval = "10s"
+        seed = 7
+
+        [checks.smtp-relay]
+        enabled = false
+        interval = "1h"
+        """,
+        top='log_level = "debug"\n',
+    )
+    config = load_config(write(tmp_path, text), env={})
+    assert config.log_level == "DEBUG"
+    assert config.roles.viewers == ("@security-team",)
+    assert config.roles.operators == ("U01OPERATOR", "W0ENTERPRISE")
+    prod = config.system("prod")
+    assert [str(n) for n in prod.trusted] == [
+        "10.0.0.0/8",
+        "192.0.2.7/32",
+        "2001:db8::/32",
+        "2001:db8:1::5/128",
+    ]
+    assert (prod.login_timeout, prod.query_timeout) == (90.0, 120.0)
+    assert prod.demo is None and not prod.is_demo
+    assert config.system("DEMO").demo == DemoSettings(
+        path=Path("elsewhere"), latency=0.0, traffic=True, traffic_interval=10.0, seed=7
+    )
+    assert config.check("smtp-relay").enabled is False
+    assert config.check("smtp-relay").interval == 3600.0
+
+
+def test_dsn_local_is_accepted(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, with_system('[[systems]]\nname = "L"\nconnection = "DSN=*LOCAL"\n')))
+    assert config.systems[0].connection == "DSN=*LOCAL"
+
+
+# --- one test per kind of mistake --------------------------------------------------------------
+
+
+def test_bad_cidr_names_the_key(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM.replace("10.0.0.0/8", "10.0.0.300/8")))
+    assert problem == (
+        "warden.toml: systems[0].trusted[0]: '10.0.0.300/8' is not an IP network; "
+        "expected CIDR like '10.0.0.0/8' or an address like '192.0.2.7'"
+    ).replace("warden.toml", str(tmp_path / "warden.toml"))
+
+
+def test_host_bits_suggest_the_network(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM.replace("10.0.0.0/8", "10.0.0.1/8")))
+    assert "systems[0].trusted[0]: 10.0.0.1/8 has host bits set; did you mean 10.0.0.0/8?" in problem
+
+
+def test_ipv4_mapped_network_asks_for_the_ipv4_form(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM.replace("10.0.0.0/8", "::ffff:10.0.0.0/104")))
+    assert "systems[0].trusted[0]" in problem
+    assert "IPv4-mapped" in problem and "'10.0.0.0/8'" in problem
+
+
+def test_unknown_top_level_key(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM, top='loglevel = "INFO"\n'))
+    assert ": loglevel: unknown key (did you mean 'log_level'?); expected one of log_level, slack," in problem
+
+
+def test_unknown_key_in_a_system(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + 'password = "secret"\n'))
+    assert ": systems[0].password: unknown key" in problem
+    assert "user_env, password_env" in problem
+    assert "secret" not in problem
+
+
+def test_unknown_key_in_slack(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM).replace("[slack]", '[slack]\ntoken = "xoxb-1"'))
+    assert ": slack.token: unknown key; expected one of alerts_channel, approvals_channel, command" in problem
+
+
+def test_missing_channel(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM).replace('alerts_channel = "C0123ALERTS"', ""))
+    assert ": slack.alerts_channel: missing; expected a channel id like 'C0123ALERTS'" in problem
+
+
+def test_missing_slack_table_and_systems(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, 'log_level = "INFO"\n')
+    assert any(": slack: missing; expected [slack] with alerts_channel" in p for p in problems)
+    assert any(": systems: missing; expected at least one [[systems]] table" in p for p in problems)
+
+
+def test_bad_channel_id(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM).replace("#ibmi-approvals", "D0123"))
+    assert ": slack.approvals_channel: 'D0123' is not a Slack channel; expected a channel id" in problem
+
+
+def test_bad_slash_command_and_role_member(tmp_path: Path) -> None:
+    text = with_system(DEMO_SYSTEM + '\n[roles]\napprovers = ["alice"]\n').replace(
+        "[slack]", '[slack]\ncommand = "ibmi"'
+    )
+    problems = problems_of(tmp_path, text)
+    assert any(": slack.command: 'ibmi' is not a slash command" in p for p in problems)
+    assert any(": roles.approvers[0]: 'alice' is not a Slack user id or user group" in p for p in problems)
+
+
+def test_duplicate_system_name_names_both(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + DEMO_SYSTEM.replace('"DEMO"', '"demo"')))
+    assert ": systems[1].name: 'demo' is already the name of systems[0]" in problem
+
+
+def test_bad_system_name(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM.replace('"DEMO"', '"1st system"')))
+    assert ": systems[0].name: '1st system' is not a system name" in problem
+
+
+def test_bad_duration(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + 'query_timeout = "30"\n'))
+    assert ": systems[0].query_timeout: '30' is not a duration; expected" in problem
+    assert "'1h30m'" in problem
+
+
+def test_zero_timeout_and_short_check_interval(tmp_path: Path) -> None:
+    text = with_system(DEMO_SYSTEM + 'login_timeout = "0s"\n[checks.smtp-relay]\ninterval = "5s"\n')
+    problems = problems_of(tmp_path, text)
+    assert any(
+        "systems[0].login_timeout: '0s' is too short; expected a duration of more than 0s" in p for p in problems
+    )
+    assert any(
+        "checks.smtp-relay.interval: '5s' is too short; expected a duration of at least 10s" in p for p in problems
+    )
+
+
+def test_unknown_check(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + "[checks.telnet]\nenabled = false\n"))
+    assert ": checks.telnet: unknown check; expected one of unknown-connections" in problem
+
+
+def test_demo_table_on_an_odbc_system(tmp_path: Path) -> None:
+    system = '[[systems]]\nname = "PROD"\nconnection = "DSN=PROD"\n[systems.demo]\nseed = 2\n'
+    problem = single_problem(tmp_path, with_system(system))
+    assert ': systems[0].demo: is only allowed when connection = "demo"' in problem
+
+
+@pytest.mark.parametrize("credential", ["UID=QSECOFR;PWD=hunter2", "uid=qsecofr;password=hunter2"])
+def test_credentials_in_the_connection_string(tmp_path: Path, credential: str) -> None:
+    connection = f"DRIVER={{IBM i Access ODBC Driver}};SYSTEM=ibmi.example.com;{credential}"
+    problem = single_problem(tmp_path, with_system(f'[[systems]]\nname = "PROD"\nconnection = "{connection}"\n'))
+    assert ": systems[0].connection: contains credentials" in problem
+    assert "user_env" in problem and "password_env" in problem
+    assert "hunter2" not in problem
+
+
+def test_connection_that_is_neither_demo_nor_odbc(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system('[[systems]]\nname = "P"\nconnection = "ibmi.example.com"\n'))
+    assert ": systems[0].connection: 'ibmi.example.com' is not a connection; expected \"demo\"" in problem
+
+
+def test_user_env_without_password_env(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + 'user_env = "DEMO_USER"\n'))
+    assert ": systems[0].password_env: missing while user_env is set" in problem
+
+
+def test_wrong_types(tmp_path: Path) -> None:
+    text = with_system(
+        DEMO_SYSTEM + 'login_timeout = 10\n[systems.demo]\ntraffic = "yes"\nseed = 1.5\n',
+        top="log_level = 1\n",
+    ).replace('"C0123ALERTS"', "42")
+    problems = problems_of(tmp_path, text)
+    expected = [
+        "log_level: expected a string, got an integer",
+        "slack.alerts_channel: expected a string, got an integer",
+        "systems[0].login_timeout: expected a string, got an integer (accepted: a duration",
+        "systems[0].demo.traffic: expected a boolean, got a string (accepted: true or false)",
+        "systems[0].demo.seed: expected an integer, got a float",
+    ]
+    for fragment in expected:
+        assert any(fragment in p for p in problems), (fragment, problems)
+    assert len(problems) == len(expected)
+
+
+def test_booleans_are_not_integers(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + "[systems.demo]\nseed = true\n"))
+    assert "systems[0].demo.seed: expected an integer, got a boolean" in problem
+
+
+def test_systems_written_as_a_single_table(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system('[systems]\nname = "DEMO"\nconnection = "demo"\n'))
+    assert ": systems: expected an array of tables, got a table" in problem
+
+
+def test_toml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID_SLACK + "[[systems]]\nname = DEMO\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"{path}: line 6, column 8: not valid TOML: ")
+    assert "Traceback" not in problem
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.toml"
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"{path}: no such file; pass --config or set WARDEN_CONFIG")
+    assert "bot/warden.example.toml" in problem
+
+
+def test_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "warden.toml"
+    path.write_bytes(b'log_level = "\xff"\n')
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(path)
+
+
+def test_several_problems_are_reported_together(tmp_path: Path) -> None:
+    text = """
+    colour = "blue"
+    [slack]
+    alerts_channel = "alerts"
+    [[systems]]
+    name = "PROD"
+    connection = "demo"
+    trusted = ["10.0.0.300/8", "172.16.0.1/12"]
+    login_timeout = "soon"
+    """
+    problems = problems_of(tmp_path, text)
+    keys = [p.split(": ")[1] for p in problems]
+    assert keys == [
+        "colour",
+        "slack.alerts_channel",
+        "slack.approvals_channel",
+        "systems[0].trusted[0]",
+        "systems[0].trusted[1]",
+        "systems[0].login_timeout",
+    ]
+    assert str(ConfigError(problems)) == "\n".join(problems)
+
+
+# --- where the file comes from ------------------------------------------------------------------
+
+
+def test_explicit_path_beats_environment() -> None:
+    env = {"WARDEN_CONFIG": "from-env.toml"}
+    assert resolve_config_path("explicit.toml", env) == Path("explicit.toml")
+    assert resolve_config_path(None, env) == Path("from-env.toml")
+    assert resolve_config_path(None, {}) == Path("warden.toml")
+    assert resolve_config_path(None, {"WARDEN_CONFIG": "  "}) == Path("warden.toml")
+
+
+def test_load_config_reads_warden_config(tmp_path: Path) -> None:
+    from_env = write(tmp_path, with_system(DEMO_SYSTEM), name="env.toml")
+    explicit = write(tmp_path, with_system(DEMO_SYSTEM.replace('"DEMO"', '"OTHER"')), name="explicit.toml")
+    env = {"WARDEN_CONFIG": str(from_env)}
+    assert load_config(env=env).systems[0].name == "DEMO"
+    assert load_config(env=env).path == from_env
+    assert load_config(explicit, env=env).systems[0].name == "OTHER"
+
+
+# --- durations ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("5m", 300), ("1h", 3600), ("1d", 86400), ("1h30m", 5400), ("0s", 0), ("1.5m", 90)],
+)
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["30", "", "5 minutes", "1w", "-5s", "30m1h", "1h1h", "h"])
+def test_parse_duration_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="expected a number with a unit"):
+        parse_duration(text)
+
+
+# --- secrets --------------------------------------------------------------------------------------
+
+
+def odbc_system(**kwargs: str) -> SystemSettings:
+    return SystemSettings(name="PROD", connection="DSN=PROD", **kwargs)
+
+
+def test_system_credentials_read_the_named_variables() -> None:
+    system = odbc_system(user_env="PROD_USER", password_env="PROD_PASSWORD")
+    env = {"PROD_USER": "WARDEN", "PROD_PASSWORD": "s3cret-value"}
+    assert system_credentials(system, env) == ("WARDEN", "s3cret-value")
+    assert system_credentials(odbc_system(), env) == (None, None)
+
+
+def test_system_credentials_error_names_variable_never_value() -> None:
+    system = odbc_system(user_env="PROD_USER", password_env="PROD_PASSWORD")
+    with pytest.raises(ConfigError) as caught:
+        system_credentials(system, {"PROD_USER": "WARDEN-USER-VALUE"})
+    message = str(caught.value)
+    assert "PROD" in message and "PROD_PASSWORD" in message
+    assert "WARDEN-USER-VALUE" not in message
+
+
+def test_secrets_from_env_and_repr_hides_them() -> None:
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-bot-token-value",
+        "SLACK_APP_TOKEN": "xapp-app-token-value",
+        "SLACK_SIGNING_SECRET": " signing-secret-value ",
+        "SLACK_API_URL": "http://127.0.0.1:8080/api/",
+    }
+    secrets = Secrets.from_env(env)
+    assert secrets.slack_bot_token == "xoxb-bot-token-value"
+    assert secrets.slack_signing_secret == "signing-secret-value"
+    assert secrets.slack_api_url == "http://127.0.0.1:8080/api/"
+    assert sorted(secrets.values()) == sorted(["xoxb-bot-token-value", "xapp-app-token-value", "signing-secret-value"])
+    for value in secrets.values():
+        assert value not in repr(secrets)
+    assert Secrets.from_env({}) == Secrets()
+    assert "xoxb-secret" not in repr(Secrets(slack_bot_token="xoxb-secret"))
