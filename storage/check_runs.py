@@ -1,0 +1,156 @@
+"""Check runs and system reachability: what `/ibmi status` shows per system and check.
+
+Times are stored as UTC ISO 8601 text of fixed width, so text order is time order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from storage.database import Storage
+
+OUTCOMES = ("ok", "findings", "error")
+
+_LATEST = """
+SELECT system, check_id, started_at, duration, outcome, findings, error FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY started_at DESC, id DESC) AS newest
+    FROM check_runs
+) WHERE newest = 1
+"""
+
+_PRUNE = """
+DELETE FROM check_runs WHERE id IN (
+    SELECT id FROM (
+        SELECT id, ROW_NUMBER() OVER (
+            PARTITION BY system, check_id ORDER BY started_at DESC, id DESC
+        ) AS newest
+        FROM check_runs
+    ) WHERE newest > ?
+)
+"""
+
+_UPSERT_REACHABILITY = """
+INSERT INTO system_reachability (system, reachable, error, checked_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (system) DO UPDATE SET
+    reachable = excluded.reachable, error = excluded.error, checked_at = excluded.checked_at
+WHERE excluded.checked_at >= system_reachability.checked_at
+"""
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """One run of one check on one system. `started_at` must be timezone-aware; it is kept in UTC."""
+
+    system: str
+    check: str
+    started_at: datetime
+    duration: float  # seconds
+    outcome: str  # "ok" | "findings" | "error"
+    findings: int = 0
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"outcome {self.outcome!r} is not one of {', '.join(OUTCOMES)}")
+        object.__setattr__(self, "started_at", _utc(self.started_at))
+
+    @property
+    def summary(self) -> str:
+        """The result in words, e.g. "2 findings", "no findings", "error: …"."""
+        if self.outcome == "error":
+            return f"error: {self.error or 'unknown error'}"
+        if self.findings == 0:
+            return "no findings"
+        return f"{self.findings} finding{'' if self.findings == 1 else 's'}"
+
+
+class Reachability(NamedTuple):
+    reachable: bool
+    error: str | None
+    at: datetime
+
+
+def record_run(storage: Storage, run: CheckRun) -> None:
+    with storage.lock:
+        storage.db["check_runs"].insert(
+            {
+                "system": run.system,
+                "check_id": run.check,
+                "started_at": _to_text(run.started_at),
+                "duration": run.duration,
+                "outcome": run.outcome,
+                "findings": run.findings,
+                "error": run.error,
+            }
+        )
+
+
+def last_runs(storage: Storage) -> dict[tuple[str, str], CheckRun]:
+    """The latest run of every (system, check) pair."""
+    runs = _latest(storage, "system, check_id")
+    return {(run.system, run.check): run for run in runs}
+
+
+def last_run_per_system(storage: Storage) -> dict[str, CheckRun]:
+    """The latest run of any check, per system."""
+    return {run.system: run for run in _latest(storage, "system")}
+
+
+def prune_runs(storage: Storage, keep_per_check: int = 500) -> int:
+    """Delete all but the newest `keep_per_check` runs of each (system, check); return how many went."""
+    if keep_per_check < 0:
+        raise ValueError(f"keep_per_check must be 0 or more, not {keep_per_check}")
+    with storage.transaction() as db:
+        return db.execute(_PRUNE, [keep_per_check]).rowcount
+
+
+def record_reachability(
+    storage: Storage, system: str, reachable: bool, error: str | None, at: datetime
+) -> None:
+    """Whether `system` answered at `at`. An older report never replaces a newer one."""
+    with storage.transaction() as db:
+        db.execute(_UPSERT_REACHABILITY, [system, int(reachable), error, _to_text(_utc(at))])
+
+
+def reachability(storage: Storage) -> dict[str, Reachability]:
+    """The last known reachability of every system that has been contacted."""
+    with storage.lock:
+        rows = list(storage.db.query("SELECT system, reachable, error, checked_at FROM system_reachability"))
+    return {
+        row["system"]: Reachability(bool(row["reachable"]), row["error"], _from_text(row["checked_at"]))
+        for row in rows
+    }
+
+
+def _latest(storage: Storage, partition: str) -> list[CheckRun]:
+    with storage.lock:
+        rows = list(storage.db.query(_LATEST.format(partition=partition)))
+    return [_run_from_row(row) for row in rows]
+
+
+def _run_from_row(row: dict[str, Any]) -> CheckRun:
+    return CheckRun(
+        system=row["system"],
+        check=row["check_id"],
+        started_at=_from_text(row["started_at"]),
+        duration=row["duration"],
+        outcome=row["outcome"],
+        findings=row["findings"],
+        error=row["error"],
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{moment.isoformat()} has no time zone; expected an aware datetime (UTC)")
+    return moment.astimezone(UTC)
+
+
+def _to_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _from_text(text: str) -> datetime:
+    return datetime.fromisoformat(text)
