@@ -1,0 +1,134 @@
+"""Tables of the embedded demo IBM i, named and shaped like the IBM i services they stand in for.
+
+Column names are IBM's (reference: docs/ibmi-services.md); SQLite types approximate the Db2 ones.
+Each library is one SQLite file, attached under the library's name, so `QSYS2.NETSTAT_INFO` in the
+product's SQL finds the demo's table unchanged.
+"""
+
+from __future__ import annotations
+
+LIBRARIES = ("QSYS2", "QUSRSYS", "WARDEN_DEMO")
+
+# QSYS2: the IBM i services (views) and catalog views the product reads.
+QSYS2_TABLES = {
+    "NETSTAT_INFO": """
+        CONNECTION_TYPE CHAR(4) NOT NULL,
+        REMOTE_ADDRESS VARCHAR(45) NOT NULL,
+        REMOTE_PORT INTEGER NOT NULL,
+        REMOTE_PORT_NAME VARCHAR(14),
+        LOCAL_ADDRESS VARCHAR(45) NOT NULL,
+        LOCAL_PORT INTEGER NOT NULL,
+        LOCAL_PORT_NAME VARCHAR(14),
+        PROTOCOL VARCHAR(3) NOT NULL,
+        TCP_STATE VARCHAR(12),
+        IDLE_TIME DECIMAL(19,3) NOT NULL,
+        BIND_USER VARCHAR(10) NOT NULL,
+        BYTES_SENT_REMOTELY BIGINT NOT NULL,
+        BYTES_RECEIVED_LOCALLY BIGINT NOT NULL""",
+    "NETSTAT_JOB_INFO": """
+        CONNECTION_TYPE CHAR(4) NOT NULL,
+        REMOTE_ADDRESS VARCHAR(45) NOT NULL,
+        REMOTE_PORT INTEGER NOT NULL,
+        REMOTE_PORT_NAME VARCHAR(14),
+        LOCAL_ADDRESS VARCHAR(45) NOT NULL,
+        LOCAL_PORT INTEGER NOT NULL,
+        LOCAL_PORT_NAME VARCHAR(14),
+        AUTHORIZATION_NAME VARCHAR(10),
+        JOB_NAME VARCHAR(28),
+        SLIC_TASK_NAME VARCHAR(16)""",
+    "USER_INFO": """
+        AUTHORIZATION_NAME VARCHAR(10) NOT NULL PRIMARY KEY,
+        STATUS VARCHAR(10) NOT NULL,
+        PREVIOUS_SIGNON TIMESTAMP,
+        SIGN_ON_ATTEMPTS_NOT_VALID INTEGER NOT NULL DEFAULT 0,
+        NO_PASSWORD_INDICATOR VARCHAR(3) NOT NULL DEFAULT 'NO',
+        SPECIAL_AUTHORITIES VARCHAR(88),
+        GROUP_PROFILE_NAME VARCHAR(10),
+        SUPPLEMENTAL_GROUP_COUNT INTEGER NOT NULL DEFAULT 0,
+        SUPPLEMENTAL_GROUP_LIST VARCHAR(150),
+        TEXT_DESCRIPTION VARCHAR(50)""",
+    "GROUP_PROFILE_ENTRIES": """
+        GROUP_PROFILE_NAME VARCHAR(128) NOT NULL,
+        USER_PROFILE_NAME VARCHAR(128) NOT NULL,
+        USER_TEXT VARCHAR(50)""",
+    "OUTPUT_QUEUE_INFO": """
+        OUTPUT_QUEUE_NAME VARCHAR(10) NOT NULL,
+        OUTPUT_QUEUE_LIBRARY_NAME VARCHAR(10) NOT NULL,
+        NUMBER_OF_FILES INTEGER NOT NULL,
+        NUMBER_OF_WRITERS INTEGER NOT NULL DEFAULT 0,
+        WRITERS_TO_AUTOSTART INTEGER NOT NULL DEFAULT 0,
+        PRINTER_DEVICE_NAME VARCHAR(10),
+        ORDER_OF_FILES VARCHAR(10),
+        DISPLAY_ANY_FILE VARCHAR(10),
+        OPERATOR_CONTROLLED VARCHAR(10),
+        AUTHORITY_TO_CHECK VARCHAR(10),
+        OUTPUT_QUEUE_STATUS VARCHAR(10),
+        TEXT_DESCRIPTION VARCHAR(50)""",
+    "OBJECT_PRIVILEGES": """
+        OBJECT_SCHEMA VARCHAR(128) NOT NULL,
+        OBJECT_NAME VARCHAR(128),
+        SYSTEM_OBJECT_SCHEMA VARCHAR(10) NOT NULL,
+        SYSTEM_OBJECT_NAME VARCHAR(10) NOT NULL,
+        OBJECT_TYPE VARCHAR(8) NOT NULL,
+        USER_NAME VARCHAR(10) NOT NULL,
+        OBJECT_AUTHORITY VARCHAR(12) NOT NULL,
+        OWNER VARCHAR(10)""",
+    "SYSCOLUMNS": """
+        COLUMN_NAME VARCHAR(128) NOT NULL,
+        SYSTEM_COLUMN_NAME CHAR(10) NOT NULL,
+        SYSTEM_TABLE_SCHEMA CHAR(10) NOT NULL,
+        SYSTEM_TABLE_NAME CHAR(10) NOT NULL,
+        DATA_TYPE VARCHAR(8) NOT NULL,
+        LENGTH INTEGER NOT NULL,
+        NUMERIC_SCALE INTEGER,
+        CCSID INTEGER,
+        ORDINAL_POSITION INTEGER NOT NULL""",
+    "SYSPARTITIONSTAT": """
+        SYSTEM_TABLE_SCHEMA CHAR(10) NOT NULL,
+        SYSTEM_TABLE_NAME CHAR(10) NOT NULL,
+        SYSTEM_TABLE_MEMBER CHAR(10) NOT NULL,
+        NUMBER_ROWS BIGINT NOT NULL""",
+}
+
+# WARDEN_DEMO: state the demo needs that no IBM service exposes. The product never reads it.
+WARDEN_DEMO_TABLES = {
+    # what QSYS2.ACTIVE_JOB_INFO would return; answered by the demo's table-function interpreter
+    "ACTIVE_JOBS": """
+        JOB_NAME VARCHAR(28) NOT NULL,
+        JOB_STATUS VARCHAR(4),
+        SUBSYSTEM VARCHAR(10)""",
+    # CHGSMTPA values; IBM documents no SQL service, API or file that reads them
+    "SMTP_ATTRIBUTES": """
+        ALLOW_RELAY VARCHAR(5) NOT NULL""",
+    # how far the simulated traffic has advanced
+    "TRAFFIC": """
+        STEP INTEGER NOT NULL,
+        STARTED_AT REAL NOT NULL""",
+    # the CL commands the demo has run, newest last
+    "COMMAND_LOG": """
+        RAN_AT TEXT NOT NULL,
+        COMMAND TEXT NOT NULL,
+        OUTCOME TEXT NOT NULL""",
+}
+
+# The record layout of QUSRSYS/QATMADRLST is not documented by IBM. The demo invents one
+# (a single character field holding "address mask") so the product's run-time discovery is exercised.
+SMTP_LIST_COLUMNS = (("ADRLST", "ADRLST", "CHAR", 92, 1),)
+SMTP_LIST_MEMBERS = {"*ACCEPT": "ACCEPT", "*REJECT": "REJECT"}
+
+
+def member_table(member: str) -> str:
+    """The SQLite table holding one member of QUSRSYS/QATMADRLST."""
+    return f"QATMADRLST_{member}"
+
+
+def create_statements() -> list[str]:
+    statements = [f"CREATE TABLE IF NOT EXISTS QSYS2.{name} ({cols})" for name, cols in QSYS2_TABLES.items()]
+    statements += [
+        f"CREATE TABLE IF NOT EXISTS WARDEN_DEMO.{name} ({cols})" for name, cols in WARDEN_DEMO_TABLES.items()
+    ]
+    statements += [
+        f"CREATE TABLE IF NOT EXISTS QUSRSYS.{member_table(m)} (ADRLST CHAR(92) NOT NULL)"
+        for m in SMTP_LIST_MEMBERS.values()
+    ]
+    return statements

@@ -1,0 +1,34 @@
+"""Errors raised when talking to an IBM i. They carry no Slack or storage knowledge."""
+
+from __future__ import annotations
+
+
+class IbmiError(Exception):
+    """Base class for every failure of the IBM i access layer."""
+
+
+class DriverMissingError(IbmiError):
+    """pyodbc or unixODBC (or the IBM i Access ODBC Driver) is not installed on this machine."""
+
+
+class ConnectionFailedError(IbmiError):
+    """The system could not be reached, the sign-on failed, or the connection dropped."""
+
+
+class QueryTimeoutError(IbmiError):
+    """A statement did not finish within the system's query timeout."""
+
+
+class NotAuthorizedError(IbmiError):
+    """The bot's profile may not read a service (for example NETSTAT on IBM i 7.6 without *IOSYSCFG)."""
+
+
+class CLCommandError(IbmiError):
+    """A CL command run through QSYS2.QCMDEXC failed; message_id is the CPF (or CPD, TCP...) id when known."""
+
+    def __init__(self, command: str, message_id: str | None, text: str):
+        self.command = command
+        self.message_id = message_id
+        self.text = text
+        prefix = f"{message_id}: " if message_id else ""
+        super().__init__(f"{prefix}{text}")

@@ -1,0 +1,322 @@
+"""Every SQL statement ibmi-warden sends to an IBM i, and the functions that turn rows into dataclasses.
+
+Only columns named in IBM's documentation (or in IBM's example SQL) are used; the ODBC integration
+tests run these statements against tables carrying those column names, so a misspelt column fails.
+
+Statements in `IBM_ONLY_STATEMENTS` use Db2 for i features SQLite lacks (table functions, aliases
+over file members). They are kept apart; the demo system answers them by interpretation.
+
+Sources: IBM Documentation for QSYS2.NETSTAT_INFO, NETSTAT_JOB_INFO, USER_INFO, GROUP_PROFILE_ENTRIES,
+OUTPUT_QUEUE_INFO, OBJECT_PRIVILEGES, ACTIVE_JOB_INFO, SYSCOLUMNS, SYSPARTITIONSTAT and QCMDEXC.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Protocol
+
+from bot.ibmi.rows import (
+    ActiveJob,
+    ConnectionJob,
+    NetstatConnection,
+    OutputQueue,
+    SmtpListEntry,
+    SmtpListReading,
+    UserProfile,
+)
+
+Row = Mapping[str, Any]
+
+
+class Queryable(Protocol):
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+
+
+# --- NETSTAT -------------------------------------------------------------------------------------
+
+NETSTAT_TCP_CONNECTIONS = """
+SELECT CONNECTION_TYPE, REMOTE_ADDRESS, REMOTE_PORT, REMOTE_PORT_NAME,
+       LOCAL_ADDRESS, LOCAL_PORT, LOCAL_PORT_NAME, PROTOCOL, TCP_STATE,
+       IDLE_TIME, BIND_USER, BYTES_SENT_REMOTELY, BYTES_RECEIVED_LOCALLY
+  FROM QSYS2.NETSTAT_INFO
+ WHERE PROTOCOL = 'TCP'
+"""
+
+NETSTAT_CONNECTION_JOBS = """
+SELECT CONNECTION_TYPE, REMOTE_ADDRESS, REMOTE_PORT, LOCAL_ADDRESS, LOCAL_PORT,
+       AUTHORIZATION_NAME, JOB_NAME
+  FROM QSYS2.NETSTAT_JOB_INFO
+ WHERE REMOTE_PORT <> 0
+"""
+
+SMTP_LISTENERS = """
+SELECT LOCAL_ADDRESS, LOCAL_PORT, TCP_STATE
+  FROM QSYS2.NETSTAT_INFO
+ WHERE LOCAL_PORT = 25 AND TCP_STATE = 'LISTEN'
+"""
+
+# --- SMTP ----------------------------------------------------------------------------------------
+
+# 'QTSMTP*' matches the server daemon QTSMTPSRVD and the client jobs; the subsystem is configurable
+# with CHGSMTPA SBSD, so no subsystem filter.
+SMTP_JOBS = """
+SELECT JOB_NAME, JOB_STATUS, SUBSYSTEM
+  FROM TABLE(QSYS2.ACTIVE_JOB_INFO(JOB_NAME_FILTER => 'QTSMTP*')) X
+"""
+
+# The record layout of QUSRSYS/QATMADRLST is not documented: discover it at run time.
+SMTP_LIST_COLUMNS = """
+SELECT COLUMN_NAME, SYSTEM_COLUMN_NAME, DATA_TYPE, LENGTH, ORDINAL_POSITION
+  FROM QSYS2.SYSCOLUMNS
+ WHERE SYSTEM_TABLE_SCHEMA = 'QUSRSYS' AND SYSTEM_TABLE_NAME = 'QATMADRLST'
+ ORDER BY ORDINAL_POSITION
+"""
+
+SMTP_LIST_MEMBERS = """
+SELECT SYSTEM_TABLE_MEMBER, NUMBER_ROWS
+  FROM QSYS2.SYSPARTITIONSTAT
+ WHERE SYSTEM_TABLE_SCHEMA = 'QUSRSYS' AND SYSTEM_TABLE_NAME = 'QATMADRLST'
+"""
+
+SMTP_LIST_ALIAS_NAME = "QTEMP.WARDEN_SMTPLST"
+SMTP_LIST_MEMBER_ROWS = f"SELECT * FROM {SMTP_LIST_ALIAS_NAME}"
+
+# A member name is an identifier, not a value, so it cannot be a parameter marker: it is checked
+# against the IBM i system-name rules before it is placed in the statement.
+_SYSTEM_NAME = re.compile(r"^[A-Z$#@][A-Z0-9$#@_.]{0,9}$")
+
+
+def smtp_list_alias_statement(member: str) -> str:
+    if not _SYSTEM_NAME.match(member):
+        raise ValueError(f"{member!r} is not an IBM i member name (1-10 of A-Z 0-9 $ # @ _ ., not a digit first)")
+    return f"CREATE OR REPLACE ALIAS {SMTP_LIST_ALIAS_NAME} FOR QUSRSYS.QATMADRLST ({member})"
+
+
+# --- Users and special authorities ---------------------------------------------------------------
+
+# Holders of a special authority directly, and members of group profiles that hold it
+# (pattern of IBM's ACS example "Security - Review *ALLOBJ users").
+SPECIAL_AUTHORITY_USERS = """
+SELECT AUTHORIZATION_NAME, STATUS, SPECIAL_AUTHORITIES, GROUP_PROFILE_NAME,
+       SUPPLEMENTAL_GROUP_LIST, TEXT_DESCRIPTION, PREVIOUS_SIGNON
+  FROM QSYS2.USER_INFO
+ WHERE SPECIAL_AUTHORITIES LIKE ?
+    OR AUTHORIZATION_NAME IN (
+         SELECT USER_PROFILE_NAME FROM QSYS2.GROUP_PROFILE_ENTRIES
+          WHERE GROUP_PROFILE_NAME IN (
+                SELECT AUTHORIZATION_NAME FROM QSYS2.USER_INFO
+                 WHERE SPECIAL_AUTHORITIES LIKE ?))
+ ORDER BY AUTHORIZATION_NAME
+"""
+
+# GROUP_PROFILE_ENTRIES covers both GRPPRF and SUPGRPPRF links.
+SPECIAL_AUTHORITY_GROUP_LINKS = """
+SELECT GROUP_PROFILE_NAME, USER_PROFILE_NAME
+  FROM QSYS2.GROUP_PROFILE_ENTRIES
+ WHERE GROUP_PROFILE_NAME IN (
+       SELECT AUTHORIZATION_NAME FROM QSYS2.USER_INFO WHERE SPECIAL_AUTHORITIES LIKE ?)
+"""
+
+# --- Output queues -------------------------------------------------------------------------------
+
+OUTPUT_QUEUES = """
+SELECT OUTPUT_QUEUE_LIBRARY_NAME, OUTPUT_QUEUE_NAME, NUMBER_OF_FILES,
+       DISPLAY_ANY_FILE, OPERATOR_CONTROLLED, AUTHORITY_TO_CHECK, TEXT_DESCRIPTION
+  FROM QSYS2.OUTPUT_QUEUE_INFO
+ ORDER BY OUTPUT_QUEUE_LIBRARY_NAME, OUTPUT_QUEUE_NAME
+"""
+
+# Always filtered by library and type: a whole-system scan of OBJECT_PRIVILEGES can take half an hour.
+OUTPUT_QUEUE_PUBLIC_AUTHORITY = """
+SELECT SYSTEM_OBJECT_SCHEMA, SYSTEM_OBJECT_NAME, OBJECT_AUTHORITY
+  FROM QSYS2.OBJECT_PRIVILEGES
+ WHERE OBJECT_TYPE = '*OUTQ' AND USER_NAME = '*PUBLIC' AND SYSTEM_OBJECT_SCHEMA = ?
+"""
+
+# --- CL ------------------------------------------------------------------------------------------
+
+RUN_CL_COMMAND = "CALL QSYS2.QCMDEXC(?)"
+
+IBM_ONLY_STATEMENTS = {
+    "SMTP_JOBS": SMTP_JOBS,
+    "SMTP_LIST_ALIAS": smtp_list_alias_statement("MEMBER"),
+    "RUN_CL_COMMAND": RUN_CL_COMMAND,
+}
+
+
+# --- Row conversion ------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def read_tcp_connections(conn: Queryable) -> list[NetstatConnection]:
+    return [
+        NetstatConnection(
+            connection_type=_text(row["CONNECTION_TYPE"]) or "",
+            remote_address=_text(row["REMOTE_ADDRESS"]) or "",
+            remote_port=int(row["REMOTE_PORT"]),
+            remote_port_name=_text(row["REMOTE_PORT_NAME"]),
+            local_address=_text(row["LOCAL_ADDRESS"]) or "",
+            local_port=int(row["LOCAL_PORT"]),
+            local_port_name=_text(row["LOCAL_PORT_NAME"]),
+            protocol=_text(row["PROTOCOL"]) or "",
+            tcp_state=_text(row["TCP_STATE"]),
+            idle_time=_decimal(row["IDLE_TIME"]),
+            bind_user=_text(row["BIND_USER"]),
+            bytes_sent_remotely=_int(row["BYTES_SENT_REMOTELY"]),
+            bytes_received_locally=_int(row["BYTES_RECEIVED_LOCALLY"]),
+        )
+        for row in conn.query(NETSTAT_TCP_CONNECTIONS)
+    ]
+
+
+def read_connection_jobs(conn: Queryable) -> list[ConnectionJob]:
+    return [
+        ConnectionJob(
+            connection_type=_text(row["CONNECTION_TYPE"]) or "",
+            remote_address=_text(row["REMOTE_ADDRESS"]) or "",
+            remote_port=int(row["REMOTE_PORT"]),
+            local_address=_text(row["LOCAL_ADDRESS"]) or "",
+            local_port=int(row["LOCAL_PORT"]),
+            authorization_name=_text(row["AUTHORIZATION_NAME"]),
+            job_name=_text(row["JOB_NAME"]),
+        )
+        for row in conn.query(NETSTAT_CONNECTION_JOBS)
+    ]
+
+
+def read_smtp_listening(conn: Queryable) -> bool:
+    return bool(conn.query(SMTP_LISTENERS))
+
+
+def read_smtp_jobs(conn: Queryable) -> list[ActiveJob]:
+    return [
+        ActiveJob(
+            job_name=_text(row["JOB_NAME"]) or "",
+            job_status=_text(row["JOB_STATUS"]),
+            subsystem=_text(row["SUBSYSTEM"]),
+        )
+        for row in conn.query(SMTP_JOBS)
+    ]
+
+
+def read_smtp_lists(conn: Queryable) -> SmtpListReading:
+    """Read every member of QUSRSYS/QATMADRLST. A missing file or no members is "not readable", never "empty"."""
+    columns = conn.query(SMTP_LIST_COLUMNS)
+    if not columns:
+        return SmtpListReading(readable=False, problem="QUSRSYS/QATMADRLST not found or not readable")
+    members = [_text(row["SYSTEM_TABLE_MEMBER"]) or "" for row in conn.query(SMTP_LIST_MEMBERS)]
+    if not members:
+        return SmtpListReading(readable=False, problem="QUSRSYS/QATMADRLST has no members the bot can see")
+    entries: list[SmtpListEntry] = []
+    for member in members:
+        conn.query(smtp_list_alias_statement(member))
+        for row in conn.query(SMTP_LIST_MEMBER_ROWS):
+            entry = _smtp_entry_from_row(member, row)
+            if entry is not None:
+                entries.append(entry)
+    return SmtpListReading(readable=True, entries=tuple(entries), members=tuple(members))
+
+
+def _smtp_entry_from_row(member: str, row: Row) -> SmtpListEntry | None:
+    """The layout is unknown, so take the first IPv4 address in the row's text as the address and the
+    next valid netmask as the mask."""
+    texts = tuple(str(v).strip() for v in row.values() if isinstance(v, str) and v.strip())
+    tokens = [token for text in texts for token in text.split()]
+    addresses = [token for token in tokens if _is_ipv4(token)]
+    if not addresses:
+        return None
+    mask = next((token for token in addresses[1:] if _is_netmask(token)), None)
+    return SmtpListEntry(member=member, address=addresses[0], mask=mask, raw=texts)
+
+
+def _is_ipv4(token: str) -> bool:
+    try:
+        ipaddress.IPv4Address(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_netmask(token: str) -> bool:
+    try:
+        ipaddress.IPv4Network(f"0.0.0.0/{token}")
+    except ValueError:
+        return False
+    return True
+
+
+def _authorities(value: Any) -> frozenset[str]:
+    return frozenset(word for word in (_text(value) or "").split() if word.startswith("*"))
+
+
+def read_special_authority_holders(conn: Queryable, authority: str) -> list[UserProfile]:
+    """Profiles holding `authority` (e.g. '*SPLCTL') directly or through a group or supplemental group."""
+    if not re.fullmatch(r"\*[A-Z]{3,9}", authority):
+        raise ValueError(f"{authority!r} is not a special authority such as '*SPLCTL'")
+    pattern = f"%{authority}%"
+    rows = conn.query(SPECIAL_AUTHORITY_USERS, (pattern, pattern))
+    granting_groups: dict[str, list[str]] = {}
+    for link in conn.query(SPECIAL_AUTHORITY_GROUP_LINKS, (pattern,)):
+        user = _text(link["USER_PROFILE_NAME"]) or ""
+        granting_groups.setdefault(user, []).append(_text(link["GROUP_PROFILE_NAME"]) or "")
+    profiles = []
+    for row in rows:
+        name = _text(row["AUTHORIZATION_NAME"]) or ""
+        groups = tuple(sorted(granting_groups.get(name, [])))
+        profiles.append(
+            UserProfile(
+                name=name,
+                status=_text(row["STATUS"]),
+                special_authorities=_authorities(row["SPECIAL_AUTHORITIES"]),
+                group_profile=_text(row["GROUP_PROFILE_NAME"]),
+                supplemental_groups=tuple((_text(row["SUPPLEMENTAL_GROUP_LIST"]) or "").split()),
+                text=_text(row["TEXT_DESCRIPTION"]),
+                previous_signon=_text(row["PREVIOUS_SIGNON"]),
+                inherited_authorities={authority: groups} if groups else {},
+            )
+        )
+    return profiles
+
+
+def read_output_queues(conn: Queryable) -> list[OutputQueue]:
+    """Output queues the bot's profile can see, each with its *PUBLIC authority (None when not visible)."""
+    rows = conn.query(OUTPUT_QUEUES)
+    public: dict[tuple[str, str], str] = {}
+    for library in sorted({_text(row["OUTPUT_QUEUE_LIBRARY_NAME"]) or "" for row in rows}):
+        for grant in conn.query(OUTPUT_QUEUE_PUBLIC_AUTHORITY, (library,)):
+            key = (_text(grant["SYSTEM_OBJECT_SCHEMA"]) or "", _text(grant["SYSTEM_OBJECT_NAME"]) or "")
+            public[key] = _text(grant["OBJECT_AUTHORITY"]) or ""
+    queues = []
+    for row in rows:
+        library = _text(row["OUTPUT_QUEUE_LIBRARY_NAME"]) or ""
+        name = _text(row["OUTPUT_QUEUE_NAME"]) or ""
+        queues.append(
+            OutputQueue(
+                library=library,
+                name=name,
+                number_of_files=_int(row["NUMBER_OF_FILES"]),
+                display_any_file=_text(row["DISPLAY_ANY_FILE"]),
+                operator_controlled=_text(row["OPERATOR_CONTROLLED"]),
+                authority_to_check=_text(row["AUTHORITY_TO_CHECK"]),
+                text=_text(row["TEXT_DESCRIPTION"]),
+                public_authority=public.get((library, name)),
+            )
+        )
+    return queues

@@ -1,0 +1,188 @@
+"""SystemConnection: reconnects for reads, never re-sends CL, turns driver errors into clear ones."""
+
+from __future__ import annotations
+
+import builtins
+import sqlite3
+from typing import Any
+
+import pytest
+
+from bot.config import ConfigError, SystemSettings
+from bot.ibmi import sql
+from bot.ibmi.cl import ChangeSmtpRelay
+from bot.ibmi.connection import SystemConnection, cl_error, classify_error, load_pyodbc, odbc_connection_string
+from bot.ibmi.errors import (
+    CLCommandError,
+    ConnectionFailedError,
+    DriverMissingError,
+    NotAuthorizedError,
+    QueryTimeoutError,
+)
+
+ODBC = SystemSettings(
+    name="PROD",
+    connection="DRIVER={IBM i Access ODBC Driver};SYSTEM=ibmi.example.com;SSL=1",
+    user_env="PROD_USER",
+    password_env="PROD_PASSWORD",
+)
+
+
+class DriverError(Exception):
+    """Shaped like pyodbc.Error: args = (SQLSTATE, message)."""
+
+
+class FakeCursor:
+    def __init__(self, owner: FakeConnection):
+        self.owner = owner
+        self.description: Any = None
+
+    def execute(self, statement: str, params: tuple = ()) -> None:
+        self.owner.statements.append((statement, params))
+        if self.owner.failures:
+            raise self.owner.failures.pop(0)
+        self.description = (("ONE",),)
+
+    def fetchall(self) -> list[tuple]:
+        return [(1,)]
+
+    def close(self) -> None:
+        pass
+
+
+class FakeConnection:
+    def __init__(self, failures: list[Exception]):
+        self.failures = failures
+        self.statements: list[tuple[str, tuple]] = []
+        self.closed = False
+
+    def cursor(self) -> FakeCursor:
+        return FakeCursor(self)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeDriver:
+    def __init__(self, *failure_lists: list[Exception]):
+        self.connections = [FakeConnection(list(f)) for f in failure_lists]
+        self.opened = 0
+
+    def connect(self) -> FakeConnection:
+        connection = self.connections[self.opened]
+        self.opened += 1
+        return connection
+
+
+def test_a_dropped_connection_is_reopened_once_for_a_read():
+    driver = FakeDriver([DriverError("08S01", "[IBM] CWBCO1047 - The IBM i server application disconnected")], [])
+    connection = SystemConnection(ODBC, connect=driver.connect)
+    assert connection.query("SELECT 1") == [{"ONE": 1}]
+    assert driver.opened == 2 and driver.connections[0].closed
+
+
+def test_a_read_that_keeps_failing_reports_the_connection_failure():
+    lost = DriverError("08S01", "Communication link failure")
+    driver = FakeDriver([lost], [lost])
+    with pytest.raises(ConnectionFailedError, match="Communication link failure"):
+        SystemConnection(ODBC, connect=driver.connect).query("SELECT 1")
+
+
+def test_cl_is_never_resent_after_a_dropped_connection():
+    driver = FakeDriver([DriverError("08S01", "Communication link failure")], [])
+    connection = SystemConnection(ODBC, connect=driver.connect)
+    with pytest.raises(ConnectionFailedError, match="unknown"):
+        connection.run_cl(ChangeSmtpRelay.build("*LIST"))
+    assert driver.opened == 1
+    assert driver.connections[0].statements == [(sql.RUN_CL_COMMAND, ("CHGSMTPA ALWRLY(*LIST)",))]
+
+
+def test_cl_failure_carries_the_message_id():
+    message = (
+        "[IBM][System i Access ODBC Driver][DB2 for i5/OS]SQL0443 - Trigger program or external routine "
+        "detected an error. The associated text is CPF9801. Object QATMSMTP in library QUSRSYS not found."
+    )
+    driver = FakeDriver([DriverError("38501", message)])
+    with pytest.raises(CLCommandError) as failure:
+        SystemConnection(ODBC, connect=driver.connect).run_cl(ChangeSmtpRelay.build("none"))
+    assert failure.value.message_id == "CPF9801"
+    assert failure.value.text.startswith("Object QATMSMTP")
+    assert failure.value.command == "CHGSMTPA ALWRLY(*NONE)"
+
+
+def test_cl_failure_without_a_message_id_keeps_the_driver_text():
+    error = cl_error("CHGSMTPA ALWRLY(*NONE)", "General error")
+    assert (error.message_id, error.text) == (None, "General error")
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "message", "kind"),
+    [
+        ("08S01", "Communication link failure", "connection"),
+        ("HY000", "[IBM] CWBCO1054 - A user-specified time-out occurred", "connection"),
+        ("HYT00", "Timeout expired", "timeout"),
+        ("42501", "[SQL0551] Not authorized to object NETSTAT_INFO in QSYS2 type *FILE.", "authority"),
+        ("42703", "[SQL0206] Column or global variable X not found.", "other"),
+    ],
+)
+def test_driver_errors_are_classified(sqlstate, message, kind):
+    assert classify_error(DriverError(sqlstate, message)) == kind
+
+
+def test_timeouts_and_authority_errors_become_their_own_exceptions():
+    driver = FakeDriver([DriverError("HYT00", "Timeout expired"), DriverError("42501", "[SQL0551] Not authorized")])
+    connection = SystemConnection(ODBC, connect=driver.connect)
+    with pytest.raises(QueryTimeoutError):
+        connection.query("SELECT 1")
+    with pytest.raises(NotAuthorizedError):
+        connection.query("SELECT 1")
+
+
+def test_failure_to_connect_is_a_connection_failure():
+    def refuse() -> None:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    with pytest.raises(ConnectionFailedError, match="connecting failed"):
+        SystemConnection(ODBC, connect=refuse).query("SELECT 1")
+
+
+def test_credentials_come_from_the_named_environment_variables():
+    text = odbc_connection_string(ODBC, {"PROD_USER": "WARDEN", "PROD_PASSWORD": "s3;cret"})
+    assert text == ("DRIVER={IBM i Access ODBC Driver};SYSTEM=ibmi.example.com;SSL=1;UID=WARDEN;PWD={s3;cret};")
+
+
+def test_missing_credentials_name_the_variable_not_a_value():
+    with pytest.raises(ConfigError, match="PROD_PASSWORD"):
+        odbc_connection_string(ODBC, {"PROD_USER": "WARDEN"})
+
+
+def test_without_pyodbc_the_error_says_what_to_install(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_pyodbc(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "pyodbc":
+            raise ImportError("libodbc.so.2: cannot open shared object file: No such file or directory")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(__import__("sys").modules, "pyodbc", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_pyodbc)
+    with pytest.raises(DriverMissingError, match="unixODBC.*IBM i Access ODBC Driver"):
+        load_pyodbc()
+
+
+def test_demo_systems_never_import_pyodbc(demo_system):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, ipaddress\n"
+        "from pathlib import Path\n"
+        "from bot.config import SystemSettings, DemoSettings\n"
+        "from bot.ibmi.connection import SystemConnection\n"
+        "from bot.ibmi import sql\n"
+        f"folder = Path({str(demo_system.demo.path)!r})\n"
+        "s = SystemSettings(name='D', connection='demo', demo=DemoSettings(path=folder))\n"
+        "sql.read_tcp_connections(SystemConnection(s))\n"
+        "assert 'pyodbc' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)

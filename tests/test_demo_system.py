@@ -1,0 +1,161 @@
+"""The embedded demo IBM i: its seed story, its QCMDEXC, its latency and its traffic."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+
+import pytest
+
+from bot.ibmi import sql
+from bot.ibmi.cl import AddSmtpListEntry, ChangeSmtpRelay, EndTcpConnection, RemoveSmtpListEntry
+from bot.ibmi.connection import SystemConnection
+from bot.ibmi.demo import DemoError, connect_demo, demo_relay_policy
+from bot.ibmi.errors import CLCommandError, QueryTimeoutError
+from tests.conftest import demo_settings
+
+
+def established(connection: SystemConnection) -> dict[str, list]:
+    result: dict[str, list] = {}
+    for row in sql.read_tcp_connections(connection):
+        if row.is_established:
+            result.setdefault(str(row.remote_ip), []).append(row)
+    return result
+
+
+def test_seed_tells_the_articles_story(demo_connection):
+    rows = established(demo_connection)
+    assert [r.local_port for r in rows["210.107.73.73"]] == [23]  # unfamiliar public address on telnet
+    assert [r.local_port for r in rows["13.64.12.40"]] == [8471]  # cloud address on the database server
+    assert sql.read_smtp_listening(demo_connection) is True
+    assert [job.job_name.split("/")[-1] for job in sql.read_smtp_jobs(demo_connection)] == ["QTSMTPSRVD", "QTSMTPCLTD"]
+    lists = sql.read_smtp_lists(demo_connection)
+    assert lists.readable
+    assert ("ACCEPT", "0.0.0.0", "0.0.0.0") in {(e.member, e.address, e.mask) for e in lists.entries}
+    holders = {p.name: p for p in sql.read_special_authority_holders(demo_connection, "*SPLCTL")}
+    assert holders["JSMITH"].inherited_authorities == {"*SPLCTL": ("OPSGRP",)}
+    assert holders["MLOPEZ"].inherited_authorities == {"*SPLCTL": ("OPSGRP",)}  # supplemental group
+    assert "*SPLCTL" in holders["PRTADMIN"].special_authorities
+    assert "ETLUSER" not in holders
+    queues = {q.qualified_name: q for q in sql.read_output_queues(demo_connection)}
+    payroll = queues["PAYLIB/PAYROLL"]
+    assert (payroll.operator_controlled, payroll.display_any_file, payroll.public_authority) == ("*YES", "*YES", "*USE")
+
+
+def test_relay_policy_is_in_demo_state_only(demo_system):
+    connect_demo(demo_system).close()
+    assert demo_relay_policy(demo_system.demo.path) == "*ALL"
+
+
+def test_endtcpcnn_removes_the_connection_and_its_job(demo_connection):
+    command = EndTcpConnection.build(
+        local_address="10.1.1.5", local_port=23, remote_address="210.107.73.73", remote_port=40411
+    )
+    demo_connection.run_cl(command)
+    assert "210.107.73.73" not in established(demo_connection)
+    jobs = sql.read_connection_jobs(demo_connection)
+    assert not [j for j in jobs if j.remote_address == "210.107.73.73"]
+    with pytest.raises(CLCommandError) as failure:
+        demo_connection.run_cl(command)  # gone: fails like IBM i, with a message id
+    assert failure.value.message_id == "CPF9899"
+
+
+def test_endtcpcnn_matches_mapped_addresses_by_value(demo_connection):
+    command = EndTcpConnection.build(
+        local_address="::ffff:10.1.1.5", local_port=446, remote_address="::ffff:10.1.20.58", remote_port=50990
+    )
+    demo_connection.run_cl(command)
+    assert "10.1.20.58" not in established(demo_connection)
+
+
+def test_smtp_list_entries_are_added_and_removed(demo_connection):
+    entry = AddSmtpListEntry.build(list_type="*ACCEPT", address="10.9.0.0", mask="255.255.0.0")
+    demo_connection.run_cl(entry)
+    found = {(e.address, e.mask) for e in sql.read_smtp_lists(demo_connection).entries if e.member == "ACCEPT"}
+    assert ("10.9.0.0", "255.255.0.0") in found
+    with pytest.raises(CLCommandError):
+        demo_connection.run_cl(entry)  # a duplicate is refused
+    demo_connection.run_cl(RemoveSmtpListEntry.build(list_type="*ACCEPT", address="0.0.0.0", mask="0.0.0.0"))
+    found = {(e.address, e.mask) for e in sql.read_smtp_lists(demo_connection).entries}
+    assert ("0.0.0.0", "0.0.0.0") not in found
+    members = {row["SYSTEM_TABLE_MEMBER"]: row["NUMBER_ROWS"] for row in demo_connection.query(sql.SMTP_LIST_MEMBERS)}
+    assert members["ACCEPT"] == 2
+
+
+def test_chgsmtpa_changes_the_relay_policy(demo_system, demo_connection):
+    demo_connection.run_cl(ChangeSmtpRelay.build("list"))
+    assert demo_relay_policy(demo_system.demo.path) == "*LIST"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DLTLIB QGPL",
+        "ENDTCPCNN PROTOCOL(*TCP) LCLINTNETA('10.1.1.5') LCLPORT(23) RMTINTNETA('210.107.73.73') RMTPORT(40411) "
+        "\nDLTLIB QGPL",
+        "CHGSMTPA ALWRLY(*ALL) + ",
+        "",
+    ],
+)
+def test_qcmdexc_rejects_what_ibm_i_would(demo_system, text):
+    connection = connect_demo(demo_system)
+    cursor = connection.cursor()
+    with pytest.raises(DemoError) as failure:
+        cursor.execute(sql.RUN_CL_COMMAND, (text,))
+    assert failure.value.sqlstate == "38501"
+    assert "SQL0443" in failure.value.args[1] and "CPF0006" in failure.value.args[1]
+    assert "210.107.73.73" in {str(r.remote_ip) for r in sql.read_tcp_connections(SystemConnection(demo_system))}
+    connection.close()
+
+
+def test_unknown_column_fails_like_db2(demo_connection):
+    with pytest.raises(Exception, match="SQL0206"):
+        demo_connection.query("SELECT REMOTE_ADDRES FROM QSYS2.NETSTAT_INFO")
+
+
+def test_latency_beyond_the_query_timeout_times_out(tmp_path):
+    connection = SystemConnection(demo_settings(tmp_path / "slow", latency=5, query_timeout=0.2))
+    started = time.monotonic()
+    with pytest.raises(QueryTimeoutError):
+        connection.query(sql.SMTP_LISTENERS)
+    assert time.monotonic() - started < 2
+
+
+def test_latency_delays_each_statement(tmp_path):
+    connection = SystemConnection(demo_settings(tmp_path / "slow", latency=0.3))
+    connection.query(sql.SMTP_LISTENERS)  # the first call also creates and seeds the system
+    started = time.monotonic()
+    connection.query(sql.SMTP_LISTENERS)
+    assert time.monotonic() - started >= 0.3
+
+
+def test_traffic_is_deterministic_and_changes_connections(tmp_path, monkeypatch):
+    def remotes_after(folder, steps: int) -> set[str]:
+        settings = demo_settings(folder, traffic=True, traffic_interval=10)
+        connection = SystemConnection(settings)
+        connection.query(sql.SMTP_LISTENERS)
+        real_time = time.time
+        monkeypatch.setattr(time, "time", lambda: real_time() + 10 * steps + 1)
+        remotes = {str(r.remote_ip) for r in sql.read_tcp_connections(connection) if r.is_established}
+        monkeypatch.setattr(time, "time", real_time)
+        connection.close()
+        return remotes
+
+    first = remotes_after(tmp_path / "a", 7)
+    second = remotes_after(tmp_path / "b", 7)
+    assert first == second
+    seeded = remotes_after(tmp_path / "c", 0)
+    assert first != seeded
+
+
+def test_demo_files_are_one_sqlite_file_per_library(demo_connection, demo_system):
+    sql.read_smtp_listening(demo_connection)
+    names = sorted(p.name for p in demo_system.demo.path.iterdir() if p.suffix == ".sqlite")
+    assert names == ["QSYS2.sqlite", "QUSRSYS.sqlite", "WARDEN_DEMO.sqlite"]
+
+
+def test_addresses_in_seed_are_valid():
+    from bot.ibmi import demo_seed
+
+    for row in demo_seed.ESTABLISHED:
+        ipaddress.ip_address(row[0])
