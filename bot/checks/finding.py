@@ -1,0 +1,45 @@
+"""A finding: one thing a check says is wrong on one system, with a stable fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("critical", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    system: str
+    check: str  # check id, e.g. "unknown-connections"
+    severity: str  # critical | warning | info
+    subject: str  # what the finding is about, e.g. a remote address; part of the fingerprint
+    title: str  # one line
+    details: tuple[str, ...] = ()  # further lines, most important first
+    facts: dict[str, Any] = field(default_factory=dict)  # structured data for JSON output and Slack fields
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity {self.severity!r} is not one of {SEVERITIES}")
+
+    @property
+    def fingerprint(self) -> str:
+        key = f"{self.system.upper()}|{self.check}|{self.subject}"
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    @property
+    def at_least_warning(self) -> bool:
+        return self.severity in ("critical", "warning")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "system": self.system,
+            "check": self.check,
+            "severity": self.severity,
+            "fingerprint": self.fingerprint,
+            "subject": self.subject,
+            "title": self.title,
+            "details": list(self.details),
+            "facts": self.facts,
+        }

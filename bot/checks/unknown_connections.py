@@ -1,0 +1,114 @@
+"""unknown-connections: established TCP connections from addresses outside the trusted networks.
+
+IBM sources: QSYS2.NETSTAT_INFO and QSYS2.NETSTAT_JOB_INFO views (IBM Documentation, 7.4-7.6); on
+7.6 both need *IOSYSCFG or the QIBM_IOSYSCFG_VIEW function usage. The practice it replaces is
+NETSTAT OPTION(*CNN) and scanning for unfamiliar remote addresses (Kisco, "Who's connected to your
+IBM i?"). Polling misses connections shorter than the check interval.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from bot.checks.finding import Finding
+from bot.ibmi.rows import ConnectionJob, IPAddress, NetstatConnection
+from bot.trust import TrustList, is_local
+
+CHECK_ID = "unknown-connections"
+
+JOBS_NOT_VISIBLE = (
+    "Job and user not visible: QSYS2.NETSTAT_JOB_INFO could not be read "
+    "(on IBM i 7.6 it needs *IOSYSCFG or the QIBM_IOSYSCFG_VIEW function usage)."
+)
+
+
+def untrusted_remote(connection: NetstatConnection, trusted: TrustList) -> IPAddress | None:
+    """The remote address of an established connection that is neither local nor trusted."""
+    if not connection.is_established:
+        return None
+    address = connection.remote_ip
+    if address is None or is_local(address) or address in trusted:
+        return None
+    return address
+
+
+def evaluate(
+    system: str,
+    connections: Sequence[NetstatConnection],
+    jobs: Sequence[ConnectionJob] | None,
+    trusted: TrustList,
+) -> list[Finding]:
+    """One finding per untrusted remote address. `jobs` is None when NETSTAT_JOB_INFO was not readable."""
+    if connections and not any(c.is_listening for c in connections):
+        return [cannot_see(system)]
+    by_address: dict[IPAddress, list[NetstatConnection]] = defaultdict(list)
+    for connection in connections:
+        address = untrusted_remote(connection, trusted)
+        if address is not None:
+            by_address[address].append(connection)
+    jobs_by_key = {job.key: job for job in jobs or ()}
+    return [
+        _finding(system, address, rows, jobs_by_key, jobs_visible=jobs is not None)
+        for address, rows in sorted(by_address.items(), key=lambda item: (item[0].version, item[0]))
+    ]
+
+
+def cannot_see(system: str, reason: str | None = None) -> Finding:
+    """Connections could not be read, or the result is implausibly empty: never "no unknown connections"."""
+    explanation = (
+        "An empty or partial NETSTAT result usually means the bot's profile lacks *IOSYSCFG or "
+        "QIBM_IOSYSCFG_VIEW (IBM i 7.6). Unknown connections cannot be ruled out."
+    )
+    return Finding(
+        system=system,
+        check=CHECK_ID,
+        severity="warning",
+        subject="netstat-visibility",
+        title=(
+            "Cannot see this system's connections: "
+            + ("NETSTAT_INFO is not readable" if reason else "NETSTAT_INFO shows no listening sockets at all")
+        ),
+        details=(reason, explanation) if reason else (explanation,),
+    )
+
+
+def _finding(
+    system: str,
+    address: IPAddress,
+    rows: list[NetstatConnection],
+    jobs_by_key: dict[tuple[str, int, str, int], ConnectionJob],
+    jobs_visible: bool,
+) -> Finding:
+    services = sorted({f"{r.local_port} ({r.local_port_name})" if r.local_port_name else str(r.local_port)
+                       for r in rows})
+    connections = []
+    for row in sorted(rows, key=lambda r: (r.local_port, r.remote_port)):
+        job = jobs_by_key.get(row.key)
+        connections.append({
+            "local_address": row.local_address,
+            "local_port": row.local_port,
+            "local_port_name": row.local_port_name,
+            "remote_port": row.remote_port,
+            "idle_seconds": float(row.idle_time) if row.idle_time is not None else None,
+            "bytes_sent": row.bytes_sent_remotely,
+            "bytes_received": row.bytes_received_locally,
+            "user": job.authorization_name if job else None,
+            "job": job.job_name if job else None,
+        })
+    users = sorted({c["user"] for c in connections if c["user"]})
+    details = [f"Local port{'s' if len(services) > 1 else ''}: {', '.join(services)}"]
+    if users:
+        details.append(f"User{'s' if len(users) > 1 else ''}: {', '.join(users)}")
+    if not jobs_visible:
+        details.append(JOBS_NOT_VISIBLE)
+    count = len(rows)
+    return Finding(
+        system=system,
+        check=CHECK_ID,
+        severity="warning",
+        subject=address.compressed,
+        title=f"{count} connection{'s' if count > 1 else ''} from untrusted address {address.compressed}",
+        details=tuple(details),
+        facts={"remote_address": address.compressed, "connections": connections},
+    )
