@@ -99,7 +99,7 @@ def test_defaults(tmp_path: Path) -> None:
     system = config.systems[0]
     assert (system.login_timeout, system.query_timeout) == (10.0, 30.0)
     assert system.demo == DemoSettings()
-    assert config.check("smtp-relay").enabled and config.check("smtp-relay").interval is None
+    assert config.check("unknown-connections").enabled and config.check("unknown-connections").interval is None
 
 
 def test_full_settings_are_read(tmp_path: Path) -> None:
@@ -129,7 +129,7 @@ def test_full_settings_are_read(tmp_path: Path) -> None:
         traffic_interval = "10s"
         seed = 7
 
-        [checks.smtp-relay]
+        [checks.unknown-connections]
         enabled = false
         interval = "1h"
         """,
@@ -151,8 +151,8 @@ def test_full_settings_are_read(tmp_path: Path) -> None:
     assert config.system("DEMO").demo == DemoSettings(
         path=Path("elsewhere"), latency=0.0, traffic=True, traffic_interval=10.0, seed=7
     )
-    assert config.check("smtp-relay").enabled is False
-    assert config.check("smtp-relay").interval == 3600.0
+    assert config.check("unknown-connections").enabled is False
+    assert config.check("unknown-connections").interval == 3600.0
 
 
 def test_dsn_local_is_accepted(tmp_path: Path) -> None:
@@ -241,13 +241,14 @@ def test_bad_duration(tmp_path: Path) -> None:
 
 
 def test_zero_timeout_and_short_check_interval(tmp_path: Path) -> None:
-    text = with_system(DEMO_SYSTEM + 'login_timeout = "0s"\n[checks.smtp-relay]\ninterval = "5s"\n')
+    text = with_system(DEMO_SYSTEM + 'login_timeout = "0s"\n[checks.unknown-connections]\ninterval = "5s"\n')
     problems = problems_of(tmp_path, text)
     assert any(
         "systems[0].login_timeout: '0s' is too short; expected a duration of more than 0s" in p for p in problems
     )
     assert any(
-        "checks.smtp-relay.interval: '5s' is too short; expected a duration of at least 10s" in p for p in problems
+        "checks.unknown-connections.interval: '5s' is too short; expected a duration of at least 10s" in p
+        for p in problems
     )
 
 

@@ -110,6 +110,11 @@ def test_cl_failure_carries_the_message_id():
     assert failure.value.command == "CHGSMTPA ALWRLY(*NONE)"
 
 
+def test_words_that_look_hexadecimal_are_not_message_ids():
+    error = cl_error("CHGSMTPA ALWRLY(*NONE)", "Cannot PROCEED: the request did not SUCCEED")
+    assert error.message_id is None
+
+
 def test_cl_failure_without_a_message_id_keeps_the_driver_text():
     error = cl_error("CHGSMTPA ALWRLY(*NONE)", "General error")
     assert (error.message_id, error.text) == (None, "General error")

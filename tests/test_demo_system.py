@@ -29,6 +29,9 @@ def test_seed_tells_the_articles_story(demo_connection):
     assert [r.local_port for r in rows["13.64.12.40"]] == [8471]  # cloud address on the database server
     assert sql.read_smtp_listening(demo_connection) is True
     assert [job.job_name.split("/")[-1] for job in sql.read_smtp_jobs(demo_connection)] == ["QTSMTPSRVD", "QTSMTPCLTD"]
+    status = sql.read_smtp_status(demo_connection)
+    assert status.listening_on_25 and status.server_jobs
+    assert status.relay.value is None and status.relay.source == "unknown"  # never guessed
     lists = sql.read_smtp_lists(demo_connection)
     assert lists.readable
     assert ("ACCEPT", "0.0.0.0", "0.0.0.0") in {(e.member, e.address, e.mask) for e in lists.entries}
@@ -159,3 +162,34 @@ def test_addresses_in_seed_are_valid():
 
     for row in demo_seed.ESTABLISHED:
         ipaddress.ip_address(row[0])
+
+
+def _demo_db(settings):
+    import sqlite3
+
+    db = sqlite3.connect(settings.demo.path / "QSYS2.sqlite", isolation_level=None)
+    return db
+
+
+def test_no_listening_socket_at_all_means_smtp_state_unknown(demo_system, demo_connection):
+    sql.read_smtp_listening(demo_connection)  # creates the system
+    db = _demo_db(demo_system)
+    db.execute("DELETE FROM NETSTAT_INFO WHERE LOCAL_PORT = 25")
+    assert sql.read_smtp_listening(demo_connection) is False
+    db.execute("DELETE FROM NETSTAT_INFO WHERE TCP_STATE = 'LISTEN'")
+    assert sql.read_smtp_listening(demo_connection) is None
+    assert sql.read_smtp_status(demo_connection).listening_on_25 is None
+
+
+def test_smtp_list_records_without_addresses_are_not_an_empty_list(demo_system, demo_connection):
+    import sqlite3
+
+    sql.read_smtp_listening(demo_connection)
+    db = sqlite3.connect(demo_system.demo.path / "QUSRSYS.sqlite", isolation_level=None)
+    db.execute("UPDATE QATMADRLST_ACCEPT SET ADRLST = 'something else entirely'")
+    db.execute("UPDATE QATMADRLST_REJECT SET ADRLST = 'x'")
+    reading = sql.read_smtp_lists(demo_connection)
+    assert not reading.readable and "layout not recognised" in reading.problem
+    db.execute("DELETE FROM QATMADRLST_ACCEPT")
+    db.execute("DELETE FROM QATMADRLST_REJECT")
+    assert sql.read_smtp_lists(demo_connection) == sql.SmtpListReading(readable=True, members=("ACCEPT", "REJECT"))

@@ -78,8 +78,9 @@ def test_unreadable_jobs_are_said_not_hidden():
 
 
 def test_no_listening_sockets_means_cannot_see_not_all_clear():
-    [finding] = evaluate("PROD", [row("10.2.3.4")], [], TRUSTED)
-    assert finding.subject == "netstat-visibility" and finding.severity == "warning"
+    for rows in ([row("10.2.3.4")], []):
+        [finding] = evaluate("PROD", rows, [], TRUSTED)
+        assert finding.subject == "netstat-visibility" and finding.severity == "warning"
 
 
 def test_fingerprint_is_stable_and_depends_on_system_check_and_subject():
@@ -127,3 +128,11 @@ def test_text_that_is_not_an_address_is_ignored():
     assert parse_address("not-an-ip") is None
     assert parse_address("fe80::1%eth0") == ipaddress.ip_address("fe80::1")
     assert evaluate("PROD", [LISTEN, row("garbage")], [], TRUSTED) == []
+
+
+def test_the_configurable_checks_are_exactly_the_implemented_ones():
+    from bot.checks import CHECKS
+    from bot.config import CHECK_IDS
+    from bot.runtime import DEFAULT_INTERVALS
+
+    assert set(CHECK_IDS) == set(CHECKS) == set(DEFAULT_INTERVALS)

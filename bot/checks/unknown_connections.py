@@ -40,7 +40,7 @@ def evaluate(
     trusted: TrustList,
 ) -> list[Finding]:
     """One finding per untrusted remote address. `jobs` is None when NETSTAT_JOB_INFO was not readable."""
-    if connections and not any(c.is_listening for c in connections):
+    if not any(c.is_listening for c in connections):
         return [cannot_see(system)]
     by_address: dict[IPAddress, list[NetstatConnection]] = defaultdict(list)
     for connection in connections:
@@ -67,7 +67,7 @@ def cannot_see(system: str, reason: str | None = None) -> Finding:
         subject="netstat-visibility",
         title=(
             "Cannot see this system's connections: "
-            + ("NETSTAT_INFO is not readable" if reason else "NETSTAT_INFO shows no listening sockets at all")
+            + ("NETSTAT_INFO is not readable" if reason else "NETSTAT_INFO shows no listening socket")
         ),
         details=(reason, explanation) if reason else (explanation,),
     )

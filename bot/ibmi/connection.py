@@ -34,10 +34,12 @@ DRIVER_HELP = (
     "yum install ibm-iaccess python3.13-pyodbc"
 )
 
-# IBM i message ids: three letters and four hexadecimal digits (CPF2105, CPD0030, TCP1234).
-_MESSAGE_ID = re.compile(r"\b(?!SQL)([A-Z][A-Z0-9]{2}[0-9A-F]{4})\b")
-_CONNECTION_HINTS = ("communication link failure", "cwbco1047", "cwbco1054", "connection reset", "not connected")
-_AUTHORITY_HINTS = ("sql0551", "not authorized", "cpf2189", "cpf2217")
+# IBM i message ids: three letters and four hexadecimal digits, at least one a decimal digit
+# (CPF2105, CPD0030, CPFA0D4), so words such as PROCEED are not taken for one.
+_MESSAGE_ID = re.compile(r"\b(?!SQL)([A-Z]{3}(?=[0-9A-F]{0,3}[0-9])[0-9A-F]{4})\b")
+# Generic ODBC text for a lost connection, and the IBM i Access client's messages for one.
+_CONNECTION_HINTS = ("communication link failure", "cwbco1047", "cwbco1054", "connection reset")
+_AUTHORITY_HINTS = ("sql0551", "not authorized")
 
 
 def load_pyodbc() -> ModuleType:
@@ -202,7 +204,8 @@ class SystemConnection:
 
 
 def cl_error(command: str, driver_message: str) -> CLCommandError:
-    """Db2 for i reports a failing QCMDEXC as SQL0443 with the CL message id as 'associated text'."""
+    """The message id of a failed QCMDEXC, taken after "associated text is" when the driver says so (the
+    SQL0443 form commonly seen; IBM does not document it), else the first id-shaped word in the text."""
     associated = driver_message.split("associated text is", 1)
     found = _MESSAGE_ID.findall(associated[-1])
     message_id = found[0] if found else None

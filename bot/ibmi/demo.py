@@ -37,6 +37,7 @@ from bot.ibmi.cl import (
 log = logging.getLogger(__name__)
 
 _SEED_LOCK = threading.Lock()
+MAX_TRAFFIC_CATCH_UP = 100  # steps replayed at most when a demo folder was idle for a long time
 _ALIAS = re.compile(
     r"^CREATE OR REPLACE ALIAS QTEMP\.(?P<alias>[A-Z_]+) FOR QUSRSYS\.QATMADRLST \((?P<member>[A-Z0-9$#@_.]+)\)$"
 )
@@ -66,7 +67,7 @@ def connect_demo(settings: SystemSettings) -> DemoConnection:
     if demo is None:
         raise ValueError(f"{settings.name} is not a demo system")
     folder = Path(demo.path)
-    ensure_demo_system(folder, demo.seed)
+    ensure_demo_system(folder)
     return DemoConnection(
         folder,
         latency=demo.latency,
@@ -84,7 +85,7 @@ def _open(folder: Path) -> sqlite3.Connection:
     return connection
 
 
-def ensure_demo_system(folder: Path, seed: int = 1) -> None:
+def ensure_demo_system(folder: Path) -> None:
     """Create and seed the demo system's files unless they exist already."""
     with _SEED_LOCK:
         folder.mkdir(parents=True, exist_ok=True)
@@ -308,7 +309,7 @@ class DemoCursor:
             return
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            for number in range(step + 1, due + 1):
+            for number in range(max(step + 1, due - MAX_TRAFFIC_CATCH_UP + 1), due + 1):
                 _traffic_step(self._db, self._connection.seed, number)
             self._db.execute("UPDATE WARDEN_DEMO.TRAFFIC SET STEP = ?", (due,))
             self._db.execute("COMMIT")

@@ -1,6 +1,6 @@
 """Tables of the embedded demo IBM i, named and shaped like the IBM i services they stand in for.
 
-Column names are IBM's (reference: docs/ibmi-services.md); SQLite types approximate the Db2 ones.
+Column names are IBM's (see docs/ibmi-access.md); SQLite types approximate the Db2 ones.
 Each library is one SQLite file, attached under the library's name, so `QSYS2.NETSTAT_INFO` in the
 product's SQL finds the demo's table unchanged.
 """

@@ -1,4 +1,4 @@
-"""Typed rows read from IBM i services. Column meanings: docs/ibmi-services.md and the reference.
+"""Typed rows read from IBM i services. Column meanings: docs/ibmi-access.md.
 
 Values keep IBM's spelling where IBM's format is unconfirmed (see `normalise_yes_no`), so a
 caller can tell "unknown" apart from "no".

@@ -1,7 +1,9 @@
 """Every SQL statement ibmi-warden sends to an IBM i, and the functions that turn rows into dataclasses.
 
-Only columns named in IBM's documentation (or in IBM's example SQL) are used; the ODBC integration
-tests run these statements against tables carrying those column names, so a misspelt column fails.
+Only columns named in the IBM i reference are used: IBM's documentation and example SQL, and for a
+few OUTPUT_QUEUE_INFO columns (DISPLAY_ANY_FILE, OPERATOR_CONTROLLED, AUTHORITY_TO_CHECK,
+TEXT_DESCRIPTION) code that queries the view, since IBM's column table does not list them. The ODBC
+integration tests run these statements against tables carrying those names, so a misspelt column fails.
 
 Statements in `IBM_ONLY_STATEMENTS` use Db2 for i features SQLite lacks (table functions, aliases
 over file members). They are kept apart; the demo system answers them by interpretation.
@@ -18,13 +20,16 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
+from bot.ibmi.errors import NotAuthorizedError
 from bot.ibmi.rows import (
     ActiveJob,
     ConnectionJob,
     NetstatConnection,
     OutputQueue,
+    RelayPolicy,
     SmtpListEntry,
     SmtpListReading,
+    SmtpStatus,
     UserProfile,
 )
 
@@ -56,6 +61,14 @@ SMTP_LISTENERS = """
 SELECT LOCAL_ADDRESS, LOCAL_PORT, TCP_STATE
   FROM QSYS2.NETSTAT_INFO
  WHERE LOCAL_PORT = 25 AND TCP_STATE = 'LISTEN'
+"""
+
+# The 'LISTEN' spelling is attested only by third-party code: when no socket at all is listening,
+# the spelling (or the profile's authority) is in doubt, and "SMTP is not listening" cannot be said.
+LISTENING_SOCKETS = """
+SELECT COUNT(*) AS LISTENING
+  FROM QSYS2.NETSTAT_INFO
+ WHERE TCP_STATE = 'LISTEN'
 """
 
 # --- SMTP ----------------------------------------------------------------------------------------
@@ -201,8 +214,11 @@ def read_connection_jobs(conn: Queryable) -> list[ConnectionJob]:
     ]
 
 
-def read_smtp_listening(conn: Queryable) -> bool:
-    return bool(conn.query(SMTP_LISTENERS))
+def read_smtp_listening(conn: Queryable) -> bool | None:
+    """True when something listens on port 25; None when NETSTAT shows no listening socket at all."""
+    if conn.query(SMTP_LISTENERS):
+        return True
+    return False if conn.query(LISTENING_SOCKETS)[0]["LISTENING"] else None
 
 
 def read_smtp_jobs(conn: Queryable) -> list[ActiveJob]:
@@ -216,6 +232,25 @@ def read_smtp_jobs(conn: Queryable) -> list[ActiveJob]:
     ]
 
 
+RELAY_POLICY_UNREADABLE = (
+    "IBM i documents no SQL service, API or file that reads CHGSMTPA ALWRLY, so the relay policy is unknown"
+)
+
+
+def read_smtp_status(conn: Queryable) -> SmtpStatus:
+    """Whether SMTP listens and runs; each part is None when the profile may not read it. The relay
+    policy is always reported unknown here: nothing on IBM i is known to expose it."""
+    try:
+        listening: bool | None = read_smtp_listening(conn)
+    except NotAuthorizedError:
+        listening = None
+    try:
+        jobs: tuple[ActiveJob, ...] | None = tuple(read_smtp_jobs(conn))
+    except NotAuthorizedError:
+        jobs = None
+    return SmtpStatus(listening, jobs, RelayPolicy(None, "unknown", RELAY_POLICY_UNREADABLE))
+
+
 def read_smtp_lists(conn: Queryable) -> SmtpListReading:
     """Read every member of QUSRSYS/QATMADRLST. A missing file or no members is "not readable", never "empty"."""
     columns = conn.query(SMTP_LIST_COLUMNS)
@@ -225,12 +260,20 @@ def read_smtp_lists(conn: Queryable) -> SmtpListReading:
     if not members:
         return SmtpListReading(readable=False, problem="QUSRSYS/QATMADRLST has no members the bot can see")
     entries: list[SmtpListEntry] = []
+    records = 0
     for member in members:
         conn.query(smtp_list_alias_statement(member))
         for row in conn.query(SMTP_LIST_MEMBER_ROWS):
+            records += 1
             entry = _smtp_entry_from_row(member, row)
             if entry is not None:
                 entries.append(entry)
+    if records and not entries:
+        return SmtpListReading(
+            readable=False,
+            members=tuple(members),
+            problem=f"layout not recognised: none of {records} record(s) holds an IPv4 address",
+        )
     return SmtpListReading(readable=True, entries=tuple(entries), members=tuple(members))
 
 
