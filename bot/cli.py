@@ -1,0 +1,176 @@
+"""ibmi-warden run | demo | check."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+from bot.checks.finding import Finding
+from bot.config import Config, ConfigError, Secrets, find_example_config, load_config
+from bot.logging_setup import configure_logging
+from storage import StorageError, open_database
+
+log = logging.getLogger("ibmi-warden")
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ibmi-warden", description="IBM i security checks and fixes in Slack.")
+    parser.add_argument("--version", action="version", version=f"ibmi-warden {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(sub: argparse.ArgumentParser, help_text: str) -> None:
+        sub.add_argument("--config", metavar="FILE", help=help_text)
+
+    run = commands.add_parser("run", help="run the bot: Socket Mode, or HTTP with --http PORT")
+    with_config(run, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
+    run.add_argument("--http", type=int, metavar="PORT", help="serve Slack's HTTP requests on PORT instead")
+    run.add_argument("--host", default="0.0.0.0", help="address to listen on with --http (default 0.0.0.0)")
+
+    demo = commands.add_parser("demo", help="the embedded demo IBM i: one check cycle, or the bot with Slack tokens")
+    with_config(demo, "configuration file (default: the bundled warden.example.toml)")
+    demo.add_argument("--http", type=int, metavar="PORT", help="with Slack tokens: serve HTTP on PORT")
+    demo.add_argument("--host", default="0.0.0.0", help="address to listen on with --http")
+
+    check = commands.add_parser("check", help="run every check once and print the findings")
+    with_config(check, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
+    check.add_argument("--system", metavar="NAME", help="only this system")
+    check.add_argument("--json", action="store_true", help='print {"findings": [...]} as JSON')
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    secrets = Secrets.from_env()
+    try:
+        config = _load(args)
+        configure_logging(config.log_level, secrets.values() + _system_secret_values(config))
+        if args.command == "check":
+            return _check(config, args.system, args.json)
+        if args.command == "demo":
+            return _demo(config, secrets, args)
+        return _run(config, secrets, args.http, args.host)
+    except ConfigError as error:
+        print(f"ibmi-warden: configuration error:\n{error}", file=sys.stderr)
+        return EXIT_ERROR
+    except StorageError as error:
+        print(f"ibmi-warden: storage error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+
+
+def _load(args: argparse.Namespace) -> Config:
+    if args.command == "demo" and not args.config:
+        return load_config(find_example_config())
+    return load_config(args.config)
+
+
+def _system_secret_values(config: Config) -> list[str]:
+    names = [s.password_env for s in config.systems if s.password_env]
+    return [os.environ[n] for n in names if os.environ.get(n)]
+
+
+def _services(config: Config):  # noqa: ANN202 - imported lazily to keep `--help` fast
+    from bot.services import WardenServices
+
+    return WardenServices(config, open_database(config.storage.path))
+
+
+def _check(config: Config, system: str | None, as_json: bool) -> int:
+    if system is not None:
+        try:
+            config.system(system)
+        except KeyError:
+            names = ", ".join(s.name for s in config.systems)
+            print(f"ibmi-warden: unknown system {system!r}; configured: {names}", file=sys.stderr)
+            return EXIT_ERROR
+    services = _services(config)
+    try:
+        result = services.run_cycle(system)
+    finally:
+        services.close()
+        services.storage.close()
+    if as_json:
+        print(json.dumps({"findings": [f.to_json() for f in result.findings], "errors": result.errors}, indent=2))
+    else:
+        print(format_findings(result.findings, result.errors))
+    if result.errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if any(f.at_least_warning for f in result.findings) else EXIT_OK
+
+
+def format_findings(findings: Sequence[Finding], errors: dict[str, str]) -> str:
+    lines: list[str] = []
+    current = None
+    for finding in findings:
+        if (finding.system, finding.check) != current:
+            current = (finding.system, finding.check)
+            lines.append(f"\n{finding.system}  {finding.check}")
+        lines.append(f"  {finding.severity.upper():8} {finding.title}")
+        lines += [f"           {detail}" for detail in finding.details]
+    for where, error in errors.items():
+        lines.append(f"\n{where}  ERROR  {error}")
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in ("critical", "warning", "info")}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    lines.append(f"\n{len(findings)} finding{'s' if len(findings) != 1 else ''}" + (f" ({summary})" if summary else ""))
+    return "\n".join(lines).lstrip("\n")
+
+
+def _demo(config: Config, secrets: Secrets, args: argparse.Namespace) -> int:
+    if not any(s.is_demo for s in config.systems):
+        print("ibmi-warden: the configuration has no system with connection = \"demo\"", file=sys.stderr)
+        return EXIT_ERROR
+    if secrets.slack_bot_token and (secrets.slack_app_token or args.http):
+        return _run(config, secrets, args.http, args.host)
+    folders = ", ".join(str(s.demo.path) for s in config.systems if s.demo)
+    print(f"ibmi-warden {__version__} — one check cycle on the embedded demo IBM i ({folders})\n")
+    status = _check(config, None, as_json=False)
+    print(f"\nRecorded in {config.storage.path}. With SLACK_BOT_TOKEN and SLACK_APP_TOKEN set, "
+          "`ibmi-warden demo` joins Slack over Socket Mode instead.")
+    return EXIT_OK if status in (EXIT_OK, EXIT_FINDINGS) else status
+
+
+def _run(config: Config, secrets: Secrets, http_port: int | None, host: str) -> int:
+    missing = _missing_secrets(secrets, http_port)
+    if missing:
+        print(f"ibmi-warden: set {' and '.join(missing)} in the environment "
+              f"({'HTTP' if http_port is not None else 'Socket Mode'} needs them)", file=sys.stderr)
+        return EXIT_ERROR
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app import build_app
+    from bot.runtime import Runner
+
+    services = _services(config)
+    try:
+        app = build_app(config, secrets, services, http=http_port is not None)
+    except (BoltError, SlackApiError) as error:
+        # Bolt checks the token with auth.test while it builds the app
+        print(f"ibmi-warden: Slack did not accept the bot token: {error}", file=sys.stderr)
+        services.close()
+        services.storage.close()
+        return EXIT_ERROR
+    Runner(app, services, secrets.slack_app_token, http_port, host).run_until_signalled()
+    services.storage.close()
+    return EXIT_OK
+
+
+def _missing_secrets(secrets: Secrets, http_port: int | None) -> list[str]:
+    needed = {"SLACK_BOT_TOKEN": secrets.slack_bot_token}
+    if http_port is None:
+        needed["SLACK_APP_TOKEN"] = secrets.slack_app_token
+    else:
+        needed["SLACK_SIGNING_SECRET"] = secrets.slack_signing_secret
+    return [name for name, value in needed.items() if not value]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
