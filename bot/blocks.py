@@ -1,0 +1,189 @@
+"""Block Kit builders. slack_sdk's models validate per-element limits; the 50-block cap and section text
+lengths, which slack_sdk does not check, are enforced here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+
+from bot.command_text import SUB_COMMANDS
+from bot.services import NetstatEntry, NetstatReport, SystemStatus
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_NETSTAT_LINES = 60
+
+
+def to_dicts(blocks: Sequence[Block]) -> list[dict]:
+    if len(blocks) > MAX_MESSAGE_BLOCKS:
+        raise ValueError(f"{len(blocks)} blocks; a message holds at most {MAX_MESSAGE_BLOCKS}")
+    return [block.to_dict() for block in blocks]
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=_fit(text, MAX_SECTION_TEXT)))
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=_fit(text, MAX_SECTION_TEXT))])
+
+
+def _header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=_fit(text, MAX_HEADER_TEXT))
+
+
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _escape(text: str) -> str:
+    """Text from IBM i or an error message, made literal for mrkdwn: Slack reads `<…>` as a link or mention."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _chunks(lines: Sequence[str]) -> list[list[str]]:
+    """Pack lines into as few groups as fit the per-section text limit (a longer line is cut by _section)."""
+    chunks: list[list[str]] = []
+    chunk: list[str] = []
+    size = 0  # len("\n".join(chunk))
+    for line in lines:
+        if chunk and size + 1 + len(line) > MAX_SECTION_TEXT:
+            chunks.append(chunk)
+            chunk, size = [], 0
+        size += len(line) + (1 if chunk else 0)
+        chunk.append(line)
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def _sections_from_lines(lines: Sequence[str]) -> list[SectionBlock]:
+    """Pack lines into as few sections as fit the per-section text limit."""
+    return [_section("\n".join(chunk)) for chunk in _chunks(lines)]
+
+
+def _sections_within(lines: Sequence[str], room: int) -> tuple[list[SectionBlock], int]:
+    """Sections for the first lines that fit in `room` blocks, keeping one of them for a summary of the rest
+    when not all fit; returns the sections and how many lines they show."""
+    chunks = _chunks(lines)
+    if len(chunks) > room:
+        chunks = chunks[: room - 1]
+    return [_section("\n".join(chunk)) for chunk in chunks], sum(len(chunk) for chunk in chunks)
+
+
+def help_blocks(slash: str) -> list[dict]:
+    lines = []
+    for sub in SUB_COMMANDS:
+        soon = "" if sub.available else " _(coming in a later version)_"
+        lines.append(f"• `{slash} {sub.usage}` — {sub.summary}{soon}\n    e.g. `{slash} {sub.example}`")
+    blocks: list[Block] = [_header("ibmi-warden commands"), *_sections_from_lines(lines)]
+    blocks.append(_context(f"Choose a system with `@SYSTEM` or `--system SYSTEM`, e.g. `{slash} netstat @PROD`."))
+    return to_dicts(blocks)
+
+
+def help_text(slash: str) -> str:
+    return "\n".join(f"{slash} {sub.usage}  (e.g. {slash} {sub.example})" for sub in SUB_COMMANDS)
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "never"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    seconds = max(0, int((datetime.now(UTC) - moment).total_seconds()))
+    ago = f"{seconds}s" if seconds < 120 else f"{seconds // 60}m" if seconds < 7200 else f"{seconds // 3600}h"
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC> ({ago} ago)"
+
+
+def status_line(status: SystemStatus) -> str:
+    if status.reachable is None:
+        state = ":grey_question: not contacted yet"
+    elif status.reachable:
+        state = ":large_green_circle: reachable"
+    else:
+        state = f":red_circle: unreachable — {_escape(_fit(_one_line(status.error or 'unknown error'), 300))}"
+    check = "no check has run yet"
+    if status.last_check:
+        result = _escape(_fit(_one_line(status.last_result or "no result recorded"), 300))
+        check = (f"last check `{status.last_check}` {_when(status.last_check_at)}, "
+                 f"{status.last_duration or 0:.1f}s, {result}")
+    return f"*{_escape(status.name)}* ({status.connection_kind}) {state}\n{check}"
+
+
+def status_text(statuses: Sequence[SystemStatus]) -> str:
+    """The notification fallback: short, whatever the number of systems."""
+    reachable = sum(1 for s in statuses if s.reachable)
+    unreachable = sum(1 for s in statuses if s.reachable is False)
+    return f"{len(statuses)} system(s): {reachable} reachable, {unreachable} unreachable"
+
+
+def status_blocks(statuses: Sequence[SystemStatus]) -> list[dict]:
+    """One line per system, packed into sections; systems beyond what one message holds are summarised."""
+    blocks: list[Block] = [_header("IBM i systems")]
+    if not statuses:
+        blocks.append(_section("No systems are configured."))
+        return to_dicts(blocks)
+    sections, shown = _sections_within([status_line(status) for status in statuses],
+                                       MAX_MESSAGE_BLOCKS - len(blocks))
+    blocks += sections
+    hidden = statuses[shown:]
+    if hidden:
+        unreachable = sum(1 for s in hidden if s.reachable is False)
+        unknown = sum(1 for s in hidden if s.reachable is None)
+        blocks.append(_context(
+            f"{len(hidden)} more system(s) not shown: {unreachable} unreachable, {unknown} not contacted yet."
+        ))
+    return to_dicts(blocks)
+
+
+def _netstat_line(entry: NetstatEntry) -> str:
+    mark = ":white_check_mark:" if entry.trusted else ":warning:"
+    label = "loopback" if entry.loopback else ("trusted" if entry.trusted else "*untrusted*")
+    name = _escape(_one_line(entry.local_port_name or ""))
+    service = f"{entry.local_port}" + (f" {name}" if name else "")
+    idle = f", idle {entry.idle_time:.0f}s" if entry.idle_time is not None else ""
+    tcp_state = _escape(_one_line(entry.tcp_state or ""))
+    state = "" if tcp_state.upper() in ("", "ESTABLISHED") else f", {tcp_state}"
+    address = f"[{entry.remote_address}]" if ":" in entry.remote_address else entry.remote_address
+    return f"{mark} `{address}:{entry.remote_port}` → {service} — {label}{idle}{state}"
+
+
+def netstat_blocks(report: NetstatReport) -> list[dict]:
+    scope = f" on port {report.port}" if report.port else ""
+    untrusted = sum(1 for e in report.entries if not e.trusted)
+    header = _header(f"Connections on {report.system}{scope}")
+    summary = f"{len(report.entries)} remote connection(s), {untrusted} from untrusted addresses."
+    if report.note:
+        note = _escape(_fit(report.note, 1000))
+        summary = f":warning: {note}\n{summary}" if report.entries else f":warning: {note}"
+    blocks: list[Block] = [header, _section(summary)]
+    shown = 0
+    if report.entries:
+        blocks.append(DividerBlock())
+        lines = [_fit(_netstat_line(entry), 500) for entry in report.entries[:MAX_NETSTAT_LINES]]
+        capped = len(report.entries) > MAX_NETSTAT_LINES  # the summary of the rest needs a block
+        sections, shown = _sections_within(lines, MAX_MESSAGE_BLOCKS - len(blocks) - capped)
+        blocks += sections
+    hidden = report.entries[shown:]
+    if hidden:
+        hidden_untrusted = sum(1 for e in hidden if not e.trusted)
+        blocks.append(_context(
+            f"{len(hidden)} more not shown ({hidden_untrusted} untrusted). "
+            "Narrow the list with `--port N`."
+        ))
+    return to_dicts(blocks)
+
+
+def error_blocks(problem: str, usage: str | None) -> list[dict]:
+    text = f":x: {problem}"
+    if usage:
+        text += f"\nUsage: `{usage}`"
+    return to_dicts([_section(text)])

@@ -1,0 +1,131 @@
+"""Running the bot: Socket Mode or HTTP on waitress, the check scheduler, and a clean shutdown."""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.services import WardenServices
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+DEFAULT_INTERVALS = {"unknown-connections": 300.0}
+HTTP_THREADS = 16
+
+
+def start_scheduler(services: WardenServices) -> BackgroundScheduler:
+    """One interval job per system and check; a run never overlaps itself and missed runs coalesce."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    for system in services.system_names():
+        for check in services.enabled_checks():
+            settings = services.config.checks.get(check)
+            interval = (settings.interval if settings and settings.interval else None) or DEFAULT_INTERVALS[check]
+            scheduler.add_job(
+                services.run_check,
+                "interval",
+                args=(system, check),
+                seconds=interval,
+                jitter=min(30, interval / 10),
+                max_instances=1,
+                coalesce=True,
+                id=f"{system}/{check}",
+                next_run_time=_soon(),
+            )
+    scheduler.start()
+    return scheduler
+
+
+def _soon() -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=random.uniform(1, 5))
+
+
+def wsgi_application(app: App) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+    """Bolt's WSGI adapter on /slack/events, plus a health check for load balancers."""
+    bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok\n"]
+        return bolt(environ, start_response)
+
+    return application
+
+
+class Runner:
+    """Starts the Slack transport and the scheduler, and stops them all on SIGTERM/SIGINT."""
+
+    def __init__(self, app: App, services: WardenServices, app_token: str | None = None,
+                 http_port: int | None = None, http_host: str = "0.0.0.0", schedule_checks: bool = True):
+        self.app = app
+        self.schedule_checks = schedule_checks
+        self.services = services
+        self.app_token = app_token
+        self.http_port = http_port
+        self.http_host = http_host
+        self.signalled = threading.Event()
+        self._stopped = False
+        self._stops: list[Callable[[], None]] = []
+
+    def start(self) -> None:
+        if self.schedule_checks:
+            scheduler = start_scheduler(self.services)
+            self._stops.append(lambda: scheduler.shutdown(wait=False))
+        if self.http_port is not None:
+            self._start_http()
+        else:
+            self._start_socket_mode()
+
+    def _start_http(self) -> None:
+        from waitress import create_server
+
+        server = create_server(wsgi_application(self.app), host=self.http_host, port=self.http_port,
+                               threads=HTTP_THREADS, ident="ibmi-warden")
+        self.http_port = server.effective_port
+        thread = threading.Thread(target=server.run, name="http", daemon=True)
+        thread.start()
+        self._stops.append(server.close)
+        log.info("listening for Slack on http://%s:%s%s", self.http_host, self.http_port, EVENTS_PATH)
+
+    def _start_socket_mode(self) -> None:
+        handler = SocketModeHandler(self.app, app_token=self.app_token, concurrency=10)
+        handler.connect()
+        self._stops.append(handler.close)
+        log.info("connected to Slack over Socket Mode")
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        for stop in reversed(self._stops):
+            try:
+                stop()
+            except Exception:
+                log.warning("error while stopping", exc_info=True)
+        self.services.close()
+        log.info("stopped")
+
+    def run_until_signalled(self) -> None:
+        def on_signal(signum: int, _frame: Any) -> None:
+            log.info("received %s, shutting down", signal.Signals(signum).name)
+            self.signalled.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        try:
+            self.start()
+            while not self.signalled.wait(1):
+                pass
+        finally:
+            self.stop()

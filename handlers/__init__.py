@@ -1,0 +1,14 @@
+"""Slack listeners only: parse, authorise, ack, and hand the slow part to the bot."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.config import Config
+from bot.services import Services
+from handlers import commands, home
+
+
+def register(app: App, services: Services, config: Config) -> None:
+    commands.register(app, services, config)
+    home.register(app, services)
