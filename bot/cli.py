@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     secrets = Secrets.from_env()
     try:
         config = _load(args)
-        configure_logging(config.log_level, secrets.values() + _system_secret_values(config))
+        configure_logging(_log_level(args, config, secrets), secrets.values() + _system_secret_values(config))
         if args.command == "check":
             return _check(config, args.system, args.json)
         if args.command == "demo":
@@ -70,6 +70,16 @@ def _load(args: argparse.Namespace) -> Config:
     if args.command == "demo" and not args.config:
         return load_config(find_example_config())
     return load_config(args.config)
+
+
+def _log_level(args: argparse.Namespace, config: Config, secrets: Secrets) -> str:
+    """A one-off cycle prints its findings; progress lines would only interleave with them."""
+    runs_bot = args.command == "run" or (args.command == "demo" and _joins_slack(secrets, args.http))
+    return config.log_level if runs_bot or config.log_level == "DEBUG" else "WARNING"
+
+
+def _joins_slack(secrets: Secrets, http_port: int | None) -> bool:
+    return bool(secrets.slack_bot_token and (secrets.slack_app_token or http_port is not None))
 
 
 def _system_secret_values(config: Config) -> list[str]:
@@ -127,7 +137,7 @@ def _demo(config: Config, secrets: Secrets, args: argparse.Namespace) -> int:
     if not any(s.is_demo for s in config.systems):
         print("ibmi-warden: the configuration has no system with connection = \"demo\"", file=sys.stderr)
         return EXIT_ERROR
-    if secrets.slack_bot_token and (secrets.slack_app_token or args.http):
+    if _joins_slack(secrets, args.http):
         return _run(config, secrets, args.http, args.host)
     folders = ", ".join(str(s.demo.path) for s in config.systems if s.demo)
     print(f"ibmi-warden {__version__} — one check cycle on the embedded demo IBM i ({folders})\n")

@@ -105,3 +105,8 @@ def test_unreachable_odbc_system_is_an_error_not_a_clean_bill(tmp_path):
 def test_help_and_version(tmp_path, flag):
     result = warden(flag, cwd=tmp_path)
     assert result.returncode == 0 and "ibmi-warden" in result.stdout
+
+
+def test_one_off_cycles_print_findings_without_progress_logs(tmp_path):
+    result = warden("demo", cwd=tmp_path)
+    assert " INFO " not in result.stderr + result.stdout
