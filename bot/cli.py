@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from bot import __version__
 from bot.checks.finding import Finding
-from bot.config import Config, ConfigError, Secrets, find_example_config, load_config
+from bot.config import Config, ConfigError, Secrets, find_example_config, load_config, system_credentials
 from bot.logging_setup import configure_logging
 from storage import StorageError, open_database
 
@@ -90,7 +90,20 @@ def _system_secret_values(config: Config) -> list[str]:
 def _services(config: Config):  # noqa: ANN202 - imported lazily to keep `--help` fast
     from bot.services import WardenServices
 
+    _require_credentials(config)
     return WardenServices(config, open_database(config.storage.path))
+
+
+def _require_credentials(config: Config) -> None:
+    """A system whose user or password variable is unset is a configuration error, found before starting."""
+    problems: list[str] = []
+    for system in config.systems:
+        try:
+            system_credentials(system)
+        except ConfigError as error:
+            problems += error.problems
+    if problems:
+        raise ConfigError(problems)
 
 
 def _check(config: Config, system: str | None, as_json: bool) -> int:

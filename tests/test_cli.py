@@ -110,3 +110,17 @@ def test_help_and_version(tmp_path, flag):
 def test_one_off_cycles_print_findings_without_progress_logs(tmp_path):
     result = warden("demo", cwd=tmp_path)
     assert " INFO " not in result.stderr + result.stdout
+
+
+def test_a_missing_password_variable_stops_before_anything_runs(tmp_path):
+    config = tmp_path / "warden.toml"
+    config.write_text(
+        '[slack]\nalerts_channel = "C0123ALERTS"\napprovals_channel = "C0456APPROV"\n'
+        '[storage]\npath = "w.db"\n'
+        '[[systems]]\nname = "PROD"\nconnection = "DRIVER={IBM i Access ODBC Driver};SYSTEM=ibmi.example.com"\n'
+        'user_env = "PROD_USER"\npassword_env = "PROD_PASSWORD"\n'
+    )
+    result = warden("check", "--config", str(config), cwd=tmp_path, env={**CLEAN_ENV, "PROD_USER": "WARDEN"})
+    assert result.returncode == 2
+    assert "PROD_PASSWORD" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "w.db").exists()
