@@ -222,7 +222,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("mode", ["socket", "http"])
+@pytest.mark.parametrize("mode", ["socket", "http", "demo"])
 def test_ibmi_warden_run_serves_slack_and_stops_cleanly_on_sigterm(slack, tmp_path, mode):
     import os
     import signal
@@ -235,13 +235,15 @@ def test_ibmi_warden_run_serves_slack_and_stops_cleanly_on_sigterm(slack, tmp_pa
     env = {**CLEAN_ENV, "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_APP_TOKEN": slack.app_token,
            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.base_url}
     args = [sys.executable, "-m", "bot", "run", "--config", str(config)]
+    if mode == "demo":  # `demo` with tokens runs the bot on the bundled demo configuration
+        args = [sys.executable, "-m", "bot", "demo"]
     port = _free_port()
     if mode == "http":
         args += ["--http", str(port), "--host", "127.0.0.1"]
     process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     try:
-        if mode == "socket":
+        if mode in ("socket", "demo"):
             slack.socket.wait_connected(timeout=20)
             envelope = slack.socket.send_slash_command("help")
             assert "/ibmi netstat" in _texts(slack.socket.wait_for_ack(envelope, timeout=10)["payload"]["blocks"])
