@@ -8,7 +8,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import parse_qs
 
 import pytest
@@ -134,6 +134,14 @@ def socket_client(slack_server: SlackTestServer) -> Iterator[SocketModeClient]:
         yield client
     finally:
         close_socket_client(client)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -699,7 +707,9 @@ def test_socket_mode_event_and_interactive_envelopes(
     slack_server.socket.wait_for_ack(event_id)
     slack_server.socket.wait_for_ack(click_id)
 
-    # the client handles envelopes on a thread pool, so they may reach the listener in either order
+    # the client handles envelopes on a thread pool, so they may reach the listener in either order,
+    # and after the ack (the acking listener runs first)
+    wait_until(lambda: len(received) == 2)
     event, click = sorted(received, key=lambda request: request.type != "events_api")
     assert (event.type, event.retry_attempt, event.retry_reason) == ("events_api", 1, "timeout")
     assert event.payload["type"] == "event_callback"
@@ -745,6 +755,7 @@ def test_socket_mode_view_submission_of_an_open_modal(
     envelope_id = slack_server.socket.send_view_submission(view["id"], values, user_id="U3")
     slack_server.socket.wait_for_ack(envelope_id)
 
+    wait_until(lambda: len(received) == 1)  # the acking listener runs before this test's listener
     [submission] = received
     assert submission.accepts_response_payload is True
     assert submission.payload["type"] == "view_submission"
