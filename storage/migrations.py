@@ -52,6 +52,110 @@ def m001_check_runs(db: Database) -> None:
     )
 
 
+@migrations()
+def m002_outbox(db: Database) -> None:
+    """The durable queue of Slack posts and edits, and the messages they made (storage/outbox.py)."""
+    db.execute(
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            method TEXT NOT NULL CHECK (method IN ('chat.postMessage', 'chat.update')),
+            payload TEXT NOT NULL,
+            message_key TEXT,
+            thread_key TEXT,
+            target_key TEXT,
+            state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sending', 'sent', 'failed')),
+            enqueued_at REAL NOT NULL,
+            next_attempt_at REAL NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_attempt_at REAL,
+            error TEXT,
+            ts TEXT,
+            finished_at REAL,
+            CHECK (method = 'chat.update' OR target_key IS NULL),
+            CHECK (method = 'chat.postMessage' OR (target_key IS NOT NULL AND message_key IS NULL
+                                                   AND thread_key IS NULL))
+        )
+        """
+    )
+    db.execute("CREATE INDEX outbox_unsent ON outbox (channel, id) WHERE state IN ('pending', 'sending')")
+    db.execute("CREATE INDEX outbox_message_key ON outbox (message_key) WHERE message_key IS NOT NULL")
+    db.execute("CREATE INDEX outbox_finished ON outbox (finished_at) WHERE finished_at IS NOT NULL")
+    db.execute(
+        """
+        CREATE TABLE sent_messages (
+            key TEXT PRIMARY KEY,
+            channel TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            sent_at REAL NOT NULL,
+            outbox_id INTEGER
+        )
+        """
+    )
+
+
+
+@migrations()
+def m003_alerts(db: Database) -> None:
+    """Alerts, the messages they were posted in, and silences (storage/alerts.py)."""
+    db.execute(
+        """
+        CREATE TABLE alerts (
+            fingerprint TEXT PRIMARY KEY,
+            system TEXT NOT NULL,
+            check_id TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            severity TEXT NOT NULL CHECK (severity IN ('critical', 'warning', 'info')),
+            title TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('open', 'resolved')),
+            first_seen REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            clean_runs INTEGER NOT NULL DEFAULT 0,
+            resolved_at REAL,
+            last_notified_at REAL,
+            finding_json TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX alerts_by_check ON alerts (system, check_id)")
+    db.execute(
+        """
+        CREATE TABLE alert_messages (
+            fingerprint TEXT NOT NULL REFERENCES alerts (fingerprint),
+            channel TEXT NOT NULL,
+            message_key TEXT NOT NULL,
+            PRIMARY KEY (fingerprint, channel)
+        )
+        """
+    )
+    db.execute("CREATE INDEX alert_messages_by_key ON alert_messages (message_key)")
+    db.execute(
+        """
+        CREATE TABLE silences (
+            id INTEGER PRIMARY KEY,
+            matcher_kind TEXT NOT NULL CHECK (matcher_kind IN ('fingerprint', 'address')),
+            matcher TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            author TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            ended_at REAL
+        )
+        """
+    )
+
+
+
+@migrations()
+def m004_rdap_cache(db: Database) -> None:
+    """Owners of addresses looked up over RDAP (storage/rdap_cache.py)."""
+    db.execute(
+        "CREATE TABLE rdap_cache (address TEXT PRIMARY KEY, owner_json TEXT NOT NULL, looked_up_at REAL NOT NULL)"
+    )
+    db.execute("CREATE INDEX rdap_cache_looked_up_at ON rdap_cache (looked_up_at)")
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in the order they apply."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]
