@@ -1,18 +1,51 @@
-"""Builds the Bolt App from the configuration and the services, and registers the handlers."""
+"""Builds the bot's parts from the configuration: the services behind Slack, and the Bolt App."""
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from slack_bolt import App
 
 import handlers
+from bot.alerts import AlertManager
 from bot.config import Config, Secrets
-from bot.services import Services
+from bot.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
+from bot.enrichment import OwnerEnricher
+from bot.services import Services, WardenServices
 from bot.slack_client import make_web_client
+from bot.trace import Tracer
+from storage import Storage, open_database
 
 LAZY_WORKERS = 8
+
+
+@dataclass
+class BotParts:
+    storage: Storage
+    delivery: DeliveryWorker
+    alerts: AlertManager
+    services: WardenServices
+
+    def close(self) -> None:
+        self.delivery.stop()
+        self.services.close()
+        self.storage.close()
+
+
+def assemble(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tracer: Tracer | None = None
+             ) -> BotParts:
+    """Storage, the outbox's delivery worker, the alert lifecycle, owner tracing and the services."""
+    storage = open_database(config.storage.path)
+    client = make_web_client(secrets.slack_bot_token, secrets.slack_api_url)
+    delivery = DeliveryWorker(storage, client, clock=clock)
+    alerts = AlertManager(storage, config.alerts, config.slack.alert_routes, clock=clock.now,
+                          on_enqueued=delivery.wake)
+    tracer = tracer or Tracer(storage, clock=clock.now)
+    services = WardenServices(config, storage, alerts=alerts, clock=clock.now, tracer=tracer,
+                              enricher=OwnerEnricher(storage, tracer, alerts))
+    return BotParts(storage, delivery, alerts, services)
 
 
 class _IgnoreTokenFromEnvironment(logging.Filter):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.command_text import SUB_COMMANDS
-from bot.services import NetstatEntry, NetstatReport, SystemStatus
+from bot.reports import NetstatEntry, NetstatReport, SystemStatus
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -111,7 +111,12 @@ def status_line(status: SystemStatus) -> str:
     else:
         state = f":red_circle: unreachable — {_escape(_fit(_one_line(status.error or 'unknown error'), 300))}"
     check = "no check has run yet"
-    if status.last_check:
+    if status.checks:
+        check = "\n".join(
+            f"`{c.check}` {_when(c.at)}, {c.duration:.1f}s, {_escape(_fit(_one_line(c.result), 300))}"
+            for c in status.checks
+        )
+    elif status.last_check:
         result = _escape(_fit(_one_line(status.last_result or "no result recorded"), 300))
         check = (f"last check `{status.last_check}` {_when(status.last_check_at)}, "
                  f"{status.last_duration or 0:.1f}s, {result}")

@@ -169,20 +169,21 @@ def _run(config: Config, secrets: Secrets, http_port: int | None, host: str) -> 
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
 
-    from bot.app import build_app
+    from bot.app import assemble, build_app
     from bot.runtime import Runner
 
-    services = _services(config)
+    _require_credentials(config)
+    parts = assemble(config, secrets)
     try:
-        app = build_app(config, secrets, services, http=http_port is not None)
+        app = build_app(config, secrets, parts.services, http=http_port is not None)
     except (BoltError, SlackApiError) as error:
         # Bolt checks the token with auth.test while it builds the app
         print(f"ibmi-warden: Slack did not accept the bot token: {error}", file=sys.stderr)
-        services.close()
-        services.storage.close()
+        parts.close()
         return EXIT_ERROR
-    Runner(app, services, secrets.slack_app_token, http_port, host).run_until_signalled()
-    services.storage.close()
+    Runner(app, parts.services, secrets.slack_app_token, http_port, host, delivery=parts.delivery
+           ).run_until_signalled()
+    parts.storage.close()
     return EXIT_OK
 
 

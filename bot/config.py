@@ -6,6 +6,7 @@ and reports every problem at once, naming the file, the key and what is accepted
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
 import ipaddress
@@ -26,7 +27,7 @@ EXAMPLE_CONFIG_NAME = "warden.example.toml"
 # The checks a [checks.<id>] table may configure. Add a check's id here when adding the check.
 # The checks this version implements (bot/checks registers each); a [checks.<id>] table for any
 # other id is an error rather than a setting that silently does nothing.
-CHECK_IDS: tuple[str, ...] = ("unknown-connections",)
+CHECK_IDS: tuple[str, ...] = ("unknown-connections", "plaintext-services", "smtp-relay", "splctl-exposure")
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_CHECK_INTERVAL = 10.0
 
@@ -39,11 +40,33 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
 
 
+SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")  # lowest first
+
+
+@dataclass(frozen=True)
+class Route:
+    """Alerts of at least `min_severity` go to `channel`."""
+
+    channel: str
+    min_severity: str = "info"
+
+
 @dataclass(frozen=True)
 class SlackSettings:
     alerts_channel: str
     approvals_channel: str
     command: str = "/ibmi"
+    routes: tuple[Route, ...] = ()  # empty: every alert goes to alerts_channel
+
+    @property
+    def alert_routes(self) -> tuple[Route, ...]:
+        return self.routes or (Route(self.alerts_channel, "info"),)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    repeat_interval: float = 86400.0  # seconds before a still-open alert gets a reminder in its thread
+    resolve_after: int = 1  # consecutive clean runs before an alert is resolved
 
 
 @dataclass(frozen=True)
@@ -81,6 +104,7 @@ class SystemSettings:
     login_timeout: float = 10.0
     query_timeout: float = 30.0
     demo: DemoSettings | None = None
+    checks: Mapping[str, CheckOverride] = field(default_factory=dict)
 
     @property
     def is_demo(self) -> bool:
@@ -91,6 +115,16 @@ class SystemSettings:
 class CheckSettings:
     enabled: bool = True
     interval: float | None = None  # seconds; None = the check's default
+    options: Mapping[str, Any] = field(default_factory=dict)  # the check's own keys, validated by the check
+
+
+@dataclass(frozen=True)
+class CheckOverride:
+    """A system's [systems.checks.<id>] table: whatever it sets replaces the [checks.<id>] value."""
+
+    enabled: bool | None = None
+    interval: float | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,6 +136,7 @@ class Config:
     storage: StorageSettings = field(default_factory=StorageSettings)
     checks: Mapping[str, CheckSettings] = field(default_factory=dict)
     log_level: str = "INFO"
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     def system(self, name: str) -> SystemSettings:
         for system in self.systems:
@@ -112,6 +147,20 @@ class Config:
     def check(self, check_id: str) -> CheckSettings:
         """The settings of one check; defaults when the file has no [checks.<id>] table."""
         return self.checks.get(check_id, CheckSettings())
+
+    def check_for(self, system: SystemSettings, check_id: str) -> CheckSettings:
+        """One check's settings for one system: [checks.<id>] with the system's override on top."""
+        return merge_check(self.check(check_id), system.checks.get(check_id))
+
+
+def merge_check(base: CheckSettings, override: CheckOverride | None) -> CheckSettings:
+    if override is None:
+        return base
+    return CheckSettings(
+        enabled=base.enabled if override.enabled is None else override.enabled,
+        interval=override.interval or base.interval,
+        options={**base.options, **override.options},
+    )
 
 
 @dataclass(frozen=True)
@@ -440,13 +489,14 @@ def _check_connection(value: str) -> str | None:
 
 
 def _build_config(path: Path, data: Mapping[str, Any], problems: _Problems) -> Config:
-    root = _Section(problems, "", data, ("log_level", "slack", "roles", "storage", "systems", "checks"))
+    root = _Section(problems, "", data, ("log_level", "slack", "roles", "storage", "systems", "checks", "alerts"))
     log_level = _read_log_level(root)
     slack = _read_slack(root)
     roles = _read_roles(root)
     storage = _read_storage(root)
     systems = _read_systems(root)
     checks = _read_checks(root)
+    alerts = _read_alerts(root)
     return Config(
         path=path,
         slack=slack,
@@ -455,6 +505,7 @@ def _build_config(path: Path, data: Mapping[str, Any], problems: _Problems) -> C
         storage=storage,
         checks=checks,
         log_level=log_level,
+        alerts=alerts,
     )
 
 
@@ -470,7 +521,7 @@ def _read_log_level(root: _Section) -> str:
 
 
 def _read_slack(root: _Section) -> SlackSettings:
-    section = root.table("slack", ("alerts_channel", "approvals_channel", "command"), required=True)
+    section = root.table("slack", ("alerts_channel", "approvals_channel", "command", "routes"), required=True)
     if section is None:
         return SlackSettings(alerts_channel="", approvals_channel="")
     alerts = section.string("alerts_channel", CHANNEL_FORM, required=True, check=_check_channel)
@@ -483,7 +534,42 @@ def _read_slack(root: _Section) -> SlackSettings:
         ),
     )
     return SlackSettings(
-        alerts_channel=alerts or "", approvals_channel=approvals or "", command=command or "/ibmi"
+        alerts_channel=alerts or "", approvals_channel=approvals or "", command=command or "/ibmi",
+        routes=_read_routes(section),
+    )
+
+
+SEVERITY_FORM = f"one of {', '.join(SEVERITIES)}"
+
+
+def _read_routes(slack: _Section) -> tuple[Route, ...]:
+    entries = slack.typed("routes", list, "an array of tables", "[[slack.routes]] tables with channel, min_severity")
+    routes = []
+    for index, entry in enumerate(entries or []):
+        key = f"{slack.key('routes')}[{index}]"
+        if not isinstance(entry, dict):
+            slack.problems.add(key, _wrong_type_text(entry, "a table", "a [[slack.routes]] table"))
+            continue
+        section = _Section(slack.problems, key, entry, ("channel", "min_severity"))
+        channel = section.string("channel", CHANNEL_FORM, required=True, check=_check_channel)
+        severity = section.string("min_severity", SEVERITY_FORM, check=lambda v: None if v in SEVERITIES else
+                                  f"{v!r} is not a severity; expected {SEVERITY_FORM}")
+        if channel:
+            routes.append(Route(channel, severity or "info"))
+    return tuple(routes)
+
+
+def _read_alerts(root: _Section) -> AlertSettings:
+    section = root.table("alerts", ("repeat_interval", "resolve_after"))
+    if section is None:
+        return AlertSettings()
+    resolve_after = section.integer("resolve_after")
+    if resolve_after is not None and resolve_after < 1:
+        section.problem("resolve_after", f"{resolve_after} is too small; expected a whole number of runs, at least 1")
+        resolve_after = None
+    return AlertSettings(
+        repeat_interval=section.duration("repeat_interval", AlertSettings.repeat_interval, 60.0),
+        resolve_after=resolve_after or AlertSettings.resolve_after,
     )
 
 
@@ -525,6 +611,7 @@ _SYSTEM_KEYS = (
     "login_timeout",
     "query_timeout",
     "demo",
+    "checks",
 )
 _DEMO_KEYS = ("path", "latency", "traffic", "traffic_interval", "seed")
 
@@ -584,6 +671,7 @@ def _read_system(section: _Section) -> SystemSettings:
         login_timeout=section.duration("login_timeout", 10.0, 0.0, exclusive=True),
         query_timeout=section.duration("query_timeout", 30.0, 0.0, exclusive=True),
         demo=demo,
+        checks=_read_check_overrides(section),
     )
 
 
@@ -649,24 +737,61 @@ def _read_demo(section: _Section, connection: object) -> DemoSettings | None:
     )
 
 
-def _read_checks(root: _Section) -> dict[str, CheckSettings]:
-    if not root.has("checks"):
+def _check_tables(section: _Section) -> dict[str, _Section]:
+    """The [<path>.checks.<id>] tables of a section, each with its known id."""
+    if not section.has("checks"):
         return {}
-    table = root.typed("checks", dict, "a table", "[checks.<id>] tables")
+    table = section.typed("checks", dict, "a table", "[checks.<id>] tables")
     if table is None:
         return {}
-    checks_section = _Section(root.problems, "checks", table, CHECK_IDS, noun="check")
-    checks: dict[str, CheckSettings] = {}
+    checks_section = _Section(section.problems, section.key("checks"), table, CHECK_IDS, noun="check")
+    tables = {}
     for check_id in table:
-        if check_id not in CHECK_IDS:
-            continue
-        section = checks_section.table(check_id, ("enabled", "interval"))
-        if section is None:
-            continue
-        enabled = section.boolean("enabled")
-        interval = section.duration("interval", 0.0, MIN_CHECK_INTERVAL) if section.has("interval") else 0.0
-        checks[check_id] = CheckSettings(
-            enabled=enabled if enabled is not None else True,
-            interval=interval or None,
-        )
+        if check_id in CHECK_IDS and isinstance(table[check_id], dict):
+            tables[check_id] = _Section(section.problems, checks_section.key(check_id), table[check_id],
+                                        tuple(table[check_id]))
+        elif check_id in CHECK_IDS:
+            checks_section.typed(check_id, dict, "a table", f"[{checks_section.key(check_id)}]")
+    return tables
+
+
+def _read_check_table(section: _Section, check_id: str) -> CheckOverride:
+    enabled = section.boolean("enabled")
+    interval = section.duration("interval", 0.0, MIN_CHECK_INTERVAL) if section.has("interval") else 0.0
+    options = {key: value for key, value in section.data.items() if key not in ("enabled", "interval")}
+    _validate_options(section, check_id, options)
+    return CheckOverride(enabled=enabled, interval=interval or None, options=options)
+
+
+def _validate_options(section: _Section, check_id: str, options: Mapping[str, Any]) -> None:
+    from bot.checks import CHECKS, build_settings  # the checks import this module: import at use
+
+    settings_type = CHECKS[check_id].settings_type
+    accepted = ["enabled", "interval"] + [f.name for f in dataclasses.fields(settings_type)] if settings_type else []
+    for key in options:
+        if key not in accepted:
+            section.problem(key, _unknown_key_text(key, accepted or ["enabled", "interval"], "key"))
+    known = {k: v for k, v in options.items() if k in accepted}
+    try:
+        build_settings(check_id, known)
+    except (ValueError, TypeError) as error:
+        key = getattr(error, "key", None) or getattr(error, "argument", None)
+        text = str(error)
+        if key and text.startswith(f"{key}: "):
+            section.problem(key, text[len(key) + 2:])
+        elif match := re.match(r"([a-z_]+(?:\[\d+\])?): ", text):
+            section.problems.add(f"{section.path}.{match[1]}", text[match.end():])
+        else:
+            section.problems.add(section.path, text)
+
+
+def _read_checks(root: _Section) -> dict[str, CheckSettings]:
+    checks: dict[str, CheckSettings] = {}
+    for check_id, section in _check_tables(root).items():
+        override = _read_check_table(section, check_id)
+        checks[check_id] = merge_check(CheckSettings(), override)
     return checks
+
+
+def _read_check_overrides(system: _Section) -> dict[str, CheckOverride]:
+    return {check_id: _read_check_table(section, check_id) for check_id, section in _check_tables(system).items()}

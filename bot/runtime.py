@@ -15,12 +15,12 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.delivery import DeliveryWorker
 from bot.services import WardenServices
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-DEFAULT_INTERVALS = {"unknown-connections": 300.0}
 HTTP_THREADS = 16
 
 
@@ -28,9 +28,8 @@ def start_scheduler(services: WardenServices) -> BackgroundScheduler:
     """One interval job per system and check; a run never overlaps itself and missed runs coalesce."""
     scheduler = BackgroundScheduler(timezone="UTC")
     for system in services.system_names():
-        for check in services.enabled_checks():
-            settings = services.config.checks.get(check)
-            interval = (settings.interval if settings and settings.interval else None) or DEFAULT_INTERVALS[check]
+        for check in services.enabled_checks(system):
+            interval = services.check_interval(system, check)
             scheduler.add_job(
                 services.run_check,
                 "interval",
@@ -67,8 +66,10 @@ class Runner:
     """Starts the Slack transport and the scheduler, and stops them all on SIGTERM/SIGINT."""
 
     def __init__(self, app: App, services: WardenServices, app_token: str | None = None,
-                 http_port: int | None = None, http_host: str = "0.0.0.0", schedule_checks: bool = True):
+                 http_port: int | None = None, http_host: str = "0.0.0.0", schedule_checks: bool = True,
+                 delivery: DeliveryWorker | None = None):
         self.app = app
+        self.delivery = delivery
         self.schedule_checks = schedule_checks
         self.services = services
         self.app_token = app_token
@@ -79,6 +80,9 @@ class Runner:
         self._stops: list[Callable[[], None]] = []
 
     def start(self) -> None:
+        if self.delivery is not None:
+            self.delivery.start()
+            self._stops.append(self.delivery.stop)
         if self.schedule_checks:
             scheduler = start_scheduler(self.services)
             self._stops.append(lambda: scheduler.shutdown(wait=False))

@@ -8,56 +8,43 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Protocol
 
-from bot.checks import CHECKS
+from bot.alert_blocks import silenced_reply
+from bot.alerts import AlertManager
+from bot.checks import CHECKS, build_settings
 from bot.checks.finding import Finding
-from bot.config import CheckSettings, Config
+from bot.config import Config
+from bot.enrichment import OwnerEnricher
 from bot.ibmi import sql
 from bot.ibmi.connection import SystemConnection
 from bot.ibmi.errors import ConnectionFailedError, DriverMissingError, IbmiError
+from bot.reports import CheckStatus, NetstatEntry, NetstatReport, SystemStatus
+from bot.trace import TraceError, Tracer
 from bot.trust import TrustList, is_local
 from storage import Storage
-from storage.check_runs import CheckRun, last_run_per_system, reachability, record_reachability, record_run
+from storage.alerts import add_silence
+from storage.alerts import alert as stored_alert
+from storage.check_runs import (
+    CheckRun,
+    last_run_per_system,
+    last_runs,
+    reachability,
+    record_reachability,
+    record_run,
+)
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class SystemStatus:
-    name: str
-    connection_kind: str  # "demo" or "odbc"
-    reachable: bool | None  # None = not contacted yet
-    error: str | None  # the last error, when unreachable
-    last_check_at: datetime | None
-    last_check: str | None  # check id of the last run
-    last_duration: float | None  # seconds
-    last_result: str | None  # e.g. "2 findings", "no findings", "error: …"
+REACHABILITY = "reachability"
 
 
-@dataclass(frozen=True)
-class NetstatEntry:
-    remote_address: str
-    remote_port: int
-    local_address: str
-    local_port: int
-    local_port_name: str | None
-    tcp_state: str | None
-    idle_time: Decimal | None
-    trusted: bool
-    loopback: bool
-
-
-@dataclass(frozen=True)
-class NetstatReport:
-    system: str
-    entries: tuple[NetstatEntry, ...]  # remote connections (LISTEN rows and UDP left out), untrusted first
-    port: int | None  # the --port filter, if any
-    note: str | None = None  # e.g. "NETSTAT not readable: …" — never an empty list in disguise
+def unreachable(system: str, error: str) -> Finding:
+    return Finding(system=system, check=REACHABILITY, severity="critical", subject="unreachable",
+                   title=f"{system} cannot be reached", details=(error,))
 
 
 class Services(Protocol):
@@ -66,6 +53,14 @@ class Services(Protocol):
     def system_statuses(self) -> list[SystemStatus]: ...
 
     def netstat(self, system: str, port: int | None = None) -> NetstatReport: ...
+
+    def may_view(self, user_id: str) -> bool: ...
+
+    def may_operate(self, user_id: str) -> bool: ...
+
+    def silence_alert(self, fingerprint: str, author: str, seconds: float, reason: str) -> str: ...
+
+    def trace_alert(self, fingerprint: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -77,10 +72,49 @@ class CycleResult:
 class WardenServices:
     """The bot's working parts for one configuration: connections, checks and their records."""
 
-    def __init__(self, config: Config, storage: Storage, env: Mapping[str, str] = os.environ):
+    def __init__(self, config: Config, storage: Storage, env: Mapping[str, str] = os.environ,
+                 alerts: AlertManager | None = None, clock: Callable[[], float] = time.time,
+                 tracer: Tracer | None = None, enricher: OwnerEnricher | None = None):
         self.config = config
         self.storage = storage
+        self.alerts = alerts  # None: findings are returned, not announced (ibmi-warden check)
+        self.tracer = tracer
+        self.enricher = enricher
+        self.clock = clock
         self._connections = {s.name: SystemConnection(s, env) for s in config.systems}
+
+    def may_view(self, user_id: str) -> bool:
+        # @usergroup handles are not resolved yet: only listed user ids pass when viewers are configured.
+        viewers = self.config.roles.viewers
+        return not viewers or user_id in viewers
+
+    def may_operate(self, user_id: str) -> bool:
+        return user_id in self.config.roles.operators or user_id in self.config.roles.approvers
+
+    def silence_alert(self, fingerprint: str, author: str, seconds: float, reason: str) -> str:
+        record = stored_alert(self.storage, fingerprint)
+        if record is None:
+            return "That alert is no longer known to the bot."
+        now = self.clock()
+        add_silence(self.storage, "fingerprint", fingerprint, reason, author, now, now + seconds)
+        if self.alerts is not None:
+            self.alerts.reply(fingerprint, silenced_reply(record, author, now + seconds))
+        return f"Silenced for {seconds / 3600:g}h: {record.title}"
+
+    def trace_alert(self, fingerprint: str) -> str:
+        """The owner of the address an alert is about (slow: an RDAP lookup unless cached)."""
+        record = stored_alert(self.storage, fingerprint)
+        if record is None:
+            return "That alert is no longer known to the bot."
+        address = record.finding.get("facts", {}).get("remote_address")
+        if not address:
+            return "This alert is not about an address."
+        if self.tracer is None:
+            return "Tracing owners is not configured."
+        try:
+            return f"Owner of {address}: {self.tracer.trace(address).summary()}"
+        except TraceError as error:
+            return f"Could not trace {address}: {error.message}"
 
     def system_names(self) -> list[str]:
         return [s.name for s in self.config.systems]
@@ -88,8 +122,12 @@ class WardenServices:
     def connection(self, system: str) -> SystemConnection:
         return self._connections[self.config.system(system).name]
 
-    def enabled_checks(self) -> list[str]:
-        return [c for c in CHECKS if self.config.checks.get(c, CheckSettings()).enabled]
+    def enabled_checks(self, system: str) -> list[str]:
+        settings = self.config.system(system)
+        return [c for c in CHECKS if self.config.check_for(settings, c).enabled]
+
+    def check_interval(self, system: str, check: str) -> float:
+        return self.config.check_for(self.config.system(system), check).interval or CHECKS[check].default_interval
 
     def run_check(self, system: str, check: str) -> tuple[list[Finding], str | None]:
         """Run one check on one system and record the run; returns its findings and its error, if any."""
@@ -100,7 +138,8 @@ class WardenServices:
         error: str | None = None
         reachable = True
         try:
-            findings = CHECKS[check](self.connection(system), settings)
+            options = build_settings(check, self.config.check_for(settings, check).options)
+            findings = CHECKS[check].run(self.connection(system), settings, options)
         except IbmiError as failure:
             error = str(failure)
             reachable = not isinstance(failure, ConnectionFailedError | DriverMissingError)
@@ -114,7 +153,21 @@ class WardenServices:
             CheckRun(settings.name, check, started, duration, outcome, len(findings), error),
         )
         record_reachability(self.storage, settings.name, reachable, error if not reachable else None, started)
+        self._announce(settings.name, check, findings, error, reachable)
         return findings, error
+
+    def _announce(self, system: str, check: str, findings: list[Finding], error: str | None, reachable: bool) -> None:
+        """Hand the run to the alert lifecycle. A failed run resolves nothing; an unreachable system is
+        one alert of its own, resolved ("reachable again") by the next run that reaches it."""
+        if self.alerts is None:
+            return
+        if error is None:
+            result = self.alerts.process(system, check, findings)
+            self.alerts.process(system, REACHABILITY, [])
+            if self.enricher is not None and result.new:
+                self.enricher.enrich(result.new)
+        elif not reachable:
+            self.alerts.process(system, REACHABILITY, [unreachable(system, error)])
 
     def run_cycle(self, system: str | None = None) -> CycleResult:
         """Every enabled check on every system (or one). One failing system never stops the others."""
@@ -122,7 +175,7 @@ class WardenServices:
         findings: list[Finding] = []
         errors: dict[str, str] = {}
         for name in systems:
-            for check in self.enabled_checks():
+            for check in self.enabled_checks(name):
                 found, error = self.run_check(name, check)
                 findings.extend(found)
                 if error:
@@ -131,6 +184,7 @@ class WardenServices:
 
     def system_statuses(self) -> list[SystemStatus]:
         runs = last_run_per_system(self.storage)
+        per_check = last_runs(self.storage)
         reach = reachability(self.storage)
         statuses = []
         for settings in self.config.systems:
@@ -146,6 +200,11 @@ class WardenServices:
                     last_check=run.check if run else None,
                     last_duration=run.duration if run else None,
                     last_result=run.summary if run else None,
+                    checks=tuple(
+                        CheckStatus(r.check, r.started_at, r.duration, r.summary)
+                        for (system, _), r in sorted(per_check.items())
+                        if system == settings.name
+                    ),
                 )
             )
         return statuses
@@ -187,5 +246,7 @@ class WardenServices:
         return NetstatReport(settings.name, tuple(entries), port, note)
 
     def close(self) -> None:
+        if self.enricher is not None:
+            self.enricher.close()
         for connection in self._connections.values():
             connection.close()

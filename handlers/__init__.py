@@ -6,9 +6,10 @@ from slack_bolt import App
 
 from bot.config import Config
 from bot.services import Services
-from handlers import commands, home
+from handlers import actions, commands, home
 
 
 def register(app: App, services: Services, config: Config) -> None:
     commands.register(app, services, config)
     home.register(app, services)
+    actions.register(app, services)

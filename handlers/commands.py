@@ -20,7 +20,6 @@ class IbmiCommand:
     def __init__(self, services: Services, config: Config):
         self.services = services
         self.slash = config.slack.command
-        self.viewers = set(config.roles.viewers)
 
     def _parse(self, command: dict[str, Any]) -> ParsedCommand:
         parsed = parse_command_text(command.get("text") or "", self.services.system_names(), self.slash)
@@ -33,8 +32,7 @@ class IbmiCommand:
         return parsed
 
     def _may_view(self, user_id: str) -> bool:
-        # @usergroup handles are not resolved yet: only listed user ids pass when viewers are configured.
-        return not self.viewers or user_id in self.viewers
+        return self.services.may_view(user_id)
 
     def ack(self, ack: Ack, command: dict[str, Any]) -> None:
         if not self._may_view(command.get("user_id", "")):

@@ -22,7 +22,7 @@ from tests.slack_server import SlackTestServer, sign_request
 from tests.test_cli import write_config
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-BOT_SCOPES = "commands"  # exactly what app.json asks for
+BOT_SCOPES = "chat:write,commands"  # exactly what app.json asks for
 
 
 def make_config(folder: Path, latency: float = 0.0) -> Config:

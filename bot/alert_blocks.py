@@ -1,0 +1,147 @@
+"""Slack messages for alerts: the grouped alert message, its buttons, and the thread replies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.blocks import to_dicts
+from storage.alerts import AlertRecord
+
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+SEVERITY_MARK = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
+MAX_SHOWN = 15  # alerts shown as blocks in one message; the rest are summarised and listed in the thread
+MAX_TEXT = 3000
+MAX_THREAD_LINES = 400
+
+# Buttons on alerts: what they do is read from storage by the fingerprint they carry, never from the button.
+ACTION_TRACE = "alert_trace_owner"
+ACTION_TRUST = "alert_trust"
+ACTION_END = "alert_end_connection"
+ACTION_SILENCE = "alert_silence_24h"
+CONNECTION_CHECKS = ("unknown-connections",)
+
+
+def _fit(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def by_severity(alerts: Sequence[AlertRecord]) -> list[AlertRecord]:
+    return sorted(alerts, key=lambda a: (-SEVERITY_RANK.get(a.severity, 0), a.first_seen, a.subject))
+
+
+def alert_line(alert: AlertRecord) -> str:
+    mark = ":white_check_mark: ~resolved~ " if alert.state == "resolved" else SEVERITY_MARK.get(alert.severity, "")
+    return f"{mark} *{_escape(alert.title)}*"
+
+
+def _alert_text(alert: AlertRecord) -> str:
+    lines = [alert_line(alert)]
+    lines += [_escape(str(detail)) for detail in alert.finding.get("details", [])[:6]]
+    owner = alert.finding.get("facts", {}).get("owner")
+    if owner:
+        lines.append(f"Owner: {_escape(str(owner))}")
+    return _fit("\n".join(lines))
+
+
+def _buttons(alert: AlertRecord) -> ActionsBlock:
+    value = alert.fingerprint
+    buttons = []
+    if alert.check in CONNECTION_CHECKS:
+        buttons += [
+            ButtonElement(text="Trace owner", action_id=ACTION_TRACE, value=value),
+            ButtonElement(text="Trust…", action_id=ACTION_TRUST, value=value),
+            ButtonElement(text="End connection…", action_id=ACTION_END, value=value, style="danger"),
+        ]
+    buttons.append(ButtonElement(text="Silence 24h", action_id=ACTION_SILENCE, value=value))
+    return ActionsBlock(block_id=f"alert:{alert.fingerprint}", elements=buttons)
+
+
+def summary_text(system: str, check: str, alerts: Sequence[AlertRecord]) -> str:
+    open_alerts = [a for a in alerts if a.state == "open"]
+    counts = {s: sum(1 for a in open_alerts if a.severity == s) for s in ("critical", "warning", "info")}
+    parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    resolved = len(alerts) - len(open_alerts)
+    state = f"{len(open_alerts)} open" + (f" ({parts})" if parts else "")
+    state += f", {resolved} resolved" if resolved else ""
+    return f"{system} · {check}: {state}"
+
+
+def group_message(system: str, check: str, alerts: Sequence[AlertRecord], runbook_url: str | None = None
+                  ) -> dict[str, Any]:
+    """The message that carries a group of alerts of one system and check; re-rendered when they change."""
+    ordered = by_severity(alerts)
+    shown, rest = ordered[:MAX_SHOWN], ordered[MAX_SHOWN:]
+    all_resolved = all(a.state == "resolved" for a in alerts)
+    header = f"{'Resolved: ' if all_resolved else ''}{system} · {check}"
+    blocks: list[Block] = [HeaderBlock(text=_fit(header, 150))]
+    for alert in shown:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_alert_text(alert))))
+        if alert.state == "open":
+            blocks.append(_buttons(alert))
+    if rest:
+        names = ", ".join(a.subject for a in rest[:60])
+        more = f" and {len(rest) - 60} more" if len(rest) > 60 else ""
+        blocks.append(SectionBlock(text=MarkdownTextObject(
+            text=_fit(f"*{len(rest)} more:* {_escape(names)}{more}. Details in the thread."))))
+    context = summary_text(system, check, alerts)
+    if runbook_url:
+        context += f" · <{runbook_url}|what to do>"
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_fit(context))]))
+    return {"text": summary_text(system, check, alerts), "blocks": to_dicts(blocks)}
+
+
+def details_reply(alerts: Sequence[AlertRecord]) -> dict[str, Any]:
+    """The thread reply listing every alert of a group that the message could not show."""
+    lines = [f"{SEVERITY_MARK.get(a.severity, '')} {_escape(a.title)}" for a in by_severity(alerts)]
+    shown = lines[:MAX_THREAD_LINES]
+    if len(lines) > len(shown):
+        shown.append(f"…and {len(lines) - len(shown)} more; `ibmi-warden check --json` lists them all.")
+    sections = []
+    chunk: list[str] = []
+    for line in shown:
+        if chunk and sum(len(c) + 1 for c in chunk) + len(line) > MAX_TEXT:
+            sections.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        sections.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
+    return {"text": f"All {len(alerts)} findings", "blocks": to_dicts(sections[:50])}
+
+
+def _reply(text: str) -> dict[str, Any]:
+    return {"text": text, "blocks": to_dicts([SectionBlock(text=MarkdownTextObject(text=_fit(text)))])}
+
+
+def resolved_reply(alert: AlertRecord) -> dict[str, Any]:
+    if alert.check == "reachability":
+        return _reply(f":white_check_mark: *{alert.system} is reachable again.*")
+    return _reply(f":white_check_mark: *Resolved:* {_escape(alert.title)}")
+
+
+def reopened_reply(alert: AlertRecord) -> dict[str, Any]:
+    return _reply(f"{SEVERITY_MARK.get(alert.severity, '')} *Back again:* {_escape(alert.title)}")
+
+
+def reminder_reply(alert: AlertRecord, open_for: float) -> dict[str, Any]:
+    hours = int(open_for // 3600)
+    return _reply(f":hourglass: *Still open after {hours}h:* {_escape(alert.title)}")
+
+
+def silenced_reply(alert: AlertRecord, author: str, until: float) -> dict[str, Any]:
+    return _reply(f":zipper_mouth_face: Silenced by <@{author}> until <!date^{int(until)}^{{date_short_pretty}} "
+                  f"{{time}}|{int(until)}>: {_escape(alert.title)}")

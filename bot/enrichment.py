@@ -1,0 +1,53 @@
+"""Adds the owner of an untrusted address to its alert after the alert is posted, never before.
+
+The alert goes out at once; an RDAP lookup can take seconds, so it runs here, on a small pool,
+and the alert's message is edited when the owner is known.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from bot.alerts import AlertManager
+from bot.trace import TraceError, Tracer
+from storage.alerts import alert as stored_alert
+from storage.alerts import save_alert
+from storage.database import Storage
+
+log = logging.getLogger(__name__)
+
+ENRICHED_CHECKS = ("unknown-connections",)
+
+
+class OwnerEnricher:
+    def __init__(self, storage: Storage, tracer: Tracer, alerts: AlertManager, workers: int = 2):
+        self.storage = storage
+        self.tracer = tracer
+        self.alerts = alerts
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="warden-owner")
+
+    def enrich(self, fingerprints: Iterable[str]) -> list[Future[None]]:
+        return [self._pool.submit(self._enrich_one, fingerprint) for fingerprint in fingerprints]
+
+    def _enrich_one(self, fingerprint: str) -> None:
+        record = stored_alert(self.storage, fingerprint)
+        if record is None or record.check not in ENRICHED_CHECKS:
+            return
+        address = record.finding.get("facts", {}).get("remote_address") or record.subject
+        try:
+            owner = self.tracer.trace(address)
+        except TraceError as error:
+            log.info("owner of %s not found: %s", address, error)
+            return
+        with self.storage.transaction():
+            current = stored_alert(self.storage, fingerprint)
+            if current is None:
+                return
+            facts = {**current.finding.get("facts", {}), "owner": owner.summary()}
+            save_alert(self.storage, current.with_changes(finding={**current.finding, "facts": facts}))
+        self.alerts.refresh(fingerprint)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,184 @@
+"""Alerts, the Slack messages they live in, and silences (the alert lifecycle's memory).
+
+An alert is one finding's fingerprint over time. Times are seconds since the epoch (floats), so
+the lifecycle can run on an injected clock.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from storage.database import Storage
+
+ALERT_STATES = ("open", "resolved")
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    fingerprint: str
+    system: str
+    check: str
+    subject: str
+    severity: str
+    title: str
+    state: str  # "open" | "resolved"
+    first_seen: float
+    last_seen: float
+    clean_runs: int = 0  # consecutive runs without the finding
+    resolved_at: float | None = None
+    last_notified_at: float | None = None  # when Slack last heard of it (post, reminder, reopen)
+    finding: dict[str, Any] = field(default_factory=dict)  # the latest Finding.to_json()
+
+    def with_changes(self, **changes: Any) -> AlertRecord:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    fingerprint: str
+    channel: str
+    message_key: str  # the outbox key of the Slack message the alert was posted in (its thread)
+
+
+@dataclass(frozen=True)
+class Silence:
+    id: int
+    matcher_kind: str  # "fingerprint" | "address"
+    matcher: str
+    reason: str
+    author: str
+    created_at: float
+    expires_at: float
+    ended_at: float | None = None
+
+    def active(self, now: float) -> bool:
+        return self.ended_at is None and now < self.expires_at
+
+
+def _row_to_alert(row: dict[str, Any]) -> AlertRecord:
+    return AlertRecord(
+        fingerprint=row["fingerprint"],
+        system=row["system"],
+        check=row["check_id"],
+        subject=row["subject"],
+        severity=row["severity"],
+        title=row["title"],
+        state=row["state"],
+        first_seen=row["first_seen"],
+        last_seen=row["last_seen"],
+        clean_runs=row["clean_runs"],
+        resolved_at=row["resolved_at"],
+        last_notified_at=row["last_notified_at"],
+        finding=json.loads(row["finding_json"]),
+    )
+
+
+def alerts_of(storage: Storage, system: str, check: str) -> dict[str, AlertRecord]:
+    with storage.lock:
+        rows = storage.db.query(
+            "SELECT * FROM alerts WHERE system = ? AND check_id = ?", [system, check]
+        )
+        return {row["fingerprint"]: _row_to_alert(row) for row in rows}
+
+
+def alert(storage: Storage, fingerprint: str) -> AlertRecord | None:
+    with storage.lock:
+        rows = list(storage.db.query("SELECT * FROM alerts WHERE fingerprint = ?", [fingerprint]))
+    return _row_to_alert(rows[0]) if rows else None
+
+
+def open_alerts(storage: Storage) -> list[AlertRecord]:
+    with storage.lock:
+        rows = storage.db.query("SELECT * FROM alerts WHERE state = 'open' ORDER BY system, check_id, first_seen")
+        return [_row_to_alert(row) for row in rows]
+
+
+def save_alert(storage: Storage, record: AlertRecord) -> None:
+    if record.state not in ALERT_STATES:
+        raise ValueError(f"alert state {record.state!r} is not one of {ALERT_STATES}")
+    with storage.lock:
+        storage.db["alerts"].upsert(
+            {
+                "fingerprint": record.fingerprint,
+                "system": record.system,
+                "check_id": record.check,
+                "subject": record.subject,
+                "severity": record.severity,
+                "title": record.title,
+                "state": record.state,
+                "first_seen": record.first_seen,
+                "last_seen": record.last_seen,
+                "clean_runs": record.clean_runs,
+                "resolved_at": record.resolved_at,
+                "last_notified_at": record.last_notified_at,
+                "finding_json": json.dumps(record.finding, sort_keys=True, default=str),
+            },
+            pk="fingerprint",
+        )
+
+
+def add_message(storage: Storage, message: AlertMessage) -> None:
+    with storage.lock:
+        storage.db["alert_messages"].insert(
+            {"fingerprint": message.fingerprint, "channel": message.channel, "message_key": message.message_key},
+            replace=True,
+        )
+
+
+def messages_of(storage: Storage, fingerprint: str) -> list[AlertMessage]:
+    with storage.lock:
+        rows = storage.db.query(
+            "SELECT fingerprint, channel, message_key FROM alert_messages WHERE fingerprint = ? ORDER BY channel",
+            [fingerprint],
+        )
+        return [AlertMessage(**row) for row in rows]
+
+
+def alerts_in_message(storage: Storage, message_key: str) -> list[AlertRecord]:
+    with storage.lock:
+        rows = storage.db.query(
+            "SELECT a.* FROM alerts a JOIN alert_messages m ON m.fingerprint = a.fingerprint "
+            "WHERE m.message_key = ? ORDER BY a.first_seen, a.fingerprint",
+            [message_key],
+        )
+        return [_row_to_alert(row) for row in rows]
+
+
+def add_silence(
+    storage: Storage, matcher_kind: str, matcher: str, reason: str, author: str, created_at: float, expires_at: float
+) -> Silence:
+    if matcher_kind not in ("fingerprint", "address"):
+        raise ValueError(f"silence matcher {matcher_kind!r} is not 'fingerprint' or 'address'")
+    with storage.lock:
+        table = storage.db["silences"]
+        table.insert(
+            {
+                "matcher_kind": matcher_kind,
+                "matcher": matcher,
+                "reason": reason,
+                "author": author,
+                "created_at": created_at,
+                "expires_at": expires_at,
+                "ended_at": None,
+            }
+        )
+        return Silence(table.last_pk, matcher_kind, matcher, reason, author, created_at, expires_at)
+
+
+def active_silences(storage: Storage, now: float) -> list[Silence]:
+    """Silences not ended and not expired: expiry needs no job, it is a comparison with the clock."""
+    with storage.lock:
+        rows = storage.db.query(
+            "SELECT * FROM silences WHERE ended_at IS NULL AND expires_at > ? ORDER BY id", [now]
+        )
+        return [Silence(**row) for row in rows]
+
+
+def end_silence(storage: Storage, silence_id: int, now: float) -> bool:
+    with storage.lock:
+        cursor = storage.db.execute(
+            "UPDATE silences SET ended_at = ? WHERE id = ? AND ended_at IS NULL", [now, silence_id]
+        )
+        return cursor.rowcount == 1

@@ -1,0 +1,281 @@
+"""The alert lifecycle end to end: demo IBM i → checks → alerts → outbox → the Slack test server.
+
+Time is a fake clock; the delivery worker is driven pass by pass instead of by its thread.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.app import BotParts, assemble
+from bot.config import Config, DemoSettings, Route, Secrets, load_config
+from bot.ibmi.cl import EndTcpConnection
+from bot.ibmi.errors import ConnectionFailedError
+from tests.slack_server import SlackTestServer
+from tests.test_cli import write_config
+
+ALERTS = "C0123ALERTS"
+URGENT = "C0URGENT"
+
+
+class FakeClock:
+    def __init__(self, start: float = 1_800_000_000.0):
+        self.time = start
+
+    def now(self) -> float:
+        return self.time
+
+    def advance(self, seconds: float) -> None:
+        self.time += seconds
+
+
+class OfflineTracer:
+    """Owner tracing is covered by tests/test_trace.py; here it only has to never reach the network."""
+
+    def trace(self, address: str):  # noqa: ANN201
+        from bot.trace import TraceError
+
+        raise TraceError("unavailable", "no network in tests")
+
+
+def make_config(folder: Path, systems: tuple[str, ...] = ("DEMO",), routes: tuple[Route, ...] = ()) -> Config:
+    config = load_config(write_config(folder))
+    template = config.systems[0]
+    configured = tuple(
+        replace(template, name=name, demo=replace(template.demo or DemoSettings(), path=folder / f"demo-{name}"))
+        for name in systems
+    )
+    return replace(config, systems=configured, storage=replace(config.storage, path=folder / "warden.db"),
+                   slack=replace(config.slack, routes=routes))
+
+
+@pytest.fixture
+def slack():
+    with SlackTestServer(scopes="chat:write,commands") as server:
+        yield server
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def start(slack: SlackTestServer, folder: Path, clock: FakeClock, **config_changes) -> BotParts:
+    config = make_config(folder, **config_changes)
+    secrets = Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url)
+    return assemble(config, secrets, clock=clock, tracer=OfflineTracer())
+
+
+def deliver_all(parts: BotParts, clock: FakeClock, limit: int = 500) -> None:
+    """Run the worker until nothing is pending, a second of fake time per pass (Slack's pace per channel)."""
+    from storage import outbox
+
+    for _ in range(limit):
+        parts.delivery.deliver_due()
+        if outbox.pending_count(parts.storage) == 0:
+            return
+        clock.advance(1)
+    raise AssertionError("the outbox did not drain")
+
+
+def cycle(parts: BotParts, clock: FakeClock) -> None:
+    parts.services.run_cycle()
+    deliver_all(parts, clock)
+
+
+def top_level(slack: SlackTestServer, channel: str = ALERTS) -> list[dict]:
+    return [m for m in slack.messages(channel) if not m.get("thread_ts") or m.get("thread_ts") == m.get("ts")]
+
+
+def text_of(message: dict) -> str:
+    return json.dumps(message.get("blocks", [])) + message.get("text", "")
+
+
+def test_a_demo_cycle_posts_one_grouped_message_per_check_and_a_quiet_second_cycle(slack, tmp_path, clock):
+    parts = start(slack, tmp_path, clock)
+    try:
+        cycle(parts, clock)
+        messages = top_level(slack)
+        headers = sorted(m["blocks"][0]["text"]["text"] for m in messages)
+        assert headers == ["DEMO · plaintext-services", "DEMO · smtp-relay", "DEMO · splctl-exposure",
+                           "DEMO · unknown-connections"]
+        unknown = next(m for m in messages if "unknown-connections" in m["blocks"][0]["text"]["text"])
+        assert "210.107.73.73" in text_of(unknown) and "13.64.12.40" in text_of(unknown)
+        buttons = [e["text"]["text"] for b in unknown["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert buttons[:4] == ["Trace owner", "Trust…", "End connection…", "Silence 24h"]
+        calls = len(slack.calls)
+        clock.advance(300)
+        cycle(parts, clock)
+        assert len(slack.calls) == calls  # nothing changed: not a single Slack call
+    finally:
+        parts.close()
+
+
+def test_an_ended_connection_is_resolved_in_its_thread_and_the_parent_edited(slack, tmp_path, clock):
+    parts = start(slack, tmp_path, clock)
+    try:
+        cycle(parts, clock)
+        unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
+        parts.services.connection("DEMO").run_cl(EndTcpConnection.build(
+            local_address="10.1.1.5", local_port=23, remote_address="210.107.73.73", remote_port=40411))
+        clock.advance(300)
+        cycle(parts, clock)
+        replies = slack.replies(ALERTS, unknown["ts"])
+        assert any("Resolved" in r["text"] and "210.107.73.73" in r["text"] for r in replies)
+        edited = slack.message(ALERTS, unknown["ts"])
+        assert "resolved" in text_of(edited) and "1 open" in edited["text"]
+        assert len(slack.calls_to("chat.update")) == 1
+    finally:
+        parts.close()
+
+
+def test_a_finding_that_comes_back_is_reopened_in_the_same_thread(slack, tmp_path, clock):
+    parts = start(slack, tmp_path, clock)
+    connection = dict(local_address="10.1.1.5", local_port=23, remote_address="210.107.73.73", remote_port=40411)
+    try:
+        cycle(parts, clock)
+        first_posts = len(top_level(slack))
+        parts.services.connection("DEMO").run_cl(EndTcpConnection.build(**connection))
+        clock.advance(300)
+        cycle(parts, clock)
+        db = parts.services.connection("DEMO")
+        db.query("SELECT 1 FROM QSYS2.NETSTAT_INFO")  # the demo keeps its tables; put the connection back
+        import sqlite3
+
+        raw = sqlite3.connect(tmp_path / "demo-DEMO" / "QSYS2.sqlite", isolation_level=None)
+        raw.execute("INSERT INTO NETSTAT_INFO VALUES ('IPV4', '210.107.73.73', 40999, NULL, '10.1.1.5', 23, "
+                    "'telnet', 'TCP', 'ESTABLISHED', 1, 'QUSER', 10, 10)")
+        clock.advance(300)
+        cycle(parts, clock)
+        assert len(top_level(slack)) == first_posts  # no new message: the old thread is reused
+        unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
+        assert any("Back again" in r["text"] for r in slack.replies(ALERTS, unknown["ts"]))
+    finally:
+        parts.close()
+
+
+def test_a_reminder_after_the_repeat_interval_only(slack, tmp_path, clock):
+    parts = start(slack, tmp_path, clock)
+    try:
+        cycle(parts, clock)
+        clock.advance(23 * 3600)
+        cycle(parts, clock)
+        assert not [m for m in slack.messages(ALERTS) if "Still open" in m.get("text", "")]
+        clock.advance(3600)
+        cycle(parts, clock)
+        reminders = [m for m in slack.messages(ALERTS) if "Still open after 24h" in m.get("text", "")]
+        assert reminders and all(m.get("thread_ts") for m in reminders)
+    finally:
+        parts.close()
+
+
+def test_an_unreachable_system_is_one_alert_and_one_recovery_while_others_are_checked(slack, tmp_path, clock):
+    parts = start(slack, tmp_path, clock, systems=("DEMO", "OTHER"))
+    demo = parts.services.connection("DEMO")
+    working_connect = demo._connect
+
+    def refuse():  # noqa: ANN202
+        raise ConnectionFailedError("DEMO: connecting failed: [08001] Communication link failure")
+
+    try:
+        demo._connect = refuse
+        for _ in range(3):
+            cycle(parts, clock)
+            clock.advance(300)
+        down = [m for m in top_level(slack) if "cannot be reached" in text_of(m)]
+        assert len(down) == 1 and "Communication link failure" in text_of(down[0])
+        other_runs = parts.storage.db.execute(
+            "SELECT COUNT(*) FROM check_runs WHERE system = 'OTHER' AND outcome != 'error'").fetchone()[0]
+        assert other_runs == 3 * 4
+        assert any("OTHER · unknown-connections" in text_of(m) for m in top_level(slack))
+        demo._connect = working_connect
+        cycle(parts, clock)
+        assert any("DEMO is reachable again" in r["text"] for r in slack.replies(ALERTS, down[0]["ts"]))
+        assert len([m for m in top_level(slack) if "cannot be reached" in text_of(m)]) == 1
+    finally:
+        parts.close()
+
+
+def test_routes_send_each_severity_where_it_belongs(slack, tmp_path, clock):
+    parts = start(slack, tmp_path, clock, routes=(Route(URGENT, "critical"), Route(ALERTS, "info")))
+    try:
+        cycle(parts, clock)
+        urgent = text_of({"blocks": [b for m in top_level(slack, URGENT) for b in m["blocks"]]})
+        assert "PAYLIB/PAYROLL" in urgent  # critical
+        assert "PRTADMIN" not in urgent and "Cannot determine the SMTP relay policy" not in urgent
+        everything = text_of({"blocks": [b for m in top_level(slack) for b in m["blocks"]]})
+        assert "PRTADMIN" in everything and "PAYLIB/PAYROLL" in everything
+    finally:
+        parts.close()
+
+
+def test_a_silenced_address_is_not_posted(slack, tmp_path, clock):
+    parts = start(slack, tmp_path, clock)
+    try:
+        from storage.alerts import add_silence
+
+        add_silence(parts.storage, "address", "210.107.73.73", "vendor test", "U0OPERATOR", clock.now(),
+                    clock.now() + 3600)
+        cycle(parts, clock)
+        unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
+        assert "210.107.73.73" not in text_of(unknown) and "13.64.12.40" in text_of(unknown)
+        clock.advance(3700)  # the silence expires by itself
+        cycle(parts, clock)
+        assert any("210.107.73.73" in text_of(m) for m in top_level(slack)
+                   if "unknown-connections" in m["blocks"][0]["text"]["text"] and m["ts"] != unknown["ts"])
+    finally:
+        parts.close()
+
+
+def test_delivery_survives_a_restart_without_losing_or_repeating(slack, tmp_path, clock):
+    parts = start(slack, tmp_path, clock)
+    parts.services.run_cycle()  # alerts are in the outbox; nothing sent yet
+    parts.delivery.deliver_due()  # one message goes out, then the process "stops"
+    sent_before = len(slack.calls_to("chat.postMessage"))
+    parts.close()
+    restarted = start(slack, tmp_path, clock)
+    try:
+        deliver_all(restarted, clock)
+        posts = slack.calls_to("chat.postMessage")
+        texts = [c.params.get("text") for c in posts]
+        assert sent_before == 1 and len(texts) == len(set(texts)) == 4
+    finally:
+        restarted.close()
+
+
+def test_alert_buttons_over_socket_mode(slack, tmp_path, clock):
+    from bot.app import build_app
+    from bot.runtime import Runner
+
+    parts = start(slack, tmp_path, clock)
+    secrets = Secrets(slack_bot_token=slack.bot_token, slack_app_token=slack.app_token, slack_api_url=slack.base_url)
+    app = build_app(parts.services.config, secrets, parts.services, http=False)
+    runner = Runner(app, parts.services, slack.app_token, schedule_checks=False)
+    runner.start()
+    try:
+        slack.socket.wait_connected()
+        cycle(parts, clock)
+        unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
+        from bot.checks.finding import Finding
+
+        fingerprint = Finding("DEMO", "unknown-connections", "warning", "210.107.73.73", "").fingerprint
+
+        def click(action_id: str, user: str) -> str:
+            slack.socket.send_block_action(ALERTS, unknown["ts"], action_id, user_id=user,
+                                           block_id=f"alert:{fingerprint}")
+            return slack.wait_for_response(count=len(slack.responses()) + 1, timeout=10)[-1].body["text"]
+
+        assert "Only operators or approvers" in click("alert_silence_24h", "U0STRANGER")
+        assert "not available yet" in click("alert_trust", "U01OPERATOR")
+        assert "not available yet" in click("alert_end_connection", "U01OPERATOR")
+        assert "Could not trace" in click("alert_trace_owner", "U0STRANGER")
+        assert "Silenced for 24h" in click("alert_silence_24h", "U01OPERATOR")
+        deliver_all(parts, clock)
+        assert any("Silenced by <@U01OPERATOR>" in r["text"] for r in slack.replies(ALERTS, unknown["ts"]))
+    finally:
+        runner.stop()
+        parts.close()
