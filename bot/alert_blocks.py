@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -55,7 +56,14 @@ def _alert_text(alert: AlertRecord) -> str:
     owner = alert.finding.get("facts", {}).get("owner")
     if owner:
         lines.append(f"Owner: {_escape(str(owner))}")
+    lines.append(f"_First seen {_date(alert.first_seen)}_")
     return _fit("\n".join(lines))
+
+
+def _date(moment: float) -> str:
+    """A time every reader sees in their own time zone (Slack date formatting), with a UTC fallback."""
+    fallback = datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment)}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def _buttons(alert: AlertRecord) -> ActionsBlock:
@@ -143,5 +151,4 @@ def reminder_reply(alert: AlertRecord, open_for: float) -> dict[str, Any]:
 
 
 def silenced_reply(alert: AlertRecord, author: str, until: float) -> dict[str, Any]:
-    return _reply(f":zipper_mouth_face: Silenced by <@{author}> until <!date^{int(until)}^{{date_short_pretty}} "
-                  f"{{time}}|{int(until)}>: {_escape(alert.title)}")
+    return _reply(f":zipper_mouth_face: Silenced by <@{author}> until {_date(until)}: {_escape(alert.title)}")

@@ -41,6 +41,8 @@ def start_scheduler(services: WardenServices) -> BackgroundScheduler:
                 id=f"{system}/{check}",
                 next_run_time=_soon(),
             )
+    scheduler.add_job(services.maintain, "interval", hours=6, max_instances=1, coalesce=True, id="maintenance",
+                      next_run_time=_soon())
     scheduler.start()
     return scheduler
 

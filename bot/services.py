@@ -25,13 +25,14 @@ from bot.ibmi.errors import ConnectionFailedError, DriverMissingError, IbmiError
 from bot.reports import CheckStatus, NetstatEntry, NetstatReport, SystemStatus
 from bot.trace import TraceError, Tracer
 from bot.trust import TrustList, is_local
-from storage import Storage
+from storage import Storage, outbox
 from storage.alerts import add_silence
 from storage.alerts import alert as stored_alert
 from storage.check_runs import (
     CheckRun,
     last_run_per_system,
     last_runs,
+    prune_runs,
     reachability,
     record_reachability,
     record_run,
@@ -40,6 +41,8 @@ from storage.check_runs import (
 log = logging.getLogger(__name__)
 
 REACHABILITY = "reachability"
+KEEP_RUNS_PER_CHECK = 500
+KEEP_DELIVERED_SECONDS = 14 * 86400
 
 
 def unreachable(system: str, error: str) -> Finding:
@@ -244,6 +247,13 @@ class WardenServices:
         if not any(r.is_listening for r in rows):
             note = "NETSTAT shows no listening sockets: the bot's profile may not see every connection"
         return NetstatReport(settings.name, tuple(entries), port, note)
+
+    def maintain(self) -> None:
+        """Keep the database small: old check runs, delivered outbox rows and expired owner lookups."""
+        prune_runs(self.storage, keep_per_check=KEEP_RUNS_PER_CHECK)
+        outbox.prune(self.storage, self.clock() - KEEP_DELIVERED_SECONDS)
+        if self.tracer is not None:
+            self.tracer.prune()
 
     def close(self) -> None:
         if self.enricher is not None:

@@ -41,6 +41,9 @@ class OfflineTracer:
 
         raise TraceError("unavailable", "no network in tests")
 
+    def prune(self) -> int:
+        return 0
+
 
 def make_config(folder: Path, systems: tuple[str, ...] = ("DEMO",), routes: tuple[Route, ...] = ()) -> Config:
     config = load_config(write_config(folder))
@@ -278,4 +281,24 @@ def test_alert_buttons_over_socket_mode(slack, tmp_path, clock):
         assert any("Silenced by <@U01OPERATOR>" in r["text"] for r in slack.replies(ALERTS, unknown["ts"]))
     finally:
         runner.stop()
+        parts.close()
+
+
+def test_maintenance_prunes_delivered_outbox_rows_but_keeps_message_records(slack, tmp_path, clock):
+    from storage import outbox
+
+    parts = start(slack, tmp_path, clock)
+    try:
+        cycle(parts, clock)
+        delivered = len(outbox.items(parts.storage, state="sent"))
+        assert delivered >= 4
+        clock.advance(15 * 86400)
+        parts.services.maintain()
+        assert outbox.items(parts.storage, state="sent") == []
+        unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
+        parts.services.connection("DEMO").run_cl(EndTcpConnection.build(
+            local_address="10.1.1.5", local_port=23, remote_address="210.107.73.73", remote_port=40411))
+        cycle(parts, clock)  # the thread and the edit still find their message
+        assert any("Resolved" in r["text"] for r in slack.replies(ALERTS, unknown["ts"]))
+    finally:
         parts.close()
