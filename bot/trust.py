@@ -1,40 +1,137 @@
-"""Trusted networks as sorted, merged address ranges: membership is a binary search, whatever the list's size."""
+"""Trusted networks as sorted, merged address ranges: membership is a binary search, whatever the list's size.
+
+Remote addresses go from NETSTAT's text straight to integers (the C library's inet_pton), so judging a
+large result costs little more than reading its addresses; `ipaddress` objects are built only for the
+untrusted few. The answers are those of `parse_address`, `is_local` and `in`, exactly.
+"""
 
 from __future__ import annotations
 
 import bisect
 import ipaddress
 from collections.abc import Iterable
+from socket import AF_INET, AF_INET6, inet_pton
 
-from bot.ibmi.rows import IPAddress
+from bot.ibmi.rows import IPAddress, parse_address
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# An address as one integer (`key_of`): an IPv4 address is its value, an IPv6 address its value with bit
+# 128 set. Keys of the two families never meet, and sort in (version, address) order.
+AddressKey = int
+IPV6_KEY_BIT = 1 << 128
+
+# What `is_local` calls local: unspecified and loopback. ::/127 is :: and ::1.
+_LOCAL = tuple(ipaddress.ip_network(n) for n in ("0.0.0.0/32", "127.0.0.0/8", "::/127"))
 
 
 class TrustList:
     def __init__(self, networks: Iterable[Network] = ()):
         self.networks = tuple(networks)
-        self._starts: dict[int, list[int]] = {}
-        self._ends: dict[int, list[int]] = {}
-        for version in (4, 6):
-            ranges = sorted(
-                (int(n.network_address), int(n.broadcast_address)) for n in self.networks if n.version == version
-            )
-            merged: list[list[int]] = []
-            for start, end in ranges:
-                if merged and start <= merged[-1][1] + 1:
-                    merged[-1][1] = max(merged[-1][1], end)
-                else:
-                    merged.append([start, end])
-            self._starts[version] = [start for start, _ in merged]
-            self._ends[version] = [end for _, end in merged]
+        self._trusted = _bounds(self.networks)
+        self._quiet = _bounds(self.networks + _LOCAL)  # trusted or local: never a finding
 
     def __contains__(self, address: IPAddress) -> bool:
-        starts = self._starts[address.version]
-        index = bisect.bisect_right(starts, int(address)) - 1
-        return index >= 0 and int(address) <= self._ends[address.version][index]
+        return self.contains_key(key_of(address))
+
+    def contains_key(self, key: AddressKey) -> bool:
+        """`address_from_key(key) in self`."""
+        return bisect.bisect_right(self._trusted, key) & 1 == 1
+
+    def untrusted_key(self, text: str | None) -> AddressKey | None:
+        """The `address_key` of `text` if it is an address neither local nor trusted, else None."""
+        return self.untrusted_keys((text,)).get(text)
+
+    def untrusted_keys(self, texts: Iterable[str | None]) -> dict[str, AddressKey]:
+        """The texts that are addresses neither local nor trusted, each with its `address_key`.
+
+        Each distinct text is read once (NETSTAT repeats addresses). A text left out is trusted, local or
+        not an address: for each, the answer of `parse_address`, then `is_local` and `in`.
+        """
+        return _keys_outside(texts, self._quiet)
 
 
 def is_local(address: IPAddress) -> bool:
     """Loopback or unspecified: the system talking to itself, or a socket with no peer."""
     return address.is_loopback or address.is_unspecified
+
+
+def address_key(text: str | None) -> AddressKey | None:
+    """`key_of(parse_address(text))`, or None where that is None: the same answer, faster."""
+    return _keys_outside((text,), ()).get(text)
+
+
+def key_of(address: IPAddress) -> AddressKey:
+    """An address as one integer (`AddressKey`). An IPv4-mapped IPv6 address object stays IPv6 here."""
+    return int(address) if address.version == 4 else int(address) | IPV6_KEY_BIT
+
+
+def address_from_key(key: AddressKey) -> IPAddress:
+    """The address a key stands for."""
+    return ipaddress.IPv6Address(key ^ IPV6_KEY_BIT) if key & IPV6_KEY_BIT else ipaddress.IPv4Address(key)
+
+
+def _bounds(networks: Iterable[Network]) -> list[int]:
+    """The networks' key ranges merged into [start, end + 1, start, end + 1, …], strictly increasing.
+
+    A key lies in one of the networks exactly when an odd number of bounds are <= it.
+    """
+    bounds: list[int] = []
+    for start, end in sorted((key_of(n.network_address), key_of(n.broadcast_address)) for n in networks):
+        if bounds and start <= bounds[-1]:  # overlapping or adjacent: extend the last range
+            bounds[-1] = max(bounds[-1], end + 1)
+        else:
+            bounds += (start, end + 1)
+    return bounds
+
+
+def _keys_outside(texts: Iterable[str | None], bounds: list[int] | tuple[()]) -> dict[str, AddressKey]:
+    """Each distinct text that is an address whose key lies outside `bounds`, with that key.
+
+    A plain address is read by inet_pton; anything else (spaces, brackets, a zone id, text that is not
+    an address) goes to `parse_address` itself. This loop is the unknown-connections check's hot path.
+    """
+    outside: dict[str, AddressKey] = {}
+    pton = inet_pton if _inet_pton_agrees else _refuse
+    from_bytes, af_inet, af_inet6, bisect_right = int.from_bytes, AF_INET, AF_INET6, bisect.bisect_right
+    for text in dict.fromkeys(texts):
+        try:
+            if ":" in text:  # IPv6; IPv4-mapped ::ffff:a.b.c.d is unwrapped to IPv4, as parse_address does
+                key = from_bytes(pton(af_inet6, text))
+                key = key & 0xFFFFFFFF if key >> 32 == 0xFFFF else key | IPV6_KEY_BIT
+            else:
+                key = from_bytes(pton(af_inet, text))
+        except (OSError, ValueError, TypeError):
+            address = parse_address(text)
+            if address is None:
+                continue
+            key = key_of(address)
+        if not bisect_right(bounds, key) & 1:
+            outside[text] = key
+    return outside
+
+
+def _refuse(family: int, text: str) -> bytes:
+    raise OSError("inet_pton is not used here")
+
+
+# inet_pton is the C library's, and C libraries differ. Where it reads any of these unlike `ipaddress`
+# (leading zeros, short or over-long forms, a "::" standing for no group), only `parse_address` is used.
+_INET_PTON_PROBES = (
+    "010.1.1.1", "1.1.1.01", "1.2.3", "1.2.3.4.", "0x7f.1.1.1", "1.2.3.256", "127.1", "1.2.3.4", "0.0.0.0",
+    "::ffff:010.1.1.1", "::ffff:1.2.3.4", "::1.2.3.4", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4",
+    "1:2:3:4::5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1::", "::", "00000::1", ":1::2", "1:::2",
+    "1:2:3:4:5:6:7:8:9", "1.2.3.4::", "::ffff:1.2.3", "::1:2.3.4.5", "FE80::A", "fe80::1%eth0", " 10.0.0.1",
+)
+
+
+def _inet_pton_reads_like_ipaddress() -> bool:
+    for text in _INET_PTON_PROBES:
+        address = parse_address(text)
+        if _keys_outside((text,), ()).get(text) != (None if address is None else key_of(address)):
+            return False
+    return True
+
+
+_inet_pton_agrees = True  # while the probes themselves are read
+_inet_pton_agrees = _inet_pton_reads_like_ipaddress()

@@ -118,7 +118,8 @@ def test_mapped_and_plain_forms_are_treated_alike(address):
 def test_every_untrusted_remote_address_gets_exactly_one_finding(addresses):
     rows = [LISTEN] + [row(str(a), 23, remote_port=40000 + i) for i, a in enumerate(addresses)]
     findings = evaluate("PROD", rows, [], TRUSTED)
-    expected = {a.compressed for a in addresses if not (a.is_loopback or a.is_unspecified or a in TRUSTED)}
+    normalised = [parse_address(str(a)) for a in addresses]  # IPv4-mapped addresses are judged as IPv4
+    expected = {a.compressed for a in normalised if not (a.is_loopback or a.is_unspecified or a in TRUSTED)}
     assert [f.subject for f in findings if f.subject != "netstat-visibility"] == sorted(
         expected, key=lambda s: (ipaddress.ip_address(s).version, ipaddress.ip_address(s))
     )
@@ -133,6 +134,5 @@ def test_text_that_is_not_an_address_is_ignored():
 def test_the_configurable_checks_are_exactly_the_implemented_ones():
     from bot.checks import CHECKS
     from bot.config import CHECK_IDS
-    from bot.runtime import DEFAULT_INTERVALS
 
-    assert set(CHECK_IDS) == set(CHECKS) == set(DEFAULT_INTERVALS)
+    assert set(CHECK_IDS) == set(CHECKS)

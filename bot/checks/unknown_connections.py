@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from bot.checks.finding import Finding
 from bot.ibmi.rows import ConnectionJob, IPAddress, NetstatConnection
-from bot.trust import TrustList, is_local
+from bot.trust import AddressKey, TrustList, address_from_key
 
 CHECK_ID = "unknown-connections"
 
@@ -27,10 +27,8 @@ def untrusted_remote(connection: NetstatConnection, trusted: TrustList) -> IPAdd
     """The remote address of an established connection that is neither local nor trusted."""
     if not connection.is_established:
         return None
-    address = connection.remote_ip
-    if address is None or is_local(address) or address in trusted:
-        return None
-    return address
+    key = trusted.untrusted_key(connection.remote_address)
+    return None if key is None else address_from_key(key)
 
 
 def evaluate(
@@ -42,15 +40,18 @@ def evaluate(
     """One finding per untrusted remote address. `jobs` is None when NETSTAT_JOB_INFO was not readable."""
     if not any(c.is_listening for c in connections):
         return [cannot_see(system)]
-    by_address: dict[IPAddress, list[NetstatConnection]] = defaultdict(list)
-    for connection in connections:
-        address = untrusted_remote(connection, trusted)
-        if address is not None:
-            by_address[address].append(connection)
+    established = [c for c in connections if c.is_established]
+    # Addresses are judged as text and integers; objects are built only for the untrusted few.
+    untrusted = trusted.untrusted_keys(c.remote_address for c in established)
+    by_address: dict[AddressKey, list[NetstatConnection]] = defaultdict(list)
+    for connection in established:
+        key = untrusted.get(connection.remote_address)
+        if key is not None:
+            by_address[key].append(connection)
     jobs_by_key = {job.key: job for job in jobs or ()}
     return [
-        _finding(system, address, rows, jobs_by_key, jobs_visible=jobs is not None)
-        for address, rows in sorted(by_address.items(), key=lambda item: (item[0].version, item[0]))
+        _finding(system, address_from_key(key), rows, jobs_by_key, jobs_visible=jobs is not None)
+        for key, rows in sorted(by_address.items(), key=lambda item: item[0])  # keys sort as (version, address)
     ]
 
 
@@ -100,15 +101,20 @@ def _finding(
     details = [f"Local port{'s' if len(services) > 1 else ''}: {', '.join(services)}"]
     if users:
         details.append(f"User{'s' if len(users) > 1 else ''}: {', '.join(users)}")
+    idle = [c["idle_seconds"] for c in connections if c["idle_seconds"] is not None]
+    sent = sum(c["bytes_sent"] or 0 for c in connections)
+    received = sum(c["bytes_received"] or 0 for c in connections)
+    details.append((f"Idle {min(idle):.0f}s; " if idle else "") + f"{sent:,} bytes sent, {received:,} received")
     if not jobs_visible:
         details.append(JOBS_NOT_VISIBLE)
     count = len(rows)
+    text = address.compressed
     return Finding(
         system=system,
         check=CHECK_ID,
         severity="warning",
-        subject=address.compressed,
-        title=f"{count} connection{'s' if count > 1 else ''} from untrusted address {address.compressed}",
+        subject=text,
+        title=f"{count} connection{'s' if count > 1 else ''} from untrusted address {text}",
         details=tuple(details),
-        facts={"remote_address": address.compressed, "connections": connections},
+        facts={"remote_address": text, "connections": connections},
     )
