@@ -12,7 +12,10 @@ networks (a fifth IPv6, prefixes of many lengths), all from a fixed seed, then m
 - reference_seconds: `parse_address` + `is_local` + `in TrustList` (ipaddress objects, binary search),
   which also checks every fast answer;
 - evaluate_seconds: the whole `evaluate()` on one NETSTAT row per string;
-- peak RSS of the process.
+- peak RSS of the process (read before the Slack part);
+- slack_calls_burst / slack_calls_steady: Slack calls for one cycle of --burst-connections unknown
+  connections from --burst-addresses addresses through the real alert lifecycle, outbox and delivery
+  against the Slack test server, and for the following cycle with nothing changed.
 
     python bench/checks.py [--addresses 100000] [--networks 10000] [--repeat 15] [--naive-sample 200]
 
