@@ -7,8 +7,9 @@ and the alert's message is edited when the owner is known.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from bot.alerts import AlertManager
 from bot.trace import TraceError, Tracer
@@ -27,9 +28,26 @@ class OwnerEnricher:
         self.tracer = tracer
         self.alerts = alerts
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="warden-owner")
+        self._pending: set[Future[None]] = set()
+        self._lock = threading.Lock()
 
     def enrich(self, fingerprints: Iterable[str]) -> list[Future[None]]:
-        return [self._pool.submit(self._enrich_one, fingerprint) for fingerprint in fingerprints]
+        futures = [self._pool.submit(self._enrich_one, fingerprint) for fingerprint in fingerprints]
+        with self._lock:
+            self._pending.update(futures)
+        for future in futures:
+            future.add_done_callback(self._done)
+        return futures
+
+    def _done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Wait until every lookup submitted so far has finished (for tests and orderly shutdown)."""
+        with self._lock:
+            pending = list(self._pending)
+        wait(pending, timeout=timeout)
 
     def _enrich_one(self, fingerprint: str) -> None:
         record = stored_alert(self.storage, fingerprint)

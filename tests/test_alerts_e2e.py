@@ -302,3 +302,33 @@ def test_maintenance_prunes_delivered_outbox_rows_but_keeps_message_records(slac
         assert any("Resolved" in r["text"] for r in slack.replies(ALERTS, unknown["ts"]))
     finally:
         parts.close()
+
+
+def test_the_owner_is_added_to_a_posted_alert_by_editing_it(slack, tmp_path, clock):
+    from datetime import UTC, datetime
+
+    from bot.trace import Owner, TraceError
+
+    class SlowRegistry(OfflineTracer):
+        def trace(self, address: str) -> Owner:
+            if address != "210.107.73.73":
+                raise TraceError("not_found", "no record")
+            return Owner(address=address, kind="rdap", organisation="BORANET", network_name="BORANET-NET-210-107",
+                         cidr="210.107.64.0/18", country="KR", registry="APNIC", looked_up_at=datetime.now(UTC))
+
+    config = make_config(tmp_path)
+    parts = assemble(config, Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url), clock=clock,
+                     tracer=SlowRegistry())
+    try:
+        parts.services.run_cycle()
+        deliver_all(parts, clock)  # posted before any owner is known
+        unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
+        posted = slack.calls_to("chat.postMessage")
+        first_post = next(c for c in posted if "unknown-connections" in c.params.get("text", ""))
+        assert "BORANET" not in json.dumps(first_post.params)
+        parts.services.enricher.wait_idle(timeout=10)
+        deliver_all(parts, clock)
+        edited = slack.message(ALERTS, unknown["ts"])
+        assert "Owner: BORANET" in text_of(edited)
+    finally:
+        parts.close()
