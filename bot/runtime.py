@@ -94,14 +94,22 @@ class Runner:
             self._start_socket_mode()
 
     def _start_http(self) -> None:
-        from waitress import create_server
+        from waitress import create_server, wasyncore
 
         server = create_server(wsgi_application(self.app), host=self.http_host, port=self.http_port,
                                threads=HTTP_THREADS, ident="ibmi-warden")
         self.http_port = server.effective_port
         thread = threading.Thread(target=server.run, name="http", daemon=True)
         thread.start()
-        self._stops.append(server.close)
+
+        def stop_http() -> None:
+            # Close every socket from inside waitress's own loop thread (closing them from here would
+            # pull file descriptors out from under its select()); the loop ends once none is left.
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            thread.join(timeout=5)
+            server.task_dispatcher.shutdown()
+
+        self._stops.append(stop_http)
         log.info("listening for Slack on http://%s:%s%s", self.http_host, self.http_port, EVENTS_PATH)
 
     def _start_socket_mode(self) -> None:
