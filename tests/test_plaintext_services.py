@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import random
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -21,40 +20,9 @@ from bot.checks.plaintext_services import (
 )
 from bot.ibmi import sql
 from bot.ibmi.connection import SystemConnection
-from bot.ibmi.rows import NetstatConnection
 from bot.trust import TrustList
 from tests.conftest import demo_settings
-
-TRUSTED = TrustList(
-    [
-        ipaddress.ip_network("10.0.0.0/8"),
-        ipaddress.ip_network("192.168.0.0/16"),
-        ipaddress.ip_network("2001:db8:1::/48"),
-    ]
-)
-
-
-def row(
-    remote: str, local_port: int = 23, state: str = "ESTABLISHED", remote_port: int = 40000, local: str = "10.1.1.5"
-) -> NetstatConnection:
-    return NetstatConnection(
-        "IPV6" if ":" in remote else "IPV4",
-        remote,
-        remote_port,
-        None,
-        local,
-        local_port,
-        None,
-        "TCP",
-        state,
-        Decimal("1.0"),
-        "QTCP",
-        10,
-        20,
-    )
-
-
-LISTEN = row("0.0.0.0", 23, "LISTEN", 0, "0.0.0.0")
+from tests.netstat_rows import LISTEN, TRUSTED, row
 
 
 def by_subject(findings):

@@ -3,46 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
-from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.checks import unknown_connections
 from bot.checks.unknown_connections import JOBS_NOT_VISIBLE, evaluate, untrusted_remote
-from bot.ibmi.rows import ConnectionJob, NetstatConnection, parse_address
+from bot.ibmi.rows import ConnectionJob, parse_address
 from bot.trust import TrustList
-
-TRUSTED = TrustList(
-    [
-        ipaddress.ip_network("10.0.0.0/8"),
-        ipaddress.ip_network("192.168.0.0/16"),
-        ipaddress.ip_network("2001:db8:1::/48"),
-    ]
-)
-
-
-def row(
-    remote: str, local_port: int = 23, state: str = "ESTABLISHED", remote_port: int = 40000, local: str = "10.1.1.5"
-) -> NetstatConnection:
-    return NetstatConnection(
-        "IPV6" if ":" in remote else "IPV4",
-        remote,
-        remote_port,
-        None,
-        local,
-        local_port,
-        "telnet" if local_port == 23 else None,
-        "TCP",
-        state,
-        Decimal("4.1"),
-        "QTCP",
-        10,
-        20,
-    )
-
-
-LISTEN = row("0.0.0.0", 23, "LISTEN", 0, "0.0.0.0")
+from tests.netstat_rows import LISTEN, TRUSTED, row
 
 
 def test_one_finding_per_untrusted_address_with_its_ports_and_user():

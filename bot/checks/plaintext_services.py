@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.checks.finding import SEVERITIES, Finding
+from bot.checks.visibility import netstat_not_visible
 from bot.ibmi.rows import NetstatConnection, parse_address
 from bot.trust import TrustList, is_local
 
@@ -228,21 +229,7 @@ def evaluate(
 
 def cannot_see(system: str, reason: str | None = None) -> Finding:
     """Connections could not be read, or the result is implausibly empty: never "no plaintext sign-ons"."""
-    explanation = (
-        "An empty or partial NETSTAT result usually means the bot's profile lacks *IOSYSCFG or "
-        "QIBM_IOSYSCFG_VIEW (IBM i 7.6). Connections over plaintext services cannot be ruled out."
-    )
-    return Finding(
-        system=system,
-        check=CHECK_ID,
-        severity="warning",
-        subject="netstat-visibility",
-        title=(
-            "Cannot see this system's connections: "
-            + ("NETSTAT_INFO is not readable" if reason else "NETSTAT_INFO shows no listening socket")
-        ),
-        details=(reason, explanation) if reason else (explanation,),
-    )
+    return netstat_not_visible(system, CHECK_ID, "Connections over plaintext services", reason)
 
 
 def _plural(count: int, word: str, plural: str | None = None) -> str:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from bot.checks.finding import Finding
+from bot.checks.visibility import netstat_not_visible
 from bot.ibmi.rows import ConnectionJob, IPAddress, NetstatConnection
 from bot.trust import AddressKey, TrustList, address_from_key
 
@@ -57,21 +58,7 @@ def evaluate(
 
 def cannot_see(system: str, reason: str | None = None) -> Finding:
     """Connections could not be read, or the result is implausibly empty: never "no unknown connections"."""
-    explanation = (
-        "An empty or partial NETSTAT result usually means the bot's profile lacks *IOSYSCFG or "
-        "QIBM_IOSYSCFG_VIEW (IBM i 7.6). Unknown connections cannot be ruled out."
-    )
-    return Finding(
-        system=system,
-        check=CHECK_ID,
-        severity="warning",
-        subject="netstat-visibility",
-        title=(
-            "Cannot see this system's connections: "
-            + ("NETSTAT_INFO is not readable" if reason else "NETSTAT_INFO shows no listening socket")
-        ),
-        details=(reason, explanation) if reason else (explanation,),
-    )
+    return netstat_not_visible(system, CHECK_ID, "Unknown connections", reason)
 
 
 def _finding(
