@@ -156,6 +156,90 @@ def m004_rdap_cache(db: Database) -> None:
     db.execute("CREATE INDEX rdap_cache_looked_up_at ON rdap_cache (looked_up_at)")
 
 
+
+@migrations()
+def m005_audit(db: Database) -> None:
+    """The append-only, hash-chained audit log (storage/audit.py)."""
+    db.execute(
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            system TEXT,
+            subject TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            details_json TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), rows INTEGER NOT NULL, hash TEXT NOT NULL)")
+    db.execute(
+        "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+    )
+
+
+@migrations()
+def m006_approvals(db: Database) -> None:
+    """Change requests, their approvals (storage/approvals.py), and networks trusted by approval."""
+    db.execute(
+        """
+        CREATE TABLE change_requests (
+            id TEXT PRIMARY KEY,
+            system TEXT NOT NULL,
+            action TEXT NOT NULL,
+            params_json TEXT NOT NULL,
+            commands_json TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            requester TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            min_approvals INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN
+                ('pending', 'executing', 'done', 'failed', 'rejected', 'expired', 'unknown')),
+            decided_by TEXT,
+            decided_at REAL,
+            rejection_reason TEXT,
+            outcome_json TEXT,
+            alert_fingerprint TEXT,
+            channel TEXT,
+            message_key TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX change_requests_by_state ON change_requests (state, expires_at)")
+    db.execute(
+        """
+        CREATE TABLE change_approvals (
+            request_id TEXT NOT NULL REFERENCES change_requests (id),
+            approver TEXT NOT NULL,
+            at REAL NOT NULL,
+            PRIMARY KEY (request_id, approver)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE trusted_networks (
+            system TEXT NOT NULL,
+            network TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            added_by TEXT NOT NULL,
+            request_id TEXT,
+            added_at REAL NOT NULL,
+            PRIMARY KEY (system, network)
+        )
+        """
+    )
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in the order they apply."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]
