@@ -1,4 +1,4 @@
-"""ibmi-warden run | demo | check."""
+"""ibmi-warden run | demo | check | trace | audit."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
+import time
 from collections.abc import Sequence
 
 from bot import __version__
 from bot.checks.finding import Finding
 from bot.config import Config, ConfigError, Secrets, find_example_config, load_config, system_credentials
 from bot.logging_setup import configure_logging
-from storage import StorageError, open_database
+from storage import StorageError, audit, open_database
 
 log = logging.getLogger("ibmi-warden")
 
@@ -42,6 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(check, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
     check.add_argument("--system", metavar="NAME", help="only this system")
     check.add_argument("--json", action="store_true", help='print {"findings": [...]} as JSON')
+
+    audit_log = commands.add_parser("audit", help="show, verify or export the tamper-evident audit log")
+    with_config(audit_log, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
+    audit_mode = audit_log.add_mutually_exclusive_group()
+    audit_mode.add_argument("--verify", action="store_true",
+                            help="check the hash chain: exit 0 when intact, 1 when tampered with")
+    audit_mode.add_argument("--csv", nargs="?", const="-", metavar="FILE",
+                            help="write every event as CSV, oldest first, to FILE (default: standard output)")
+    audit_mode.add_argument("--last", type=_positive_int, default=20, metavar="N",
+                            help="print the last N events, oldest first (the default, with N = 20)")
     return parser
 
 
@@ -55,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(config, args.system, args.json)
         if args.command == "demo":
             return _demo(config, secrets, args)
+        if args.command == "audit":
+            return _audit(config, args)
         return _run(config, secrets, args.http, args.host)
     except ConfigError as error:
         print(f"ibmi-warden: configuration error:\n{error}", file=sys.stderr)
@@ -185,6 +199,77 @@ def _run(config: Config, secrets: Secrets, http_port: int | None, host: str) -> 
            ).run_until_signalled()
     parts.storage.close()
     return EXIT_OK
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _audit(config: Config, args: argparse.Namespace) -> int:
+    path = config.storage.path
+    if not path.exists():  # a read-only command: never create an empty database that reads as intact
+        print(f"ibmi-warden: no database at {path} (storage.path); the bot has not run with this "
+              "configuration here", file=sys.stderr)
+        return EXIT_ERROR
+    storage = open_database(path)
+    try:
+        if args.verify:
+            result = audit.verify(storage)
+            if not result.ok:
+                where = f"first bad row {result.first_bad_id}" if result.first_bad_id is not None else "the head"
+                print(f"audit log tampered: {where}: {result.problem}")
+                return EXIT_FINDINGS
+            print(f"audit log intact: {result.rows} rows (last hash {result.last_hash})")
+            return EXIT_OK
+        if args.csv is not None:
+            if args.csv == "-":
+                audit.export_csv(storage, sys.stdout)
+                return EXIT_OK
+            try:
+                with open(args.csv, "w", newline="", encoding="utf-8") as out:
+                    count = audit.export_csv(storage, out)
+            except OSError as error:
+                print(f"ibmi-warden: cannot write {args.csv}: {error.strerror or error}", file=sys.stderr)
+                return EXIT_ERROR
+            print(f"{count} audit events written to {args.csv}", file=sys.stderr)
+            return EXIT_OK
+        events = list(reversed(audit.recent(storage, args.last)))
+        print(format_audit(events) if events else "the audit log is empty")
+        return EXIT_OK
+    except sqlite3.Error as error:
+        raise StorageError(f"{path}: {error}") from error
+    finally:
+        storage.close()
+
+
+def format_audit(events: Sequence[audit.AuditEvent]) -> str:
+    """One line per event: time, actor, action, system, subject, outcome, in aligned columns."""
+    rows = [
+        [_printable(str(cell)) for cell in (_audit_time(event.at), event.actor, event.action, event.system or "-",
+                                            event.subject or "-", event.outcome)]
+        for event in events
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    return "\n".join("  ".join([*(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)),
+                                row[-1]]).rstrip() for row in rows)
+
+
+def _audit_time(at: float) -> str:
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(at))
+    except (TypeError, ValueError, OverflowError, OSError):  # a tampered row: show what is stored
+        return repr(at)
+
+
+def _printable(text: str) -> str:
+    """Text from Slack users, with line breaks and terminal control characters made harmless."""
+    return "".join(ch if ch.isprintable() else (" " if ch in "\t\r\n" else repr(ch)[1:-1]) for ch in text)
 
 
 def _missing_secrets(secrets: Secrets, http_port: int | None) -> list[str]:
