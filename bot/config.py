@@ -30,6 +30,11 @@ EXAMPLE_CONFIG_NAME = "warden.example.toml"
 CHECK_IDS: tuple[str, ...] = ("unknown-connections", "plaintext-services", "smtp-relay", "splctl-exposure")
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_CHECK_INTERVAL = 10.0
+# The changes a request can ask for, each with its own [approvals.<action>] policy table.
+APPROVAL_ACTIONS: tuple[str, ...] = ("end-connection", "smtp-add", "smtp-remove", "relay-set", "trust", "untrust")
+# How the tracer finds an address's registry (ipwhois asn_methods); "http" works where DNS and port 43 are blocked.
+TRACE_ASN_METHODS: tuple[str, ...] = ("http", "dns", "whois")
+MAX_TRACE_CONCURRENCY = 16
 
 
 class ConfigError(Exception):
@@ -76,6 +81,30 @@ class RoleSettings:
     viewers: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
     approvers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApprovalPolicy:
+    """Who may decide one kind of change, how many must approve, and how long a request waits.
+
+    `approvers` are Slack user ids or @usergroup handles; empty means no one may approve (the action is
+    refused). The requester never counts towards `min_approvals`.
+    """
+
+    approvers: tuple[str, ...] = ()
+    min_approvals: int = 1
+    ttl: float = 3600.0  # seconds a request waits for its decision before it expires
+    reason_required: bool = True  # a request must say why
+
+
+@dataclass(frozen=True)
+class TraceSettings:
+    """Looking up who owns an address (RDAP)."""
+
+    ttl: float = 7 * 86400.0  # seconds an owner stays cached
+    timeout: float = 5.0  # seconds per lookup step
+    asn_methods: tuple[str, ...] = ("http",)  # in the order ipwhois tries them
+    max_concurrent: int = 4  # lookups at a time
 
 
 @dataclass(frozen=True)
@@ -137,6 +166,23 @@ class Config:
     checks: Mapping[str, CheckSettings] = field(default_factory=dict)
     log_level: str = "INFO"
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    # One resolved policy per action in APPROVAL_ACTIONS; actions left out get the defaults with [roles].approvers.
+    approvals: Mapping[str, ApprovalPolicy] = field(default_factory=dict)
+    trace: TraceSettings = field(default_factory=TraceSettings)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.approvals) - set(APPROVAL_ACTIONS))
+        if unknown:
+            raise ValueError(f"approvals for unknown actions {unknown}; expected only {', '.join(APPROVAL_ACTIONS)}")
+        default = ApprovalPolicy(approvers=self.roles.approvers)
+        resolved = {action: self.approvals.get(action, default) for action in APPROVAL_ACTIONS}
+        object.__setattr__(self, "approvals", resolved)
+
+    def policy(self, action: str) -> ApprovalPolicy:
+        """The approval policy of one action (one of APPROVAL_ACTIONS); KeyError for any other."""
+        if action not in APPROVAL_ACTIONS:
+            raise KeyError(action)
+        return self.approvals[action]
 
     def system(self, name: str) -> SystemSettings:
         for system in self.systems:
@@ -390,19 +436,35 @@ class _Section:
         return self.typed(name, int, "an integer")
 
     def duration(self, name: str, default: float, minimum: float, exclusive: bool = False) -> float:
+        seconds = self.optional_duration(name, minimum, exclusive)
+        return default if seconds is None else seconds
+
+    def optional_duration(self, name: str, minimum: float, exclusive: bool = False) -> float | None:
+        """Seconds if the key is present and valid; None when it is absent (or wrong, with a problem)."""
         text = self.typed(name, str, "a string", "a duration like '30s', '5m' or '1h30m'")
         if text is None:
-            return default
+            return None
         try:
             seconds = parse_duration(text)
         except ValueError as exc:
             self.problem(name, str(exc))
-            return default
+            return None
         if seconds < minimum or (exclusive and seconds == minimum):
             bound = "more than" if exclusive else "at least"
-            self.problem(name, f"{text!r} is too short; expected a duration of {bound} {minimum:g}s")
-            return default
+            self.problem(name, f"{text!r} is too short; expected a duration of {bound} {_seconds_text(minimum)}")
+            return None
         return seconds
+
+    def ranged_integer(self, name: str, minimum: int, maximum: int | None = None) -> int | None:
+        """The integer if present and within [minimum, maximum]; otherwise None (and a problem, if wrong)."""
+        value = self.integer(name)
+        if value is None:
+            return None
+        if value < minimum or (maximum is not None and value > maximum):
+            expected = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+            self.problem(name, f"{value} is out of range; expected a whole number {expected}")
+            return None
+        return value
 
     def strings(self, name: str, item_form: str) -> Iterator[tuple[str, str]]:
         """(key path, value) for each string of an array, in order; a problem for anything else."""
@@ -414,12 +476,23 @@ class _Section:
             else:
                 self.problems.add(key, _wrong_type_text(item, "a string", item_form))
 
-    def table(self, name: str, accepted: Sequence[str], required: bool = False) -> _Section | None:
+    def table(
+        self, name: str, accepted: Sequence[str], required: bool = False, noun: str = "key"
+    ) -> _Section | None:
         form = f"[{self.key(name)}] with {', '.join(accepted)}"
         value = self.typed(name, dict, "a table", form, required)
         if value is None:
             return None
-        return _Section(self.problems, self.key(name), value, accepted)
+        return _Section(self.problems, self.key(name), value, accepted, noun)
+
+
+def _seconds_text(seconds: float) -> str:
+    """A minimum as the file would write it: 60 → '1m', 10 → '10s'."""
+    for unit in ("d", "h", "m"):
+        amount = seconds / _UNIT_SECONDS[unit]
+        if seconds and amount == int(amount):
+            return f"{int(amount)}{unit}"
+    return f"{seconds:g}s"
 
 
 def _is_kind(value: object, kind: type) -> bool:
@@ -489,14 +562,21 @@ def _check_connection(value: str) -> str | None:
 
 
 def _build_config(path: Path, data: Mapping[str, Any], problems: _Problems) -> Config:
-    root = _Section(problems, "", data, ("log_level", "slack", "roles", "storage", "systems", "checks", "alerts"))
+    root = _Section(
+        problems,
+        "",
+        data,
+        ("log_level", "slack", "roles", "approvals", "storage", "systems", "checks", "alerts", "trace"),
+    )
     log_level = _read_log_level(root)
     slack = _read_slack(root)
     roles = _read_roles(root)
+    approvals = _read_approvals(root, roles)
     storage = _read_storage(root)
     systems = _read_systems(root)
     checks = _read_checks(root)
     alerts = _read_alerts(root)
+    trace = _read_trace(root)
     return Config(
         path=path,
         slack=slack,
@@ -506,6 +586,8 @@ def _build_config(path: Path, data: Mapping[str, Any], problems: _Problems) -> C
         checks=checks,
         log_level=log_level,
         alerts=alerts,
+        approvals=approvals,
+        trace=trace,
     )
 
 
@@ -573,24 +655,150 @@ def _read_alerts(root: _Section) -> AlertSettings:
     )
 
 
+def _read_members(section: _Section, name: str) -> tuple[str, ...]:
+    """A list of Slack user ids and @usergroup handles; a problem for each other entry."""
+    valid = []
+    for key, value in section.strings(name, ROLE_MEMBER_FORM):
+        if _USER_ID.fullmatch(value) or _USERGROUP.fullmatch(value):
+            valid.append(value)
+        else:
+            problem = f"{value!r} is not a Slack user id or user group; expected {ROLE_MEMBER_FORM}"
+            section.problems.add(key, problem)
+    return tuple(valid)
+
+
 def _read_roles(root: _Section) -> RoleSettings:
     section = root.table("roles", ("viewers", "operators", "approvers"))
     if section is None:
         return RoleSettings()
-
-    def members(name: str) -> tuple[str, ...]:
-        valid = []
-        for key, value in section.strings(name, ROLE_MEMBER_FORM):
-            if _USER_ID.fullmatch(value) or _USERGROUP.fullmatch(value):
-                valid.append(value)
-            else:
-                problem = f"{value!r} is not a Slack user id or user group; expected {ROLE_MEMBER_FORM}"
-                root.problems.add(key, problem)
-        return tuple(valid)
-
     return RoleSettings(
-        viewers=members("viewers"), operators=members("operators"), approvers=members("approvers")
+        viewers=_read_members(section, "viewers"),
+        operators=_read_members(section, "operators"),
+        approvers=_read_members(section, "approvers"),
     )
+
+
+_POLICY_KEYS = ("approvers", "min_approvals", "ttl", "reason_required")
+MIN_APPROVAL_TTL = 60.0
+
+
+@dataclass
+class _PolicyValues:
+    """The policy keys one table sets (None: not set there), and the key path of each value set."""
+
+    approvers: tuple[str, ...] | None = None
+    min_approvals: int | None = None
+    ttl: float | None = None
+    reason_required: bool | None = None
+    where: dict[str, str] = field(default_factory=dict)
+
+
+def _read_policy_values(section: _Section) -> _PolicyValues:
+    values = _PolicyValues(
+        approvers=_read_members(section, "approvers") if section.has("approvers") else None,
+        min_approvals=section.ranged_integer("min_approvals", 1),
+        ttl=section.optional_duration("ttl", MIN_APPROVAL_TTL),
+        reason_required=section.boolean("reason_required"),
+    )
+    values.where = {name: section.key(name) for name in _POLICY_KEYS if getattr(values, name) is not None}
+    return values
+
+
+def _read_approvals(root: _Section, roles: RoleSettings) -> dict[str, ApprovalPolicy]:
+    """One policy per action: [approvals.<action>] over [approvals] over the defaults ([roles].approvers, 1, 60m,
+    reason required)."""
+    builtin = _PolicyValues(
+        approvers=roles.approvers, min_approvals=1, ttl=ApprovalPolicy.ttl, reason_required=True,
+        where={"approvers": "roles.approvers"},
+    )
+    section = root.table("approvals", _POLICY_KEYS + APPROVAL_ACTIONS, noun="key or action")
+    shared = _read_policy_values(section) if section is not None else _PolicyValues()
+    policies: dict[str, ApprovalPolicy] = {}
+    unmet: dict[str, str] = {}  # problems by key, so one shared mistake is reported once
+    for action in APPROVAL_ACTIONS:
+        table = section.table(action, _POLICY_KEYS) if section is not None else None
+        own = _read_policy_values(table) if table is not None else _PolicyValues()
+        layers = (own, shared, builtin)
+
+        def pick(name: str, layers: tuple[_PolicyValues, ...] = layers) -> tuple[Any, str | None]:
+            for layer in layers:
+                value = getattr(layer, name)
+                if value is not None:
+                    return value, layer.where.get(name)
+            raise AssertionError(name)  # the built-in layer sets every key
+
+        approvers, approvers_at = pick("approvers")
+        min_approvals, min_at = pick("min_approvals")
+        ttl, _ = pick("ttl")
+        reason_required, _ = pick("reason_required")
+        policies[action] = ApprovalPolicy(
+            approvers=approvers, min_approvals=min_approvals, ttl=ttl, reason_required=reason_required
+        )
+        problem = _unmet_policy(approvers, approvers_at, min_approvals, min_at)
+        if problem is not None:
+            unmet.setdefault(*problem)
+    for key, text in unmet.items():
+        root.problems.add(key, text)
+    return policies
+
+
+def _unmet_policy(
+    approvers: tuple[str, ...], approvers_at: str | None, min_approvals: int, min_at: str | None
+) -> tuple[str, str] | None:
+    """(key, problem) when only listed user ids may approve and there are fewer than min_approvals of them.
+
+    Empty approvers are no problem: nobody may approve that action, so it cannot be requested. A user group's
+    size is known only at run time, so a list with a handle is never reported.
+    """
+    users = len(set(approvers))
+    if not approvers or any(member.startswith("@") for member in approvers) or min_approvals <= users:
+        return None
+    where_min = min_at or "the default"
+    where_approvers = approvers_at or "the default"
+
+    def rank(key: str) -> int:  # the most specific table is where the two values were brought together
+        return 0 if key.startswith("roles.") else key.count(".")
+
+    key = max((k for k in (min_at, approvers_at) if k), key=rank)
+    ids = f"{users} user id{'s' if users != 1 else ''}"
+    required = f"{min_approvals}" if key == min_at else f"min_approvals = {min_approvals} ({where_min})"
+    return key, (
+        f"{required} can never be met: approvers ({where_approvers}) lists only {ids} and no @usergroup; "
+        f"expected min_approvals of at most {users}, or more approvers"
+    )
+
+
+def _read_trace(root: _Section) -> TraceSettings:
+    section = root.table("trace", ("ttl", "timeout", "asn_methods", "max_concurrent"))
+    if section is None:
+        return TraceSettings()
+    return TraceSettings(
+        ttl=section.duration("ttl", TraceSettings.ttl, 60.0),
+        timeout=section.duration("timeout", TraceSettings.timeout, 0.0, exclusive=True),
+        asn_methods=_read_asn_methods(section),
+        max_concurrent=section.ranged_integer("max_concurrent", 1, MAX_TRACE_CONCURRENCY)
+        or TraceSettings.max_concurrent,
+    )
+
+
+def _read_asn_methods(section: _Section) -> tuple[str, ...]:
+    form = f"one of {', '.join(TRACE_ASN_METHODS)}"
+    if not section.has("asn_methods"):
+        return TraceSettings.asn_methods
+    methods: list[str] = []
+    valid = True
+    for key, value in section.strings("asn_methods", form):
+        if value not in TRACE_ASN_METHODS:
+            section.problems.add(key, f"{value!r} is not an ASN method; expected {form}")
+            valid = False
+        elif value in methods:
+            section.problems.add(key, f"{value!r} is listed twice; expected each method once")
+            valid = False
+        else:
+            methods.append(value)
+    if section.data["asn_methods"] == []:
+        section.problem("asn_methods", f"is empty; expected at least one method, each {form} (default: [\"http\"])")
+    return tuple(methods) if valid and methods else TraceSettings.asn_methods
 
 
 def _read_storage(root: _Section) -> StorageSettings:

@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -17,7 +18,7 @@ from bot.alert_blocks import silenced_reply
 from bot.alerts import AlertManager
 from bot.checks import CHECKS, build_settings
 from bot.checks.finding import Finding
-from bot.config import Config
+from bot.config import Config, SystemSettings
 from bot.enrichment import OwnerEnricher
 from bot.ibmi import sql
 from bot.ibmi.connection import SystemConnection
@@ -28,6 +29,7 @@ from bot.trust import TrustList, is_local
 from storage import Storage, outbox
 from storage.alerts import add_silence
 from storage.alerts import alert as stored_alert
+from storage.approvals import trusted_networks
 from storage.check_runs import (
     CheckRun,
     last_run_per_system,
@@ -142,7 +144,7 @@ class WardenServices:
         reachable = True
         try:
             options = build_settings(check, self.config.check_for(settings, check).options)
-            findings = CHECKS[check].run(self.connection(system), settings, options)
+            findings = CHECKS[check].run(self.connection(system), self.effective(settings), options)
         except IbmiError as failure:
             error = str(failure)
             reachable = not isinstance(failure, ConnectionFailedError | DriverMissingError)
@@ -221,7 +223,7 @@ class WardenServices:
                 record_reachability(self.storage, settings.name, False, str(error), datetime.now(UTC))
             return NetstatReport(settings.name, (), port, note=f"NETSTAT not readable: {error}")
         record_reachability(self.storage, settings.name, True, None, datetime.now(UTC))
-        trusted = TrustList(settings.trusted)
+        trusted = TrustList(self.effective(settings).trusted)
         entries = []
         for row in rows:
             address = row.remote_ip
@@ -247,6 +249,11 @@ class WardenServices:
         if not any(r.is_listening for r in rows):
             note = "NETSTAT shows no listening sockets: the bot's profile may not see every connection"
         return NetstatReport(settings.name, tuple(entries), port, note)
+
+    def effective(self, settings: SystemSettings) -> SystemSettings:
+        """The system's settings with the networks trusted by approval added to `trusted`."""
+        approved = tuple(ipaddress.ip_network(n) for n in trusted_networks(self.storage, settings.name))
+        return replace(settings, trusted=settings.trusted + approved) if approved else settings
 
     def maintain(self) -> None:
         """Keep the database small: old check runs, delivered outbox rows and expired owner lookups."""

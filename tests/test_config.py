@@ -9,11 +9,17 @@ from pathlib import Path
 import pytest
 
 from bot.config import (
+    APPROVAL_ACTIONS,
     CHECK_IDS,
+    ApprovalPolicy,
+    Config,
     ConfigError,
     DemoSettings,
+    RoleSettings,
     Secrets,
+    SlackSettings,
     SystemSettings,
+    TraceSettings,
     find_example_config,
     load_config,
     parse_duration,
@@ -357,6 +363,195 @@ def test_several_problems_are_reported_together(tmp_path: Path) -> None:
         "systems[0].login_timeout",
     ]
     assert str(ConfigError(problems)) == "\n".join(problems)
+
+
+# --- approvals ------------------------------------------------------------------------------------
+
+ROLES = '[roles]\noperators = ["U01OPERATOR"]\napprovers = ["U02APPROVER", "U03APPROVER"]\n'
+
+
+def test_example_approvals_and_trace(tmp_path: Path) -> None:
+    config = load_config(find_example_config(), env={})
+    assert set(config.approvals) == set(APPROVAL_ACTIONS)
+    assert all(p == ApprovalPolicy(("U02APPROVER",), 1, 3600.0, True) for p in config.approvals.values())
+    assert config.trace == TraceSettings()
+    # Every commented key of [approvals] and [trace] is valid as written.
+    keys = ("# approvers =", "# min_approvals", "# ttl =", "# reason_required", "# [approvals.relay-set]",
+            "# timeout =", "# asn_methods", "# max_concurrent")
+    text = find_example_config().read_text(encoding="utf-8")
+    uncommented = "\n".join(line[2:] if line.startswith(keys) else line for line in text.splitlines())
+    config = load_config(write(tmp_path, uncommented), env={})
+    assert config.policy("trust") == ApprovalPolicy(("U02APPROVER", "@security-team"), 1, 3600.0, True)
+    assert config.policy("relay-set") == ApprovalPolicy(("@security-team",), 2, 86400.0, True)
+    assert config.trace == TraceSettings(ttl=7 * 86400.0, timeout=5.0, asn_methods=("dns", "http"), max_concurrent=4)
+
+
+def test_approval_defaults_come_from_roles(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, with_system(DEMO_SYSTEM + ROLES)), env={})
+    expected = ApprovalPolicy(approvers=("U02APPROVER", "U03APPROVER"), min_approvals=1, ttl=3600.0,
+                              reason_required=True)
+    assert config.approvals == {action: expected for action in APPROVAL_ACTIONS}
+    assert config.policy("end-connection") == expected
+    with pytest.raises(KeyError):
+        config.policy("format-disk")
+
+
+def test_approval_defaults_without_roles(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, with_system(DEMO_SYSTEM)), env={})
+    assert all(policy == ApprovalPolicy() for policy in config.approvals.values())
+    assert ApprovalPolicy() == ApprovalPolicy(approvers=(), min_approvals=1, ttl=3600.0, reason_required=True)
+
+
+def test_approvals_per_action_over_shared_over_defaults(tmp_path: Path) -> None:
+    text = with_system(DEMO_SYSTEM + ROLES + """
+[approvals]
+min_approvals = 2
+ttl = "2h"
+
+[approvals.trust]
+approvers = ["@security-team", "U04TRUSTEE"]
+reason_required = false
+
+[approvals.end-connection]
+min_approvals = 1
+ttl = "15m"
+""")
+    config = load_config(write(tmp_path, text), env={})
+    roles = ("U02APPROVER", "U03APPROVER")
+    assert config.policy("trust") == ApprovalPolicy(("@security-team", "U04TRUSTEE"), 2, 7200.0, False)
+    assert config.policy("end-connection") == ApprovalPolicy(roles, 1, 900.0, True)
+    for action in ("smtp-add", "smtp-remove", "relay-set", "untrust"):
+        assert config.policy(action) == ApprovalPolicy(roles, 2, 7200.0, True)
+
+
+def test_shared_approvers_replace_roles_approvers(tmp_path: Path) -> None:
+    text = with_system(DEMO_SYSTEM + ROLES + '[approvals]\napprovers = ["@secops"]\n[approvals.untrust]\n'
+                       'approvers = []\n')
+    config = load_config(write(tmp_path, text), env={})
+    assert config.policy("trust").approvers == ("@secops",)
+    assert config.policy("untrust").approvers == ()  # nobody may approve: untrust cannot be requested
+    assert config.roles.approvers == ("U02APPROVER", "U03APPROVER")
+
+
+def test_config_built_in_code_has_every_policy() -> None:
+    slack = SlackSettings("C0A", "C0B")
+    config = Config(Path("x.toml"), slack, (), roles=RoleSettings(approvers=("U1AA",)),
+                    approvals={"trust": ApprovalPolicy(("U2BB",))})
+    assert config.policy("trust").approvers == ("U2BB",)
+    assert config.policy("smtp-add") == ApprovalPolicy(("U1AA",))
+    with pytest.raises(ValueError, match="unknown actions"):
+        Config(Path("x.toml"), slack, (), approvals={"reboot": ApprovalPolicy()})
+
+
+@pytest.mark.parametrize(
+    ("table", "fragment"),
+    [
+        ('[approvals]\nmin_approvals = 0\n',
+         "approvals.min_approvals: 0 is out of range; expected a whole number of at least 1"),
+        ('[approvals]\nmin_approvals = "2"\n', "approvals.min_approvals: expected an integer, got a string"),
+        ('[approvals]\nttl = "30s"\n', "approvals.ttl: '30s' is too short; expected a duration of at least 1m"),
+        ('[approvals]\nttl = "soon"\n', "approvals.ttl: 'soon' is not a duration"),
+        ('[approvals]\nreason_required = "yes"\n',
+         "approvals.reason_required: expected a boolean, got a string (accepted: true or false)"),
+        ('[approvals]\napprovers = ["alice"]\n',
+         "approvals.approvers[0]: 'alice' is not a Slack user id or user group; expected a Slack user id"),
+        ('[approvals]\napprovers = "U02APPROVER"\n', "approvals.approvers: expected an array, got a string"),
+        ('[approvals.smtp-add]\nttl = 60\n', "approvals.smtp-add.ttl: expected a string, got an integer"),
+        ('[approvals.trust]\napprovers = ["#secops"]\n', "approvals.trust.approvers[0]: '#secops' is not a Slack"),
+        ('[approvals.untrust]\nmin_approvals = -1\n', "approvals.untrust.min_approvals: -1 is out of range"),
+        ('[approvals]\nrelay-set = true\n', "approvals.relay-set: expected a table, got a boolean"),
+        ('[approvals.relay]\nmin_approvals = 1\n',
+         "approvals.relay: unknown key or action (did you mean 'relay-set'?); expected one of approvers, "
+         "min_approvals, ttl, reason_required, end-connection, smtp-add, smtp-remove, relay-set, trust, untrust"),
+        ('[approvals.trust]\nquorum = 2\n',
+         "approvals.trust.quorum: unknown key; expected one of approvers, min_approvals, ttl, reason_required"),
+        ('approvals = ["U02APPROVER"]\n', "approvals: expected a table, got an array"),
+    ],
+)
+def test_bad_approval_values_name_the_key(tmp_path: Path, table: str, fragment: str) -> None:
+    text = with_system(DEMO_SYSTEM + ROLES, top=table if table.startswith("approvals =") else "")
+    if not table.startswith("approvals ="):
+        text += table
+    problem = single_problem(tmp_path, text)
+    assert f"{tmp_path / 'warden.toml'}: {fragment}" in problem
+
+
+def test_min_approvals_that_can_never_be_met(tmp_path: Path) -> None:
+    text = with_system(DEMO_SYSTEM + ROLES + '[approvals]\nmin_approvals = 3\n')
+    problem = single_problem(tmp_path, text)  # one problem, though six actions inherit it
+    assert problem.endswith(
+        "approvals.min_approvals: 3 can never be met: approvers (roles.approvers) lists only 2 user ids and no "
+        "@usergroup; expected min_approvals of at most 2, or more approvers"
+    )
+
+
+def test_min_approvals_met_by_the_action_that_inherits_it(tmp_path: Path) -> None:
+    text = with_system(DEMO_SYSTEM + ROLES + '[approvals]\nmin_approvals = 2\n'
+                       '[approvals.trust]\napprovers = ["U04TRUSTEE", "U04TRUSTEE"]\n')
+    problem = single_problem(tmp_path, text)  # duplicates count once
+    assert ": approvals.trust.approvers: min_approvals = 2 (approvals.min_approvals) can never be met: " in problem
+    assert "(approvals.trust.approvers) lists only 1 user id and no @usergroup" in problem
+
+
+def test_min_approvals_of_an_action_over_roles_approvers(tmp_path: Path) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + ROLES + '[approvals.trust]\nmin_approvals = 5\n'))
+    assert ": approvals.trust.min_approvals: 5 can never be met: approvers (roles.approvers) lists only 2" in problem
+
+
+@pytest.mark.parametrize("approvers", ['["@security-team"]', '["U02APPROVER", "@security-team"]'])
+def test_min_approvals_with_a_user_group_is_accepted(tmp_path: Path, approvers: str) -> None:
+    text = with_system(DEMO_SYSTEM + ROLES + f'[approvals.relay-set]\napprovers = {approvers}\nmin_approvals = 3\n')
+    assert load_config(write(tmp_path, text), env={}).policy("relay-set").min_approvals == 3
+
+
+def test_no_approvers_is_accepted(tmp_path: Path) -> None:
+    text = with_system(DEMO_SYSTEM + '[approvals.relay-set]\napprovers = []\n[approvals.trust]\nmin_approvals = 1\n')
+    config = load_config(write(tmp_path, text), env={})
+    assert config.policy("relay-set").approvers == () and config.policy("trust").approvers == ()
+
+
+# --- trace ----------------------------------------------------------------------------------------------
+
+
+def test_trace_defaults_work_without_dns() -> None:
+    assert TraceSettings() == TraceSettings(ttl=604800.0, timeout=5.0, asn_methods=("http",), max_concurrent=4)
+
+
+def test_trace_settings_are_read(tmp_path: Path) -> None:
+    text = with_system(DEMO_SYSTEM + '[trace]\nttl = "1d"\ntimeout = "2.5s"\nasn_methods = ["dns", "whois", "http"]\n'
+                       'max_concurrent = 16\n')
+    assert load_config(write(tmp_path, text), env={}).trace == TraceSettings(86400.0, 2.5, ("dns", "whois", "http"), 16)
+
+
+@pytest.mark.parametrize(
+    ("table", "fragment"),
+    [
+        ('ttl = "30s"', "trace.ttl: '30s' is too short; expected a duration of at least 1m"),
+        ("ttl = 3600", "trace.ttl: expected a string, got an integer"),
+        ('timeout = "0s"', "trace.timeout: '0s' is too short; expected a duration of more than 0s"),
+        ('timeout = "5"', "trace.timeout: '5' is not a duration"),
+        ('asn_methods = ["cymru"]', "trace.asn_methods[0]: 'cymru' is not an ASN method; expected one of http, dns, "
+                                    "whois"),
+        ('asn_methods = ["http", "http"]', "trace.asn_methods[1]: 'http' is listed twice"),
+        ("asn_methods = []", "trace.asn_methods: is empty; expected at least one method"),
+        ('asn_methods = "http"', "trace.asn_methods: expected an array, got a string"),
+        ("asn_methods = [1]", "trace.asn_methods[0]: expected a string, got an integer"),
+        ("max_concurrent = 0", "trace.max_concurrent: 0 is out of range; expected a whole number from 1 to 16"),
+        ("max_concurrent = 17", "trace.max_concurrent: 17 is out of range; expected a whole number from 1 to 16"),
+        ("max_concurrent = 4.0", "trace.max_concurrent: expected an integer, got a float"),
+        ("max_concurrent = true", "trace.max_concurrent: expected an integer, got a boolean"),
+        ('lookups = "rdap"', "trace.lookups: unknown key; expected one of ttl, timeout, asn_methods, max_concurrent"),
+    ],
+)
+def test_bad_trace_values_name_the_key(tmp_path: Path, table: str, fragment: str) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + f"[trace]\n{table}\n"))
+    assert f"{tmp_path / 'warden.toml'}: {fragment}" in problem
+
+
+def test_bad_trace_values_fall_back_to_defaults(tmp_path: Path) -> None:
+    text = with_system(DEMO_SYSTEM + '[trace]\nasn_methods = ["dns", "cymru"]\nmax_concurrent = 99\n')
+    problems = problems_of(tmp_path, text)
+    assert [p.split(": ")[1] for p in problems] == ["trace.asn_methods[1]", "trace.max_concurrent"]
 
 
 # --- where the file comes from ------------------------------------------------------------------

@@ -31,6 +31,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.delete": "chat:write",
     "users.info": "users:read",
     "usergroups.users.list": "usergroups:read",
+    "usergroups.list": "usergroups:read",
     "conversations.open": "im:write",
     "views.open": None,
     "views.publish": None,

@@ -1,0 +1,280 @@
+"""The approval state machine: a change to an IBM i needs a request, another person's approval, and
+leaves a record.
+
+Nothing trusts the button: it carries only the request id; the request, its system and its CL are read
+from storage, and the clicker is checked against the roles on every click. The CL that runs is the
+canonical text stored with the request, parsed again by cl.py before it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot import request_blocks
+from bot.alerts import AlertManager
+from bot.config import Config
+from bot.ibmi.cl import ClCommand, parse
+from bot.ibmi.connection import SystemConnection
+from bot.ibmi.errors import CLCommandError, IbmiError
+from storage import approvals as store
+from storage import audit, outbox
+from storage.approvals import ChangeRequest
+from storage.database import Storage
+
+log = logging.getLogger(__name__)
+POST, UPDATE = "chat.postMessage", "chat.update"
+TRUST_ACTIONS = ("trust", "untrust")
+
+
+class RoleCheck(Protocol):
+    def is_operator(self, user_id: str) -> bool: ...
+
+    def is_approver(self, user_id: str, action: str | None = None) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Submitted:
+    ok: bool
+    text: str  # what to tell the requester
+    request: ChangeRequest | None = None
+
+
+class ApprovalService:
+    def __init__(
+        self,
+        storage: Storage,
+        config: Config,
+        roles: RoleCheck,
+        connection_for: Callable[[str], SystemConnection],
+        clock: Callable[[], float],
+        alerts: AlertManager | None = None,
+        on_enqueued: Callable[[], None] = lambda: None,
+    ):
+        self.storage = storage
+        self.config = config
+        self.roles = roles
+        self.connection_for = connection_for
+        self.clock = clock
+        self.alerts = alerts
+        self.on_enqueued = on_enqueued
+
+    # --- requests ------------------------------------------------------------------------------
+
+    def submit(
+        self,
+        *,
+        system: str,
+        action: str,
+        params: dict[str, Any],
+        commands: Sequence[ClCommand],
+        summary: str,
+        requester: str,
+        reason: str,
+        alert_fingerprint: str | None = None,
+    ) -> Submitted:
+        now = self.clock()
+        policy = self.config.policy(action)
+        if not self.roles.is_operator(requester):
+            self._refused(requester, "request", system, summary, "operators or approvers may request changes", now)
+            return Submitted(False, "Only operators or approvers may request changes ([roles] operators).")
+        if policy.reason_required and not reason.strip():
+            self._refused(requester, "request", system, summary, "no reason given", now)
+            return Submitted(False, "A reason is required for this change; add it after the command's arguments.")
+        channel = self.config.slack.approvals_channel
+        request = ChangeRequest(
+            id="R" + secrets.token_hex(6), system=system, action=action, params=params,
+            commands=tuple(command.to_cl() for command in commands), summary=summary, requester=requester,
+            reason=reason.strip(), created_at=now, expires_at=now + policy.ttl, min_approvals=policy.min_approvals,
+            alert_fingerprint=alert_fingerprint, channel=channel,
+        )
+        request = ChangeRequest(**{**request.__dict__, "message_key": f"request:{request.id}"})
+        with self.storage.transaction():
+            store.create(self.storage, request)
+            outbox.enqueue(self.storage, channel, POST, request_blocks.request_message(request),
+                           message_key=request.message_key, now=now)
+            audit.append(self.storage, actor=requester, action="request", system=system, subject=request.id,
+                         outcome="pending", details={"action": action, "params": params,
+                                                     "commands": list(request.commands), "reason": request.reason},
+                         at=now)
+        self.on_enqueued()
+        return Submitted(True, f"Request {request.id} is waiting for approval in <#{channel}>.", request)
+
+    # --- decisions -----------------------------------------------------------------------------
+
+    def _decidable(self, request_id: str, user: str, system_in_payload: str | None, verb: str
+                   ) -> tuple[ChangeRequest | None, str | None]:
+        now = self.clock()
+        request = store.get(self.storage, request_id)
+        if request is None:
+            self._refused(user, verb, None, request_id, "no such request", now)
+            return None, "That request does not exist."
+        if system_in_payload is not None and system_in_payload != request.system:
+            self._refused(user, verb, request.system, request_id, "the button names another system", now)
+            return None, "That button does not belong to this request."
+        if request.state == "pending" and request.expires_at <= now:
+            self.expire()
+            request = store.get(self.storage, request_id) or request
+        if request.state != "pending":
+            self._refused(user, verb, request.system, request_id, f"request is {request.state}", now)
+            return None, f"Request {request.id} is already {request.state}; it cannot be decided."
+        if not self.roles.is_approver(user, request.action):
+            self._refused(user, verb, request.system, request_id, "not an approver", now)
+            return None, "Only approvers may decide change requests ([roles] approvers or [approvals] approvers)."
+        if user == request.requester:
+            self._refused(user, verb, request.system, request_id, "requester may not decide", now)
+            return None, "You requested this change; another approver must decide it."
+        return request, None
+
+    def approve(self, request_id: str, user: str, system_in_payload: str | None = None) -> str:
+        request, refusal = self._decidable(request_id, user, system_in_payload, "approve")
+        if request is None:
+            return refusal or "Refused."
+        now = self.clock()
+        with self.storage.transaction():
+            counted = store.add_approval(self.storage, request.id, user, now)
+            if counted:
+                audit.append(self.storage, actor=user, action="approve", system=request.system, subject=request.id,
+                             outcome="counted", at=now)
+        if not counted:
+            current = store.get(self.storage, request.id)
+            return f"Your approval of {request.id} is already counted ({len(current.approvals) if current else '?'} " \
+                   f"of {request.min_approvals})."
+        if store.claim_execution(self.storage, request.id, now):
+            self._execute(request.id)
+            final = store.get(self.storage, request.id)
+            return f"Approved; {request.id} is {final.state if final else 'decided'}."
+        current = store.get(self.storage, request.id)
+        if current is not None and current.state == "pending":
+            self._update_message(current)
+            return f"Approval counted: {len(current.approvals)} of {current.min_approvals}."
+        return f"Approval counted; {request.id} was decided by another click."
+
+    def reject(self, request_id: str, user: str, reason: str, system_in_payload: str | None = None) -> str:
+        request, refusal = self._decidable(request_id, user, system_in_payload, "reject")
+        if request is None:
+            return refusal or "Refused."
+        now = self.clock()
+        reason = reason.strip() or "no reason given"
+        with self.storage.transaction():
+            if not store.reject(self.storage, request.id, user, reason, now):
+                return f"{request.id} was decided by another click."
+            audit.append(self.storage, actor=user, action="reject", system=request.system, subject=request.id,
+                         outcome="rejected", details={"reason": reason}, at=now)
+            rejected = store.get(self.storage, request.id)
+            assert rejected is not None
+            self._announce(rejected, f"<@{request.requester}> your request {request.id} was rejected by <@{user}>: "
+                           f"{reason}", now)
+        self.on_enqueued()
+        return f"Rejected {request.id}."
+
+    # --- execution -----------------------------------------------------------------------------
+
+    def _execute(self, request_id: str) -> None:
+        """Runs once per request: only the caller that won claim_execution gets here."""
+        request = store.get(self.storage, request_id)
+        assert request is not None and request.state == "executing"
+        self._update_message(request)
+        try:
+            succeeded, outcome = self._run(request)
+        except Exception as error:  # the outcome must be recorded whatever happened
+            log.exception("request %s failed unexpectedly", request.id)
+            succeeded, outcome = False, {"ok": False, "text": f"error: {error}"}
+        now = self.clock()
+        with self.storage.transaction():
+            store.finish(self.storage, request.id, succeeded, outcome)
+            audit.append(self.storage, actor="ibmi-warden", action="execute", system=request.system,
+                         subject=request.id, outcome="ok" if succeeded else f"failed: {outcome['text']}",
+                         details={"commands": list(request.commands)}, at=now)
+            finished = store.get(self.storage, request.id)
+            assert finished is not None
+            verdict = "done" if succeeded else "failed"
+            self._announce(finished, f"<@{request.requester}> request {request.id} is {verdict}: {outcome['text']}",
+                           now)
+        self.on_enqueued()
+
+    def _run(self, request: ChangeRequest) -> tuple[bool, dict[str, Any]]:
+        if request.action in TRUST_ACTIONS:
+            return self._change_trust(request)
+        connection = self.connection_for(request.system)
+        results = []
+        for text in request.commands:
+            command = parse(text)  # the stored canonical CL, validated again before it runs
+            try:
+                connection.run_cl(command)
+                results.append(f"{text}: completed")
+            except CLCommandError as error:
+                results.append(f"{text}: {error.message_id or 'failed'} {error.text}")
+                return False, {"ok": False, "text": "\n".join(results), "message_id": error.message_id}
+            except IbmiError as error:
+                results.append(f"{text}: {error}")
+                return False, {"ok": False, "text": "\n".join(results)}
+        return True, {"ok": True, "text": "\n".join(results)}
+
+    def _change_trust(self, request: ChangeRequest) -> tuple[bool, dict[str, Any]]:
+        network = request.params["network"]
+        now = self.clock()
+        if request.action == "trust":
+            store.add_trusted(self.storage, request.system, network, request.reason, request.requester, request.id,
+                              now)
+            return True, {"ok": True, "text": f"{network} is trusted on {request.system}"}
+        if store.remove_trusted(self.storage, request.system, network):
+            return True, {"ok": True, "text": f"{network} is no longer trusted on {request.system}"}
+        return False, {"ok": False, "text": f"{network} was not trusted by approval on {request.system} "
+                                            "(networks in the configuration file change only there)"}
+
+    # --- housekeeping --------------------------------------------------------------------------
+
+    def expire(self) -> list[ChangeRequest]:
+        now = self.clock()
+        with self.storage.transaction():
+            expired = store.expire_due(self.storage, now)
+            for request in expired:
+                audit.append(self.storage, actor="ibmi-warden", action="expire", system=request.system,
+                             subject=request.id, outcome="expired", at=now)
+                self._announce(request, f"<@{request.requester}> request {request.id} expired without a decision.",
+                               now)
+        if expired:
+            self.on_enqueued()
+        return expired
+
+    def recover(self) -> list[ChangeRequest]:
+        """At start-up: a request left executing is marked unknown and a person is asked to verify."""
+        now = self.clock()
+        with self.storage.transaction():
+            interrupted = store.mark_interrupted(self.storage)
+            for request in interrupted:
+                audit.append(self.storage, actor="ibmi-warden", action="unknown", system=request.system,
+                             subject=request.id, outcome="unknown: the bot stopped while the command ran", at=now)
+                self._announce(request, f"<@{request.requester}> the bot stopped while request {request.id} ran. "
+                               "Its outcome is unknown: please verify on the system. It will not be run again.", now)
+        if interrupted:
+            self.on_enqueued()
+        return interrupted
+
+    # --- messages ------------------------------------------------------------------------------
+
+    def _update_message(self, request: ChangeRequest) -> None:
+        if request.channel and request.message_key:
+            with self.storage.transaction():
+                outbox.enqueue(self.storage, request.channel, UPDATE, request_blocks.request_message(request),
+                               target_key=request.message_key, now=self.clock())
+            self.on_enqueued()
+
+    def _announce(self, request: ChangeRequest, text: str, now: float) -> None:
+        """Edit the request's message, tell the requester in its thread, and the alert's thread if any."""
+        if request.channel and request.message_key:
+            outbox.enqueue(self.storage, request.channel, UPDATE, request_blocks.request_message(request),
+                           target_key=request.message_key, now=now)
+            outbox.enqueue(self.storage, request.channel, POST, request_blocks.reply(text),
+                           thread_key=request.message_key, now=now)
+        if self.alerts is not None and request.alert_fingerprint:
+            self.alerts.reply(request.alert_fingerprint, request_blocks.reply(
+                f"Change request {request.id} ({request.summary}): {request.state}"))
+
+    def _refused(self, user: str, verb: str, system: str | None, subject: str, why: str, now: float) -> None:
+        audit.append(self.storage, actor=user, action="refused", system=system, subject=subject,
+                     outcome=f"refused: {verb}: {why}", at=now)
