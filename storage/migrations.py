@@ -205,7 +205,7 @@ def m006_approvals(db: Database) -> None:
             min_approvals INTEGER NOT NULL,
             state TEXT NOT NULL CHECK (state IN
                 ('pending', 'executing', 'done', 'failed', 'rejected', 'expired', 'unknown')),
-            decided_by TEXT,
+            decided_by TEXT,  -- JSON array of the approvers (or the rejecter)
             decided_at REAL,
             rejection_reason TEXT,
             outcome_json TEXT,
