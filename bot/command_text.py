@@ -6,26 +6,32 @@ whole numbers, checked reasons), or raises `UsageError` with a problem fit to sh
 form. The request classes check their values again when constructed, so a request made by hand is held
 to the same rules.
 
-| sub-command                                   | `request`                                                     |
-|-----------------------------------------------|---------------------------------------------------------------|
-| help, status, netstat, approvals              | None (netstat: `system` and `port` on the ParsedCommand)      |
-| trace IP                                      | `TraceRequest(address)`                                       |
-| end IP [PORT] [REASON]                        | `EndRequest(address, port, reason)`                           |
-| smtp list [accept\\|reject]                    | `SmtpListRequest(list_type)`                                  |
-| smtp add                                      | `SmtpAddFormRequest()`: open the modal                        |
-| smtp add\\|remove TYPE IP [MASK] [REASON]       | `ClRequest(AddSmtpListEntry or RemoveSmtpListEntry, reason)`  |
-| relay set none\\|list\\|near\\|both [REASON]       | `ClRequest(ChangeSmtpRelay, reason)`                          |
-| trust / untrust IP\\|CIDR [REASON]              | `TrustRequest` / `UntrustRequest(network, reason)`            |
-| silence IP\\|FINGERPRINT DURATION [REASON]      | `SilenceRequest(kind, target, seconds, reason)`               |
-| unsilence IP\\|FINGERPRINT                      | `UnsilenceRequest(kind, target)`                              |
-| audit [N]                                     | `AuditRequest(count)`                                         |
+What each sub-command gives as `request`:
+
+- help, status, approvals: None; netstat: None, with `system` and `port` on the ParsedCommand
+- trace IP: `TraceRequest(address)`
+- end IP [PORT] [REASON]: `EndRequest(address, port or None, reason)`
+- smtp list [accept|reject]: `SmtpListRequest(list_type)`, "*ACCEPT", "*REJECT" or None for both
+- smtp add (nothing more): `SmtpAddFormRequest()`, open the modal
+- smtp add|remove accept|reject IP [MASK] [REASON]: `ClRequest(AddSmtpListEntry or RemoveSmtpListEntry, reason)`
+- relay set none|list|near|both [REASON]: `ClRequest(ChangeSmtpRelay, reason)`
+- trust IP|CIDR [REASON] / untrust IP|CIDR [REASON]: `TrustRequest(network, reason)` / `UntrustRequest(…)`
+- silence IP|FINGERPRINT DURATION [REASON]: `SilenceRequest(kind, target, seconds, reason)`
+- unsilence IP|FINGERPRINT: `UnsilenceRequest(kind, target)`
+- audit [N]: `AuditRequest(count)`, 10 by default
+
+Change requests carry `action`, the name of their approval policy (end-connection, smtp-add, smtp-remove,
+relay-set, trust, untrust); `ClRequest.to_cl()` is the exact CL command.
 
 A reason is "" when none was given: whether one is required is the approval policy's decision.
 IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are unwrapped to IPv4 for trace, end and silence, as NETSTAT rows
 are (`bot.ibmi.rows.parse_address`); a trusted network must be given in its IPv4 form.
 
+ibmi-warden never requests an open relay: `relay set all` and an *ACCEPT entry with mask 0.0.0.0 are refused.
+
 Words are split as a shell splits them, so "quoted words" stay together; an apostrophe between letters
 (vendor's) and a backslash are plain characters, and text whose quotes do not pair is split at whitespace.
+`@NAME` chooses a system only when NAME is a configured one (any case); otherwise it is text ("ask @bob").
 """
 
 from __future__ import annotations
@@ -98,7 +104,7 @@ _FINGERPRINT = re.compile(r"[0-9a-f]{16}")
 _ANY_CASE_FINGERPRINT = re.compile(r"[0-9A-Fa-f]{16}")
 _ADDRESS_CHARACTERS = re.compile(r"[0-9A-Fa-f.:]+")
 _HOST_NAME = re.compile(r"(?=[A-Za-z0-9.-]*[A-Za-z])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?")
-_DURATION_WORD = re.compile(r"[0-9.dhms]{1,20}")
+_DURATION_WORD = re.compile(r"[0-9.dhms]{1,32}")
 _ADDRESS_EXPECTED = "an IPv4 address such as 203.0.113.7 or an IPv6 address such as 2001:db8::7"
 _NETWORK_EXPECTED = "an address such as 198.51.100.7 or a network such as 198.51.100.0/24"
 _TARGET_EXPECTED = "an IP address such as 203.0.113.7, or an alert fingerprint (16 lowercase hex characters)"
@@ -176,6 +182,8 @@ class ClRequest:
             raise ValueError(f"{type(self.command).__name__} is not a command this module requests")
         if isinstance(self.command, ChangeSmtpRelay) and self.command.allow_relay == "*ALL":
             raise ValueError("ibmi-warden does not request an open relay (ALWRLY(*ALL))")
+        if _opens_the_relay(self.command):
+            raise ValueError("ibmi-warden does not request an open relay (an *ACCEPT entry with mask 0.0.0.0)")
         _check_reason(self.reason)
 
     @property
@@ -517,11 +525,16 @@ def _smtp_entry(args: _Arguments, command: type[SmtpListCommand]) -> ClRequest:
         entry = command.build(list_type, address_word, mask_word)
     except CLValidationError as error:
         raise UsageError(_cl_problem(error), args.usage) from None
-    if isinstance(entry, AddSmtpListEntry) and entry.list_type == "*ACCEPT" and int(entry.mask) == 0:
+    if _opens_the_relay(entry):
         raise UsageError(f"ibmi-warden will not request an *ACCEPT entry with mask {entry.mask} (/0): it lets every "
                          "address relay mail through the system. Give the network's own mask, such as /24.",
                          args.usage)
     return ClRequest(entry, args.reason())
+
+
+def _opens_the_relay(command: object) -> bool:
+    """An *ACCEPT entry with mask 0.0.0.0 lets every address relay, as ALWRLY(*ALL) does."""
+    return isinstance(command, AddSmtpListEntry) and command.list_type == "*ACCEPT" and int(command.mask) == 0
 
 
 def _parse_relay(args: _Arguments) -> ClRequest:
@@ -785,15 +798,24 @@ def _usage_for_first_word(text: str, slash: str) -> str:
     return usage_of(first, slash) if first in _BY_NAME else f"{slash} help"
 
 
-_SLACK_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# Slack sends the command's text with &, < and > already written as entities, so a raw < or > in it is Slack's
+# own markup (a mention, a link); echoed as entities it is shown, not acted on. A raw & is left as it is.
+_SLACK_ESCAPES = {"<": "&lt;", ">": "&gt;"}
 
 
 def _shorten(text: str, limit: int = 40) -> str:
-    """The user's text made safe to echo inside backticks: one line, no backticks or Slack markup, not too long."""
+    """The user's text made safe to echo inside backticks: one line, no backticks or Slack markup, at most
+    `limit` characters as sent (so at most that many shown).
+    """
     if not text:
         return "(nothing)"
-    cleaned = "".join(c if c.isprintable() and c != "`" else "?" for c in text)
-    if len(cleaned) > limit:
-        cleaned = cleaned[: limit - 1] + "…"
-    return "".join(_SLACK_ESCAPES.get(c, c) for c in cleaned)
-
+    pieces = [_SLACK_ESCAPES.get(c, c if c.isprintable() and c != "`" else "?") for c in text]
+    if sum(len(piece) for piece in pieces) <= limit:
+        return "".join(pieces)
+    kept, size = [], 0
+    for piece in pieces:
+        if size + len(piece) > limit - 1:
+            break
+        kept.append(piece)
+        size += len(piece)
+    return "".join(kept) + "…"
