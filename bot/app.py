@@ -10,9 +10,12 @@ from slack_bolt import App
 
 import handlers
 from bot.alerts import AlertManager
+from bot.approvals import ApprovalService
 from bot.config import Config, Secrets
 from bot.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
 from bot.enrichment import OwnerEnricher
+from bot.remediation import Remediation
+from bot.roles import Roles
 from bot.services import Services, WardenServices
 from bot.slack_client import make_web_client
 from bot.trace import Tracer
@@ -42,9 +45,15 @@ def assemble(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, trac
     delivery = DeliveryWorker(storage, client, clock=clock)
     alerts = AlertManager(storage, config.alerts, config.slack.alert_routes, clock=clock.now,
                           on_enqueued=delivery.wake)
-    tracer = tracer or Tracer(storage, clock=clock.now)
+    tracer = tracer or Tracer(storage, ttl=config.trace.ttl, timeout=config.trace.timeout,
+                              asn_methods=config.trace.asn_methods, max_concurrent=config.trace.max_concurrent,
+                              clock=clock.now)
     services = WardenServices(config, storage, alerts=alerts, clock=clock.now, tracer=tracer,
                               enricher=OwnerEnricher(storage, tracer, alerts))
+    services.roles = Roles(config.roles, config.approvals, client, clock=clock.now)
+    services.approvals = ApprovalService(storage, config, services.roles, services.connection, clock.now,
+                                         alerts=alerts, on_enqueued=delivery.wake)
+    services.remediation = Remediation(storage, services.approvals, tracer, services.connection, clock.now)
     return BotParts(storage, delivery, alerts, services)
 
 

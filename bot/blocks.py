@@ -192,3 +192,8 @@ def error_blocks(problem: str, usage: str | None) -> list[dict]:
     if usage:
         text += f"\nUsage: `{usage}`"
     return to_dicts([_section(text)])
+
+
+def text_blocks(text: str) -> list[dict]:
+    """Plain mrkdwn text as sections within the message limits (our own text: no escaping here)."""
+    return to_dicts(_sections_from_lines(text.split("\n"))[:MAX_MESSAGE_BLOCKS])

@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
                             help="write every event as CSV, oldest first, to FILE (default: standard output)")
     audit_mode.add_argument("--last", type=_positive_int, default=20, metavar="N",
                             help="print the last N events, oldest first (the default, with N = 20)")
+
+    trace = commands.add_parser("trace", help="who owns an address (RDAP; cached; special ranges answered locally)")
+    with_config(trace, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
+    trace.add_argument("address", help="an IPv4 or IPv6 address")
     return parser
 
 
@@ -63,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = _load(args)
         configure_logging(_log_level(args, config, secrets), secrets.values() + _system_secret_values(config))
+        if args.command == "trace":
+            return _trace(config, args.address)
         if args.command == "check":
             return _check(config, args.system, args.json)
         if args.command == "demo":
@@ -270,6 +276,23 @@ def _audit_time(at: float) -> str:
 def _printable(text: str) -> str:
     """Text from Slack users, with line breaks and terminal control characters made harmless."""
     return "".join(ch if ch.isprintable() else (" " if ch in "\t\r\n" else repr(ch)[1:-1]) for ch in text)
+
+
+def _trace(config: Config, address: str) -> int:
+    from bot.remediation import owner_text
+    from bot.trace import TraceError, Tracer
+
+    storage = open_database(config.storage.path)
+    try:
+        tracer = Tracer(storage, ttl=config.trace.ttl, timeout=config.trace.timeout,
+                        asn_methods=config.trace.asn_methods, max_concurrent=config.trace.max_concurrent)
+        print(owner_text(tracer.trace(address)).replace("*", ""))
+        return EXIT_OK
+    except TraceError as error:
+        print(f"ibmi-warden: cannot trace {address}: {error.message}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        storage.close()
 
 
 def _missing_secrets(secrets: Secrets, http_port: int | None) -> list[str]:

@@ -295,11 +295,16 @@ def parse_command_text(text: str, systems: list[str], slash: str = "/ibmi") -> P
     if not words:
         return ParsedCommand("help")
     try:
-        return _parse_words(words, systems, slash)
+        parsed = _parse_words(words, systems, slash)
     except UsageError as error:
         if note is None:
             raise
         raise UsageError(f"{error.problem} ({note})", error.usage) from None
+    # Whitespace splitting would quietly turn a line break into a space, even inside a reason.
+    if any(unicodedata.category(c) == "Cc" for c in text.strip()):
+        raise UsageError("The command contains a line break or another control character; write it on one line.",
+                         usage_of(parsed.name, slash))
+    return parsed
 
 
 # --- words -----------------------------------------------------------------------------------------------------

@@ -43,6 +43,9 @@ def start_scheduler(services: WardenServices) -> BackgroundScheduler:
             )
     scheduler.add_job(services.maintain, "interval", hours=6, max_instances=1, coalesce=True, id="maintenance",
                       next_run_time=_soon())
+    if services.approvals is not None:
+        scheduler.add_job(services.approvals.expire, "interval", seconds=60, max_instances=1, coalesce=True,
+                          id="expire-requests")
     scheduler.start()
     return scheduler
 
@@ -82,6 +85,8 @@ class Runner:
         self._stops: list[Callable[[], None]] = []
 
     def start(self) -> None:
+        if self.services.approvals is not None:
+            self.services.approvals.recover()  # a request left executing by a crash becomes unknown, never re-run
         if self.delivery is not None:
             self.delivery.start()
             self._stops.append(self.delivery.stop)

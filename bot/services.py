@@ -16,14 +16,18 @@ from typing import Protocol
 
 from bot.alert_blocks import silenced_reply
 from bot.alerts import AlertManager
+from bot.approvals import ApprovalService
 from bot.checks import CHECKS, build_settings
 from bot.checks.finding import Finding
+from bot.command_text import EndRequest, TrustRequest
 from bot.config import Config, SystemSettings
 from bot.enrichment import OwnerEnricher
 from bot.ibmi import sql
 from bot.ibmi.connection import SystemConnection
 from bot.ibmi.errors import ConnectionFailedError, DriverMissingError, IbmiError
+from bot.remediation import Remediation
 from bot.reports import CheckStatus, NetstatEntry, NetstatReport, SystemStatus
+from bot.roles import Roles
 from bot.trace import TraceError, Tracer
 from bot.trust import TrustList, is_local
 from storage import Storage, outbox
@@ -65,6 +69,19 @@ class Services(Protocol):
 
     def silence_alert(self, fingerprint: str, author: str, seconds: float, reason: str) -> str: ...
 
+    def request_from_alert(self, fingerprint: str, action: str, user: str, reason: str) -> str:
+        """Trust… / End connection… on an unknown-connections alert: a change request about its address."""
+        record = stored_alert(self.storage, fingerprint)
+        address = record.finding.get("facts", {}).get("remote_address") if record else None
+        if record is None or not address or self.remediation is None:
+            return "That alert is not about an address the bot can act on."
+        if action == "trust":
+            network = ipaddress.ip_network(address)
+            request = TrustRequest(network, reason)
+            return self.remediation.request_trust(record.system, request, user, alert_fingerprint=fingerprint).text
+        end = EndRequest(ipaddress.ip_address(address), None, reason)
+        return self.remediation.request_end(record.system, end, user, alert_fingerprint=fingerprint).text
+
     def trace_alert(self, fingerprint: str) -> str: ...
 
 
@@ -85,15 +102,21 @@ class WardenServices:
         self.alerts = alerts  # None: findings are returned, not announced (ibmi-warden check)
         self.tracer = tracer
         self.enricher = enricher
+        self.roles: Roles | None = None  # set by bot.app.assemble, with the approval workflow
+        self.approvals: ApprovalService | None = None
+        self.remediation: Remediation | None = None
         self.clock = clock
         self._connections = {s.name: SystemConnection(s, env) for s in config.systems}
 
     def may_view(self, user_id: str) -> bool:
-        # @usergroup handles are not resolved yet: only listed user ids pass when viewers are configured.
-        viewers = self.config.roles.viewers
+        if self.roles is not None:
+            return self.roles.is_viewer(user_id)
+        viewers = self.config.roles.viewers  # without Slack (CLI): user ids only
         return not viewers or user_id in viewers
 
     def may_operate(self, user_id: str) -> bool:
+        if self.roles is not None:
+            return self.roles.is_operator(user_id)
         return user_id in self.config.roles.operators or user_id in self.config.roles.approvers
 
     def silence_alert(self, fingerprint: str, author: str, seconds: float, reason: str) -> str:
@@ -105,6 +128,19 @@ class WardenServices:
         if self.alerts is not None:
             self.alerts.reply(fingerprint, silenced_reply(record, author, now + seconds))
         return f"Silenced for {seconds / 3600:g}h: {record.title}"
+
+    def request_from_alert(self, fingerprint: str, action: str, user: str, reason: str) -> str:
+        """Trust… / End connection… on an unknown-connections alert: a change request about its address."""
+        record = stored_alert(self.storage, fingerprint)
+        address = record.finding.get("facts", {}).get("remote_address") if record else None
+        if record is None or not address or self.remediation is None:
+            return "That alert is not about an address the bot can act on."
+        if action == "trust":
+            network = ipaddress.ip_network(address)
+            request = TrustRequest(network, reason)
+            return self.remediation.request_trust(record.system, request, user, alert_fingerprint=fingerprint).text
+        end = EndRequest(ipaddress.ip_address(address), None, reason)
+        return self.remediation.request_end(record.system, end, user, alert_fingerprint=fingerprint).text
 
     def trace_alert(self, fingerprint: str) -> str:
         """The owner of the address an alert is about (slow: an RDAP lookup unless cached)."""

@@ -1,61 +1,90 @@
-"""Buttons on alerts. A button carries only the alert's fingerprint; what it means is read from storage,
-and who clicked is checked against the roles on every click."""
+"""Buttons: on alerts, and Approve / Reject on change requests. A button carries only an id (an alert's
+fingerprint or a request id); what it means is read from storage, and who clicked is checked against the
+roles on every click."""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 
+from bot import request_blocks
 from bot.alert_blocks import ACTION_END, ACTION_SILENCE, ACTION_TRACE, ACTION_TRUST
 from bot.services import Services
+from handlers.views import ALERT_REQUEST, reason_modal
 
 log = logging.getLogger(__name__)
 
-NOT_YET = {
-    ACTION_TRUST: "Trust… is not available yet: trusting an address needs an approval, which a later version adds.",
-    ACTION_END: "End connection… is not available yet: ending a connection needs an approval, which a later "
-    "version adds.",
-}
 SILENCE_SECONDS = 24 * 3600
 
 
-def _clicked(body: dict[str, Any]) -> tuple[str, str]:
+def _clicked(body: dict[str, Any]) -> tuple[str, str, str]:
     action = (body.get("actions") or [{}])[0]
-    return body.get("user", {}).get("id", ""), str(action.get("value", ""))
+    return body.get("user", {}).get("id", ""), str(action.get("value", "")), str(action.get("block_id", ""))
+
+
+def _system_of_block(block_id: str) -> str | None:
+    """The system named by a request's button block (request:SYSTEM:ID)."""
+    parts = block_id.split(":")
+    return parts[1] if len(parts) == 3 and parts[0] == "request" else "?"
+
+
+def _say(respond: Respond, text: str) -> None:
+    respond(response_type="ephemeral", replace_original=False, text=text)
 
 
 def register(app: App, services: Services) -> None:
     def acknowledge(ack: Ack) -> None:
         ack()
 
-    def not_yet(body: dict[str, Any], respond: Respond) -> None:
-        action_id = (body.get("actions") or [{}])[0].get("action_id", "")
-        respond(response_type="ephemeral", replace_original=False, text=NOT_YET.get(action_id, "Not available yet."))
-
     def silence(body: dict[str, Any], respond: Respond) -> None:
-        user, fingerprint = _clicked(body)
+        user, fingerprint, _ = _clicked(body)
         if not services.may_operate(user):
-            respond(response_type="ephemeral", replace_original=False,
-                    text="Only operators or approvers may silence alerts ([roles] in the bot's configuration).")
+            _say(respond, "Only operators or approvers may silence alerts ([roles] in the bot's configuration).")
             return
-        respond(response_type="ephemeral", replace_original=False,
-                text=services.silence_alert(fingerprint, user, SILENCE_SECONDS, "silenced for 24h from the alert"))
+        _say(respond, services.silence_alert(fingerprint, user, SILENCE_SECONDS, "silenced for 24h from the alert"))
 
     def trace(body: dict[str, Any], respond: Respond) -> None:
-        user, fingerprint = _clicked(body)
+        user, fingerprint, _ = _clicked(body)
         if not services.may_view(user):
-            respond(response_type="ephemeral", replace_original=False, text="Only viewers may trace addresses.")
+            _say(respond, "Only viewers may trace addresses.")
             return
         try:
             text = services.trace_alert(fingerprint)
         except Exception:
             log.exception("tracing the owner of alert %s failed", fingerprint)
             text = ":x: Tracing the owner failed; the bot's log has the details."
-        respond(response_type="ephemeral", replace_original=False, text=text)
+        _say(respond, text)
+
+    def ask_reason(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """Trust… and End connection… on an alert: a change, so it needs a reason and then an approval."""
+        user, fingerprint, _ = _clicked(body)
+        action_id = (body.get("actions") or [{}])[0].get("action_id")
+        ack()
+        if not services.may_operate(user):
+            _say(respond, "Only operators or approvers may request changes ([roles] operators).")
+            return
+        action = "trust" if action_id == ACTION_TRUST else "end-connection"
+        title = "Trust address" if action == "trust" else "End connection"
+        client.views_open(trigger_id=body["trigger_id"], view=reason_modal(
+            ALERT_REQUEST, title, json.dumps({"fingerprint": fingerprint, "action": action}),
+            "Why? (the request goes to the approvers)"))
+
+    def approve(body: dict[str, Any], respond: Respond) -> None:
+        user, request_id, block_id = _clicked(body)
+        _say(respond, services.approvals.approve(request_id, user, _system_of_block(block_id)))
+
+    def ask_rejection_reason(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        _, request_id, _ = _clicked(body)
+        ack()
+        client.views_open(trigger_id=body["trigger_id"], view=request_blocks.reject_modal(request_id))
 
     app.action(ACTION_SILENCE)(ack=acknowledge, lazy=[silence])
     app.action(ACTION_TRACE)(ack=acknowledge, lazy=[trace])
-    for action_id in (ACTION_TRUST, ACTION_END):
-        app.action(action_id)(ack=acknowledge, lazy=[not_yet])
+    app.action(ACTION_TRUST)(ask_reason)
+    app.action(ACTION_END)(ask_reason)
+    app.action(request_blocks.ACTION_APPROVE)(ack=acknowledge, lazy=[approve])
+    app.action(request_blocks.ACTION_REJECT)(ask_rejection_reason)

@@ -1,19 +1,44 @@
-"""`/ibmi` and its sub-commands. The ack answers what needs no IBM i; a lazy listener does the rest."""
+"""`/ibmi` and its sub-commands. The ack answers what needs no IBM i or RDAP; a lazy listener does the rest."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 
 from bot import blocks
-from bot.command_text import SUB_COMMANDS, ParsedCommand, UsageError, parse_command_text, usage_of
+from bot.command_text import (
+    AuditRequest,
+    ClRequest,
+    EndRequest,
+    ParsedCommand,
+    SilenceRequest,
+    SmtpAddFormRequest,
+    SmtpListRequest,
+    TraceRequest,
+    TrustRequest,
+    UnsilenceRequest,
+    UntrustRequest,
+    UsageError,
+    parse_command_text,
+    usage_of,
+)
 from bot.config import Config
 from bot.services import Services
+from handlers.views import smtp_add_modal
 
 log = logging.getLogger(__name__)
-_AVAILABLE = {sub.name: sub.available for sub in SUB_COMMANDS}
+
+NEEDS_SYSTEM = ("netstat", "end", "smtp", "relay", "trust", "untrust")
+CHANGES = (EndRequest, ClRequest, TrustRequest, UntrustRequest, SmtpAddFormRequest)
+SLOW = ("netstat", "trace", "end", "smtp", "relay", "trust", "untrust")
+
+
+def _ephemeral(ack: Ack, text: str) -> None:
+    ack(response_type="ephemeral", text=text, blocks=blocks.text_blocks(text))
 
 
 class IbmiCommand:
@@ -23,21 +48,18 @@ class IbmiCommand:
 
     def _parse(self, command: dict[str, Any]) -> ParsedCommand:
         parsed = parse_command_text(command.get("text") or "", self.services.system_names(), self.slash)
-        if parsed.name == "netstat" and parsed.system is None:
+        if parsed.name in NEEDS_SYSTEM and parsed.system is None:
             names = self.services.system_names()
             if len(names) != 1:
-                raise UsageError(f"Several systems are configured; name one of {', '.join(names)}.",
-                                 usage_of("netstat", self.slash))
-            parsed = ParsedCommand(parsed.name, names[0], parsed.port, parsed.arguments)
+                raise UsageError(f"Several systems are configured; name one of {', '.join(names)} with @SYSTEM.",
+                                 usage_of(parsed.name, self.slash))
+            parsed = replace(parsed, system=names[0])
         return parsed
 
-    def _may_view(self, user_id: str) -> bool:
-        return self.services.may_view(user_id)
-
-    def ack(self, ack: Ack, command: dict[str, Any]) -> None:
-        if not self._may_view(command.get("user_id", "")):
-            ack(response_type="ephemeral", text=f"Only viewers may use {self.slash}; ask an admin to add your "
-                "Slack user id to [roles] viewers (this version does not resolve @usergroup handles).")
+    def ack(self, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        user = command.get("user_id", "")
+        if not self.services.may_view(user):
+            _ephemeral(ack, f"Only viewers may use {self.slash} ([roles] viewers).")
             return
         try:
             parsed = self._parse(command)
@@ -45,35 +67,72 @@ class IbmiCommand:
             ack(response_type="ephemeral", text=f"{error.problem} Usage: {error.usage or self.slash + ' help'}",
                 blocks=blocks.error_blocks(error.problem, error.usage))
             return
-        if parsed.name == "help":
+        request = parsed.request
+        remediation = getattr(self.services, "remediation", None)
+        if isinstance(request, (*CHANGES, SilenceRequest, UnsilenceRequest)) and not self.services.may_operate(user):
+            _ephemeral(ack, "Only operators or approvers may do that ([roles] operators).")
+        elif parsed.name == "help":
             ack(response_type="ephemeral", text=blocks.help_text(self.slash), blocks=blocks.help_blocks(self.slash))
         elif parsed.name == "status":
             statuses = self.services.system_statuses()
             ack(response_type="ephemeral", text=blocks.status_text(statuses), blocks=blocks.status_blocks(statuses))
-        elif not _AVAILABLE[parsed.name]:
-            ack(response_type="ephemeral",
-                text=f"`{self.slash} {parsed.name}` is not available in this version yet. See `{self.slash} help`.")
+        elif remediation is None and parsed.name not in ("netstat",):
+            _ephemeral(ack, f"`{self.slash} {parsed.name}` needs the bot running with Slack.")
+        elif parsed.name == "approvals":
+            _ephemeral(ack, remediation.pending_text())
+        elif isinstance(request, AuditRequest):
+            _ephemeral(ack, remediation.audit_text(request.count))
+        elif isinstance(request, SilenceRequest):
+            _ephemeral(ack, remediation.silence(request, user))
+        elif isinstance(request, UnsilenceRequest):
+            _ephemeral(ack, remediation.unsilence(request, user))
+        elif isinstance(request, SmtpAddFormRequest):
+            ack()
+            client.views_open(trigger_id=command["trigger_id"], view=smtp_add_modal(parsed.system or ""))
         else:
-            ack(response_type="ephemeral", text=f"Reading connections on {parsed.system}…")
+            _ephemeral(ack, {"netstat": f"Reading connections on {parsed.system}…",
+                             "trace": "Looking up the owner…", "smtp": f"Reading the SMTP lists of {parsed.system}…"
+                             }.get(parsed.name, "Preparing the change request…"))
 
     def answer(self, command: dict[str, Any], respond: Respond) -> None:
         """Lazy listener: the slow part, answered through response_url."""
-        if not self._may_view(command.get("user_id", "")):
-            return
+        user = command.get("user_id", "")
         try:
             parsed = self._parse(command)
         except UsageError:
             return  # the ack said what was wrong
-        if parsed.name != "netstat" or parsed.system is None:
+        if parsed.name not in SLOW or not self.services.may_view(user):
+            return
+        request = parsed.request
+        if isinstance(request, CHANGES) and not self.services.may_operate(user):
             return
         try:
-            report = self.services.netstat(parsed.system, parsed.port)
-            respond(response_type="ephemeral", replace_original=False,
-                    text=f"Connections on {report.system}", blocks=blocks.netstat_blocks(report))
+            self._answer(parsed, user, respond)
         except Exception:
-            log.exception("netstat on %s failed", parsed.system)
-            respond(response_type="ephemeral", text=f":x: Reading connections on {parsed.system} failed; "
-                    "the bot's log has the details.")
+            log.exception("%s %s failed", self.slash, parsed.name)
+            respond(response_type="ephemeral", text=f":x: `{self.slash} {parsed.name}` failed; the bot's log has "
+                    "the details.")
+
+    def _answer(self, parsed: ParsedCommand, user: str, respond: Respond) -> None:
+        request, system, remediation = parsed.request, parsed.system or "", self.services.remediation
+        if parsed.name == "netstat":
+            report = self.services.netstat(system, parsed.port)
+            respond(response_type="ephemeral", text=f"Connections on {report.system}",
+                    blocks=blocks.netstat_blocks(report))
+            return
+        if isinstance(request, TraceRequest):
+            text = remediation.trace(str(request.address))
+        elif isinstance(request, SmtpListRequest):
+            text = remediation.smtp_lists(system, request.list_type)
+        elif isinstance(request, EndRequest):
+            text = remediation.request_end(system, request, user).text
+        elif isinstance(request, ClRequest):
+            text = remediation.request_cl(system, request, user).text
+        elif isinstance(request, TrustRequest | UntrustRequest):
+            text = remediation.request_trust(system, request, user).text
+        else:
+            return
+        respond(response_type="ephemeral", text=text, blocks=blocks.text_blocks(text))
 
 
 def register(app: App, services: Services, config: Config) -> None:

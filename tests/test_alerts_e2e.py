@@ -6,6 +6,7 @@ Time is a fake clock; the delivery worker is driven pass by pass instead of by i
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -273,9 +274,24 @@ def test_alert_buttons_over_socket_mode(slack, tmp_path, clock):
             return slack.wait_for_response(count=len(slack.responses()) + 1, timeout=10)[-1].body["text"]
 
         assert "Only operators or approvers" in click("alert_silence_24h", "U0STRANGER")
-        assert "not available yet" in click("alert_trust", "U01OPERATOR")
-        assert "not available yet" in click("alert_end_connection", "U01OPERATOR")
+        assert "Only operators or approvers" in click("alert_trust", "U0STRANGER")
         assert "Could not trace" in click("alert_trace_owner", "U0STRANGER")
+        # End connection… asks for a reason in a modal, then requests the change for the alert's address
+        slack.socket.send_block_action(ALERTS, unknown["ts"], "alert_end_connection", user_id="U01OPERATOR",
+                                       block_id=f"alert:{fingerprint}")
+        [opened] = slack.wait_for("views.open", timeout=10)
+        view_id = slack.calls_to("views.open")[0].response["view"]["id"]
+        slack.socket.send_view_submission(view_id, {"reason": {"value": {"type": "plain_text_input",
+                                                                         "value": "not our user"}}},
+                                          user_id="U01OPERATOR")
+        from storage import approvals as store
+
+        deadline = time.monotonic() + 10
+        while not store.pending(parts.storage) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [request] = store.pending(parts.storage)
+        assert request.action == "end-connection" and request.alert_fingerprint == fingerprint
+        assert "RMTINTNETA('210.107.73.73')" in request.commands[0]
         assert "Silenced for 24h" in click("alert_silence_24h", "U01OPERATOR")
         deliver_all(parts, clock)
         assert any("Silenced by <@U01OPERATOR>" in r["text"] for r in slack.replies(ALERTS, unknown["ts"]))

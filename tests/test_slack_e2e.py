@@ -245,10 +245,10 @@ def test_ibmi_warden_run_serves_slack_and_stops_cleanly_on_sigterm(slack, tmp_pa
     try:
         if mode in ("socket", "demo"):
             slack.socket.wait_connected(timeout=20)
-            envelope = slack.socket.send_slash_command("help")
+            envelope = slack.socket.send_slash_command("help", user_id="U0TESTUSER")
             assert "/ibmi netstat" in _texts(slack.socket.wait_for_ack(envelope, timeout=10)["payload"]["blocks"])
         else:
-            body = slack.slash_command_form("help", response_url=slack.new_response_url())
+            body = slack.slash_command_form("help", user_id="U0TESTUSER", response_url=slack.new_response_url())
             deadline = time.monotonic() + 20
             while True:
                 try:

@@ -1,0 +1,144 @@
+"""What `/ibmi` and the alert buttons ask of the bot beyond reading: owner lookups, the SMTP lists, change
+requests (handed to the approval workflow), silences, and the approvals and audit listings.
+
+Every value arriving here was validated by bot/command_text.py or cl.py; this module decides nothing
+about who may do what beyond asking `roles`, and builds no CL of its own except from NETSTAT rows
+through cl.py's builders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.approvals import ApprovalService, Submitted
+from bot.command_text import ClRequest, EndRequest, SilenceRequest, TrustRequest, UnsilenceRequest, UntrustRequest
+from bot.ibmi import sql
+from bot.ibmi.cl import EndTcpConnection
+from bot.ibmi.connection import SystemConnection
+from bot.ibmi.rows import parse_address
+from bot.trace import Owner, TraceError, Tracer
+from storage import approvals as requests_store
+from storage import audit, outbox
+from storage.alerts import active_silences, add_silence, end_silence
+from storage.database import Storage
+
+
+def owner_text(owner: Owner) -> str:
+    if owner.kind == "local":
+        return f"{owner.address}: {owner.local_reason} — answered locally, not looked up."
+    lines = [f"*{owner.address}*: {owner.summary()}"]
+    facts = (("Organisation", owner.organisation), ("Network", owner.network_name), ("CIDR", owner.cidr),
+             ("Country", owner.country), ("ASN", " ".join(x for x in (owner.asn and f"AS{owner.asn}",
+                                                                        owner.asn_description) if x) or None),
+             ("Registry", owner.registry), ("Abuse contact", owner.abuse_email))
+    lines += [f"{label}: {value}" for label, value in facts if value]
+    return "\n".join(lines)
+
+
+class Remediation:
+    def __init__(self, storage: Storage, approvals: ApprovalService, tracer: Tracer,
+                 connection_for: Callable[[str], SystemConnection], clock: Callable[[], float]):
+        self.storage = storage
+        self.approvals = approvals
+        self.tracer = tracer
+        self.connection_for = connection_for
+        self.clock = clock
+
+    def trace(self, address: str) -> str:
+        try:
+            return owner_text(self.tracer.trace(address))
+        except TraceError as error:
+            return f"Could not trace {address}: {error.message}"
+
+    def smtp_lists(self, system: str, list_type: str | None) -> str:
+        reading = sql.read_smtp_lists(self.connection_for(system))
+        if not reading.readable:
+            return f"The SMTP lists of {system} are not readable: {reading.problem}. That is not the same as empty."
+        wanted = {"*ACCEPT": "ACC", "*REJECT": "REJ"}.get(list_type or "", "")
+        entries = [e for e in reading.entries if wanted in e.member.upper()]
+        if not entries:
+            return f"No {list_type or 'SMTP list'} entries on {system} (members read: {', '.join(reading.members)})."
+        lines = [f"`{e.address}` mask `{e.mask or '255.255.255.255'}` (member {e.member})" for e in entries]
+        return f"SMTP list entries on {system} (QUSRSYS/QATMADRLST; layout discovered at run time):\n" + \
+            "\n".join(lines[:100]) + (f"\n…and {len(lines) - 100} more" if len(lines) > 100 else "")
+
+    def request_end(self, system: str, request: EndRequest, requester: str,
+                    alert_fingerprint: str | None = None) -> Submitted:
+        rows = [
+            row for row in sql.read_tcp_connections(self.connection_for(system))
+            if row.is_established and parse_address(row.remote_address) == request.address
+            and (request.port is None or request.port in (row.local_port, row.remote_port))
+        ]
+        if not rows:
+            port = f" on port {request.port}" if request.port else ""
+            return Submitted(False, f"No established connection from {request.address}{port} on {system}.")
+        commands = [EndTcpConnection.build(local_address=row.local_address, local_port=row.local_port,
+                                           remote_address=row.remote_address, remote_port=row.remote_port)
+                    for row in rows]
+        connections = [{"local": f"{r.local_address}:{r.local_port}", "remote": f"{r.remote_address}:{r.remote_port}"}
+                       for r in rows]
+        return self.approvals.submit(
+            system=system, action=request.action, commands=commands, requester=requester, reason=request.reason,
+            params={"address": str(request.address), "port": request.port, "connections": connections},
+            summary=f"End {len(rows)} connection{'s' if len(rows) > 1 else ''} from {request.address}",
+            alert_fingerprint=alert_fingerprint,
+        )
+
+    def request_cl(self, system: str, request: ClRequest, requester: str) -> Submitted:
+        return self.approvals.submit(
+            system=system, action=request.action, commands=[request.command], requester=requester,
+            reason=request.reason, params={"command": request.to_cl()}, summary=request.to_cl(),
+        )
+
+    def request_trust(self, system: str, request: TrustRequest | UntrustRequest, requester: str,
+                      alert_fingerprint: str | None = None) -> Submitted:
+        verb = "Trust" if request.action == "trust" else "Stop trusting"
+        return self.approvals.submit(
+            system=system, action=request.action, commands=[], requester=requester, reason=request.reason,
+            params={"network": str(request.network)}, summary=f"{verb} {request.network} on {system}",
+            alert_fingerprint=alert_fingerprint,
+        )
+
+    def silence(self, request: SilenceRequest, author: str) -> str:
+        now = self.clock()
+        with self.storage.transaction():
+            silence = add_silence(self.storage, request.kind, request.target, request.reason or "no reason given",
+                                  author, now, now + request.seconds)
+            audit.append(self.storage, actor=author, action="silence", subject=request.target,
+                         outcome=f"until {int(silence.expires_at)}",
+                         details={"kind": request.kind, "seconds": request.seconds, "reason": request.reason}, at=now)
+        return f"Silenced {request.target} for {request.seconds / 3600:g}h."
+
+    def unsilence(self, request: UnsilenceRequest, author: str) -> str:
+        now = self.clock()
+        with self.storage.transaction():
+            ended = [s.id for s in active_silences(self.storage, now)
+                     if s.matcher_kind == request.kind and s.matcher == request.target
+                     and end_silence(self.storage, s.id, now)]
+            audit.append(self.storage, actor=author, action="unsilence", subject=request.target,
+                         outcome=f"{len(ended)} silence(s) ended", at=now)
+        return f"Ended {len(ended)} silence(s) of {request.target}." if ended else f"{request.target} was not silenced."
+
+    def pending_text(self) -> str:
+        pending = requests_store.pending(self.storage)
+        if not pending:
+            return "No change requests are waiting for approval."
+        lines = []
+        for request in pending:
+            message = outbox.sent_message(self.storage, request.message_key) if request.message_key else None
+            link = (f"<https://slack.com/archives/{message.channel}/p{message.ts.replace('.', '')}|{request.id}>"
+                    if message else request.id)
+            lines.append(f"• {link} {request.summary} on {request.system}, by <@{request.requester}>, "
+                         f"{len(request.approvals)} of {request.min_approvals} approvals")
+        return "Waiting for approval:\n" + "\n".join(lines)
+
+    def audit_text(self, count: int) -> str:
+        events = audit.recent(self.storage, count)
+        if not events:
+            return "The audit log is empty."
+        lines = [f"`{e.at_text[:19]}Z` <@{e.actor}> {e.action} {e.system or '-'} {e.subject}: {e.outcome}"
+                 if e.actor.startswith(("U", "W")) else
+                 f"`{e.at_text[:19]}Z` {e.actor} {e.action} {e.system or '-'} {e.subject}: {e.outcome}"
+                 for e in reversed(events)]
+        return "Recent audit events:\n" + "\n".join(lines)
+

@@ -1,0 +1,107 @@
+"""Modals: adding an SMTP list entry, rejecting a change request, and the reason for a request from an alert."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot import request_blocks
+from bot.command_text import ClRequest
+from bot.ibmi.cl import AddSmtpListEntry, CLValidationError
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+SMTP_ADD = "smtp_add_entry"
+ALERT_REQUEST = "alert_request_reason"
+
+
+def _input(block_id: str, label: str, placeholder: str = "", optional: bool = False) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "max_length": 500}
+    if placeholder:
+        element["placeholder"] = {"type": "plain_text", "text": placeholder}
+    return {"type": "input", "block_id": block_id, "optional": optional,
+            "label": {"type": "plain_text", "text": label}, "element": element}
+
+
+def smtp_add_modal(system: str) -> dict[str, Any]:
+    options = [{"text": {"type": "plain_text", "text": label}, "value": value}
+               for label, value in (("*ACCEPT (may relay)", "*ACCEPT"), ("*REJECT (refused)", "*REJECT"))]
+    return {
+        "type": "modal", "callback_id": SMTP_ADD, "private_metadata": system,
+        "title": {"type": "plain_text", "text": "Add SMTP list entry"},
+        "submit": {"type": "plain_text", "text": "Request"}, "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "input", "block_id": "type", "label": {"type": "plain_text", "text": "List"},
+             "element": {"type": "static_select", "action_id": "value", "options": options,
+                         "initial_option": options[0]}},
+            _input("address", "IPv4 address", "10.1.1.0"),
+            _input("mask", "Subnet mask", "255.255.255.255", optional=True),
+            _input("reason", "Reason", "why this entry is needed"),
+        ],
+    }
+
+
+def reason_modal(callback_id: str, title: str, metadata: str, label: str) -> dict[str, Any]:
+    return {
+        "type": "modal", "callback_id": callback_id, "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": title[:24]},
+        "submit": {"type": "plain_text", "text": "Submit"}, "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [_input("reason", label)],
+    }
+
+
+def _value(view: dict[str, Any], block: str) -> str:
+    state = view["state"]["values"].get(block, {}).get("value", {})
+    return (state.get("value") or state.get("selected_option", {}).get("value") or "").strip()
+
+
+def register(app: App, services: Services) -> None:
+    def smtp_add(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        user = body["user"]["id"]
+        if not services.may_operate(user):
+            ack(response_action="errors", errors={"reason": "Only operators or approvers may request changes."})
+            return
+        system = view.get("private_metadata", "")
+        if system not in services.system_names():
+            ack(response_action="errors", errors={"address": "This form no longer matches a configured system."})
+            return
+        mask = _value(view, "mask") or None
+        try:
+            entry = AddSmtpListEntry.build(list_type=_value(view, "type"), address=_value(view, "address"), mask=mask)
+            request = ClRequest(entry, _value(view, "reason"))
+        except CLValidationError as error:
+            block = {"INTNETADR": "address", "SUBNETMASK": "mask"}.get(error.parameter, "address")
+            ack(response_action="errors", errors={block: str(error)})
+            return
+        except ValueError as error:
+            ack(response_action="errors", errors={"mask": str(error)})
+            return
+        ack()
+        submitted = services.remediation.request_cl(system, request, user)
+        client.chat_postEphemeral(channel=services.config.slack.approvals_channel, user=user, text=submitted.text) \
+            if not submitted.ok else None
+
+    def reject(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ack()
+        text = services.approvals.reject(view.get("private_metadata", ""), body["user"]["id"], _value(view, "reason"))
+        log.info("reject from modal: %s", text)
+
+    def alert_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        reason = _value(view, "reason")
+        if not reason:
+            ack(response_action="errors", errors={"reason": "A reason is required."})
+            return
+        ack()
+        text = services.request_from_alert(metadata.get("fingerprint", ""), metadata.get("action", ""), user, reason)
+        log.info("request from alert: %s", text)
+
+    app.view(SMTP_ADD)(smtp_add)
+    app.view(request_blocks.REJECT_MODAL)(reject)
+    app.view(ALERT_REQUEST)(alert_request)

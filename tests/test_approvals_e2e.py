@@ -1,0 +1,294 @@
+"""Remediation end to end over HTTP, signed as Slack signs: /ibmi requests a change, the approval message
+appears in the approvals channel, an approver's click runs the exact CL on the demo IBM i once."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from bot.app import assemble, build_app
+from bot.config import DemoSettings, Secrets, load_config
+from bot.ibmi import sql
+from bot.runtime import Runner
+from storage import approvals as store
+from storage import audit
+from tests.slack_server import SlackTestServer, _find_action, interactive_form, sign_request
+from tests.test_alerts_e2e import OfflineTracer, deliver_all
+from tests.test_cli import write_config
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+APPROVALS = "C0456APPROV"
+OPERATOR, APPROVER, SECOND, STRANGER = "U01OPERATOR", "U02APPROVER", "U03APPROVER", "U09STRANGER"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.time = time.time()
+
+    def now(self) -> float:
+        return self.time
+
+    def advance(self, seconds: float) -> None:
+        self.time += seconds
+
+
+class Bot:
+    def __init__(self, slack: SlackTestServer, folder, min_approvals: int = 1):
+        text_changes = {'approvers = ["U02APPROVER"]': f'approvers = ["{APPROVER}", "{SECOND}"]'}
+        config = load_config(write_config(folder, **text_changes))
+        system = config.systems[0]
+        config = replace(config, storage=replace(config.storage, path=folder / "warden.db"),
+                         systems=(replace(system, demo=replace(system.demo or DemoSettings(), path=folder / "demo")),))
+        if min_approvals > 1:
+            config = replace(config, approvals={
+                action: replace(policy, min_approvals=min_approvals) for action, policy in config.approvals.items()})
+        self.clock = Clock()
+        self.slack = slack
+        self.parts = assemble(config, Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url),
+                              clock=self.clock, tracer=OfflineTracer())
+        secrets = Secrets(slack_bot_token=slack.bot_token, slack_signing_secret=SECRET, slack_api_url=slack.base_url)
+        self.app = build_app(config, secrets, self.parts.services, http=True)
+        self.runner = Runner(self.app, self.parts.services, http_port=0, http_host="127.0.0.1", schedule_checks=False)
+        self.runner.start()
+        self.url = f"http://127.0.0.1:{self.runner.http_port}/slack/events"
+        self.storage = self.parts.storage
+
+    def stop(self) -> None:
+        self.runner.stop()
+        self.parts.close()
+
+    def post(self, body: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+        headers = headers if headers is not None else sign_request(body, SECRET)
+        request = urllib.request.Request(self.url, data=body.encode(), method="POST", headers={
+            "Content-Type": "application/x-www-form-urlencoded", **headers})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                raw, status = response.read(), response.status
+        except urllib.error.HTTPError as error:
+            raw, status = error.read(), error.code
+        return status, json.loads(raw) if raw.strip().startswith(b"{") else {}
+
+    def command(self, text: str, user: str = OPERATOR) -> tuple[int, dict[str, Any]]:
+        return self.post(self.slack.slash_command_form(text, user_id=user))
+
+    def click(self, message: dict[str, Any], action_id: str, user: str, headers: dict[str, str] | None = None,
+              value: str | None = None, block_id: str | None = None) -> int:
+        block, element = _find_action(message["blocks"], action_id, None)
+        payload = {
+            "type": "block_actions", "user": {"id": user}, "team": {"id": "T0WARDEN"}, "api_app_id": "A0WARDEN",
+            "trigger_id": f"{time.time()}.trigger", "response_url": self.slack.new_response_url(),
+            "container": {"type": "message", "message_ts": message["ts"], "channel_id": APPROVALS},
+            "channel": {"id": APPROVALS}, "message": message,
+            "actions": [{"action_id": action_id, "block_id": block_id or block["block_id"], "type": "button",
+                         "value": value or element["value"], "action_ts": str(time.time())}],
+        }
+        body = interactive_form(payload)
+        return self.post(body, headers)[0]
+
+    def deliver(self) -> None:
+        deliver_all(self.parts, self.clock)
+
+    def wait_for_state(self, request_id: str, states: tuple[str, ...], timeout: float = 15) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            request = store.get(self.storage, request_id)
+            if request and request.state in states:
+                return request.state
+            time.sleep(0.05)
+        raise AssertionError(f"{request_id} did not reach {states}")
+
+    def request_message(self) -> tuple[str, dict[str, Any]]:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            pending = store.pending(self.storage)
+            if pending:
+                self.deliver()
+                request_id = pending[-1].id
+                for message in self.slack.messages(APPROVALS):
+                    if request_id in json.dumps(message.get("blocks", [])):
+                        return request_id, message
+            time.sleep(0.05)
+        raise AssertionError("no change request was posted")
+
+    def executions(self) -> int:
+        return [e.action for e in audit.recent(self.storage, 1000)].count("execute")
+
+
+@pytest.fixture
+def slack():
+    with SlackTestServer(scopes="chat:write,commands,usergroups:read") as server:
+        yield server
+
+
+@pytest.fixture
+def bot(slack, tmp_path):
+    bot = Bot(slack, tmp_path)
+    yield bot
+    bot.stop()
+
+
+def remotes(bot: Bot) -> set[str]:
+    return {r.remote_address for r in sql.read_tcp_connections(bot.parts.services.connection("DEMO"))}
+
+
+def test_end_request_is_approved_by_another_person_and_runs_the_exact_cl_once(bot, slack):
+    status, body = bot.command("end 210.107.73.73 unknown telnet user")
+    assert status == 200 and "Preparing the change request" in body["text"]
+    request_id, message = bot.request_message()
+    shown = json.dumps(message["blocks"])
+    assert "ENDTCPCNN PROTOCOL(*TCP) LCLINTNETA('10.1.1.5') LCLPORT(23) RMTINTNETA('210.107.73.73')" in shown
+    assert "210.107.73.73" in remotes(bot)
+    assert bot.click(message, "request_approve", APPROVER) == 200
+    assert bot.wait_for_state(request_id, ("done", "failed")) == "done"
+    assert "210.107.73.73" not in remotes(bot)
+    bot.deliver()
+    edited = slack.message(APPROVALS, message["ts"])
+    assert "Done" in json.dumps(edited) and "request_approve" not in json.dumps(edited)
+    assert any(f"<@{OPERATOR}>" in r["text"] and "done" in r["text"] for r in slack.replies(APPROVALS, message["ts"]))
+    assert bot.executions() == 1
+
+
+def test_forged_and_stale_clicks_get_401_and_run_nothing(bot):
+    bot.command("relay set list close the open relay")
+    request_id, message = bot.request_message()
+    payload_body = "payload=%7B%7D"
+    assert bot.post(payload_body, sign_request(payload_body, "wrong-secret"))[0] == 401
+    forged = sign_request("x", SECRET)
+    assert bot.click(message, "request_approve", APPROVER, headers=forged) == 401
+    stale = sign_request("unused", SECRET, timestamp=int(time.time()) - 6 * 60)
+    assert bot.click(message, "request_approve", APPROVER, headers=stale) == 401
+    time.sleep(0.5)
+    assert store.get(bot.storage, request_id).state == "pending" and bot.executions() == 0
+
+
+def test_clicks_that_must_be_refused_run_nothing(bot, slack):
+    bot.command("relay set list close the open relay")
+    request_id, message = bot.request_message()
+
+    def refusal(user: str, **kwargs: Any) -> str:
+        count = len(slack.responses())
+        assert bot.click(message, "request_approve", user, **kwargs) == 200
+        return slack.wait_for_response(count=count + 1, timeout=10)[-1].body["text"]
+
+    assert "another approver" in refusal(OPERATOR) or "Only approvers" in refusal(OPERATOR)
+    assert "Only approvers" in refusal(STRANGER)
+    assert "does not exist" in refusal(APPROVER, value="Rmissing0000")
+    assert "does not belong" in refusal(APPROVER, block_id=f"request:OTHER:{request_id}")
+    assert store.get(bot.storage, request_id).state == "pending" and bot.executions() == 0
+    bot.clock.advance(3601)  # past the request's ttl
+    assert "expired" in refusal(APPROVER)
+    bot.deliver()
+    assert "Expired" in json.dumps(slack.message(APPROVALS, message["ts"]))
+    assert bot.executions() == 0
+
+
+def test_a_decided_request_cannot_be_decided_again(bot, slack):
+    bot.command("relay set list close the open relay")
+    request_id, message = bot.request_message()
+    bot.click(message, "request_approve", APPROVER)
+    bot.wait_for_state(request_id, ("done", "failed"))
+    count = len(slack.responses())
+    bot.click(message, "request_approve", SECOND)
+    assert "already" in slack.wait_for_response(count=count + 1, timeout=10)[-1].body["text"]
+    assert bot.executions() == 1
+
+
+def test_the_requester_cannot_approve_their_own_request(bot, slack):
+    bot.command("relay set near route only our domains", user=APPROVER)
+    request_id, message = bot.request_message()
+    count = len(slack.responses())
+    bot.click(message, "request_approve", APPROVER)
+    assert "another approver" in slack.wait_for_response(count=count + 1, timeout=10)[-1].body["text"]
+    assert store.get(bot.storage, request_id).state == "pending"
+
+
+def test_fifty_concurrent_approve_clicks_run_the_command_once(bot):
+    bot.command("end 210.107.73.73 unknown telnet user")
+    request_id, message = bot.request_message()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(lambda i: bot.click(message, "request_approve", (APPROVER, SECOND)[i % 2]),
+                                 range(50)))
+    assert statuses == [200] * 50
+    assert bot.wait_for_state(request_id, ("done", "failed")) == "done"
+    time.sleep(1)
+    assert bot.executions() == 1
+
+
+def test_two_approvals_needed_and_the_same_approver_counts_once(slack, tmp_path):
+    bot = Bot(slack, tmp_path, min_approvals=2)
+    try:
+        bot.command("relay set list close the open relay")
+        request_id, message = bot.request_message()
+        for _ in range(3):
+            bot.click(message, "request_approve", APPROVER)
+        time.sleep(1)
+        assert store.get(bot.storage, request_id).approvals == (APPROVER,)
+        assert store.get(bot.storage, request_id).state == "pending"
+        bot.click(message, "request_approve", SECOND)
+        assert bot.wait_for_state(request_id, ("done", "failed")) == "done"
+    finally:
+        bot.stop()
+
+
+@pytest.mark.parametrize("text", [
+    "end 210.107.73.73' RMTPORT(*) 23",
+    "smtp add accept 10.1.1.0) DLTLIB(QGPL 255.255.255.0 reason",
+    "smtp add accept 10.1.1.0 255.255.255.0+ reason",
+    "relay set list\nCHGSMTPA ALWRLY(*ALL)",
+    "smtp remove reject １０.1.1.0 255.255.255.0 reason",
+    "trust 10.0.0.0/8' because",
+    "end " + "1" * 5000,
+    "relay set all everyone may relay",
+])
+def test_injection_attempts_get_a_clear_error_and_no_request(bot, text):
+    status, body = bot.command(text)
+    assert status == 200 and body["response_type"] == "ephemeral"
+    assert "Usage" in body["text"] or "expected" in body["text"]
+    time.sleep(0.3)
+    assert store.pending(bot.storage) == []
+
+
+def test_a_stranger_cannot_request_changes(bot):
+    status, body = bot.command("relay set list close it", user=STRANGER)
+    assert "Only operators" in body["text"]
+    time.sleep(0.3)
+    assert store.pending(bot.storage) == []
+
+
+def test_a_crash_while_executing_is_unknown_after_restart_and_not_rerun(slack, tmp_path):
+    bot = Bot(slack, tmp_path)
+    bot.command("end 210.107.73.73 unknown telnet user")
+    request_id, _ = bot.request_message()
+    store.add_approval(bot.storage, request_id, APPROVER, bot.clock.now())
+    assert store.claim_execution(bot.storage, request_id, bot.clock.now())  # …and the process dies here
+    bot.stop()
+    restarted = Bot(slack, tmp_path)
+    try:
+        assert store.get(restarted.storage, request_id).state == "unknown"
+        restarted.deliver()
+        assert any("verify" in m.get("text", "") for m in slack.messages(APPROVALS))
+        assert "210.107.73.73" in remotes(restarted)  # never run
+        assert restarted.executions() == 0
+    finally:
+        restarted.stop()
+
+
+def test_silence_approvals_and_audit_commands(bot):
+    bot.command("relay set list close the open relay")
+    request_id, _ = bot.request_message()
+    _, body = bot.command("approvals")
+    assert request_id in body["text"]
+    _, body = bot.command("silence 210.107.73.73 4h vendor test")
+    assert "Silenced 210.107.73.73" in body["text"]
+    _, body = bot.command("silence 210.107.73.73 4h vendor test", user=STRANGER)
+    assert "Only operators" in body["text"]
+    _, body = bot.command("audit 5")
+    assert "silence" in body["text"] and "request" in body["text"]
+    assert audit.verify(bot.storage).ok
