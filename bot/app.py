@@ -21,7 +21,7 @@ from bot.slack_client import make_web_client
 from bot.trace import Tracer
 from storage import Storage, open_database
 
-LAZY_WORKERS = 8
+WORK_THREADS = 8  # slow answers (IBM i, RDAP, change requests) run here, never on an ack's thread
 
 
 @dataclass
@@ -65,8 +65,8 @@ class _IgnoreTokenFromEnvironment(logging.Filter):
 
 
 def build_app(config: Config, secrets: Secrets, services: Services, http: bool) -> App:
-    """process_before_response=True makes the ack run on the request's own thread, while lazy
-    listeners run on their own pool, so a slow IBM i never delays an ack."""
+    """process_before_response=True answers each request from its own thread once the listener returns;
+    listeners ack and hand slow work to the bot's work pool, so a slow IBM i never delays an ack."""
     bolt_log = logging.getLogger("slack_bolt")
     bolt_log.addFilter(_IgnoreTokenFromEnvironment())
     app = App(
@@ -74,8 +74,9 @@ def build_app(config: Config, secrets: Secrets, services: Services, http: bool) 
         signing_secret=secrets.slack_signing_secret if http else None,
         request_verification_enabled=http,
         process_before_response=True,
-        listener_executor=ThreadPoolExecutor(max_workers=LAZY_WORKERS, thread_name_prefix="warden-lazy"),
+
         logger=bolt_log,
     )
-    handlers.register(app, services, config)
+    work = ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="warden-work")
+    handlers.register(app, services, config, work)
     return app

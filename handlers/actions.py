@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -36,9 +38,15 @@ def _say(respond: Respond, text: str) -> None:
     respond(response_type="ephemeral", replace_original=False, text=text)
 
 
-def register(app: App, services: Services) -> None:
-    def acknowledge(ack: Ack) -> None:
-        ack()
+def register(app: App, services: Services, work: Executor) -> None:
+    def later(job: Callable[[dict[str, Any], Respond], None]) -> Callable[..., None]:
+        """Ack at once on the request's thread; the job runs on the work pool with just the body and respond."""
+
+        def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+            ack()
+            work.submit(_logged, job, body, respond)
+
+        return listener
 
     def silence(body: dict[str, Any], respond: Respond) -> None:
         user, fingerprint, _ = _clicked(body)
@@ -52,12 +60,7 @@ def register(app: App, services: Services) -> None:
         if not services.may_view(user):
             _say(respond, "Only viewers may trace addresses.")
             return
-        try:
-            text = services.trace_alert(fingerprint)
-        except Exception:
-            log.exception("tracing the owner of alert %s failed", fingerprint)
-            text = ":x: Tracing the owner failed; the bot's log has the details."
-        _say(respond, text)
+        _say(respond, services.trace_alert(fingerprint))
 
     def ask_reason(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         """Trust… and End connection… on an alert: a change, so it needs a reason and then an approval."""
@@ -82,9 +85,17 @@ def register(app: App, services: Services) -> None:
         ack()
         client.views_open(trigger_id=body["trigger_id"], view=request_blocks.reject_modal(request_id))
 
-    app.action(ACTION_SILENCE)(ack=acknowledge, lazy=[silence])
-    app.action(ACTION_TRACE)(ack=acknowledge, lazy=[trace])
+    app.action(ACTION_SILENCE)(later(silence))
+    app.action(ACTION_TRACE)(later(trace))
     app.action(ACTION_TRUST)(ask_reason)
     app.action(ACTION_END)(ask_reason)
-    app.action(request_blocks.ACTION_APPROVE)(ack=acknowledge, lazy=[approve])
+    app.action(request_blocks.ACTION_APPROVE)(later(approve))
     app.action(request_blocks.ACTION_REJECT)(ask_rejection_reason)
+
+
+def _logged(job: Callable[[dict[str, Any], Respond], None], body: dict[str, Any], respond: Respond) -> None:
+    try:
+        job(body, respond)
+    except Exception:
+        log.exception("a button's work failed")
+        _say(respond, ":x: That did not work; the bot's log has the details.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 from dataclasses import replace
 from typing import Any
 
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 
 NEEDS_SYSTEM = ("netstat", "end", "smtp", "relay", "trust", "untrust")
 CHANGES = (EndRequest, ClRequest, TrustRequest, UntrustRequest, SmtpAddFormRequest)
-SLOW = ("netstat", "trace", "end", "smtp", "relay", "trust", "untrust")
 
 
 def _ephemeral(ack: Ack, text: str) -> None:
@@ -42,9 +42,10 @@ def _ephemeral(ack: Ack, text: str) -> None:
 
 
 class IbmiCommand:
-    def __init__(self, services: Services, config: Config):
+    def __init__(self, services: Services, config: Config, work: Executor):
         self.services = services
         self.slash = config.slack.command
+        self.work = work
 
     def _parse(self, command: dict[str, Any]) -> ParsedCommand:
         parsed = parse_command_text(command.get("text") or "", self.services.system_names(), self.slash)
@@ -56,17 +57,25 @@ class IbmiCommand:
             parsed = replace(parsed, system=names[0])
         return parsed
 
-    def ack(self, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+    def handle(self, ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """Answers on the request's own thread what needs no IBM i or RDAP; hands the rest to the work pool
+        (only the parsed command travels, so the ack never waits behind slow work or copies of the request)."""
+        parsed = self.ack(ack, command, client)
+        if parsed is not None:
+            self.work.submit(self.answer, parsed, command.get("user_id", ""), respond)
+
+    def ack(self, ack: Ack, command: dict[str, Any], client: WebClient) -> ParsedCommand | None:
+        """Acks the command; returns it when slow work remains to be done."""
         user = command.get("user_id", "")
         if not self.services.may_view(user):
             _ephemeral(ack, f"Only viewers may use {self.slash} ([roles] viewers).")
-            return
+            return None
         try:
             parsed = self._parse(command)
         except UsageError as error:
             ack(response_type="ephemeral", text=f"{error.problem} Usage: {error.usage or self.slash + ' help'}",
                 blocks=blocks.error_blocks(error.problem, error.usage))
-            return
+            return None
         request = parsed.request
         remediation = getattr(self.services, "remediation", None)
         if isinstance(request, (*CHANGES, SilenceRequest, UnsilenceRequest)) and not self.services.may_operate(user):
@@ -93,19 +102,11 @@ class IbmiCommand:
             _ephemeral(ack, {"netstat": f"Reading connections on {parsed.system}…",
                              "trace": "Looking up the owner…", "smtp": f"Reading the SMTP lists of {parsed.system}…"
                              }.get(parsed.name, "Preparing the change request…"))
+            return parsed
+        return None
 
-    def answer(self, command: dict[str, Any], respond: Respond) -> None:
-        """Lazy listener: the slow part, answered through response_url."""
-        user = command.get("user_id", "")
-        try:
-            parsed = self._parse(command)
-        except UsageError:
-            return  # the ack said what was wrong
-        if parsed.name not in SLOW or not self.services.may_view(user):
-            return
-        request = parsed.request
-        if isinstance(request, CHANGES) and not self.services.may_operate(user):
-            return
+    def answer(self, parsed: ParsedCommand, user: str, respond: Respond) -> None:
+        """On the work pool: the slow part, answered through response_url."""
         try:
             self._answer(parsed, user, respond)
         except Exception:
@@ -135,6 +136,5 @@ class IbmiCommand:
         respond(response_type="ephemeral", text=text, blocks=blocks.text_blocks(text))
 
 
-def register(app: App, services: Services, config: Config) -> None:
-    command = IbmiCommand(services, config)
-    app.command(config.slack.command)(ack=command.ack, lazy=[command.answer])
+def register(app: App, services: Services, config: Config, work: Executor) -> None:
+    app.command(config.slack.command)(IbmiCommand(services, config, work).handle)

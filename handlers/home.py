@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import App
@@ -14,11 +15,13 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services, work: Executor) -> None:
     def publish_home(event: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab") != "home":
-            return
         status = blocks.status_blocks(services.system_statuses())
         client.views_publish(user_id=event["user"], view={"type": "home", "blocks": status})
 
-    app.event("app_home_opened")(ack=lambda ack: ack(), lazy=[publish_home])
+    def home_opened(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab") == "home":
+            work.submit(publish_home, event, client)
+
+    app.event("app_home_opened")(home_opened)

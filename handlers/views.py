@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import Ack, App
-from slack_sdk import WebClient
 
 from bot import request_blocks
 from bot.command_text import ClRequest
@@ -60,8 +61,16 @@ def _value(view: dict[str, Any], block: str) -> str:
     return (state.get("value") or state.get("selected_option", {}).get("value") or "").strip()
 
 
-def register(app: App, services: Services) -> None:
-    def smtp_add(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+def _logged(job: Callable[[], str]) -> None:
+    """Modal submissions are answered in the request's message and thread; the outcome is logged here."""
+    try:
+        log.info("%s", job())
+    except Exception:
+        log.exception("a form's work failed")
+
+
+def register(app: App, services: Services, work: Executor) -> None:
+    def smtp_add(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
         if not services.may_operate(user):
             ack(response_action="errors", errors={"reason": "Only operators or approvers may request changes."})
@@ -82,14 +91,12 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors", errors={"mask": str(error)})
             return
         ack()
-        submitted = services.remediation.request_cl(system, request, user)
-        client.chat_postEphemeral(channel=services.config.slack.approvals_channel, user=user, text=submitted.text) \
-            if not submitted.ok else None
+        work.submit(_logged, lambda: services.remediation.request_cl(system, request, user).text)
 
     def reject(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ack()
-        text = services.approvals.reject(view.get("private_metadata", ""), body["user"]["id"], _value(view, "reason"))
-        log.info("reject from modal: %s", text)
+        request_id, user, reason = view.get("private_metadata", ""), body["user"]["id"], _value(view, "reason")
+        work.submit(_logged, lambda: services.approvals.reject(request_id, user, reason))
 
     def alert_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
@@ -99,8 +106,8 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors", errors={"reason": "A reason is required."})
             return
         ack()
-        text = services.request_from_alert(metadata.get("fingerprint", ""), metadata.get("action", ""), user, reason)
-        log.info("request from alert: %s", text)
+        fingerprint, action = metadata.get("fingerprint", ""), metadata.get("action", "")
+        work.submit(_logged, lambda: services.request_from_alert(fingerprint, action, user, reason))
 
     app.view(SMTP_ADD)(smtp_add)
     app.view(request_blocks.REJECT_MODAL)(reject)
