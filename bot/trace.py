@@ -14,7 +14,7 @@
    this address" is cached briefly (`negative_ttl`); other failures are not cached.
 
 Every lookup blocks for seconds (ipwhois is synchronous: urllib, sockets, DNS). Call `trace`
-from a worker thread (a Bolt lazy listener, an executor), never inside Slack's 3-second ack.
+from a worker thread (the bot's work pool, an executor), never inside Slack's 3-second ack.
 
 The default lookup (`RdapLookup`) finds the registry with `asn_methods=("http",)`: ARIN's whois
 REST service over HTTPS, which works where DNS and port 43 to Team Cymru are blocked, but gives

@@ -1,4 +1,4 @@
-"""`/ibmi` and its sub-commands. The ack answers what needs no IBM i or RDAP; a lazy listener does the rest."""
+"""`/ibmi` and its sub-commands. The ack answers what needs no IBM i or RDAP; the work pool does the rest."""
 
 from __future__ import annotations
 
