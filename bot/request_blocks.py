@@ -100,6 +100,6 @@ def reject_modal(request_id: str) -> dict[str, Any]:
             "type": "input",
             "block_id": "reason",
             "label": {"type": "plain_text", "text": "Why is it rejected?"},
-            "element": {"type": "plain_text_input", "action_id": "text", "max_length": 500},
+            "element": {"type": "plain_text_input", "action_id": "value", "max_length": 500},
         }],
     }

@@ -292,6 +292,10 @@ def test_alert_buttons_over_socket_mode(slack, tmp_path, clock):
         [request] = store.pending(parts.storage)
         assert request.action == "end-connection" and request.alert_fingerprint == fingerprint
         assert "RMTINTNETA('210.107.73.73')" in request.commands[0]
+        assert "Approved" in parts.services.approvals.approve(request.id, "U02APPROVER")
+        deliver_all(parts, clock)
+        assert any(f"Change request {request.id}" in r["text"] and "done" in r["text"]
+                   for r in slack.replies(ALERTS, unknown["ts"]))  # the outcome, in the alert's thread
         assert "Silenced for 24h" in click("alert_silence_24h", "U01OPERATOR")
         deliver_all(parts, clock)
         assert any("Silenced by <@U01OPERATOR>" in r["text"] for r in slack.replies(ALERTS, unknown["ts"]))

@@ -292,3 +292,46 @@ def test_silence_approvals_and_audit_commands(bot):
     _, body = bot.command("audit 5")
     assert "silence" in body["text"] and "request" in body["text"]
     assert audit.verify(bot.storage).ok
+
+
+def view_submission(bot: Bot, view: dict[str, Any], user: str, values: dict[str, Any]) -> tuple[int, dict]:
+    payload = {"type": "view_submission", "user": {"id": user}, "team": {"id": "T0WARDEN"},
+               "api_app_id": "A0WARDEN", "view": {**view, "id": "V0FORM", "state": {"values": values}}}
+    return bot.post(interactive_form(payload))
+
+
+def text_input(value: str) -> dict[str, Any]:
+    return {"value": {"type": "plain_text_input", "value": value}}
+
+
+def test_smtp_add_form_validates_inline_then_requests(bot, slack):
+    status, _ = bot.command("smtp add")
+    assert status == 200
+    [opened] = slack.wait_for("views.open", timeout=10)
+    view = opened.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    accept = {"value": {"type": "static_select", "selected_option": {"value": "*ACCEPT"}}}
+    status, body = view_submission(bot, view, OPERATOR, {"type": accept, "address": text_input("10.1.1.0'"),
+                                                          "mask": text_input(""), "reason": text_input("branch")})
+    assert status == 200 and body["response_action"] == "errors" and "INTNETADR" in body["errors"]["address"]
+    status, body = view_submission(bot, view, OPERATOR, {"type": accept, "address": text_input("10.1.1.0"),
+                                                          "mask": text_input("255.255.255.0"),
+                                                          "reason": text_input("branch office")})
+    assert status == 200 and not body
+    request_id, message = bot.request_message()
+    assert "ADDSMTPLE TYPE(*ACCEPT) INTNETADR('10.1.1.0') SUBNETMASK('255.255.255.0')" in json.dumps(message)
+
+
+def test_reject_asks_for_a_reason_and_ends_the_request(bot, slack):
+    bot.command("relay set list close the open relay")
+    request_id, message = bot.request_message()
+    assert bot.click(message, "request_reject", APPROVER) == 200
+    [opened] = slack.wait_for("views.open", timeout=10)
+    view = opened.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    view_submission(bot, view, APPROVER, {"reason": text_input("not today")})
+    assert bot.wait_for_state(request_id, ("rejected",)) == "rejected"
+    assert store.get(bot.storage, request_id).rejection_reason == "not today"
+    bot.deliver()
+    assert "Rejected" in json.dumps(slack.message(APPROVALS, message["ts"]))
+    assert bot.executions() == 0
