@@ -38,8 +38,14 @@ class OfflineTracer:
     """Owner tracing is covered by tests/test_trace.py; here it only has to never reach the network."""
 
     def trace(self, address: str):  # noqa: ANN201
-        from bot.trace import TraceError
+        """Special-purpose ranges are answered locally, as the real tracer does; anything else needs RDAP."""
+        from datetime import UTC, datetime
 
+        from bot.trace import Owner, TraceError, normalise, special_purpose
+
+        reason = special_purpose(normalise(address))
+        if reason:
+            return Owner(address=address, kind="local", local_reason=reason, looked_up_at=datetime.now(UTC))
         raise TraceError("unavailable", "no network in tests")
 
     def prune(self) -> int:

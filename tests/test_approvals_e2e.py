@@ -335,3 +335,11 @@ def test_reject_asks_for_a_reason_and_ends_the_request(bot, slack):
     bot.deliver()
     assert "Rejected" in json.dumps(slack.message(APPROVALS, message["ts"]))
     assert bot.executions() == 0
+
+
+def test_trace_and_smtp_list_answer_through_response_url(bot, slack):
+    bot.command("trace 10.1.2.3")
+    bot.command("smtp list accept")
+    answers = [r.body["text"] for r in slack.wait_for_response(count=2, timeout=15)]
+    assert any("Private-Use (RFC 1918)" in a for a in answers)
+    assert any("`0.0.0.0` mask `0.0.0.0` (member ACCEPT)" in a for a in answers)
