@@ -30,7 +30,7 @@ from bot.reports import CheckStatus, NetstatEntry, NetstatReport, SystemStatus
 from bot.roles import Roles
 from bot.trace import TraceError, Tracer
 from bot.trust import TrustList, is_local
-from storage import Storage, outbox
+from storage import Storage, audit, outbox
 from storage.alerts import add_silence
 from storage.alerts import alert as stored_alert
 from storage.approvals import trusted_networks
@@ -69,18 +69,7 @@ class Services(Protocol):
 
     def silence_alert(self, fingerprint: str, author: str, seconds: float, reason: str) -> str: ...
 
-    def request_from_alert(self, fingerprint: str, action: str, user: str, reason: str) -> str:
-        """Trust… / End connection… on an unknown-connections alert: a change request about its address."""
-        record = stored_alert(self.storage, fingerprint)
-        address = record.finding.get("facts", {}).get("remote_address") if record else None
-        if record is None or not address or self.remediation is None:
-            return "That alert is not about an address the bot can act on."
-        if action == "trust":
-            network = ipaddress.ip_network(address)
-            request = TrustRequest(network, reason)
-            return self.remediation.request_trust(record.system, request, user, alert_fingerprint=fingerprint).text
-        end = EndRequest(ipaddress.ip_address(address), None, reason)
-        return self.remediation.request_end(record.system, end, user, alert_fingerprint=fingerprint).text
+    def request_from_alert(self, fingerprint: str, action: str, user: str, reason: str) -> str: ...
 
     def trace_alert(self, fingerprint: str) -> str: ...
 
@@ -124,7 +113,10 @@ class WardenServices:
         if record is None:
             return "That alert is no longer known to the bot."
         now = self.clock()
-        add_silence(self.storage, "fingerprint", fingerprint, reason, author, now, now + seconds)
+        with self.storage.transaction():
+            add_silence(self.storage, "fingerprint", fingerprint, reason, author, now, now + seconds)
+            audit.append(self.storage, actor=author, action="silence", system=record.system, subject=fingerprint,
+                         outcome=f"until {int(now + seconds)}", details={"reason": reason}, at=now)
         if self.alerts is not None:
             self.alerts.reply(fingerprint, silenced_reply(record, author, now + seconds))
         return f"Silenced for {seconds / 3600:g}h: {record.title}"
