@@ -16,10 +16,11 @@ from typing import Any, Protocol
 
 from bot import request_blocks
 from bot.alerts import AlertManager
+from bot.blocks import escape_mrkdwn
 from bot.config import Config
 from bot.ibmi.cl import ClCommand, parse
 from bot.ibmi.connection import SystemConnection
-from bot.ibmi.errors import CLCommandError, IbmiError
+from bot.ibmi.errors import CLCommandError, ConnectionFailedError, IbmiError, QueryTimeoutError
 from storage import approvals as store
 from storage import audit, outbox
 from storage.approvals import ChangeRequest
@@ -81,6 +82,9 @@ class ApprovalService:
         if not self.roles.is_operator(requester):
             self._refused(requester, "request", system, summary, "operators or approvers may request changes", now)
             return Submitted(False, "Only operators or approvers may request changes ([roles] operators).")
+        if not policy.approvers:
+            self._refused(requester, "request", system, summary, f"no approvers for {action}", now)
+            return Submitted(False, f"No one may approve `{action}` ([approvals] approvers); it cannot be requested.")
         if policy.reason_required and not reason.strip():
             self._refused(requester, "request", system, summary, "no reason given", now)
             return Submitted(False, "A reason is required for this change; add it after the command's arguments.")
@@ -101,7 +105,8 @@ class ApprovalService:
                                                      "commands": list(request.commands), "reason": request.reason},
                          at=now)
         self.on_enqueued()
-        return Submitted(True, f"Request {request.id} is waiting for approval in <#{channel}>.", request)
+        where = f"<#{channel}>" if channel.startswith(("C", "G")) else channel
+        return Submitted(True, f"Request {request.id} is waiting for approval in {where}.", request)
 
     # --- decisions -----------------------------------------------------------------------------
 
@@ -141,7 +146,9 @@ class ApprovalService:
                              outcome="counted", at=now)
         if not counted:
             current = store.get(self.storage, request.id)
-            return f"Your approval of {request.id} is already counted ({len(current.approvals) if current else '?'} " \
+            if current is None or current.state != "pending":
+                return f"Request {request.id} is {current.state if current else 'gone'}; it cannot be decided."
+            return f"Your approval of {request.id} is already counted ({len(current.approvals)} " \
                    f"of {request.min_approvals})."
         if store.claim_execution(self.storage, request.id, now):
             self._execute(request.id)
@@ -167,7 +174,7 @@ class ApprovalService:
             rejected = store.get(self.storage, request.id)
             assert rejected is not None
             self._announce(rejected, f"<@{request.requester}> your request {request.id} was rejected by <@{user}>: "
-                           f"{reason}", now)
+                           f"{escape_mrkdwn(reason)}", now)
         self.on_enqueued()
         return f"Rejected {request.id}."
 
@@ -179,24 +186,27 @@ class ApprovalService:
         assert request is not None and request.state == "executing"
         self._update_message(request)
         try:
-            succeeded, outcome = self._run(request)
+            state, outcome = self._run(request)
         except Exception as error:  # the outcome must be recorded whatever happened
             log.exception("request %s failed unexpectedly", request.id)
-            succeeded, outcome = False, {"ok": False, "text": f"error: {error}"}
+            state, outcome = "failed", {"ok": False, "text": f"error: {error}"}
         now = self.clock()
         with self.storage.transaction():
-            store.finish(self.storage, request.id, succeeded, outcome)
-            audit.append(self.storage, actor="ibmi-warden", action="execute", system=request.system,
-                         subject=request.id, outcome="ok" if succeeded else f"failed: {outcome['text']}",
-                         details={"commands": list(request.commands)}, at=now)
+            recorded = store.finish(self.storage, request.id, state, outcome)
             finished = store.get(self.storage, request.id)
             assert finished is not None
-            verdict = "done" if succeeded else "failed"
-            self._announce(finished, f"<@{request.requester}> request {request.id} is {verdict}: {outcome['text']}",
-                           now)
+            audit.append(self.storage, actor="ibmi-warden", action="execute", system=request.system,
+                         subject=request.id,
+                         outcome=(f"{state}: {outcome['text']}" if recorded else
+                                  f"{state}, but the request was already {finished.state}: {outcome['text']}"),
+                         details={"commands": list(request.commands)}, at=now)
+            self._announce(finished, f"<@{request.requester}> request {request.id} is {finished.state}: "
+                           f"{escape_mrkdwn(outcome['text'])}", now)
         self.on_enqueued()
 
-    def _run(self, request: ChangeRequest) -> tuple[bool, dict[str, Any]]:
+    def _run(self, request: ChangeRequest) -> tuple[str, dict[str, Any]]:
+        """(done | failed | unknown, outcome). A dropped connection or a timeout mid-command is "unknown":
+        the command may have run."""
         if request.action in TRUST_ACTIONS:
             return self._change_trust(request)
         connection = self.connection_for(request.system)
@@ -208,23 +218,26 @@ class ApprovalService:
                 results.append(f"{text}: completed")
             except CLCommandError as error:
                 results.append(f"{text}: {error.message_id or 'failed'} {error.text}")
-                return False, {"ok": False, "text": "\n".join(results), "message_id": error.message_id}
+                return "failed", {"ok": False, "text": "\n".join(results), "message_id": error.message_id}
+            except (ConnectionFailedError, QueryTimeoutError) as error:
+                results.append(f"{text}: {error}")
+                return "unknown", {"ok": None, "text": "\n".join(results) + "\nVerify on the system before any retry."}
             except IbmiError as error:
                 results.append(f"{text}: {error}")
-                return False, {"ok": False, "text": "\n".join(results)}
-        return True, {"ok": True, "text": "\n".join(results)}
+                return "failed", {"ok": False, "text": "\n".join(results)}
+        return "done", {"ok": True, "text": "\n".join(results)}
 
-    def _change_trust(self, request: ChangeRequest) -> tuple[bool, dict[str, Any]]:
+    def _change_trust(self, request: ChangeRequest) -> tuple[str, dict[str, Any]]:
         network = request.params["network"]
         now = self.clock()
         if request.action == "trust":
             store.add_trusted(self.storage, request.system, network, request.reason, request.requester, request.id,
                               now)
-            return True, {"ok": True, "text": f"{network} is trusted on {request.system}"}
+            return "done", {"ok": True, "text": f"{network} is trusted on {request.system}"}
         if store.remove_trusted(self.storage, request.system, network):
-            return True, {"ok": True, "text": f"{network} is no longer trusted on {request.system}"}
-        return False, {"ok": False, "text": f"{network} was not trusted by approval on {request.system} "
-                                            "(networks in the configuration file change only there)"}
+            return "done", {"ok": True, "text": f"{network} is no longer trusted on {request.system}"}
+        return "failed", {"ok": False, "text": f"{network} was not trusted by approval on {request.system} "
+                                               "(networks in the configuration file change only there)"}
 
     # --- housekeeping --------------------------------------------------------------------------
 

@@ -17,6 +17,11 @@ MAX_HEADER_TEXT = 150
 MAX_NETSTAT_LINES = 60
 
 
+def escape_mrkdwn(text: str) -> str:
+    """Text from users, IBM i or RDAP, made inert in Slack mrkdwn (no <!channel>, <@user> or <url|links>)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_dicts(blocks: Sequence[Block]) -> list[dict]:
     if len(blocks) > MAX_MESSAGE_BLOCKS:
         raise ValueError(f"{len(blocks)} blocks; a message holds at most {MAX_MESSAGE_BLOCKS}")

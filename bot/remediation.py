@@ -8,9 +8,11 @@ through cl.py's builders.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from bot.approvals import ApprovalService, Submitted
+from bot.blocks import escape_mrkdwn
 from bot.command_text import ClRequest, EndRequest, SilenceRequest, TrustRequest, UnsilenceRequest, UntrustRequest
 from bot.ibmi import sql
 from bot.ibmi.cl import EndTcpConnection
@@ -25,13 +27,13 @@ from storage.database import Storage
 
 def owner_text(owner: Owner) -> str:
     if owner.kind == "local":
-        return f"{owner.address}: {owner.local_reason} — answered locally, not looked up."
-    lines = [f"*{owner.address}*: {owner.summary()}"]
+        return f"{owner.address}: {escape_mrkdwn(owner.local_reason or '')} — answered locally, not looked up."
+    lines = [f"*{owner.address}*: {escape_mrkdwn(owner.summary())}"]
     facts = (("Organisation", owner.organisation), ("Network", owner.network_name), ("CIDR", owner.cidr),
              ("Country", owner.country), ("ASN", " ".join(x for x in (owner.asn and f"AS{owner.asn}",
                                                                         owner.asn_description) if x) or None),
              ("Registry", owner.registry), ("Abuse contact", owner.abuse_email))
-    lines += [f"{label}: {value}" for label, value in facts if value]
+    lines += [f"{label}: {escape_mrkdwn(str(value))}" for label, value in facts if value]
     return "\n".join(lines)
 
 
@@ -128,17 +130,19 @@ class Remediation:
             message = outbox.sent_message(self.storage, request.message_key) if request.message_key else None
             link = (f"<https://slack.com/archives/{message.channel}/p{message.ts.replace('.', '')}|{request.id}>"
                     if message else request.id)
-            lines.append(f"• {link} {request.summary} on {request.system}, by <@{request.requester}>, "
+            lines.append(f"• {link} {escape_mrkdwn(request.summary)} on {request.system}, by <@{request.requester}>, "
                          f"{len(request.approvals)} of {request.min_approvals} approvals")
         return "Waiting for approval:\n" + "\n".join(lines)
+
+    @staticmethod
+    def _actor(actor: str) -> str:
+        return f"<@{actor}>" if re.fullmatch(r"[UW][A-Z0-9]{2,}", actor) else escape_mrkdwn(actor)
 
     def audit_text(self, count: int) -> str:
         events = audit.recent(self.storage, count)
         if not events:
             return "The audit log is empty."
-        lines = [f"`{e.at_text[:19]}Z` <@{e.actor}> {e.action} {e.system or '-'} {e.subject}: {e.outcome}"
-                 if e.actor.startswith(("U", "W")) else
-                 f"`{e.at_text[:19]}Z` {e.actor} {e.action} {e.system or '-'} {e.subject}: {e.outcome}"
-                 for e in reversed(events)]
+        lines = [f"`{e.at_text[:19]}Z` {self._actor(e.actor)} {e.action} {e.system or '-'} "
+                 f"{escape_mrkdwn(e.subject)}: {escape_mrkdwn(e.outcome)}" for e in reversed(events)]
         return "Recent audit events:\n" + "\n".join(lines)
 

@@ -17,6 +17,7 @@ from typing import Protocol
 from bot.alert_blocks import silenced_reply
 from bot.alerts import AlertManager
 from bot.approvals import ApprovalService
+from bot.blocks import escape_mrkdwn
 from bot.checks import CHECKS, build_settings
 from bot.checks.finding import Finding
 from bot.command_text import EndRequest, TrustRequest
@@ -145,9 +146,9 @@ class WardenServices:
         if self.tracer is None:
             return "Tracing owners is not configured."
         try:
-            return f"Owner of {address}: {self.tracer.trace(address).summary()}"
+            return f"Owner of {address}: {escape_mrkdwn(self.tracer.trace(address).summary())}"
         except TraceError as error:
-            return f"Could not trace {address}: {error.message}"
+            return f"Could not trace {address}: {escape_mrkdwn(error.message)}"
 
     def system_names(self) -> list[str]:
         return [s.name for s in self.config.systems]

@@ -17,8 +17,11 @@ log = logging.getLogger(__name__)
 
 def register(app: App, services: Services, work: Executor) -> None:
     def publish_home(event: dict[str, Any], client: WebClient) -> None:
-        status = blocks.status_blocks(services.system_statuses())
-        client.views_publish(user_id=event["user"], view={"type": "home", "blocks": status})
+        if services.may_view(event["user"]):
+            view_blocks = blocks.status_blocks(services.system_statuses())
+        else:
+            view_blocks = blocks.text_blocks("Only viewers may see the state of the IBM i systems ([roles] viewers).")
+        client.views_publish(user_id=event["user"], view={"type": "home", "blocks": view_blocks})
 
     def home_opened(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab") == "home":

@@ -123,12 +123,14 @@ def reject(storage: Storage, request_id: str, by: str, reason: str, now: float) 
         return cursor.rowcount == 1
 
 
-def finish(storage: Storage, request_id: str, succeeded: bool, outcome: dict[str, Any]) -> bool:
-    """executing → done | failed, with the outcome (success, or the message id and text)."""
+def finish(storage: Storage, request_id: str, state: str, outcome: dict[str, Any]) -> bool:
+    """executing → done | failed | unknown, with the outcome (success, or the message id and text)."""
+    if state not in ("done", "failed", "unknown"):
+        raise ValueError(f"a request cannot finish as {state!r}")
     with storage.lock:
         cursor = storage.db.execute(
             "UPDATE change_requests SET state = ?, outcome_json = ? WHERE id = ? AND state = 'executing'",
-            ["done" if succeeded else "failed", json.dumps(outcome, sort_keys=True), request_id],
+            [state, json.dumps(outcome, sort_keys=True), request_id],
         )
         return cursor.rowcount == 1
 

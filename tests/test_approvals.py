@@ -170,3 +170,32 @@ def test_trust_and_untrust_change_the_stored_trust_list(setup):
     service.approve(untrust.id, APPROVER)
     assert store.trusted_networks(storage, "DEMO") == []
     assert connection.runs == []
+
+
+def test_a_command_that_times_out_is_unknown_not_failed(setup):
+    from bot.ibmi.errors import QueryTimeoutError
+
+    service, storage, clock, connection, _ = setup
+
+    def slow(command) -> None:  # noqa: ANN001
+        connection.runs.append(command.to_cl())
+        raise QueryTimeoutError("DEMO: the command did not answer within 30s; whether it ran is unknown")
+
+    connection.run_cl = slow
+    request = submit_end(service).request
+    service.approve(request.id, APPROVER)
+    final = store.get(storage, request.id)
+    assert final.state == "unknown" and "Verify on the system" in final.outcome["text"]
+    assert "already unknown" in service.approve(request.id, SECOND)
+    assert len(connection.runs) == 1
+
+
+def test_an_action_nobody_may_approve_cannot_be_requested(setup):
+    from bot.config import ApprovalPolicy
+
+    service, storage, clock, connection, config = setup
+    service.config = replace(config, approvals={**config.approvals, "relay-set": ApprovalPolicy(approvers=())})
+    submitted = service.submit(system="DEMO", action="relay-set", params={}, commands=[ChangeSmtpRelay.build("list")],
+                               summary="Set relay", requester=REQUESTER, reason="close it")
+    assert not submitted.ok and "No one may approve" in submitted.text
+    assert store.pending(storage) == []
