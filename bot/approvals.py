@@ -134,6 +134,10 @@ class ApprovalService:
             return None, "You requested this change; another approver must decide it."
         return request, None
 
+    def refusal(self, request_id: str, user: str, system_in_payload: str | None, verb: str) -> str | None:
+        """Why `user` may not decide the request now (recorded in the audit), or None when they may."""
+        return self._decidable(request_id, user, system_in_payload, verb)[1]
+
     def approve(self, request_id: str, user: str, system_in_payload: str | None = None) -> str:
         request, refusal = self._decidable(request_id, user, system_in_payload, "approve")
         if request is None:

@@ -744,6 +744,11 @@ def _reason(words: list[str], usage: str) -> str:
     return reason
 
 
+def reason_problem(reason: object) -> str | None:
+    """What is wrong with a reason (from a command or a form), or None when it is acceptable."""
+    return _reason_problem(reason)
+
+
 def _reason_problem(reason: object) -> str | None:
     if not isinstance(reason, str):
         return "The reason is not text."

@@ -28,6 +28,7 @@ from bot.ibmi.connection import SystemConnection
 from bot.ibmi.errors import ConnectionFailedError, DriverMissingError, IbmiError
 from bot.remediation import Remediation
 from bot.reports import CheckStatus, NetstatEntry, NetstatReport, SystemStatus
+from bot.request_blocks import reply
 from bot.roles import Roles
 from bot.trace import TraceError, Tracer
 from bot.trust import TrustList, is_local
@@ -129,11 +130,14 @@ class WardenServices:
         if record is None or not address or self.remediation is None:
             return "That alert is not about an address the bot can act on."
         if action == "trust":
-            network = ipaddress.ip_network(address)
-            request = TrustRequest(network, reason)
-            return self.remediation.request_trust(record.system, request, user, alert_fingerprint=fingerprint).text
-        end = EndRequest(ipaddress.ip_address(address), None, reason)
-        return self.remediation.request_end(record.system, end, user, alert_fingerprint=fingerprint).text
+            request = TrustRequest(ipaddress.ip_network(address), reason)
+            submitted = self.remediation.request_trust(record.system, request, user, alert_fingerprint=fingerprint)
+        else:
+            end = EndRequest(ipaddress.ip_address(address), None, reason)
+            submitted = self.remediation.request_end(record.system, end, user, alert_fingerprint=fingerprint)
+        if self.alerts is not None:  # a form has no reply of its own: answer in the alert's thread
+            self.alerts.reply(fingerprint, reply(f"<@{user}> {submitted.text}"))
+        return submitted.text
 
     def trace_alert(self, fingerprint: str) -> str:
         """The owner of the address an alert is about (slow: an RDAP lookup unless cached)."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import request_blocks
 from bot.alert_blocks import ACTION_END, ACTION_SILENCE, ACTION_TRACE, ACTION_TRUST
@@ -72,7 +73,7 @@ def register(app: App, services: Services, work: Executor) -> None:
             return
         action = "trust" if action_id == ACTION_TRUST else "end-connection"
         title = "Trust address" if action == "trust" else "End connection"
-        client.views_open(trigger_id=body["trigger_id"], view=reason_modal(
+        _open(client, respond, body["trigger_id"], reason_modal(
             ALERT_REQUEST, title, json.dumps({"fingerprint": fingerprint, "action": action}),
             "Why? (the request goes to the approvers)"))
 
@@ -80,10 +81,14 @@ def register(app: App, services: Services, work: Executor) -> None:
         user, request_id, block_id = _clicked(body)
         _say(respond, services.approvals.approve(request_id, user, _system_of_block(block_id)))
 
-    def ask_rejection_reason(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        _, request_id, _ = _clicked(body)
+    def ask_rejection_reason(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        user, request_id, block_id = _clicked(body)
         ack()
-        client.views_open(trigger_id=body["trigger_id"], view=request_blocks.reject_modal(request_id))
+        refusal = services.approvals.refusal(request_id, user, _system_of_block(block_id), "reject")
+        if refusal:
+            _say(respond, refusal)
+            return
+        _open(client, respond, body["trigger_id"], request_blocks.reject_modal(request_id))
 
     app.action(ACTION_SILENCE)(later(silence))
     app.action(ACTION_TRACE)(later(trace))
@@ -91,6 +96,16 @@ def register(app: App, services: Services, work: Executor) -> None:
     app.action(ACTION_END)(ask_reason)
     app.action(request_blocks.ACTION_APPROVE)(later(approve))
     app.action(request_blocks.ACTION_REJECT)(ask_rejection_reason)
+
+
+def _open(client: WebClient, respond: Respond, trigger_id: str, view: dict[str, Any]) -> None:
+    """Open a modal; if Slack refuses (an expired trigger, say), tell the user instead of failing the request."""
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        log.warning("views.open failed: %s", error.response.get("error"))
+        _say(respond, "The form could not be opened (Slack answered "
+                      f"{error.response.get('error')}); please click again.")
 
 
 def _logged(job: Callable[[dict[str, Any], Respond], None], body: dict[str, Any], respond: Respond) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import blocks
 from bot.command_text import (
@@ -96,8 +97,11 @@ class IbmiCommand:
         elif isinstance(request, UnsilenceRequest):
             _ephemeral(ack, remediation.unsilence(request, user))
         elif isinstance(request, SmtpAddFormRequest):
-            ack()
-            client.views_open(trigger_id=command["trigger_id"], view=smtp_add_modal(parsed.system or ""))
+            try:
+                client.views_open(trigger_id=command["trigger_id"], view=smtp_add_modal(parsed.system or ""))
+                ack()
+            except SlackApiError as error:
+                _ephemeral(ack, f"The form could not be opened (Slack answered {error.response.get('error')}).")
         else:
             _ephemeral(ack, {"netstat": f"Reading connections on {parsed.system}…",
                              "trace": "Looking up the owner…", "smtp": f"Reading the SMTP lists of {parsed.system}…"

@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot import request_blocks
-from bot.command_text import ClRequest
+from bot.command_text import ClRequest, reason_problem
 from bot.ibmi.cl import AddSmtpListEntry, CLValidationError
 from bot.services import Services
 
@@ -80,6 +80,10 @@ def register(app: App, services: Services, work: Executor) -> None:
             ack(response_action="errors", errors={"address": "This form no longer matches a configured system."})
             return
         mask = _value(view, "mask") or None
+        problem = reason_problem(_value(view, "reason"))
+        if problem:
+            ack(response_action="errors", errors={"reason": problem})
+            return
         try:
             entry = AddSmtpListEntry.build(list_type=_value(view, "type"), address=_value(view, "address"), mask=mask)
             request = ClRequest(entry, _value(view, "reason"))
@@ -88,7 +92,7 @@ def register(app: App, services: Services, work: Executor) -> None:
             ack(response_action="errors", errors={block: str(error)})
             return
         except ValueError as error:
-            ack(response_action="errors", errors={"mask": str(error)})
+            ack(response_action="errors", errors={"reason": str(error)})
             return
         ack()
         work.submit(_logged, lambda: services.remediation.request_cl(system, request, user).text)
@@ -101,9 +105,10 @@ def register(app: App, services: Services, work: Executor) -> None:
     def alert_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
         metadata = json.loads(view.get("private_metadata") or "{}")
-        reason = _value(view, "reason")
-        if not reason:
-            ack(response_action="errors", errors={"reason": "A reason is required."})
+        reason = " ".join(_value(view, "reason").split())
+        problem = "A reason is required." if not reason else reason_problem(reason)
+        if problem:
+            ack(response_action="errors", errors={"reason": problem})
             return
         ack()
         fingerprint, action = metadata.get("fingerprint", ""), metadata.get("action", "")
