@@ -88,12 +88,18 @@ class AlertManager:
             parents_to_render: set[str] = set()
             for fingerprint, finding in current.items():
                 record = self._seen(existing.get(fingerprint), finding, now)
+                previous = existing.get(fingerprint)
                 if any(silence_matches(s, record.finding) for s in silences):
+                    if previous is not None and previous.state == "resolved":
+                        # stays resolved while silenced, so it is announced as back once the silence ends
+                        record = previous.with_changes(last_seen=now)
                     save_alert(self.storage, record)
                     result.silenced.append(fingerprint)
                     continue
+                if not self._routed(record):
+                    save_alert(self.storage, record)  # tracked, but no channel takes its severity
+                    continue
                 messages = messages_of(self.storage, fingerprint)
-                previous = existing.get(fingerprint)
                 if not messages:
                     to_post.append(record)
                     result.new.append(fingerprint)
@@ -140,6 +146,9 @@ class AlertManager:
             severity=finding.severity, title=finding.title, state="open", resolved_at=None, clean_runs=0,
             last_seen=now, finding={**data, "facts": facts},
         )
+
+    def _routed(self, record: AlertRecord) -> bool:
+        return any(SEVERITY_RANK[record.severity] >= SEVERITY_RANK[r.min_severity] for r in self.routes)
 
     def _reply_all(self, messages: Sequence[AlertMessage], payload: dict[str, Any], now: float) -> None:
         for message in messages:

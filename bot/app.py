@@ -78,5 +78,6 @@ def build_app(config: Config, secrets: Secrets, services: Services, http: bool) 
         logger=bolt_log,
     )
     work = ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="warden-work")
+    app.warden_work = work  # the Runner drains it at shutdown, so an approved command's outcome is recorded
     handlers.register(app, services, config, work)
     return app

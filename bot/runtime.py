@@ -46,6 +46,9 @@ def start_scheduler(services: WardenServices) -> BackgroundScheduler:
     if services.approvals is not None:
         scheduler.add_job(services.approvals.expire, "interval", seconds=60, max_instances=1, coalesce=True,
                           id="expire-requests")
+    if services.roles is not None:  # keep @usergroup members cached, so role checks on the ack path need no call
+        scheduler.add_job(services.roles.prefetch, "interval", seconds=max(30.0, services.roles.ttl / 3),
+                          max_instances=1, coalesce=True, id="resolve-usergroups", next_run_time=_soon())
     scheduler.start()
     return scheduler
 
@@ -127,6 +130,9 @@ class Runner:
         if self._stopped:
             return
         self._stopped = True
+        work = getattr(self.app, "warden_work", None)
+        if work is not None:
+            self._stops.insert(0, lambda: work.shutdown(wait=True))  # after Slack stops, before storage closes
         for stop in reversed(self._stops):
             try:
                 stop()

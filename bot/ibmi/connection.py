@@ -98,7 +98,7 @@ class SystemConnection:
         self.settings = settings
         self._env = env
         self._connect = connect or self._default_connect
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._dbapi: Any = None
 
     @property
@@ -147,6 +147,11 @@ class SystemConnection:
         if kind == "authority":
             return NotAuthorizedError(text)
         return IbmiError(text)
+
+    def exclusive(self) -> threading.RLock:
+        """Hold this to run several statements with no other caller's statement in between
+        (an alias in QTEMP and the SELECT through it, say)."""
+        return self._lock
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run one statement and return its rows as dicts keyed by upper-case column name."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -103,7 +104,7 @@ _SYSTEM_NAME = re.compile(r"^[A-Z$#@][A-Z0-9$#@_.]{0,9}$")
 
 
 def smtp_list_alias_statement(member: str) -> str:
-    if not _SYSTEM_NAME.match(member):
+    if not _SYSTEM_NAME.fullmatch(member):
         raise ValueError(f"{member!r} is not an IBM i member name (1-10 of A-Z 0-9 $ # @ _ ., not a digit first)")
     return f"CREATE OR REPLACE ALIAS {SMTP_LIST_ALIAS_NAME} FOR QUSRSYS.QATMADRLST ({member})"
 
@@ -262,8 +263,10 @@ def read_smtp_lists(conn: Queryable) -> SmtpListReading:
     entries: list[SmtpListEntry] = []
     records = 0
     for member in members:
-        conn.query(smtp_list_alias_statement(member))
-        for row in conn.query(SMTP_LIST_MEMBER_ROWS):
+        with getattr(conn, "exclusive", nullcontext)():  # no other alias between this one and its SELECT
+            conn.query(smtp_list_alias_statement(member))
+            member_rows = conn.query(SMTP_LIST_MEMBER_ROWS)
+        for row in member_rows:
             records += 1
             entry = _smtp_entry_from_row(member, row)
             if entry is not None:
