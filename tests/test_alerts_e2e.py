@@ -358,3 +358,36 @@ def test_the_owner_is_added_to_a_posted_alert_by_editing_it(slack, tmp_path, clo
         assert "Owner: BORANET" in text_of(edited)
     finally:
         parts.close()
+
+
+def test_findings_no_route_takes_are_tracked_but_not_announced_again(slack, tmp_path, clock):
+    from bot.checks.finding import Finding
+
+    parts = start(slack, tmp_path, clock, routes=(Route(URGENT, "critical"),))
+    try:
+        info = Finding("DEMO", "smtp-relay", "info", "relay-policy-unknown", "Cannot determine the relay policy")
+        first = parts.alerts.process("DEMO", "smtp-relay", [info])
+        second = parts.alerts.process("DEMO", "smtp-relay", [info])
+        assert first.new == [] and second.new == [] and not second.changed
+        assert slack.calls_to("chat.postMessage") == []
+    finally:
+        parts.close()
+
+
+def test_an_alert_back_during_a_silence_is_announced_as_back_when_it_ends(slack, tmp_path, clock):
+    from bot.checks.finding import Finding
+    from storage.alerts import add_silence
+
+    parts = start(slack, tmp_path, clock)
+    try:
+        finding = Finding("DEMO", "unknown-connections", "warning", "203.0.113.9", "1 connection from 203.0.113.9",
+                          facts={"remote_address": "203.0.113.9"})
+        parts.alerts.process("DEMO", "unknown-connections", [finding])
+        parts.alerts.process("DEMO", "unknown-connections", [])  # resolved
+        add_silence(parts.storage, "address", "203.0.113.9", "test", "U01OPERATOR", clock.now(), clock.now() + 60)
+        parts.alerts.process("DEMO", "unknown-connections", [finding])  # back, but silenced
+        clock.advance(120)
+        result = parts.alerts.process("DEMO", "unknown-connections", [finding])  # silence over
+        assert result.reopened == [finding.fingerprint]
+    finally:
+        parts.close()
