@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -11,7 +12,7 @@ from slack_bolt import App
 import handlers
 from bot.alerts import AlertManager
 from bot.approvals import ApprovalService
-from bot.config import Config, Secrets
+from bot.config import CHECK_IDS, Config, Secrets
 from bot.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
 from bot.enrichment import OwnerEnricher
 from bot.remediation import Remediation
@@ -44,17 +45,26 @@ def assemble(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, trac
     client = make_web_client(secrets.slack_bot_token, secrets.slack_api_url)
     delivery = DeliveryWorker(storage, client, clock=clock)
     alerts = AlertManager(storage, config.alerts, config.slack.alert_routes, clock=clock.now,
-                          on_enqueued=delivery.wake)
+                          on_enqueued=delivery.wake, runbook_url=runbook_url_of(config))
     tracer = tracer or Tracer(storage, ttl=config.trace.ttl, timeout=config.trace.timeout,
                               asn_methods=config.trace.asn_methods, max_concurrent=config.trace.max_concurrent,
                               clock=clock.now)
     services = WardenServices(config, storage, alerts=alerts, clock=clock.now, tracer=tracer,
                               enricher=OwnerEnricher(storage, tracer, alerts))
     services.roles = Roles(config.roles, config.approvals, client, clock=clock.now)
+    def requests_changed() -> None:
+        delivery.wake()
+        services.state_changed()  # the App Home shows pending requests
+
     services.approvals = ApprovalService(storage, config, services.roles, services.connection, clock.now,
-                                         alerts=alerts, on_enqueued=delivery.wake)
+                                         alerts=alerts, on_enqueued=requests_changed)
     services.remediation = Remediation(storage, services.approvals, tracer, services.connection, clock.now)
     return BotParts(storage, delivery, alerts, services)
+
+
+def runbook_url_of(config: Config) -> Callable[[str], str | None]:
+    """Each check's runbook page (docs/checks/<id>.md under slack.runbook_base_url); None for anything else."""
+    return lambda check: f"{config.slack.runbook_base_url}{check}.md" if check in CHECK_IDS else None
 
 
 class _IgnoreTokenFromEnvironment(logging.Filter):

@@ -12,17 +12,18 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.alert_blocks import silenced_reply
 from bot.alerts import AlertManager
 from bot.approvals import ApprovalService
-from bot.blocks import escape_mrkdwn
+from bot.blocks import escape_mrkdwn, text_blocks
 from bot.checks import CHECKS, build_settings
 from bot.checks.finding import Finding
 from bot.command_text import EndRequest, TrustRequest
 from bot.config import Config, SystemSettings
 from bot.enrichment import OwnerEnricher
+from bot.home_view import home_view
 from bot.ibmi import sql
 from bot.ibmi.connection import SystemConnection
 from bot.ibmi.errors import ConnectionFailedError, DriverMissingError, IbmiError
@@ -33,9 +34,10 @@ from bot.roles import Roles
 from bot.trace import TraceError, Tracer
 from bot.trust import TrustList, is_local
 from storage import Storage, audit, outbox
-from storage.alerts import add_silence
+from storage.alerts import active_silences, add_silence, open_alerts
 from storage.alerts import alert as stored_alert
-from storage.approvals import trusted_networks
+from storage.approvals import ChangeRequest, trusted_networks
+from storage.approvals import pending as pending_requests
 from storage.check_runs import (
     CheckRun,
     last_run_per_system,
@@ -96,8 +98,26 @@ class WardenServices:
         self.roles: Roles | None = None  # set by bot.app.assemble, with the approval workflow
         self.approvals: ApprovalService | None = None
         self.remediation: Remediation | None = None
+        self.on_change: Callable[[], None] | None = None  # e.g. republish open App Home tabs
         self.clock = clock
         self._connections = {s.name: SystemConnection(s, env) for s in config.systems}
+
+    def state_changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
+    def home(self, user_id: str) -> dict[str, Any]:
+        """The App Home view for one user: only the change requests they may decide get buttons."""
+        if not self.may_view(user_id):
+            return {"type": "home", "blocks": text_blocks("Only viewers may see the state of the IBM i systems.")}
+        now = self.clock()
+
+        def may_decide(request: ChangeRequest) -> bool:
+            return (self.roles is not None and request.requester != user_id
+                    and self.roles.is_approver(user_id, request.action) and request.expires_at > now)
+
+        return home_view(self.system_statuses(), open_alerts(self.storage), active_silences(self.storage, now),
+                         pending_requests(self.storage), may_decide)
 
     def may_view(self, user_id: str) -> bool:
         if self.roles is not None:
@@ -201,11 +221,14 @@ class WardenServices:
             return
         if error is None:
             result = self.alerts.process(system, check, findings)
-            self.alerts.process(system, REACHABILITY, [])
+            reachability_result = self.alerts.process(system, REACHABILITY, [])
             if self.enricher is not None and result.new:
                 self.enricher.enrich(result.new)
+            if result.changed or reachability_result.changed:
+                self.state_changed()
         elif not reachable:
-            self.alerts.process(system, REACHABILITY, [unreachable(system, error)])
+            if self.alerts.process(system, REACHABILITY, [unreachable(system, error)]).changed:
+                self.state_changed()
 
     def run_cycle(self, system: str | None = None) -> CycleResult:
         """Every enabled check on every system (or one). One failing system never stops the others."""

@@ -1,0 +1,80 @@
+"""The App Home dashboard: every system's state, open findings, silences, and the change requests the viewer
+may decide — within Slack's 100 blocks per view, however many systems and findings there are."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.views import View
+
+from bot import request_blocks
+from bot.alert_blocks import SEVERITY_MARK, SEVERITY_RANK
+from bot.blocks import escape_mrkdwn, status_line
+from bot.reports import SystemStatus
+from storage.alerts import AlertRecord, Silence
+from storage.approvals import ChangeRequest
+
+MAX_VIEW_BLOCKS = 100
+MAX_REQUESTS = 10  # each takes a section and its buttons
+MAX_NAMED_FINDINGS = 3  # per system, oldest first
+FOOTER = ("*What this bot can do:* scheduled checks post alerts; `/ibmi netstat`, `trace`, `smtp list` show; "
+          "`/ibmi end`, `smtp add|remove`, `relay set`, `trust` request changes that another person approves; "
+          "`/ibmi help` lists everything.")
+
+
+def _fit(text: str, limit: int = 3000) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _system_text(status: SystemStatus, alerts: Sequence[AlertRecord], silences: Sequence[Silence]) -> str:
+    counts = {s: sum(1 for a in alerts if a.severity == s) for s in ("critical", "warning", "info")}
+    findings = ", ".join(f"{SEVERITY_MARK[s]} {n} {s}" for s, n in counts.items() if n) or "no open findings"
+    oldest = sorted(alerts, key=lambda a: (a.first_seen, -SEVERITY_RANK.get(a.severity, 0)))[:MAX_NAMED_FINDINGS]
+    lines = [status_line(status), findings]
+    lines += [f"• {escape_mrkdwn(a.title)}" for a in oldest]
+    if len(alerts) > len(oldest):
+        lines.append(f"…and {len(alerts) - len(oldest)} more")
+    if silences:
+        lines.append(f":zipper_mouth_face: {len(silences)} active silence{'s' if len(silences) > 1 else ''}")
+    return _fit("\n".join(lines))
+
+
+def _silences_of(alerts: Sequence[AlertRecord], silences: Sequence[Silence]) -> list[Silence]:
+    matchers = {a.subject for a in alerts} | {a.fingerprint for a in alerts}
+    return [s for s in silences if s.matcher in matchers]
+
+
+def home_view(
+    statuses: Sequence[SystemStatus],
+    open_alerts: Sequence[AlertRecord],
+    silences: Sequence[Silence],
+    requests: Sequence[ChangeRequest],
+    may_decide: Callable[[ChangeRequest], bool],
+) -> dict[str, Any]:
+    decidable = [r for r in requests if may_decide(r)][:MAX_REQUESTS]
+    decision_blocks = [block for r in decidable for block in request_blocks.request_message(r)["blocks"]]
+    # header, a summary line, the divider and footer, and a header over the requests when there are any
+    room = MAX_VIEW_BLOCKS - 4 - len(decision_blocks) - (2 if decidable else 0)
+    blocks: list[Block] = [HeaderBlock(text="IBM i systems")]
+    shown, hidden = statuses[: max(room, 1)], statuses[max(room, 1):]
+    for status in shown:
+        alerts = [a for a in open_alerts if a.system == status.name]
+        text = _system_text(status, alerts, _silences_of(alerts, silences))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+    summary = f"{len(open_alerts)} open findings, {len(silences)} active silences."
+    if hidden:
+        names = {s.name for s in hidden}
+        unreachable = sum(1 for s in hidden if s.reachable is False)
+        summary += (f" {len(hidden)} more systems not shown ({unreachable} unreachable, "
+                    f"{sum(1 for a in open_alerts if a.system in names)} open findings): `/ibmi status` lists them.")
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=summary)]))
+    dicts = [block.to_dict() for block in blocks]
+    if decidable:
+        dicts += [DividerBlock().to_dict(), HeaderBlock(text="Waiting for your decision").to_dict()]
+        dicts += decision_blocks
+    dicts += [DividerBlock().to_dict(), ContextBlock(elements=[MarkdownTextObject(text=FOOTER)]).to_dict()]
+    view = View(type="home", blocks=dicts)
+    view.validate_json()  # slack_sdk checks the 100-block limit of a view
+    return view.to_dict()
