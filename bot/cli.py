@@ -1,4 +1,4 @@
-"""ibmi-warden run | demo | check | trace | audit."""
+"""ibmi-warden run | demo | check | trace | audit | doctor."""
 
 from __future__ import annotations
 
@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     trace = commands.add_parser("trace", help="who owns an address (RDAP; cached; special ranges answered locally)")
     with_config(trace, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
     trace.add_argument("address", help="an IPv4 or IPv6 address")
+
+    doctor = commands.add_parser(
+        "doctor", help="check the configuration, IBM i authorities and Slack; print a fix for each failure")
+    with_config(doctor, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
     return parser
 
 
@@ -65,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     secrets = Secrets.from_env()
     try:
+        if args.command == "doctor":  # loads the configuration itself: a broken one is its first finding
+            return _doctor(args.config, secrets)
         config = _load(args)
         configure_logging(_log_level(args, config, secrets), secrets.values() + _system_secret_values(config))
         if args.command == "trace":
@@ -84,6 +90,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_ERROR
+
+
+def _doctor(config_path: str | None, secrets: Secrets) -> int:
+    """0 when everything the configuration needs holds, 1 when an item failed, 2 when it cannot be loaded."""
+    from bot.doctor import run_doctor
+
+    configure_logging("WARNING", secrets.values())
+    return run_doctor(config_path, secrets)
 
 
 def _load(args: argparse.Namespace) -> Config:

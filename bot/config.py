@@ -13,6 +13,7 @@ import ipaddress
 import os
 import re
 import tomllib
+import zoneinfo
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,12 +57,17 @@ class Route:
     min_severity: str = "info"
 
 
+# Where each check's runbook (docs/checks/<id>.md) is published; an alert links to <base><id>.md.
+DEFAULT_RUNBOOK_BASE_URL = "https://github.com/ibmi-warden/ibmi-warden/blob/main/docs/checks/"
+
+
 @dataclass(frozen=True)
 class SlackSettings:
     alerts_channel: str
     approvals_channel: str
     command: str = "/ibmi"
     routes: tuple[Route, ...] = ()  # empty: every alert goes to alerts_channel
+    runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL  # https://…/ ending in "/"; alerts link to <base><check>.md
 
     @property
     def alert_routes(self) -> tuple[Route, ...]:
@@ -72,6 +78,24 @@ class SlackSettings:
 class AlertSettings:
     repeat_interval: float = 86400.0  # seconds before a still-open alert gets a reminder in its thread
     resolve_after: int = 1  # consecutive clean runs before an alert is resolved
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """The daily digest: one message a day summarising open findings and the last 24 hours."""
+
+    enabled: bool = False
+    time: str = "08:00"  # "HH:MM", 24-hour clock, in `timezone`
+    timezone: str = "UTC"  # an IANA time zone name
+    channel: str | None = None  # None: the alerts channel
+
+    @property
+    def hour(self) -> int:
+        return int(self.time.split(":")[0])
+
+    @property
+    def minute(self) -> int:
+        return int(self.time.split(":")[1])
 
 
 @dataclass(frozen=True)
@@ -112,6 +136,10 @@ class StorageSettings:
     path: Path = Path("warden.db")
 
 
+# Special authorities the demo can take away from the bot's profile, to show what a missing one does.
+DEMO_REMOVABLE_AUTHORITIES: tuple[str, ...] = ("*IOSYSCFG", "*SPLCTL", "*JOBCTL", "*ALLOBJ")
+
+
 @dataclass(frozen=True)
 class DemoSettings:
     """How the embedded demo IBM i behaves (only for `connection = "demo"`)."""
@@ -121,6 +149,9 @@ class DemoSettings:
     traffic: bool = False  # let connections arrive and leave over time
     traffic_interval: float = 60.0  # seconds between traffic changes
     seed: int = 1
+    # Special authorities the bot's demo profile lacks (each one of DEMO_REMOVABLE_AUTHORITIES); the demo
+    # then refuses what IBM i refuses such a profile (without *IOSYSCFG: NETSTAT on 7.6, SMTP changes).
+    missing_authorities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,6 +200,7 @@ class Config:
     # One resolved policy per action in APPROVAL_ACTIONS; actions left out get the defaults with [roles].approvers.
     approvals: Mapping[str, ApprovalPolicy] = field(default_factory=dict)
     trace: TraceSettings = field(default_factory=TraceSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.approvals) - set(APPROVAL_ACTIONS))
@@ -566,7 +598,7 @@ def _build_config(path: Path, data: Mapping[str, Any], problems: _Problems) -> C
         problems,
         "",
         data,
-        ("log_level", "slack", "roles", "approvals", "storage", "systems", "checks", "alerts", "trace"),
+        ("log_level", "slack", "roles", "approvals", "storage", "systems", "checks", "alerts", "trace", "digest"),
     )
     log_level = _read_log_level(root)
     slack = _read_slack(root)
@@ -577,6 +609,7 @@ def _build_config(path: Path, data: Mapping[str, Any], problems: _Problems) -> C
     checks = _read_checks(root)
     alerts = _read_alerts(root)
     trace = _read_trace(root)
+    digest = _read_digest(root, slack)
     return Config(
         path=path,
         slack=slack,
@@ -588,6 +621,7 @@ def _build_config(path: Path, data: Mapping[str, Any], problems: _Problems) -> C
         alerts=alerts,
         approvals=approvals,
         trace=trace,
+        digest=digest,
     )
 
 
@@ -603,7 +637,9 @@ def _read_log_level(root: _Section) -> str:
 
 
 def _read_slack(root: _Section) -> SlackSettings:
-    section = root.table("slack", ("alerts_channel", "approvals_channel", "command", "routes"), required=True)
+    section = root.table(
+        "slack", ("alerts_channel", "approvals_channel", "command", "routes", "runbook_base_url"), required=True
+    )
     if section is None:
         return SlackSettings(alerts_channel="", approvals_channel="")
     alerts = section.string("alerts_channel", CHANNEL_FORM, required=True, check=_check_channel)
@@ -615,10 +651,22 @@ def _read_slack(root: _Section) -> SlackSettings:
             _SLASH_COMMAND, "a slash command", "'/' and up to 31 of a-z 0-9 _ -, like '/ibmi'"
         ),
     )
+    runbook_base_url = section.string("runbook_base_url", RUNBOOK_BASE_URL_FORM, check=_check_runbook_base_url)
     return SlackSettings(
         alerts_channel=alerts or "", approvals_channel=approvals or "", command=command or "/ibmi",
-        routes=_read_routes(section),
+        routes=_read_routes(section), runbook_base_url=runbook_base_url or DEFAULT_RUNBOOK_BASE_URL,
     )
+
+
+RUNBOOK_BASE_URL_FORM = f"an https:// address ending in '/', like '{DEFAULT_RUNBOOK_BASE_URL}'"
+
+
+def _check_runbook_base_url(value: str) -> str | None:
+    """An https:// URL ending in "/", without spaces or characters that would break a Slack link (<url|text>)."""
+    if (value.startswith("https://") and value.endswith("/") and len(value) > len("https://") + 1
+            and value.isascii() and not any(ch.isspace() or ch in "<>|" for ch in value)):
+        return None
+    return f"{value!r} is not a runbook base address; expected {RUNBOOK_BASE_URL_FORM}"
 
 
 SEVERITY_FORM = f"one of {', '.join(SEVERITIES)}"
@@ -652,6 +700,45 @@ def _read_alerts(root: _Section) -> AlertSettings:
     return AlertSettings(
         repeat_interval=section.duration("repeat_interval", AlertSettings.repeat_interval, 60.0),
         resolve_after=resolve_after or AlertSettings.resolve_after,
+    )
+
+
+_DIGEST_TIME = re.compile(r"(\d{1,2}):(\d{2})")
+DIGEST_TIME_FORM = "a 24-hour time \"HH:MM\" like \"08:00\""
+TIMEZONE_FORM = "an IANA time zone name like \"Europe/Paris\" or \"UTC\""
+
+
+def _check_digest_time(value: str) -> str | None:
+    match = _DIGEST_TIME.fullmatch(value.strip())
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        return f"{value!r} is not a time of day; expected {DIGEST_TIME_FORM}"
+    return None
+
+
+def _check_timezone(value: str) -> str | None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return f"{value!r} is not a known time zone; expected {TIMEZONE_FORM}"
+    return None
+
+
+def _read_digest(root: _Section, slack: SlackSettings) -> DigestSettings:
+    section = root.table("digest", ("enabled", "time", "timezone", "channel"))
+    if section is None:
+        return DigestSettings(channel=slack.alerts_channel or None)
+    enabled = section.boolean("enabled")
+    time = section.string("time", DIGEST_TIME_FORM, check=_check_digest_time)
+    timezone = section.string("timezone", TIMEZONE_FORM, check=_check_timezone)
+    channel = section.string("channel", CHANNEL_FORM, check=_check_channel)
+    if time is not None:
+        hour, minute = time.strip().split(":")
+        time = f"{int(hour):02d}:{minute}"
+    return DigestSettings(
+        enabled=bool(enabled),
+        time=time or DigestSettings.time,
+        timezone=timezone or DigestSettings.timezone,
+        channel=channel or slack.alerts_channel or None,
     )
 
 
@@ -821,7 +908,7 @@ _SYSTEM_KEYS = (
     "demo",
     "checks",
 )
-_DEMO_KEYS = ("path", "latency", "traffic", "traffic_interval", "seed")
+_DEMO_KEYS = ("path", "latency", "traffic", "traffic_interval", "seed", "missing_authorities")
 
 
 def _read_systems(root: _Section) -> tuple[SystemSettings, ...]:
@@ -942,7 +1029,21 @@ def _read_demo(section: _Section, connection: object) -> DemoSettings | None:
         traffic=traffic if traffic is not None else False,
         traffic_interval=demo.duration("traffic_interval", 60.0, 0.0, exclusive=True),
         seed=seed if seed is not None else 1,
+        missing_authorities=_read_missing_authorities(demo),
     )
+
+
+def _read_missing_authorities(demo: _Section) -> tuple[str, ...]:
+    form = f"one of {', '.join(DEMO_REMOVABLE_AUTHORITIES)}"
+    missing: list[str] = []
+    for key, value in demo.strings("missing_authorities", form):
+        if value not in DEMO_REMOVABLE_AUTHORITIES:
+            demo.problems.add(key, f"{value!r} is not a special authority the demo can take away; expected {form}")
+        elif value in missing:
+            demo.problems.add(key, f"{value!r} is listed twice; expected each authority once")
+        else:
+            missing.append(value)
+    return tuple(missing)
 
 
 def _check_tables(section: _Section) -> dict[str, _Section]:

@@ -49,6 +49,13 @@ def start_scheduler(services: WardenServices) -> BackgroundScheduler:
     if services.roles is not None:  # keep @usergroup members cached, so role checks on the ack path need no call
         scheduler.add_job(services.roles.prefetch, "interval", seconds=max(30.0, services.roles.ttl / 3),
                           max_instances=1, coalesce=True, id="resolve-usergroups", next_run_time=_soon())
+    digest = services.config.digest
+    if digest.enabled:  # one message a day at digest.time, local to digest.timezone
+        from bot.digest import post_scheduled_digest
+
+        scheduler.add_job(post_scheduled_digest, "cron", args=(services,), hour=digest.hour, minute=digest.minute,
+                          timezone=digest.timezone, max_instances=1, coalesce=True, misfire_grace_time=3600,
+                          id="daily-digest")
     scheduler.start()
     return scheduler
 

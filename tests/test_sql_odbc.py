@@ -151,6 +151,7 @@ def test_every_statement_runs_on_sqlite_or_is_declared_ibm_only(odbc_system):
         "SPECIAL_AUTHORITY_USERS": ("%*SPLCTL%", "%*SPLCTL%"),
         "SPECIAL_AUTHORITY_GROUP_LINKS": ("%*SPLCTL%",),
         "OUTPUT_QUEUE_PUBLIC_AUTHORITY": ("PAYLIB",),
+        "USER_SPECIAL_AUTHORITIES": ("WARDEN",),
     }
     for name, statement in _statements().items():
         if " ".join(statement.split()) in ibm_only or name == "SMTP_LIST_MEMBER_ROWS":

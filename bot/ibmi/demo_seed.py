@@ -9,6 +9,8 @@ through a group profile; a payroll output queue with OPRCTL(*YES) and DSPDTA(*YE
 from __future__ import annotations
 
 HOST = "10.1.1.5"
+# The profile the bot signs on to the demo system with: its service profile in USERS below.
+BOT_PROFILE = "WARDEN"
 
 # (remote address, remote port, local port, local port name, idle seconds, sent, received, user, job)
 ESTABLISHED = [
@@ -52,7 +54,7 @@ USERS = [
     ("ETLUSER", "*ENABLED", "", "USERS", "", "Nightly ETL"),
     ("APIUSER", "*ENABLED", "", "USERS", "", "Web API service"),
     ("USERS", "*DISABLED", "", None, "", "All staff group"),
-    ("WARDEN", "*ENABLED", "*IOSYSCFG", None, "", "ibmi-warden service profile"),
+    (BOT_PROFILE, "*ENABLED", "*IOSYSCFG", None, "", "ibmi-warden service profile"),
 ]
 
 # (library, name, files, DSPDTA, OPRCTL, AUTCHK, *PUBLIC authority, owner, text)

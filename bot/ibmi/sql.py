@@ -366,3 +366,20 @@ def read_output_queues(conn: Queryable) -> list[OutputQueue]:
             )
         )
     return queues
+
+
+# --- One profile's special authorities ----------------------------------------------------------
+
+# The bot's own profile, for `ibmi-warden doctor`: does it hold *IOSYSCFG itself?
+USER_SPECIAL_AUTHORITIES = """
+SELECT AUTHORIZATION_NAME, SPECIAL_AUTHORITIES
+  FROM QSYS2.USER_INFO
+ WHERE AUTHORIZATION_NAME = ?
+"""
+
+
+def read_user_special_authorities(conn: Queryable, profile: str) -> frozenset[str] | None:
+    """The special authorities `profile` holds itself (not through a group); None when USER_INFO does not show
+    the profile (it silently omits profiles the caller may not read)."""
+    rows = conn.query(USER_SPECIAL_AUTHORITIES, (profile.strip().upper(),))
+    return _authorities(rows[0]["SPECIAL_AUTHORITIES"]) if rows else None
