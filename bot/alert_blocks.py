@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -16,7 +15,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks import to_dicts
+from bot.blocks import escape_mrkdwn, fit, slack_date, to_dicts
 from storage.alerts import AlertRecord
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -33,37 +32,23 @@ ACTION_SILENCE = "alert_silence_24h"
 CONNECTION_CHECKS = ("unknown-connections",)
 
 
-def _fit(text: str, limit: int = MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def by_severity(alerts: Sequence[AlertRecord]) -> list[AlertRecord]:
     return sorted(alerts, key=lambda a: (-SEVERITY_RANK.get(a.severity, 0), a.first_seen, a.subject))
 
 
 def alert_line(alert: AlertRecord) -> str:
     mark = ":white_check_mark: ~resolved~ " if alert.state == "resolved" else SEVERITY_MARK.get(alert.severity, "")
-    return f"{mark} *{_escape(alert.title)}*"
+    return f"{mark} *{escape_mrkdwn(alert.title)}*"
 
 
 def _alert_text(alert: AlertRecord) -> str:
     lines = [alert_line(alert)]
-    lines += [_escape(str(detail)) for detail in alert.finding.get("details", [])[:6]]
+    lines += [escape_mrkdwn(str(detail)) for detail in alert.finding.get("details", [])[:6]]
     owner = alert.finding.get("facts", {}).get("owner")
     if owner:
-        lines.append(f"Owner: {_escape(str(owner))}")
-    lines.append(f"_First seen {_date(alert.first_seen)}_")
-    return _fit("\n".join(lines))
-
-
-def _date(moment: float) -> str:
-    """A time every reader sees in their own time zone (Slack date formatting), with a UTC fallback."""
-    fallback = datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment)}^{{date_short_pretty}} {{time}}|{fallback}>"
+        lines.append(f"Owner: {escape_mrkdwn(str(owner))}")
+    lines.append(f"_First seen {slack_date(alert.first_seen)}_")
+    return fit("\n".join(lines))
 
 
 def _buttons(alert: AlertRecord) -> ActionsBlock:
@@ -96,7 +81,7 @@ def group_message(system: str, check: str, alerts: Sequence[AlertRecord], runboo
     shown, rest = ordered[:MAX_SHOWN], ordered[MAX_SHOWN:]
     all_resolved = all(a.state == "resolved" for a in alerts)
     header = f"{'Resolved: ' if all_resolved else ''}{system} · {check}"
-    blocks: list[Block] = [HeaderBlock(text=_fit(header, 150))]
+    blocks: list[Block] = [HeaderBlock(text=fit(header, 150))]
     for alert in shown:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=_alert_text(alert))))
         if alert.state == "open":
@@ -105,17 +90,17 @@ def group_message(system: str, check: str, alerts: Sequence[AlertRecord], runboo
         names = ", ".join(a.subject for a in rest[:60])
         more = f" and {len(rest) - 60} more" if len(rest) > 60 else ""
         blocks.append(SectionBlock(text=MarkdownTextObject(
-            text=_fit(f"*{len(rest)} more:* {_escape(names)}{more}. Details in the thread."))))
+            text=fit(f"*{len(rest)} more:* {escape_mrkdwn(names)}{more}. Details in the thread."))))
     context = summary_text(system, check, alerts)
     if runbook_url:
         context += f" · <{runbook_url}|what to do>"
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_fit(context))]))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=fit(context))]))
     return {"text": summary_text(system, check, alerts), "blocks": to_dicts(blocks)}
 
 
 def details_reply(alerts: Sequence[AlertRecord]) -> dict[str, Any]:
     """The thread reply listing every alert of a group that the message could not show."""
-    lines = [f"{SEVERITY_MARK.get(a.severity, '')} {_escape(a.title)}" for a in by_severity(alerts)]
+    lines = [f"{SEVERITY_MARK.get(a.severity, '')} {escape_mrkdwn(a.title)}" for a in by_severity(alerts)]
     shown = lines[:MAX_THREAD_LINES]
     if len(lines) > len(shown):
         shown.append(f"…and {len(lines) - len(shown)} more; `ibmi-warden check --json` lists them all.")
@@ -132,23 +117,24 @@ def details_reply(alerts: Sequence[AlertRecord]) -> dict[str, Any]:
 
 
 def _reply(text: str) -> dict[str, Any]:
-    return {"text": text, "blocks": to_dicts([SectionBlock(text=MarkdownTextObject(text=_fit(text)))])}
+    return {"text": text, "blocks": to_dicts([SectionBlock(text=MarkdownTextObject(text=fit(text)))])}
 
 
 def resolved_reply(alert: AlertRecord) -> dict[str, Any]:
     if alert.check == "reachability":
         return _reply(f":white_check_mark: *{alert.system} is reachable again.*")
-    return _reply(f":white_check_mark: *Resolved:* {_escape(alert.title)}")
+    return _reply(f":white_check_mark: *Resolved:* {escape_mrkdwn(alert.title)}")
 
 
 def reopened_reply(alert: AlertRecord) -> dict[str, Any]:
-    return _reply(f"{SEVERITY_MARK.get(alert.severity, '')} *Back again:* {_escape(alert.title)}")
+    return _reply(f"{SEVERITY_MARK.get(alert.severity, '')} *Back again:* {escape_mrkdwn(alert.title)}")
 
 
 def reminder_reply(alert: AlertRecord, open_for: float) -> dict[str, Any]:
     hours = int(open_for // 3600)
-    return _reply(f":hourglass: *Still open after {hours}h:* {_escape(alert.title)}")
+    return _reply(f":hourglass: *Still open after {hours}h:* {escape_mrkdwn(alert.title)}")
 
 
 def silenced_reply(alert: AlertRecord, author: str, until: float) -> dict[str, Any]:
-    return _reply(f":zipper_mouth_face: Silenced by <@{author}> until {_date(until)}: {_escape(alert.title)}")
+    return _reply(f":zipper_mouth_face: Silenced by <@{author}> until {slack_date(until)}: "
+                  f"{escape_mrkdwn(alert.title)}")

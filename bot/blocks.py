@@ -29,24 +29,26 @@ def to_dicts(blocks: Sequence[Block]) -> list[dict]:
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=_fit(text, MAX_SECTION_TEXT)))
+    return SectionBlock(text=MarkdownTextObject(text=fit(text, MAX_SECTION_TEXT)))
 
 
 def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=_fit(text, MAX_SECTION_TEXT))])
+    return ContextBlock(elements=[MarkdownTextObject(text=fit(text, MAX_SECTION_TEXT))])
 
 
 def _header(text: str) -> HeaderBlock:
-    return HeaderBlock(text=_fit(text, MAX_HEADER_TEXT))
+    return HeaderBlock(text=fit(text, MAX_HEADER_TEXT))
 
 
-def _fit(text: str, limit: int) -> str:
+def fit(text: str, limit: int = MAX_SECTION_TEXT) -> str:
+    """The text, cut with "…" to at most `limit` characters."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _escape(text: str) -> str:
-    """Text from IBM i or an error message, made literal for mrkdwn: Slack reads `<…>` as a link or mention."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def slack_date(moment: float) -> str:
+    """A time every reader sees in their own time zone (Slack date formatting), with a UTC fallback."""
+    fallback = datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment)}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def _one_line(text: str) -> str:
@@ -105,7 +107,7 @@ def _when(moment: datetime | None) -> str:
     moment = moment.astimezone(UTC)
     seconds = max(0, int((datetime.now(UTC) - moment).total_seconds()))
     ago = f"{seconds}s" if seconds < 120 else f"{seconds // 60}m" if seconds < 7200 else f"{seconds // 3600}h"
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC> ({ago} ago)"
+    return f"{slack_date(moment.timestamp())} ({ago} ago)"
 
 
 def status_line(status: SystemStatus) -> str:
@@ -114,18 +116,18 @@ def status_line(status: SystemStatus) -> str:
     elif status.reachable:
         state = ":large_green_circle: reachable"
     else:
-        state = f":red_circle: unreachable — {_escape(_fit(_one_line(status.error or 'unknown error'), 300))}"
+        state = f":red_circle: unreachable — {escape_mrkdwn(fit(_one_line(status.error or 'unknown error'), 300))}"
     check = "no check has run yet"
     if status.checks:
         check = "\n".join(
-            f"`{c.check}` {_when(c.at)}, {c.duration:.1f}s, {_escape(_fit(_one_line(c.result), 300))}"
+            f"`{c.check}` {_when(c.at)}, {c.duration:.1f}s, {escape_mrkdwn(fit(_one_line(c.result), 300))}"
             for c in status.checks
         )
     elif status.last_check:
-        result = _escape(_fit(_one_line(status.last_result or "no result recorded"), 300))
+        result = escape_mrkdwn(fit(_one_line(status.last_result or "no result recorded"), 300))
         check = (f"last check `{status.last_check}` {_when(status.last_check_at)}, "
                  f"{status.last_duration or 0:.1f}s, {result}")
-    return f"*{_escape(status.name)}* ({status.connection_kind}) {state}\n{check}"
+    return f"*{escape_mrkdwn(status.name)}* ({status.connection_kind}) {state}\n{check}"
 
 
 def status_text(statuses: Sequence[SystemStatus]) -> str:
@@ -157,10 +159,10 @@ def status_blocks(statuses: Sequence[SystemStatus]) -> list[dict]:
 def _netstat_line(entry: NetstatEntry) -> str:
     mark = ":white_check_mark:" if entry.trusted else ":warning:"
     label = "loopback" if entry.loopback else ("trusted" if entry.trusted else "*untrusted*")
-    name = _escape(_one_line(entry.local_port_name or ""))
+    name = escape_mrkdwn(_one_line(entry.local_port_name or ""))
     service = f"{entry.local_port}" + (f" {name}" if name else "")
     idle = f", idle {entry.idle_time:.0f}s" if entry.idle_time is not None else ""
-    tcp_state = _escape(_one_line(entry.tcp_state or ""))
+    tcp_state = escape_mrkdwn(_one_line(entry.tcp_state or ""))
     state = "" if tcp_state.upper() in ("", "ESTABLISHED") else f", {tcp_state}"
     address = f"[{entry.remote_address}]" if ":" in entry.remote_address else entry.remote_address
     return f"{mark} `{address}:{entry.remote_port}` → {service} — {label}{idle}{state}"
@@ -172,13 +174,13 @@ def netstat_blocks(report: NetstatReport) -> list[dict]:
     header = _header(f"Connections on {report.system}{scope}")
     summary = f"{len(report.entries)} remote connection(s), {untrusted} from untrusted addresses."
     if report.note:
-        note = _escape(_fit(report.note, 1000))
+        note = escape_mrkdwn(fit(report.note, 1000))
         summary = f":warning: {note}\n{summary}" if report.entries else f":warning: {note}"
     blocks: list[Block] = [header, _section(summary)]
     shown = 0
     if report.entries:
         blocks.append(DividerBlock())
-        lines = [_fit(_netstat_line(entry), 500) for entry in report.entries[:MAX_NETSTAT_LINES]]
+        lines = [fit(_netstat_line(entry), 500) for entry in report.entries[:MAX_NETSTAT_LINES]]
         capped = len(report.entries) > MAX_NETSTAT_LINES  # the summary of the rest needs a block
         sections, shown = _sections_within(lines, MAX_MESSAGE_BLOCKS - len(blocks) - capped)
         blocks += sections

@@ -11,7 +11,7 @@ from slack_sdk.models.views import View
 
 from bot import request_blocks
 from bot.alert_blocks import SEVERITY_MARK, SEVERITY_RANK
-from bot.blocks import escape_mrkdwn, status_line
+from bot.blocks import escape_mrkdwn, fit, status_line
 from bot.reports import SystemStatus
 from storage.alerts import AlertRecord, Silence
 from storage.approvals import ChangeRequest
@@ -24,10 +24,6 @@ FOOTER = ("*What this bot can do:* scheduled checks post alerts; `/ibmi netstat`
           "`/ibmi help` lists everything.")
 
 
-def _fit(text: str, limit: int = 3000) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _system_text(status: SystemStatus, alerts: Sequence[AlertRecord], silences: Sequence[Silence]) -> str:
     counts = {s: sum(1 for a in alerts if a.severity == s) for s in ("critical", "warning", "info")}
     findings = ", ".join(f"{SEVERITY_MARK[s]} {n} {s}" for s, n in counts.items() if n) or "no open findings"
@@ -38,7 +34,7 @@ def _system_text(status: SystemStatus, alerts: Sequence[AlertRecord], silences: 
         lines.append(f"…and {len(alerts) - len(oldest)} more")
     if silences:
         lines.append(f":zipper_mouth_face: {len(silences)} active silence{'s' if len(silences) > 1 else ''}")
-    return _fit("\n".join(lines))
+    return fit("\n".join(lines))
 
 
 def _silences_of(alerts: Sequence[AlertRecord], silences: Sequence[Silence]) -> list[Silence]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -16,7 +15,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks import to_dicts
+from bot.blocks import escape_mrkdwn, slack_date, to_dicts
 from storage.approvals import ChangeRequest
 
 ACTION_APPROVE = "request_approve"
@@ -33,15 +32,6 @@ STATE_LABEL = {
 }
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _date(moment: float) -> str:
-    fallback = datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment)}^{{date_short_pretty}} {{time}}|{fallback}>"
-
-
 def block_id(request: ChangeRequest) -> str:
     """The buttons' block carries the system, so a payload naming another system's request is caught."""
     return f"request:{request.system}:{request.id}"
@@ -49,10 +39,10 @@ def block_id(request: ChangeRequest) -> str:
 
 def request_message(request: ChangeRequest) -> dict[str, Any]:
     lines = [
-        f"*{_escape(request.summary)}* on *{request.system}*",
-        f"Requested by <@{request.requester}>: {_escape(request.reason) or '_no reason given_'}",
+        f"*{escape_mrkdwn(request.summary)}* on *{request.system}*",
+        f"Requested by <@{request.requester}>: {escape_mrkdwn(request.reason) or '_no reason given_'}",
         f"Needs {request.min_approvals} approval{'s' if request.min_approvals > 1 else ''} from approvers other "
-        f"than the requester; expires {_date(request.expires_at)}.",
+        f"than the requester; expires {slack_date(request.expires_at)}.",
     ]
     blocks: list[Block] = [
         HeaderBlock(text=f"Change request {request.id}"),
@@ -68,10 +58,10 @@ def request_message(request: ChangeRequest) -> dict[str, Any]:
     if request.state in ("executing", "done", "failed", "unknown") and request.decided_by:
         status += " · approved by " + ", ".join(f"<@{a}>" for a in request.decided_by)
     if request.state == "rejected" and request.decided_by:
-        status += f" by <@{request.decided_by[0]}>: {_escape(request.rejection_reason or '')}"
+        status += f" by <@{request.decided_by[0]}>: {escape_mrkdwn(request.rejection_reason or '')}"
     outcome = (request.outcome or {}).get("text")
     if outcome:
-        status += f"\n{_escape(str(outcome))[:1500]}"
+        status += f"\n{escape_mrkdwn(str(outcome))[:1500]}"
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=status[:3000])]))
     if request.state == "pending":
         blocks.append(ActionsBlock(block_id=block_id(request), elements=[
