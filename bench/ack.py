@@ -223,9 +223,8 @@ def serve_bare(config: Config, slack_secrets: Secrets) -> tuple[int, Callable[[]
     import logging
 
     from slack_bolt import Ack, App
-    from waitress import create_server, wasyncore
 
-    from bot.runtime import HTTP_THREADS, wsgi_application
+    from bot.runtime import serve_http
     from bot.slack_client import make_web_client
 
     app = App(
@@ -241,16 +240,7 @@ def serve_bare(config: Config, slack_secrets: Secrets) -> tuple[int, Callable[[]
 
     app.command(config.slack.command)(only_ack)
     app.action(BUTTON)(only_ack)
-    server = create_server(wsgi_application(app), host="127.0.0.1", port=0, threads=HTTP_THREADS, ident="bare-bolt")
-    thread = threading.Thread(target=server.run, name="http", daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-        thread.join(timeout=5)
-        server.task_dispatcher.shutdown()
-
-    return server.effective_port, stop
+    return serve_http(app, "127.0.0.1", 0, ident="bare-bolt")
 
 
 class Server:

@@ -77,6 +77,24 @@ def wsgi_application(app: App) -> Callable[[dict[str, Any], Callable[..., Any]],
     return application
 
 
+def serve_http(app: App, host: str, port: int, ident: str = "ibmi-warden") -> tuple[int, Callable[[], None]]:
+    """Serve the app on waitress in a background thread; returns the port it listens on and its stop function."""
+    from waitress import create_server, wasyncore
+
+    server = create_server(wsgi_application(app), host=host, port=port, threads=HTTP_THREADS, ident=ident)
+    thread = threading.Thread(target=server.run, name="http", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        # Close every socket from inside waitress's own loop thread (closing them from here would
+        # pull file descriptors out from under its select()); the loop ends once none is left.
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
+
+    return server.effective_port, stop
+
+
 class Runner:
     """Starts the Slack transport and the scheduler, and stops them all on SIGTERM/SIGINT."""
 
@@ -109,21 +127,7 @@ class Runner:
             self._start_socket_mode()
 
     def _start_http(self) -> None:
-        from waitress import create_server, wasyncore
-
-        server = create_server(wsgi_application(self.app), host=self.http_host, port=self.http_port,
-                               threads=HTTP_THREADS, ident="ibmi-warden")
-        self.http_port = server.effective_port
-        thread = threading.Thread(target=server.run, name="http", daemon=True)
-        thread.start()
-
-        def stop_http() -> None:
-            # Close every socket from inside waitress's own loop thread (closing them from here would
-            # pull file descriptors out from under its select()); the loop ends once none is left.
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-            thread.join(timeout=5)
-            server.task_dispatcher.shutdown()
-
+        self.http_port, stop_http = serve_http(self.app, self.http_host, self.http_port or 0)
         self._stops.append(stop_http)
         log.info("listening for Slack on http://%s:%s%s", self.http_host, self.http_port, EVENTS_PATH)
 
