@@ -96,8 +96,9 @@ def write_config(folder: Path, latency: float) -> Path:
 
 
 def without_latency(config: Config) -> Config:
-    return replace(config, systems=tuple(
-        replace(s, demo=replace(s.demo, latency=0.0)) if s.demo else s for s in config.systems))
+    return replace(
+        config, systems=tuple(replace(s, demo=replace(s.demo, latency=0.0)) if s.demo else s for s in config.systems)
+    )
 
 
 class _SteppedClock:
@@ -128,9 +129,12 @@ def post_alerts(config_path: Path, slack: SlackTestServer) -> None:
     from storage import outbox
 
     clock = _SteppedClock()
-    parts = assemble(without_latency(load_config(config_path)),
-                     Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url),
-                     clock=clock, tracer=_OfflineTracer())  # type: ignore[arg-type]
+    parts = assemble(
+        without_latency(load_config(config_path)),
+        Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url),
+        clock=clock,
+        tracer=_OfflineTracer(),
+    )  # type: ignore[arg-type]
     try:
         parts.services.run_cycle()
         for _ in range(500):
@@ -153,8 +157,7 @@ def alert_with_button(slack: SlackTestServer, channel: str) -> tuple[dict[str, A
     raise SystemExit(f"no alert with a {BUTTON} button was posted to {channel}")
 
 
-def click_body(slack: SlackTestServer, message: dict[str, Any], block: dict[str, Any],
-               element: dict[str, Any]) -> str:
+def click_body(slack: SlackTestServer, message: dict[str, Any], block: dict[str, Any], element: dict[str, Any]) -> str:
     """The form Slack POSTs when CLICKER clicks the button, with a response_url of its own."""
     channel = message["channel"]
     payload = {
@@ -171,9 +174,16 @@ def click_body(slack: SlackTestServer, message: dict[str, Any], block: dict[str,
         "message": {k: v for k, v in message.items() if k != "channel"},
         "state": {"values": {}},
         "response_url": slack.new_response_url(),
-        "actions": [{"action_id": BUTTON, "block_id": block["block_id"], "type": element.get("type"),
-                     "text": element.get("text"), "value": element.get("value"),
-                     "action_ts": f"{time.time():.6f}"}],
+        "actions": [
+            {
+                "action_id": BUTTON,
+                "block_id": block["block_id"],
+                "type": element.get("type"),
+                "text": element.get("text"),
+                "value": element.get("value"),
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
     }
     return interactive_form(payload)
 
@@ -187,8 +197,11 @@ def serve(kind: str, config_path: Path) -> None:
     from bot.logging_setup import configure_logging
 
     config = load_config(config_path)
-    slack_secrets = Secrets(slack_bot_token=os.environ["BENCH_BOT_TOKEN"], slack_api_url=os.environ["BENCH_API_URL"],
-                            slack_signing_secret=os.environ["BENCH_SIGNING_SECRET"])
+    slack_secrets = Secrets(
+        slack_bot_token=os.environ["BENCH_BOT_TOKEN"],
+        slack_api_url=os.environ["BENCH_API_URL"],
+        slack_signing_secret=os.environ["BENCH_SIGNING_SECRET"],
+    )
     configure_logging(config.log_level, [SIGNING_SECRET, os.environ["BENCH_BOT_TOKEN"]])
     port, stop = (serve_shipped if kind == "shipped" else serve_bare)(config, slack_secrets)
     print("ready", port, flush=True)
@@ -206,8 +219,9 @@ def serve_shipped(config: Config, slack_secrets: Secrets) -> tuple[int, Callable
 
     parts = assemble(config, slack_secrets)
     app = build_app(config, slack_secrets, parts.services, http=True)
-    runner = Runner(app, parts.services, http_port=0, http_host="127.0.0.1", schedule_checks=False,
-                    delivery=parts.delivery)
+    runner = Runner(
+        app, parts.services, http_port=0, http_host="127.0.0.1", schedule_checks=False, delivery=parts.delivery
+    )
     runner.start()
 
     def stop() -> None:
@@ -255,7 +269,13 @@ class Server:
         self._log = log_path.open("w")
         self.process = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--serve", kind, "--config", str(config_path)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True, env=env, cwd=REPO)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
         line = self.process.stdout.readline() if self.process.stdout else ""
         if not line.startswith("ready "):
             self.stop()
@@ -338,8 +358,15 @@ class Measured:
     server_cpu_ms: float | None  # the server's CPU time per request, all its threads
 
 
-def measure(server: Server, make_body: Callable[[], str], requests: int, concurrency: int, warmup: int,
-            expect: Callable[[Result], bool], what: str) -> Measured:
+def measure(
+    server: Server,
+    make_body: Callable[[], str],
+    requests: int,
+    concurrency: int,
+    warmup: int,
+    expect: Callable[[Result], bool],
+    what: str,
+) -> Measured:
     load(server.port, [make_body() for _ in range(warmup)], min(concurrency, max(1, warmup)))
     bodies = [make_body() for _ in range(requests)]
     cpu_before = server.cpu_seconds()
@@ -347,8 +374,10 @@ def measure(server: Server, make_body: Callable[[], str], requests: int, concurr
     cpu_after = server.cpu_seconds()
     wrong = [r for r in results if not expect(r)]
     if wrong:
-        raise SystemExit(f"{what}: {len(wrong)} of {len(results)} answers were not as expected, e.g. "
-                         f"{wrong[0].status} {wrong[0].body[:300]!r}")
+        raise SystemExit(
+            f"{what}: {len(wrong)} of {len(results)} answers were not as expected, e.g. "
+            f"{wrong[0].status} {wrong[0].body[:300]!r}"
+        )
     cpu = None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) * 1000 / len(results)
     return Measured([r.seconds * 1000 for r in results], cpu)
 
@@ -361,8 +390,12 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def figures(measured: Measured) -> dict[str, Any]:
     values = measured.ms
-    return {"p50": round(statistics.median(values), 1), "p99": round(percentile(values, 0.99), 1),
-            "max": round(max(values), 1), "cpu": measured.server_cpu_ms}
+    return {
+        "p50": round(statistics.median(values), 1),
+        "p99": round(percentile(values, 0.99), 1),
+        "max": round(max(values), 1),
+        "cpu": measured.server_cpu_ms,
+    }
 
 
 def line(name: str, figure: dict[str, Any], target: bool = False) -> str:
@@ -406,8 +439,9 @@ def main() -> None:
         message, block, element = alert_with_button(slack, config.slack.alerts_channel)
 
         def netstat() -> str:
-            return slack.slash_command_form("netstat", command=config.slack.command, user_id=VIEWER,
-                                            response_url=slack.new_response_url())
+            return slack.slash_command_form(
+                "netstat", command=config.slack.command, user_id=VIEWER, response_url=slack.new_response_url()
+            )
 
         def click() -> str:
             return click_body(slack, message, block, element)
@@ -428,16 +462,29 @@ def main() -> None:
 
     ours, base, buttons, base_buttons = figures(acks), figures(bare_acks), figures(clicks), figures(bare_clicks)
     ratio = round(percentile(acks.ms, 0.99) / percentile(bare_acks.ms, 0.99), 2)
-    print(f"{os.cpu_count()} CPUs; {args.requests} requests per figure at concurrency {args.concurrency}, each on a "
-          f"fresh connection, after {args.warmup} unmeasured warm-up requests per server and kind")
+    print(
+        f"{os.cpu_count()} CPUs; {args.requests} requests per figure at concurrency {args.concurrency}, each on a "
+        f"fresh connection, after {args.warmup} unmeasured warm-up requests per server and kind"
+    )
     print(line(f"/ibmi netstat ack, as shipped (demo IBM i {args.latency:g}s per statement)", ours, target=True))
     print(line("/ibmi ack, bare Bolt (a listener that only acks)", base))
-    print(f"p99 as shipped / bare Bolt p99: {ratio} (target <= {RATIO_TARGET:g}: "
-          f"{'met' if ratio <= RATIO_TARGET else 'MISSED'})")
+    print(
+        f"p99 as shipped / bare Bolt p99: {ratio} (target <= {RATIO_TARGET:g}: "
+        f"{'met' if ratio <= RATIO_TARGET else 'MISSED'})"
+    )
     print(line(f"button click ack ({BUTTON} by a user who may not silence), as shipped", buttons, target=True))
     print(line("button click ack, bare Bolt (an action listener that only acks)", base_buttons))
-    print(json.dumps({"p50_ms": ours["p50"], "p99_ms": ours["p99"], "bare_bolt_p99_ms": base["p99"],
-                      "ratio_vs_bare_bolt": ratio, "buttons_p99_ms": buttons["p99"]}))
+    print(
+        json.dumps(
+            {
+                "p50_ms": ours["p50"],
+                "p99_ms": ours["p99"],
+                "bare_bolt_p99_ms": base["p99"],
+                "ratio_vs_bare_bolt": ratio,
+                "buttons_p99_ms": buttons["p99"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -133,18 +133,36 @@ def naive(texts: list[str], networks: list[Network]) -> list[bool]:
     verdicts = []
     for text in texts:
         address = parse_address(text)
-        verdicts.append(address is not None and not is_local(address)
-                        and not any(address in network for network in networks))
+        verdicts.append(
+            address is not None and not is_local(address) and not any(address in network for network in networks)
+        )
     return verdicts
 
 
 def netstat_rows(texts: list[str]) -> list[NetstatConnection]:
-    rows = [NetstatConnection("IPV4", "0.0.0.0", 0, None, "0.0.0.0", 23, "telnet", "TCP", "LISTEN",
-                              Decimal(0), "QTCP", 0, 0)]
+    rows = [
+        NetstatConnection(
+            "IPV4", "0.0.0.0", 0, None, "0.0.0.0", 23, "telnet", "TCP", "LISTEN", Decimal(0), "QTCP", 0, 0
+        )
+    ]
     for index, text in enumerate(texts):
-        rows.append(NetstatConnection("IPV6" if ":" in text else "IPV4", text, 40000 + index % 20000, None,
-                                      "10.1.1.5", (23, 992, 8471, 8476, 446)[index % 5], None, "TCP",
-                                      "ESTABLISHED", Decimal("1.5"), "QUSER", 100, 200))
+        rows.append(
+            NetstatConnection(
+                "IPV6" if ":" in text else "IPV4",
+                text,
+                40000 + index % 20000,
+                None,
+                "10.1.1.5",
+                (23, 992, 8471, 8476, 446)[index % 5],
+                None,
+                "TCP",
+                "ESTABLISHED",
+                Decimal("1.5"),
+                "QUSER",
+                100,
+                200,
+            )
+        )
     return rows
 
 
@@ -170,8 +188,11 @@ def slack_calls(connections: int, addresses: int) -> tuple[int, int]:
     rng = random.Random(5)
     sources = [str(ipaddress.IPv4Address(rng.randint(0x0B000000, 0xDF000000))) for _ in range(addresses)]
     rows = netstat_rows([sources[index % addresses] for index in range(connections)])
-    rows.append(NetstatConnection("IPV4", "0.0.0.0", 0, None, "0.0.0.0", 23, "telnet", "TCP", "LISTEN",
-                                  Decimal(0), "QTCP", 0, 0))
+    rows.append(
+        NetstatConnection(
+            "IPV4", "0.0.0.0", 0, None, "0.0.0.0", 23, "telnet", "TCP", "LISTEN", Decimal(0), "QTCP", 0, 0
+        )
+    )
     clock = FakeClock()
     with SlackTestServer(scopes="chat:write,commands") as slack, tempfile.TemporaryDirectory() as folder:
         storage = open_database(Path(folder) / "warden.db")
@@ -252,27 +273,43 @@ def main() -> None:
     def verdict(ok: bool) -> str:
         return "ok" if ok else "MISSED"
 
-    print(f"data: {result['addresses']} address strings ({result['distinct_addresses']} distinct, "
-          f"{result['untrusted_addresses']} untrusted), {result['networks']} trusted networks "
-          f"({result['ipv6_networks']} IPv6) merged into {result['merged_ranges'][4]} IPv4 and "
-          f"{result['merged_ranges'][6]} IPv6 ranges")
-    print(f"seconds (TrustList.untrusted_keys, best of {args.repeat}, turns with the floor): {result['seconds']} s "
-          f"[target <= {TARGET_SECONDS} s: {verdict(seconds <= TARGET_SECONDS)}]")
-    print(f"naive any(address in network): {result['naive_extrapolated_seconds']} s, extrapolated from "
-          f"{len(sample)} addresses timed; speedup {result['speedup_vs_naive']}x "
-          f"[target >= {TARGET_SPEEDUP}x: {verdict(naive_seconds / seconds >= TARGET_SPEEDUP)}]")
-    print(f"floor (inet_pton + int.from_bytes only, best of {args.repeat}): {result['floor_seconds']} s; "
-          f"ratio {result['ratio_to_floor']} [target <= {TARGET_RATIO_TO_FLOOR}: "
-          f"{verdict(seconds / floor_seconds <= TARGET_RATIO_TO_FLOOR)}]")
-    print(f"reference (parse_address + is_local + in TrustList): {result['reference_seconds']} s; "
-          f"answers differing from it or from the naive sample: {mismatches} [target 0: {verdict(mismatches == 0)}]")
-    print(f"evaluate() on {len(rows)} NETSTAT rows (best of 3): {result['evaluate_seconds']} s, "
-          f"{result['findings']} findings [no target]")
-    print(f"peak RSS: {result['peak_rss_mb']} MB [target <= {TARGET_PEAK_RSS_MB} MB: "
-          f"{verdict(peak_rss_mb <= TARGET_PEAK_RSS_MB)}]")
-    print(f"slack calls for one cycle of {args.burst_connections} unknown connections from {args.burst_addresses} "
-          f"addresses: {burst} [target <= 2, one message and its thread: {verdict(burst <= 2)}]; the next cycle "
-          f"with nothing changed: {steady} [target 0: {verdict(steady == 0)}]")
+    print(
+        f"data: {result['addresses']} address strings ({result['distinct_addresses']} distinct, "
+        f"{result['untrusted_addresses']} untrusted), {result['networks']} trusted networks "
+        f"({result['ipv6_networks']} IPv6) merged into {result['merged_ranges'][4]} IPv4 and "
+        f"{result['merged_ranges'][6]} IPv6 ranges"
+    )
+    print(
+        f"seconds (TrustList.untrusted_keys, best of {args.repeat}, turns with the floor): {result['seconds']} s "
+        f"[target <= {TARGET_SECONDS} s: {verdict(seconds <= TARGET_SECONDS)}]"
+    )
+    print(
+        f"naive any(address in network): {result['naive_extrapolated_seconds']} s, extrapolated from "
+        f"{len(sample)} addresses timed; speedup {result['speedup_vs_naive']}x "
+        f"[target >= {TARGET_SPEEDUP}x: {verdict(naive_seconds / seconds >= TARGET_SPEEDUP)}]"
+    )
+    print(
+        f"floor (inet_pton + int.from_bytes only, best of {args.repeat}): {result['floor_seconds']} s; "
+        f"ratio {result['ratio_to_floor']} [target <= {TARGET_RATIO_TO_FLOOR}: "
+        f"{verdict(seconds / floor_seconds <= TARGET_RATIO_TO_FLOOR)}]"
+    )
+    print(
+        f"reference (parse_address + is_local + in TrustList): {result['reference_seconds']} s; "
+        f"answers differing from it or from the naive sample: {mismatches} [target 0: {verdict(mismatches == 0)}]"
+    )
+    print(
+        f"evaluate() on {len(rows)} NETSTAT rows (best of 3): {result['evaluate_seconds']} s, "
+        f"{result['findings']} findings [no target]"
+    )
+    print(
+        f"peak RSS: {result['peak_rss_mb']} MB [target <= {TARGET_PEAK_RSS_MB} MB: "
+        f"{verdict(peak_rss_mb <= TARGET_PEAK_RSS_MB)}]"
+    )
+    print(
+        f"slack calls for one cycle of {args.burst_connections} unknown connections from {args.burst_addresses} "
+        f"addresses: {burst} [target <= 2, one message and its thread: {verdict(burst <= 2)}]; the next cycle "
+        f"with nothing changed: {steady} [target 0: {verdict(steady == 0)}]"
+    )
     print(json.dumps(result))
 
 

@@ -28,8 +28,11 @@ from bot.trust import TrustList  # noqa: E402
 
 
 def make_rows(count: int, rng: random.Random) -> list[NetstatConnection]:
-    rows = [NetstatConnection("IPV4", "0.0.0.0", 0, None, "0.0.0.0", 23, "telnet", "TCP", "LISTEN",
-                              Decimal(0), "QTCP", 0, 0)]
+    rows = [
+        NetstatConnection(
+            "IPV4", "0.0.0.0", 0, None, "0.0.0.0", 23, "telnet", "TCP", "LISTEN", Decimal(0), "QTCP", 0, 0
+        )
+    ]
     for index in range(count):
         kind = rng.random()
         if kind < 0.1:
@@ -40,15 +43,31 @@ def make_rows(count: int, rng: random.Random) -> list[NetstatConnection]:
             remote = str(ipaddress.IPv6Address(0x20010DB8 << 96 | rng.getrandbits(64)))
         else:
             remote = f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
-        rows.append(NetstatConnection("IPV6" if ":" in remote else "IPV4", remote, 40000 + index % 20000, None,
-                                      "10.1.1.5", rng.choice((23, 992, 8471, 8476, 446)), None, "TCP",
-                                      "ESTABLISHED", Decimal("1.5"), "QUSER", 100, 200))
+        rows.append(
+            NetstatConnection(
+                "IPV6" if ":" in remote else "IPV4",
+                remote,
+                40000 + index % 20000,
+                None,
+                "10.1.1.5",
+                rng.choice((23, 992, 8471, 8476, 446)),
+                None,
+                "TCP",
+                "ESTABLISHED",
+                Decimal("1.5"),
+                "QUSER",
+                100,
+                200,
+            )
+        )
     return rows
 
 
 def make_networks(count: int, rng: random.Random) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = [
-        ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("2001:db8::/32")]
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("2001:db8::/32"),
+    ]
     while len(networks) < count:
         prefix = rng.randint(16, 32)
         networks.append(ipaddress.ip_network(f"{ipaddress.IPv4Address(rng.getrandbits(32))}/{prefix}", strict=False))
@@ -74,12 +93,19 @@ def main() -> None:
     evaluate("BENCH", rows, [], trusted)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    result = {"rows": args.rows, "networks": args.networks, "findings": len(findings),
-              "best_s": round(min(timings), 3), "median_s": round(sorted(timings)[len(timings) // 2], 3),
-              "peak_mib": round(peak / 2**20, 1)}
-    print(f"evaluate() on {args.rows} rows against {args.networks} trusted networks: "
-          f"best {result['best_s']}s, median {result['median_s']}s, peak {result['peak_mib']} MiB, "
-          f"{len(findings)} findings")
+    result = {
+        "rows": args.rows,
+        "networks": args.networks,
+        "findings": len(findings),
+        "best_s": round(min(timings), 3),
+        "median_s": round(sorted(timings)[len(timings) // 2], 3),
+        "peak_mib": round(peak / 2**20, 1),
+    }
+    print(
+        f"evaluate() on {args.rows} rows against {args.networks} trusted networks: "
+        f"best {result['best_s']}s, median {result['median_s']}s, peak {result['peak_mib']} MiB, "
+        f"{len(findings)} findings"
+    )
     print(json.dumps(result))
 
 

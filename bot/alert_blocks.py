@@ -74,8 +74,9 @@ def summary_text(system: str, check: str, alerts: Sequence[AlertRecord]) -> str:
     return f"{system} · {check}: {state}"
 
 
-def group_message(system: str, check: str, alerts: Sequence[AlertRecord], runbook_url: str | None = None
-                  ) -> dict[str, Any]:
+def group_message(
+    system: str, check: str, alerts: Sequence[AlertRecord], runbook_url: str | None = None
+) -> dict[str, Any]:
     """The message that carries a group of alerts of one system and check; re-rendered when they change."""
     ordered = by_severity(alerts)
     shown, rest = ordered[:MAX_SHOWN], ordered[MAX_SHOWN:]
@@ -89,8 +90,13 @@ def group_message(system: str, check: str, alerts: Sequence[AlertRecord], runboo
     if rest:
         names = ", ".join(a.subject for a in rest[:60])
         more = f" and {len(rest) - 60} more" if len(rest) > 60 else ""
-        blocks.append(SectionBlock(text=MarkdownTextObject(
-            text=fit(f"*{len(rest)} more:* {escape_mrkdwn(names)}{more}. Details in the thread."))))
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=fit(f"*{len(rest)} more:* {escape_mrkdwn(names)}{more}. Details in the thread.")
+                )
+            )
+        )
     context = summary_text(system, check, alerts)
     if runbook_url:
         context += f" · <{runbook_url}|what to do>"
@@ -136,5 +142,6 @@ def reminder_reply(alert: AlertRecord, open_for: float) -> dict[str, Any]:
 
 
 def silenced_reply(alert: AlertRecord, author: str, until: float) -> dict[str, Any]:
-    return _reply(f":zipper_mouth_face: Silenced by <@{author}> until {slack_date(until)}: "
-                  f"{escape_mrkdwn(alert.title)}")
+    return _reply(
+        f":zipper_mouth_face: Silenced by <@{author}> until {slack_date(until)}: {escape_mrkdwn(alert.title)}"
+    )

@@ -135,16 +135,28 @@ class AlertManager:
         data = finding.to_json()
         if previous is None:
             return AlertRecord(
-                fingerprint=finding.fingerprint, system=finding.system, check=finding.check, subject=finding.subject,
-                severity=finding.severity, title=finding.title, state="open", first_seen=now, last_seen=now,
+                fingerprint=finding.fingerprint,
+                system=finding.system,
+                check=finding.check,
+                subject=finding.subject,
+                severity=finding.severity,
+                title=finding.title,
+                state="open",
+                first_seen=now,
+                last_seen=now,
                 finding=data,
             )
         facts = {**data.get("facts", {})}
         if "owner" in previous.finding.get("facts", {}):  # keep enrichment already added
             facts.setdefault("owner", previous.finding["facts"]["owner"])
         return previous.with_changes(
-            severity=finding.severity, title=finding.title, state="open", resolved_at=None, clean_runs=0,
-            last_seen=now, finding={**data, "facts": facts},
+            severity=finding.severity,
+            title=finding.title,
+            state="open",
+            resolved_at=None,
+            clean_runs=0,
+            last_seen=now,
+            finding={**data, "facts": facts},
         )
 
     def _routed(self, record: AlertRecord) -> bool:
@@ -168,17 +180,20 @@ class AlertManager:
             payload = alert_blocks.group_message(system, check, routed, self.runbook_url(check))
             outbox.enqueue(self.storage, route.channel, POST, payload, message_key=key, now=now)
             if len(routed) > alert_blocks.MAX_SHOWN:
-                outbox.enqueue(self.storage, route.channel, POST, alert_blocks.details_reply(routed),
-                               thread_key=key, now=now)
+                outbox.enqueue(
+                    self.storage, route.channel, POST, alert_blocks.details_reply(routed), thread_key=key, now=now
+                )
 
     def _rerender(self, message_key: str, now: float) -> None:
         alerts = alerts_in_message(self.storage, message_key)
         if not alerts:
             return
-        channel = next(m.channel for m in messages_of(self.storage, alerts[0].fingerprint)
-                       if m.message_key == message_key)
-        payload = alert_blocks.group_message(alerts[0].system, alerts[0].check, alerts,
-                                             self.runbook_url(alerts[0].check))
+        channel = next(
+            m.channel for m in messages_of(self.storage, alerts[0].fingerprint) if m.message_key == message_key
+        )
+        payload = alert_blocks.group_message(
+            alerts[0].system, alerts[0].check, alerts, self.runbook_url(alerts[0].check)
+        )
         outbox.enqueue(self.storage, channel, UPDATE, payload, target_key=message_key, now=now)
 
     def refresh(self, fingerprint: str) -> None:

@@ -38,26 +38,39 @@ class BotParts:
         self.storage.close()
 
 
-def assemble(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tracer: Tracer | None = None
-             ) -> BotParts:
+def assemble(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tracer: Tracer | None = None) -> BotParts:
     """Storage, the outbox's delivery worker, the alert lifecycle, owner tracing and the services."""
     storage = open_database(config.storage.path)
     client = make_web_client(secrets.slack_bot_token, secrets.slack_api_url)
     delivery = DeliveryWorker(storage, client, clock=clock)
-    alerts = AlertManager(storage, config.alerts, config.slack.alert_routes, clock=clock.now,
-                          on_enqueued=delivery.wake, runbook_url=runbook_url_of(config))
-    tracer = tracer or Tracer(storage, ttl=config.trace.ttl, timeout=config.trace.timeout,
-                              asn_methods=config.trace.asn_methods, max_concurrent=config.trace.max_concurrent,
-                              clock=clock.now)
-    services = WardenServices(config, storage, alerts=alerts, clock=clock.now, tracer=tracer,
-                              enricher=OwnerEnricher(storage, tracer, alerts))
+    alerts = AlertManager(
+        storage,
+        config.alerts,
+        config.slack.alert_routes,
+        clock=clock.now,
+        on_enqueued=delivery.wake,
+        runbook_url=runbook_url_of(config),
+    )
+    tracer = tracer or Tracer(
+        storage,
+        ttl=config.trace.ttl,
+        timeout=config.trace.timeout,
+        asn_methods=config.trace.asn_methods,
+        max_concurrent=config.trace.max_concurrent,
+        clock=clock.now,
+    )
+    services = WardenServices(
+        config, storage, alerts=alerts, clock=clock.now, tracer=tracer, enricher=OwnerEnricher(storage, tracer, alerts)
+    )
     services.roles = Roles(config.roles, config.approvals, client, clock=clock.now)
+
     def requests_changed() -> None:
         delivery.wake()
         services.state_changed()  # the App Home shows pending requests
 
-    services.approvals = ApprovalService(storage, config, services.roles, services.connection, clock.now,
-                                         alerts=alerts, on_enqueued=requests_changed)
+    services.approvals = ApprovalService(
+        storage, config, services.roles, services.connection, clock.now, alerts=alerts, on_enqueued=requests_changed
+    )
     services.remediation = Remediation(storage, services.approvals, tracer, services.connection, clock.now)
     return BotParts(storage, delivery, alerts, services)
 
@@ -84,7 +97,6 @@ def build_app(config: Config, secrets: Secrets, services: Services, http: bool) 
         signing_secret=secrets.slack_signing_secret if http else None,
         request_verification_enabled=http,
         process_before_response=True,
-
         logger=bolt_log,
     )
     work = ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="warden-work")

@@ -90,28 +90,55 @@ class ApprovalService:
             return Submitted(False, "A reason is required for this change; add it after the command's arguments.")
         channel = self.config.slack.approvals_channel
         request = ChangeRequest(
-            id="R" + secrets.token_hex(6), system=system, action=action, params=params,
-            commands=tuple(command.to_cl() for command in commands), summary=summary, requester=requester,
-            reason=reason.strip(), created_at=now, expires_at=now + policy.ttl, min_approvals=policy.min_approvals,
-            alert_fingerprint=alert_fingerprint, channel=channel,
+            id="R" + secrets.token_hex(6),
+            system=system,
+            action=action,
+            params=params,
+            commands=tuple(command.to_cl() for command in commands),
+            summary=summary,
+            requester=requester,
+            reason=reason.strip(),
+            created_at=now,
+            expires_at=now + policy.ttl,
+            min_approvals=policy.min_approvals,
+            alert_fingerprint=alert_fingerprint,
+            channel=channel,
         )
         request = ChangeRequest(**{**request.__dict__, "message_key": f"request:{request.id}"})
         with self.storage.transaction():
             store.create(self.storage, request)
-            outbox.enqueue(self.storage, channel, POST, request_blocks.request_message(request),
-                           message_key=request.message_key, now=now)
-            audit.append(self.storage, actor=requester, action="request", system=system, subject=request.id,
-                         outcome="pending", details={"action": action, "params": params,
-                                                     "commands": list(request.commands), "reason": request.reason},
-                         at=now)
+            outbox.enqueue(
+                self.storage,
+                channel,
+                POST,
+                request_blocks.request_message(request),
+                message_key=request.message_key,
+                now=now,
+            )
+            audit.append(
+                self.storage,
+                actor=requester,
+                action="request",
+                system=system,
+                subject=request.id,
+                outcome="pending",
+                details={
+                    "action": action,
+                    "params": params,
+                    "commands": list(request.commands),
+                    "reason": request.reason,
+                },
+                at=now,
+            )
         self.on_enqueued()
         where = f"<#{channel}>" if channel.startswith(("C", "G")) else channel
         return Submitted(True, f"Request {request.id} is waiting for approval in {where}.", request)
 
     # --- decisions -----------------------------------------------------------------------------
 
-    def _decidable(self, request_id: str, user: str, system_in_payload: str | None, verb: str
-                   ) -> tuple[ChangeRequest | None, str | None]:
+    def _decidable(
+        self, request_id: str, user: str, system_in_payload: str | None, verb: str
+    ) -> tuple[ChangeRequest | None, str | None]:
         now = self.clock()
         request = store.get(self.storage, request_id)
         if request is None:
@@ -146,14 +173,23 @@ class ApprovalService:
         with self.storage.transaction():
             counted = store.add_approval(self.storage, request.id, user, now)
             if counted:
-                audit.append(self.storage, actor=user, action="approve", system=request.system, subject=request.id,
-                             outcome="counted", at=now)
+                audit.append(
+                    self.storage,
+                    actor=user,
+                    action="approve",
+                    system=request.system,
+                    subject=request.id,
+                    outcome="counted",
+                    at=now,
+                )
         if not counted:
             current = store.get(self.storage, request.id)
             if current is None or current.state != "pending":
                 return f"Request {request.id} is {current.state if current else 'gone'}; it cannot be decided."
-            return f"Your approval of {request.id} is already counted ({len(current.approvals)} " \
-                   f"of {request.min_approvals})."
+            return (
+                f"Your approval of {request.id} is already counted ({len(current.approvals)} "
+                f"of {request.min_approvals})."
+            )
         if store.claim_execution(self.storage, request.id, now):
             self._execute(request.id)
             final = store.get(self.storage, request.id)
@@ -173,12 +209,23 @@ class ApprovalService:
         with self.storage.transaction():
             if not store.reject(self.storage, request.id, user, reason, now):
                 return f"{request.id} was decided by another click."
-            audit.append(self.storage, actor=user, action="reject", system=request.system, subject=request.id,
-                         outcome="rejected", details={"reason": reason}, at=now)
+            audit.append(
+                self.storage,
+                actor=user,
+                action="reject",
+                system=request.system,
+                subject=request.id,
+                outcome="rejected",
+                details={"reason": reason},
+                at=now,
+            )
             rejected = store.get(self.storage, request.id)
             assert rejected is not None
-            self._announce(rejected, f"<@{request.requester}> your request {request.id} was rejected by <@{user}>: "
-                           f"{escape_mrkdwn(reason)}", now)
+            self._announce(
+                rejected,
+                f"<@{request.requester}> your request {request.id} was rejected by <@{user}>: {escape_mrkdwn(reason)}",
+                now,
+            )
         self.on_enqueued()
         return f"Rejected {request.id}."
 
@@ -199,13 +246,25 @@ class ApprovalService:
             recorded = store.finish(self.storage, request.id, state, outcome)
             finished = store.get(self.storage, request.id)
             assert finished is not None
-            audit.append(self.storage, actor="ibmi-warden", action="execute", system=request.system,
-                         subject=request.id,
-                         outcome=(f"{state}: {outcome['text']}" if recorded else
-                                  f"{state}, but the request was already {finished.state}: {outcome['text']}"),
-                         details={"commands": list(request.commands)}, at=now)
-            self._announce(finished, f"<@{request.requester}> request {request.id} is {finished.state}: "
-                           f"{escape_mrkdwn(outcome['text'])}", now)
+            audit.append(
+                self.storage,
+                actor="ibmi-warden",
+                action="execute",
+                system=request.system,
+                subject=request.id,
+                outcome=(
+                    f"{state}: {outcome['text']}"
+                    if recorded
+                    else f"{state}, but the request was already {finished.state}: {outcome['text']}"
+                ),
+                details={"commands": list(request.commands)},
+                at=now,
+            )
+            self._announce(
+                finished,
+                f"<@{request.requester}> request {request.id} is {finished.state}: {escape_mrkdwn(outcome['text'])}",
+                now,
+            )
         self.on_enqueued()
 
     def _run(self, request: ChangeRequest) -> tuple[str, dict[str, Any]]:
@@ -235,13 +294,15 @@ class ApprovalService:
         network = request.params["network"]
         now = self.clock()
         if request.action == "trust":
-            store.add_trusted(self.storage, request.system, network, request.reason, request.requester, request.id,
-                              now)
+            store.add_trusted(self.storage, request.system, network, request.reason, request.requester, request.id, now)
             return "done", {"ok": True, "text": f"{network} is trusted on {request.system}"}
         if store.remove_trusted(self.storage, request.system, network):
             return "done", {"ok": True, "text": f"{network} is no longer trusted on {request.system}"}
-        return "failed", {"ok": False, "text": f"{network} was not trusted by approval on {request.system} "
-                                               "(networks in the configuration file change only there)"}
+        return "failed", {
+            "ok": False,
+            "text": f"{network} was not trusted by approval on {request.system} "
+            "(networks in the configuration file change only there)",
+        }
 
     # --- housekeeping --------------------------------------------------------------------------
 
@@ -250,10 +311,16 @@ class ApprovalService:
         with self.storage.transaction():
             expired = store.expire_due(self.storage, now)
             for request in expired:
-                audit.append(self.storage, actor="ibmi-warden", action="expire", system=request.system,
-                             subject=request.id, outcome="expired", at=now)
-                self._announce(request, f"<@{request.requester}> request {request.id} expired without a decision.",
-                               now)
+                audit.append(
+                    self.storage,
+                    actor="ibmi-warden",
+                    action="expire",
+                    system=request.system,
+                    subject=request.id,
+                    outcome="expired",
+                    at=now,
+                )
+                self._announce(request, f"<@{request.requester}> request {request.id} expired without a decision.", now)
         if expired:
             self.on_enqueued()
         return expired
@@ -264,10 +331,21 @@ class ApprovalService:
         with self.storage.transaction():
             interrupted = store.mark_interrupted(self.storage)
             for request in interrupted:
-                audit.append(self.storage, actor="ibmi-warden", action="unknown", system=request.system,
-                             subject=request.id, outcome="unknown: the bot stopped while the command ran", at=now)
-                self._announce(request, f"<@{request.requester}> the bot stopped while request {request.id} ran. "
-                               "Its outcome is unknown: please verify on the system. It will not be run again.", now)
+                audit.append(
+                    self.storage,
+                    actor="ibmi-warden",
+                    action="unknown",
+                    system=request.system,
+                    subject=request.id,
+                    outcome="unknown: the bot stopped while the command ran",
+                    at=now,
+                )
+                self._announce(
+                    request,
+                    f"<@{request.requester}> the bot stopped while request {request.id} ran. "
+                    "Its outcome is unknown: please verify on the system. It will not be run again.",
+                    now,
+                )
         if interrupted:
             self.on_enqueued()
         return interrupted
@@ -277,21 +355,43 @@ class ApprovalService:
     def _update_message(self, request: ChangeRequest) -> None:
         if request.channel and request.message_key:
             with self.storage.transaction():
-                outbox.enqueue(self.storage, request.channel, UPDATE, request_blocks.request_message(request),
-                               target_key=request.message_key, now=self.clock())
+                outbox.enqueue(
+                    self.storage,
+                    request.channel,
+                    UPDATE,
+                    request_blocks.request_message(request),
+                    target_key=request.message_key,
+                    now=self.clock(),
+                )
             self.on_enqueued()
 
     def _announce(self, request: ChangeRequest, text: str, now: float) -> None:
         """Edit the request's message, tell the requester in its thread, and the alert's thread if any."""
         if request.channel and request.message_key:
-            outbox.enqueue(self.storage, request.channel, UPDATE, request_blocks.request_message(request),
-                           target_key=request.message_key, now=now)
-            outbox.enqueue(self.storage, request.channel, POST, request_blocks.reply(text),
-                           thread_key=request.message_key, now=now)
+            outbox.enqueue(
+                self.storage,
+                request.channel,
+                UPDATE,
+                request_blocks.request_message(request),
+                target_key=request.message_key,
+                now=now,
+            )
+            outbox.enqueue(
+                self.storage, request.channel, POST, request_blocks.reply(text), thread_key=request.message_key, now=now
+            )
         if self.alerts is not None and request.alert_fingerprint:
-            self.alerts.reply(request.alert_fingerprint, request_blocks.reply(
-                f"Change request {request.id} ({request.summary}): {request.state}"))
+            self.alerts.reply(
+                request.alert_fingerprint,
+                request_blocks.reply(f"Change request {request.id} ({request.summary}): {request.state}"),
+            )
 
     def _refused(self, user: str, verb: str, system: str | None, subject: str, why: str, now: float) -> None:
-        audit.append(self.storage, actor=user, action="refused", system=system, subject=subject,
-                     outcome=f"refused: {verb}: {why}", at=now)
+        audit.append(
+            self.storage,
+            actor=user,
+            action="refused",
+            system=system,
+            subject=subject,
+            outcome=f"refused: {verb}: {why}",
+            at=now,
+        )

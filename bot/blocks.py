@@ -125,8 +125,10 @@ def status_line(status: SystemStatus) -> str:
         )
     elif status.last_check:
         result = escape_mrkdwn(fit(_one_line(status.last_result or "no result recorded"), 300))
-        check = (f"last check `{status.last_check}` {_when(status.last_check_at)}, "
-                 f"{status.last_duration or 0:.1f}s, {result}")
+        check = (
+            f"last check `{status.last_check}` {_when(status.last_check_at)}, "
+            f"{status.last_duration or 0:.1f}s, {result}"
+        )
     return f"*{escape_mrkdwn(status.name)}* ({status.connection_kind}) {state}\n{check}"
 
 
@@ -143,16 +145,15 @@ def status_blocks(statuses: Sequence[SystemStatus]) -> list[dict]:
     if not statuses:
         blocks.append(_section("No systems are configured."))
         return to_dicts(blocks)
-    sections, shown = _sections_within([status_line(status) for status in statuses],
-                                       MAX_MESSAGE_BLOCKS - len(blocks))
+    sections, shown = _sections_within([status_line(status) for status in statuses], MAX_MESSAGE_BLOCKS - len(blocks))
     blocks += sections
     hidden = statuses[shown:]
     if hidden:
         unreachable = sum(1 for s in hidden if s.reachable is False)
         unknown = sum(1 for s in hidden if s.reachable is None)
-        blocks.append(_context(
-            f"{len(hidden)} more system(s) not shown: {unreachable} unreachable, {unknown} not contacted yet."
-        ))
+        blocks.append(
+            _context(f"{len(hidden)} more system(s) not shown: {unreachable} unreachable, {unknown} not contacted yet.")
+        )
     return to_dicts(blocks)
 
 
@@ -187,10 +188,9 @@ def netstat_blocks(report: NetstatReport) -> list[dict]:
     hidden = report.entries[shown:]
     if hidden:
         hidden_untrusted = sum(1 for e in hidden if not e.trusted)
-        blocks.append(_context(
-            f"{len(hidden)} more not shown ({hidden_untrusted} untrusted). "
-            "Narrow the list with `--port N`."
-        ))
+        blocks.append(
+            _context(f"{len(hidden)} more not shown ({hidden_untrusted} untrusted). Narrow the list with `--port N`.")
+        )
     return to_dicts(blocks)
 
 

@@ -48,19 +48,31 @@ def build_parser() -> argparse.ArgumentParser:
     audit_log = commands.add_parser("audit", help="show, verify or export the tamper-evident audit log")
     with_config(audit_log, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
     audit_mode = audit_log.add_mutually_exclusive_group()
-    audit_mode.add_argument("--verify", action="store_true",
-                            help="check the hash chain: exit 0 when intact, 1 when tampered with")
-    audit_mode.add_argument("--csv", nargs="?", const="-", metavar="FILE",
-                            help="write every event as CSV, oldest first, to FILE (default: standard output)")
-    audit_mode.add_argument("--last", type=_positive_int, default=20, metavar="N",
-                            help="print the last N events, oldest first (the default, with N = 20)")
+    audit_mode.add_argument(
+        "--verify", action="store_true", help="check the hash chain: exit 0 when intact, 1 when tampered with"
+    )
+    audit_mode.add_argument(
+        "--csv",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="write every event as CSV, oldest first, to FILE (default: standard output)",
+    )
+    audit_mode.add_argument(
+        "--last",
+        type=_positive_int,
+        default=20,
+        metavar="N",
+        help="print the last N events, oldest first (the default, with N = 20)",
+    )
 
     trace = commands.add_parser("trace", help="who owns an address (RDAP; cached; special ranges answered locally)")
     with_config(trace, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
     trace.add_argument("address", help="an IPv4 or IPv6 address")
 
     doctor = commands.add_parser(
-        "doctor", help="check the configuration, IBM i authorities and Slack; print a fix for each failure")
+        "doctor", help="check the configuration, IBM i authorities and Slack; print a fix for each failure"
+    )
     with_config(doctor, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
     return parser
 
@@ -182,23 +194,28 @@ def format_findings(findings: Sequence[Finding], errors: dict[str, str]) -> str:
 
 def _demo(config: Config, secrets: Secrets, args: argparse.Namespace) -> int:
     if not any(s.is_demo for s in config.systems):
-        print("ibmi-warden: the configuration has no system with connection = \"demo\"", file=sys.stderr)
+        print('ibmi-warden: the configuration has no system with connection = "demo"', file=sys.stderr)
         return EXIT_ERROR
     if _joins_slack(secrets, args.http):
         return _run(config, secrets, args.http, args.host)
     folders = ", ".join(str(s.demo.path) for s in config.systems if s.demo)
     print(f"ibmi-warden {__version__} — one check cycle on the embedded demo IBM i ({folders})\n")
     status = _check(config, None, as_json=False)
-    print(f"\nRecorded in {config.storage.path}. With SLACK_BOT_TOKEN and SLACK_APP_TOKEN set, "
-          "`ibmi-warden demo` joins Slack over Socket Mode instead.")
+    print(
+        f"\nRecorded in {config.storage.path}. With SLACK_BOT_TOKEN and SLACK_APP_TOKEN set, "
+        "`ibmi-warden demo` joins Slack over Socket Mode instead."
+    )
     return EXIT_OK if status in (EXIT_OK, EXIT_FINDINGS) else status
 
 
 def _run(config: Config, secrets: Secrets, http_port: int | None, host: str) -> int:
     missing = _missing_secrets(secrets, http_port)
     if missing:
-        print(f"ibmi-warden: set {' and '.join(missing)} in the environment "
-              f"({'HTTP' if http_port is not None else 'Socket Mode'} needs them)", file=sys.stderr)
+        print(
+            f"ibmi-warden: set {' and '.join(missing)} in the environment "
+            f"({'HTTP' if http_port is not None else 'Socket Mode'} needs them)",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
@@ -215,8 +232,7 @@ def _run(config: Config, secrets: Secrets, http_port: int | None, host: str) -> 
         print(f"ibmi-warden: Slack did not accept the bot token: {error}", file=sys.stderr)
         parts.close()
         return EXIT_ERROR
-    Runner(app, parts.services, secrets.slack_app_token, http_port, host, delivery=parts.delivery
-           ).run_until_signalled()
+    Runner(app, parts.services, secrets.slack_app_token, http_port, host, delivery=parts.delivery).run_until_signalled()
     parts.storage.close()
     return EXIT_OK
 
@@ -234,8 +250,10 @@ def _positive_int(text: str) -> int:
 def _audit(config: Config, args: argparse.Namespace) -> int:
     path = config.storage.path
     if not path.exists():  # a read-only command: never create an empty database that reads as intact
-        print(f"ibmi-warden: no database at {path} (storage.path); the bot has not run with this "
-              "configuration here", file=sys.stderr)
+        print(
+            f"ibmi-warden: no database at {path} (storage.path); the bot has not run with this configuration here",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     storage = open_database(path)
     try:
@@ -271,13 +289,24 @@ def _audit(config: Config, args: argparse.Namespace) -> int:
 def format_audit(events: Sequence[audit.AuditEvent]) -> str:
     """One line per event: time, actor, action, system, subject, outcome, in aligned columns."""
     rows = [
-        [_printable(str(cell)) for cell in (_audit_time(event.at), event.actor, event.action, event.system or "-",
-                                            event.subject or "-", event.outcome)]
+        [
+            _printable(str(cell))
+            for cell in (
+                _audit_time(event.at),
+                event.actor,
+                event.action,
+                event.system or "-",
+                event.subject or "-",
+                event.outcome,
+            )
+        ]
         for event in events
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
-    return "\n".join("  ".join([*(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)),
-                                row[-1]]).rstrip() for row in rows)
+    return "\n".join(
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)), row[-1]]).rstrip()
+        for row in rows
+    )
 
 
 def _audit_time(at: float) -> str:
@@ -298,8 +327,13 @@ def _trace(config: Config, address: str) -> int:
 
     storage = open_database(config.storage.path)
     try:
-        tracer = Tracer(storage, ttl=config.trace.ttl, timeout=config.trace.timeout,
-                        asn_methods=config.trace.asn_methods, max_concurrent=config.trace.max_concurrent)
+        tracer = Tracer(
+            storage,
+            ttl=config.trace.ttl,
+            timeout=config.trace.timeout,
+            asn_methods=config.trace.asn_methods,
+            max_concurrent=config.trace.max_concurrent,
+        )
         print(owner_text(tracer.trace(address)).replace("*", ""))
         return EXIT_OK
     except TraceError as error:

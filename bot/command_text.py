@@ -67,23 +67,41 @@ _SMTP_REMOVE_USAGE = "smtp remove accept|reject IP [MASK] [REASON]"
 SUB_COMMANDS = (
     SubCommand("help", "help", "help", "this list"),
     SubCommand("status", "status", "status", "each system: reachable or the error, and its last check"),
-    SubCommand("netstat", "netstat [SYSTEM] [--port N]", "netstat PROD --port 23",
-               "remote connections, untrusted first"),
+    SubCommand(
+        "netstat", "netstat [SYSTEM] [--port N]", "netstat PROD --port 23", "remote connections, untrusted first"
+    ),
     SubCommand("trace", "trace IP", "trace 203.0.113.7", "who owns an address (RDAP)"),
-    SubCommand("end", "end IP [PORT] [REASON]", "end 203.0.113.7 23 unknown telnet session",
-               "request ENDTCPCNN for the address's connections (on PORT, local or remote)"),
-    SubCommand("smtp", "smtp list [accept|reject] | add [accept|reject IP [MASK] REASON] | "
-               "remove accept|reject IP [MASK] [REASON]",
-               "smtp add accept 10.1.1.0 255.255.255.0 branch office",
-               "show the SMTP lists; request ADDSMTPLE / RMVSMTPLE (MASK: 255.255.255.0 or /24)"),
-    SubCommand("relay", "relay set none|list|near|both REASON", "relay set list close the open relay",
-               "request CHGSMTPA ALWRLY"),
-    SubCommand("trust", "trust IP|CIDR REASON", "trust 198.51.100.0/24 vendor VPN",
-               "request adding to the trust list"),
-    SubCommand("untrust", "untrust IP|CIDR [REASON]", "untrust 198.51.100.0/24 contract ended",
-               "request removal from the trust list"),
-    SubCommand("silence", "silence IP|FINGERPRINT DURATION REASON", "silence 203.0.113.7 4h vendor test",
-               "stop alerts for a while (1m to 30d)"),
+    SubCommand(
+        "end",
+        "end IP [PORT] [REASON]",
+        "end 203.0.113.7 23 unknown telnet session",
+        "request ENDTCPCNN for the address's connections (on PORT, local or remote)",
+    ),
+    SubCommand(
+        "smtp",
+        "smtp list [accept|reject] | add [accept|reject IP [MASK] REASON] | remove accept|reject IP [MASK] [REASON]",
+        "smtp add accept 10.1.1.0 255.255.255.0 branch office",
+        "show the SMTP lists; request ADDSMTPLE / RMVSMTPLE (MASK: 255.255.255.0 or /24)",
+    ),
+    SubCommand(
+        "relay",
+        "relay set none|list|near|both REASON",
+        "relay set list close the open relay",
+        "request CHGSMTPA ALWRLY",
+    ),
+    SubCommand("trust", "trust IP|CIDR REASON", "trust 198.51.100.0/24 vendor VPN", "request adding to the trust list"),
+    SubCommand(
+        "untrust",
+        "untrust IP|CIDR [REASON]",
+        "untrust 198.51.100.0/24 contract ended",
+        "request removal from the trust list",
+    ),
+    SubCommand(
+        "silence",
+        "silence IP|FINGERPRINT DURATION REASON",
+        "silence 203.0.113.7 4h vendor test",
+        "stop alerts for a while (1m to 30d)",
+    ),
     SubCommand("unsilence", "unsilence IP|FINGERPRINT", "unsilence 203.0.113.7", "end a silence"),
     SubCommand("approvals", "approvals", "approvals", "pending change requests"),
     SubCommand("audit", "audit [N]", "audit 20", "recent audit events (N from 1 to 100, 10 by default)"),
@@ -268,8 +286,16 @@ class AuditRequest:
 
 
 Request = (
-    TraceRequest | EndRequest | SmtpListRequest | SmtpAddFormRequest | ClRequest | TrustRequest | UntrustRequest
-    | SilenceRequest | UnsilenceRequest | AuditRequest
+    TraceRequest
+    | EndRequest
+    | SmtpListRequest
+    | SmtpAddFormRequest
+    | ClRequest
+    | TrustRequest
+    | UntrustRequest
+    | SilenceRequest
+    | UnsilenceRequest
+    | AuditRequest
 )
 
 
@@ -289,8 +315,10 @@ def usage_of(name: str, slash: str) -> str:
 def parse_command_text(text: str, systems: list[str], slash: str = "/ibmi") -> ParsedCommand:
     """Raises UsageError with a message fit for the user when the text is not a valid command."""
     if len(text) > _MAX_TEXT:
-        raise UsageError(f"That command is {len(text)} characters long; the limit is {_MAX_TEXT}.",
-                         _usage_for_first_word(text, slash))
+        raise UsageError(
+            f"That command is {len(text)} characters long; the limit is {_MAX_TEXT}.",
+            _usage_for_first_word(text, slash),
+        )
     words, note = _split(text)
     if not words:
         return ParsedCommand("help")
@@ -302,8 +330,10 @@ def parse_command_text(text: str, systems: list[str], slash: str = "/ibmi") -> P
         raise UsageError(f"{error.problem} ({note})", error.usage) from None
     # Whitespace splitting would quietly turn a line break into a space, even inside a reason.
     if any(unicodedata.category(c) == "Cc" for c in text.strip()):
-        raise UsageError("The command contains a line break or another control character; write it on one line.",
-                         usage_of(parsed.name, slash))
+        raise UsageError(
+            "The command contains a line break or another control character; write it on one line.",
+            usage_of(parsed.name, slash),
+        )
     return parsed
 
 
@@ -327,8 +357,11 @@ def _split(text: str) -> tuple[list[str], str | None]:
     try:
         words = shlex.split(protected)
     except ValueError as error:
-        note = ("The command ends with a lone backslash, taken as a plain character." if "escaped" in str(error)
-                else "Unbalanced quotes in the command were taken as plain characters.")
+        note = (
+            "The command ends with a lone backslash, taken as a plain character."
+            if "escaped" in str(error)
+            else "Unbalanced quotes in the command were taken as plain characters."
+        )
         return text.split(), note
     words = [w.replace(_APOSTROPHE_STAND_IN, "'").replace(_BACKSLASH_STAND_IN, "\\").strip(" ") for w in words]
     return [word for word in words if word], None
@@ -375,7 +408,7 @@ class _Arguments:
         return self.words[self.position] if self.position < len(self.words) else None
 
     def reason(self) -> str:
-        reason = _reason(self.words[self.position:], self.usage)
+        reason = _reason(self.words[self.position :], self.usage)
         self.position = len(self.words)
         return reason
 
@@ -479,8 +512,7 @@ def _parse_trace(args: _Arguments) -> TraceRequest:
 def _parse_end(args: _Arguments) -> EndRequest:
     address = _unmapped(_address(args.next("the remote IP address"), args.usage))
     if address.is_unspecified:
-        raise UsageError(f"`{address}` is the unspecified address, not the remote address of a connection.",
-                         args.usage)
+        raise UsageError(f"`{address}` is the unspecified address, not the remote address of a connection.", args.usage)
     port = None
     after = args.peek()
     if after is not None and _starts_like_a_number(after):
@@ -520,8 +552,7 @@ def _smtp_entry(args: _Arguments, command: type[SmtpListCommand]) -> ClRequest:
     after = args.peek()
     if after is not None and _looks_like_a_mask(after):
         if mask_word is not None:
-            raise UsageError(f"Give the mask once (got `{_shorten(mask_word)}` and `{_shorten(after)}`).",
-                             args.usage)
+            raise UsageError(f"Give the mask once (got `{_shorten(mask_word)}` and `{_shorten(after)}`).", args.usage)
         mask_word = args.next("a mask")
     for word in (address_word, mask_word):
         if word is not None:
@@ -531,9 +562,11 @@ def _smtp_entry(args: _Arguments, command: type[SmtpListCommand]) -> ClRequest:
     except CLValidationError as error:
         raise UsageError(_cl_problem(error), args.usage) from None
     if _opens_the_relay(entry):
-        raise UsageError(f"ibmi-warden will not request an *ACCEPT entry with mask {entry.mask} (/0): it lets every "
-                         "address relay mail through the system. Give the network's own mask, such as /24.",
-                         args.usage)
+        raise UsageError(
+            f"ibmi-warden will not request an *ACCEPT entry with mask {entry.mask} (/0): it lets every "
+            "address relay mail through the system. Give the network's own mask, such as /24.",
+            args.usage,
+        )
     return ClRequest(entry, args.reason())
 
 
@@ -545,16 +578,19 @@ def _opens_the_relay(command: object) -> bool:
 def _parse_relay(args: _Arguments) -> ClRequest:
     verb = args.next("`set` and one of none, list, near or both")
     if verb.lower() != "set":
-        raise UsageError(f"`relay {_shorten(verb)}`: expected `relay set` and one of none, list, near or both.",
-                         args.usage)
+        raise UsageError(
+            f"`relay {_shorten(verb)}`: expected `relay set` and one of none, list, near or both.", args.usage
+        )
     args.name = "relay set"
     word = args.next("one of none, list, near or both")
     _printable_word(word, args.usage)
     value = word.lower().removeprefix("*")
     accepted = "Accepted: none (no relaying), list (the *ACCEPT list), near, or both."
     if value == "all":
-        raise UsageError("ibmi-warden will not request an open relay: *ALL lets anyone relay mail through the "
-                         f"system. {accepted}", args.usage)
+        raise UsageError(
+            f"ibmi-warden will not request an open relay: *ALL lets anyone relay mail through the system. {accepted}",
+            args.usage,
+        )
     if value not in RELAY_CHOICES:
         raise UsageError(f"`{_shorten(word)}` is not a relay setting. {accepted}", args.usage)
     return ClRequest(ChangeSmtpRelay.build(value), args.reason())
@@ -585,8 +621,9 @@ def _parse_audit(args: _Arguments) -> AuditRequest:
     if args.peek() is not None:
         word = args.next("a number")
         if not (word.isascii() and word.isdigit() and len(word) <= 3 and 1 <= int(word) <= MAX_AUDIT_COUNT):
-            raise UsageError(f"`{_shorten(word)}` is not a number of events; expected 1 to {MAX_AUDIT_COUNT}.",
-                             args.usage)
+            raise UsageError(
+                f"`{_shorten(word)}` is not a number of events; expected 1 to {MAX_AUDIT_COUNT}.", args.usage
+            )
         count = int(word)
     args.end()
     return AuditRequest(count)
@@ -612,8 +649,11 @@ def _address(word: str, usage: str, expected: str = _ADDRESS_EXPECTED) -> IPAddr
     """One IP address, IPv4 or IPv6, in plain ASCII: no network, brackets, zone id or host name."""
     shown = f"`{_shorten(word)}`"
     if not word.isascii():
-        raise UsageError(f"{shown} is not an IP address: it has characters that only look like ASCII digits or "
-                         f"letters. Type {expected} in plain ASCII.", usage)
+        raise UsageError(
+            f"{shown} is not an IP address: it has characters that only look like ASCII digits or "
+            f"letters. Type {expected} in plain ASCII.",
+            usage,
+        )
     address = _ip(word)
     if address is not None:
         return address
@@ -626,8 +666,7 @@ def _address(word: str, usage: str, expected: str = _ADDRESS_EXPECTED) -> IPAddr
     if word.startswith("[") and word.endswith("]") and _ip(word[1:-1]) is not None:
         raise UsageError(f"{shown} is in brackets; give the address without them.", usage)
     if _HOST_NAME.fullmatch(word) and not _ADDRESS_CHARACTERS.fullmatch(word):
-        raise UsageError(f"{shown} looks like a host name; ibmi-warden does not look names up. Give {expected}.",
-                         usage)
+        raise UsageError(f"{shown} looks like a host name; ibmi-warden does not look names up. Give {expected}.", usage)
     raise UsageError(f"{shown} is not an IP address; expected {expected}.", usage)
 
 
@@ -654,8 +693,10 @@ def _network(word: str, usage: str) -> Network:
     if slash:
         limit = address.max_prefixlen
         if not (prefix.isascii() and prefix.isdigit() and len(prefix) <= 3 and int(prefix) <= limit):
-            raise UsageError(f"`{_shorten('/' + prefix)}` is not a prefix length; expected /0 to /{limit} for "
-                             f"IPv{address.version}.", usage)
+            raise UsageError(
+                f"`{_shorten('/' + prefix)}` is not a prefix length; expected /0 to /{limit} for IPv{address.version}.",
+                usage,
+            )
     if mapped:
         assert isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None
         ipv4 = str(address.ipv4_mapped)
@@ -675,8 +716,11 @@ def _silence_target(word: str, usage: str) -> tuple[str, str]:
     if _FINGERPRINT.fullmatch(word):
         return "fingerprint", word
     if _ANY_CASE_FINGERPRINT.fullmatch(word):
-        raise UsageError(f"`{_shorten(word)}`: alert fingerprints are 16 lowercase hex characters, as shown under "
-                         f"each alert: {word.lower()}.", usage)
+        raise UsageError(
+            f"`{_shorten(word)}`: alert fingerprints are 16 lowercase hex characters, as shown under "
+            f"each alert: {word.lower()}.",
+            usage,
+        )
     return "address", str(_unmapped(_address(word, usage, _TARGET_EXPECTED)))
 
 
@@ -706,8 +750,7 @@ def _list_type(word: str, usage: str) -> str:
 
 def _port(text: str, usage: str) -> int:
     if not (text.isascii() and text.isdigit() and 1 <= len(text) <= 5 and 1 <= int(text) <= 65535):
-        raise UsageError(f"`{_shorten(text)}` is not a port; expected a number from 1 to 65535.",
-                         usage)
+        raise UsageError(f"`{_shorten(text)}` is not a port; expected a number from 1 to 65535.", usage)
     return int(text)
 
 
@@ -754,8 +797,10 @@ def _reason_problem(reason: object) -> str | None:
         return "The reason is not text."
     for character in reason:
         if not character.isprintable():
-            return (f"The reason contains a character that is not printable text (U+{ord(character):04X}); "
-                    f"{_REASON_ALLOWED}.")
+            return (
+                f"The reason contains a character that is not printable text (U+{ord(character):04X}); "
+                f"{_REASON_ALLOWED}."
+            )
     if "`" in reason:
         return "The reason may not contain backticks: they would break the code formatting of Slack messages."
     if len(reason) > MAX_REASON:

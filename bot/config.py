@@ -315,9 +315,7 @@ def parse_duration(text: str) -> float:
     return sum(float(amount) * _UNIT_SECONDS[unit] for unit, amount in match.groupdict().items() if amount)
 
 
-def system_credentials(
-    system: SystemSettings, env: Mapping[str, str] = os.environ
-) -> tuple[str | None, str | None]:
+def system_credentials(system: SystemSettings, env: Mapping[str, str] = os.environ) -> tuple[str | None, str | None]:
     """The user profile and password of a system, from the variables named by user_env/password_env.
 
     (None, None) when the system names no variables (for example DSN=*LOCAL on IBM i itself).
@@ -431,9 +429,7 @@ class _Section:
     def has(self, name: str) -> bool:
         return name in self.data
 
-    def typed(
-        self, name: str, kind: type, type_name: str, form: str | None = None, required: bool = False
-    ) -> Any:
+    def typed(self, name: str, kind: type, type_name: str, form: str | None = None, required: bool = False) -> Any:
         """The value if present and of the right TOML type; otherwise None (and a problem, if wrong)."""
         if name not in self.data:
             if required:
@@ -508,9 +504,7 @@ class _Section:
             else:
                 self.problems.add(key, _wrong_type_text(item, "a string", item_form))
 
-    def table(
-        self, name: str, accepted: Sequence[str], required: bool = False, noun: str = "key"
-    ) -> _Section | None:
+    def table(self, name: str, accepted: Sequence[str], required: bool = False, noun: str = "key") -> _Section | None:
         form = f"[{self.key(name)}] with {', '.join(accepted)}"
         value = self.typed(name, dict, "a table", form, required)
         if value is None:
@@ -647,14 +641,15 @@ def _read_slack(root: _Section) -> SlackSettings:
     command = section.string(
         "command",
         "a slash command like '/ibmi'",
-        check=_pattern_check(
-            _SLASH_COMMAND, "a slash command", "'/' and up to 31 of a-z 0-9 _ -, like '/ibmi'"
-        ),
+        check=_pattern_check(_SLASH_COMMAND, "a slash command", "'/' and up to 31 of a-z 0-9 _ -, like '/ibmi'"),
     )
     runbook_base_url = section.string("runbook_base_url", RUNBOOK_BASE_URL_FORM, check=_check_runbook_base_url)
     return SlackSettings(
-        alerts_channel=alerts or "", approvals_channel=approvals or "", command=command or "/ibmi",
-        routes=_read_routes(section), runbook_base_url=runbook_base_url or DEFAULT_RUNBOOK_BASE_URL,
+        alerts_channel=alerts or "",
+        approvals_channel=approvals or "",
+        command=command or "/ibmi",
+        routes=_read_routes(section),
+        runbook_base_url=runbook_base_url or DEFAULT_RUNBOOK_BASE_URL,
     )
 
 
@@ -663,8 +658,13 @@ RUNBOOK_BASE_URL_FORM = f"an https:// address ending in '/', like '{DEFAULT_RUNB
 
 def _check_runbook_base_url(value: str) -> str | None:
     """An https:// URL ending in "/", without spaces or characters that would break a Slack link (<url|text>)."""
-    if (value.startswith("https://") and value.endswith("/") and len(value) > len("https://") + 1
-            and value.isascii() and not any(ch.isspace() or ch in "<>|" for ch in value)):
+    if (
+        value.startswith("https://")
+        and value.endswith("/")
+        and len(value) > len("https://") + 1
+        and value.isascii()
+        and not any(ch.isspace() or ch in "<>|" for ch in value)
+    ):
         return None
     return f"{value!r} is not a runbook base address; expected {RUNBOOK_BASE_URL_FORM}"
 
@@ -682,8 +682,11 @@ def _read_routes(slack: _Section) -> tuple[Route, ...]:
             continue
         section = _Section(slack.problems, key, entry, ("channel", "min_severity"))
         channel = section.string("channel", CHANNEL_FORM, required=True, check=_check_channel)
-        severity = section.string("min_severity", SEVERITY_FORM, check=lambda v: None if v in SEVERITIES else
-                                  f"{v!r} is not a severity; expected {SEVERITY_FORM}")
+        severity = section.string(
+            "min_severity",
+            SEVERITY_FORM,
+            check=lambda v: None if v in SEVERITIES else f"{v!r} is not a severity; expected {SEVERITY_FORM}",
+        )
         if channel:
             routes.append(Route(channel, severity or "info"))
     return tuple(routes)
@@ -704,8 +707,8 @@ def _read_alerts(root: _Section) -> AlertSettings:
 
 
 _DIGEST_TIME = re.compile(r"(\d{1,2}):(\d{2})")
-DIGEST_TIME_FORM = "a 24-hour time \"HH:MM\" like \"08:00\""
-TIMEZONE_FORM = "an IANA time zone name like \"Europe/Paris\" or \"UTC\""
+DIGEST_TIME_FORM = 'a 24-hour time "HH:MM" like "08:00"'
+TIMEZONE_FORM = 'an IANA time zone name like "Europe/Paris" or "UTC"'
 
 
 def _check_digest_time(value: str) -> str | None:
@@ -795,7 +798,10 @@ def _read_approvals(root: _Section, roles: RoleSettings) -> dict[str, ApprovalPo
     """One policy per action: [approvals.<action>] over [approvals] over the defaults ([roles].approvers, 1, 60m,
     reason required)."""
     builtin = _PolicyValues(
-        approvers=roles.approvers, min_approvals=1, ttl=ApprovalPolicy.ttl, reason_required=True,
+        approvers=roles.approvers,
+        min_approvals=1,
+        ttl=ApprovalPolicy.ttl,
+        reason_required=True,
         where={"approvers": "roles.approvers"},
     )
     section = root.table("approvals", _POLICY_KEYS + APPROVAL_ACTIONS, noun="key or action")
@@ -884,7 +890,7 @@ def _read_asn_methods(section: _Section) -> tuple[str, ...]:
         else:
             methods.append(value)
     if section.data["asn_methods"] == []:
-        section.problem("asn_methods", f"is empty; expected at least one method, each {form} (default: [\"http\"])")
+        section.problem("asn_methods", f'is empty; expected at least one method, each {form} (default: ["http"])')
     return tuple(methods) if valid and methods else TraceSettings.asn_methods
 
 
@@ -912,9 +918,7 @@ _DEMO_KEYS = ("path", "latency", "traffic", "traffic_interval", "seed", "missing
 
 
 def _read_systems(root: _Section) -> tuple[SystemSettings, ...]:
-    entries = root.typed(
-        "systems", list, "an array of tables", "at least one [[systems]] table", required=True
-    )
+    entries = root.typed("systems", list, "an array of tables", "at least one [[systems]] table", required=True)
     if entries is None:
         return ()
     if not entries:
@@ -1012,9 +1016,7 @@ def _read_demo(section: _Section, connection: object) -> DemoSettings | None:
     if not section.has("demo"):
         return DemoSettings() if connection == "demo" else None
     if isinstance(connection, str) and connection != "demo":
-        section.problem(
-            "demo", 'is only allowed when connection = "demo"; expected no [systems.demo] table here'
-        )
+        section.problem("demo", 'is only allowed when connection = "demo"; expected no [systems.demo] table here')
         return None
     demo = section.table("demo", _DEMO_KEYS)
     if demo is None:
@@ -1057,8 +1059,9 @@ def _check_tables(section: _Section) -> dict[str, _Section]:
     tables = {}
     for check_id in table:
         if check_id in CHECK_IDS and isinstance(table[check_id], dict):
-            tables[check_id] = _Section(section.problems, checks_section.key(check_id), table[check_id],
-                                        tuple(table[check_id]))
+            tables[check_id] = _Section(
+                section.problems, checks_section.key(check_id), table[check_id], tuple(table[check_id])
+            )
         elif check_id in CHECK_IDS:
             checks_section.typed(check_id, dict, "a table", f"[{checks_section.key(check_id)}]")
     return tables
@@ -1087,9 +1090,9 @@ def _validate_options(section: _Section, check_id: str, options: Mapping[str, An
         key = getattr(error, "key", None) or getattr(error, "argument", None)
         text = str(error)
         if key and text.startswith(f"{key}: "):
-            section.problem(key, text[len(key) + 2:])
+            section.problem(key, text[len(key) + 2 :])
         elif match := re.match(r"([a-z_]+(?:\[\d+\])?): ", text):
-            section.problems.add(f"{section.path}.{match[1]}", text[match.end():])
+            section.problems.add(f"{section.path}.{match[1]}", text[match.end() :])
         else:
             section.problems.add(section.path, text)
 

@@ -155,12 +155,21 @@ def _changes(storage: Storage, since: float, now: float) -> tuple[list[_Change],
         [since, now, since, now],
     )
     changes = [
-        _Change(row["system"], row["check_id"], row["severity"], row["title"], row["state"], row["first_seen"],
-                row["resolved_at"])
+        _Change(
+            row["system"],
+            row["check_id"],
+            row["severity"],
+            row["title"],
+            row["state"],
+            row["first_seen"],
+            row["resolved_at"],
+        )
         for row in rows
     ]
-    new = sorted((c for c in changes if since < c.first_seen <= now),
-                 key=lambda c: (-SEVERITY_RANK.get(c.severity, -1), -c.first_seen, c.title))
+    new = sorted(
+        (c for c in changes if since < c.first_seen <= now),
+        key=lambda c: (-SEVERITY_RANK.get(c.severity, -1), -c.first_seen, c.title),
+    )
     resolved = sorted(
         (c for c in changes if c.state == "resolved" and c.resolved_at is not None and since < c.resolved_at <= now),
         key=lambda c: (-SEVERITY_RANK.get(c.severity, -1), -(c.resolved_at or 0.0), c.title),
@@ -178,9 +187,15 @@ def _requests(storage: Storage, since: float, now: float) -> list[_Request]:
     )
     requests = [
         _Request(
-            id=row["id"], system=row["system"], action=row["action"], summary=row["summary"],
-            requester=row["requester"], state=row["state"], created_at=row["created_at"],
-            decided_at=row["decided_at"], rejection_reason=row["rejection_reason"],
+            id=row["id"],
+            system=row["system"],
+            action=row["action"],
+            summary=row["summary"],
+            requester=row["requester"],
+            state=row["state"],
+            created_at=row["created_at"],
+            decided_at=row["decided_at"],
+            rejection_reason=row["rejection_reason"],
             outcome=_outcome(row["outcome_json"]),
         )
         for row in rows
@@ -234,8 +249,15 @@ def _by_system(opened: Iterable[AlertRecord]) -> list[_System]:
     return sorted(systems, key=lambda s: (s.order, s.name))
 
 
-def _overview(opened: Sequence[AlertRecord], systems: Sequence[_System], silenced: int, new: Sequence[_Change],
-              resolved: Sequence[_Change], requests: Sequence[_Request], ending: Sequence[Silence]) -> str:
+def _overview(
+    opened: Sequence[AlertRecord],
+    systems: Sequence[_System],
+    silenced: int,
+    new: Sequence[_Change],
+    resolved: Sequence[_Change],
+    requests: Sequence[_Request],
+    ending: Sequence[Silence],
+) -> str:
     if opened:
         where = f"on {_count(len(systems), 'system')}"
         quiet = f" ({silenced:,} silenced)" if silenced else ""
@@ -243,19 +265,29 @@ def _overview(opened: Sequence[AlertRecord], systems: Sequence[_System], silence
         first = f"*Open findings:* {len(opened):,} {where} — {severities}{quiet}"
     else:
         first = "*Open findings:* none :white_check_mark:"
-    second = (f"*Last 24 h:* {len(new):,} new · {len(resolved):,} resolved · "
-              f"{_count(len(requests), 'change request')} · "
-              f"{_count(len(ending), 'silence')} ending in the next 24 h")
+    second = (
+        f"*Last 24 h:* {len(new):,} new · {len(resolved):,} resolved · "
+        f"{_count(len(requests), 'change request')} · "
+        f"{_count(len(ending), 'silence')} ending in the next 24 h"
+    )
     return f"{first}\n{second}"
 
 
-def _fallback(opened: Sequence[AlertRecord], systems: Sequence[_System], new: Sequence[_Change],
-              resolved: Sequence[_Change], requests: Sequence[_Request], ending: Sequence[Silence]) -> str:
+def _fallback(
+    opened: Sequence[AlertRecord],
+    systems: Sequence[_System],
+    new: Sequence[_Change],
+    resolved: Sequence[_Change],
+    requests: Sequence[_Request],
+    ending: Sequence[Silence],
+) -> str:
     """The notification text: short and plain, whatever the size."""
     critical = sum(1 for a in opened if a.severity == "critical")
-    return (f"{HEADER}: {_count(len(opened), 'open finding')} ({critical:,} critical) on "
-            f"{_count(len(systems), 'system')}; in the last 24 h {len(new):,} new, {len(resolved):,} resolved, "
-            f"{_count(len(requests), 'change request')}; {_count(len(ending), 'silence')} ending in the next 24 h")
+    return (
+        f"{HEADER}: {_count(len(opened), 'open finding')} ({critical:,} critical) on "
+        f"{_count(len(systems), 'system')}; in the last 24 h {len(new):,} new, {len(resolved):,} resolved, "
+        f"{_count(len(requests), 'change request')}; {_count(len(ending), 'silence')} ending in the next 24 h"
+    )
 
 
 def _open_blocks(systems: Sequence[_System], now: float) -> list[Block]:
@@ -279,8 +311,12 @@ def _open_blocks(systems: Sequence[_System], now: float) -> list[Block]:
         for system in hidden:
             counts.update(system.counts)
         findings = sum(counts.values())
-        blocks.append(_context(f"…and {_count(len(hidden), 'more system')} with "
-                               f"{_count(findings, 'open finding')}: {_severity_text(counts)}"))
+        blocks.append(
+            _context(
+                f"…and {_count(len(hidden), 'more system')} with "
+                f"{_count(findings, 'open finding')}: {_severity_text(counts)}"
+            )
+        )
     return blocks
 
 
@@ -290,27 +326,35 @@ def _system_line(system: _System, now: float) -> str:
     named = [f"`{_clip(check, NAME_CHARS)}` {count:,}" for check, count in checks[:MAX_CHECKS_PER_SYSTEM]]
     if len(checks) > MAX_CHECKS_PER_SYSTEM:
         named.append(_count(len(checks) - MAX_CHECKS_PER_SYSTEM, "more check"))
-    oldest = [f"{SEVERITY_MARK.get(a.severity, '')} {_clip(a.title, TITLE_CHARS)} ({_age(now - a.first_seen)})"
-              for a in system.alerts[:OLDEST_PER_SYSTEM]]
+    oldest = [
+        f"{SEVERITY_MARK.get(a.severity, '')} {_clip(a.title, TITLE_CHARS)} ({_age(now - a.first_seen)})"
+        for a in system.alerts[:OLDEST_PER_SYSTEM]
+    ]
     rest = len(system.alerts) - len(oldest)
     if rest:
         oldest.append(f"and {rest:,} more")
-    return (f"*{_clip(system.name, NAME_CHARS)}* — {len(system.alerts):,} open: {_severity_text(system.counts)}\n"
-            f"      {' · '.join(named)}\n"
-            f"      Oldest: {' · '.join(oldest)}")
+    return (
+        f"*{_clip(system.name, NAME_CHARS)}* — {len(system.alerts):,} open: {_severity_text(system.counts)}\n"
+        f"      {' · '.join(named)}\n"
+        f"      Oldest: {' · '.join(oldest)}"
+    )
 
 
 def _change_line(change: _Change, moment: float, now: float, note: str = "") -> str:
-    return (f"• {SEVERITY_MARK.get(change.severity, '')} *{_clip(change.system, NAME_CHARS)}* "
-            f"`{_clip(change.check, NAME_CHARS)}` {_clip(change.title, TITLE_CHARS)} ({_age(now - moment)} ago){note}")
+    return (
+        f"• {SEVERITY_MARK.get(change.severity, '')} *{_clip(change.system, NAME_CHARS)}* "
+        f"`{_clip(change.check, NAME_CHARS)}` {_clip(change.title, TITLE_CHARS)} ({_age(now - moment)} ago){note}"
+    )
 
 
 def _changes_text(new: Sequence[_Change], resolved: Sequence[_Change], now: float) -> str:
     lines = ["*What changed in the last 24 h*"]
     if new:
         lines.append(f"*New:* {len(new):,} — {_severity_text(Counter(c.severity for c in new))}")
-        lines += [_change_line(c, c.first_seen, now, " _resolved since_" if c.state == "resolved" else "")
-                  for c in new[:MAX_LISTED]]
+        lines += [
+            _change_line(c, c.first_seen, now, " _resolved since_" if c.state == "resolved" else "")
+            for c in new[:MAX_LISTED]
+        ]
         lines += _more(len(new) - MAX_LISTED)
     else:
         lines.append("*New:* none")
@@ -330,9 +374,11 @@ def _request_line(request: _Request, now: float) -> str:
         detail = f": {_clip(request.rejection_reason, TITLE_CHARS)}"
     elif request.state in ("failed", "unknown") and request.outcome and request.outcome.get("text"):
         detail = f": {_clip(str(request.outcome['text']).strip().splitlines()[0], TITLE_CHARS)}"
-    return (f"• `{_clip(request.id, NAME_CHARS)}` *{_clip(request.system, NAME_CHARS)}* "
-            f"{_clip(request.summary, TITLE_CHARS)} — {state}{detail} "
-            f"(by {_clip(request.requester, NAME_CHARS)}, {_age(now - request.latest)} ago)")
+    return (
+        f"• `{_clip(request.id, NAME_CHARS)}` *{_clip(request.system, NAME_CHARS)}* "
+        f"{_clip(request.summary, TITLE_CHARS)} — {state}{detail} "
+        f"(by {_clip(request.requester, NAME_CHARS)}, {_age(now - request.latest)} ago)"
+    )
 
 
 def _requests_text(requests: Sequence[_Request], now: float) -> str:
@@ -354,8 +400,9 @@ def _silences_text(ending: Sequence[Silence], titles: dict[int, str | None], now
     for silence in ending[:MAX_LISTED]:
         what = titles.get(silence.id) or f"{silence.matcher_kind} `{_clip(silence.matcher, TITLE_CHARS)}`"
         reason = f" · {_clip(silence.reason, TITLE_CHARS)}" if silence.reason.strip() else ""
-        lines.append(f"• {what} — ends in {_age(silence.expires_at - now)}{reason} "
-                     f"(by {_clip(silence.author, NAME_CHARS)})")
+        lines.append(
+            f"• {what} — ends in {_age(silence.expires_at - now)}{reason} (by {_clip(silence.author, NAME_CHARS)})"
+        )
     lines += _more(len(ending) - MAX_LISTED)
     return "\n".join(lines)
 

@@ -81,8 +81,11 @@ class Report:
 
     def summary(self) -> str:
         counts = ", ".join(f"{self.count(s)} {s}" for s in (OK, FAIL, WARN, UNKNOWN, SKIPPED) if self.count(s))
-        verdict = ("not ready: fix the FAIL items above" if self.failed
-                   else "ready: nothing the configuration needs is missing")
+        verdict = (
+            "not ready: fix the FAIL items above"
+            if self.failed
+            else "ready: nothing the configuration needs is missing"
+        )
         return f"{counts}\n{verdict}"
 
 
@@ -98,9 +101,13 @@ def run_doctor(
         config = load_config(config_path, env)
     except ConfigError as error:
         report = Report(out, secrets.values())
-        report.add(FAIL, "configuration", f"{len(error.problems)} problem{'s' if len(error.problems) != 1 else ''}",
-                   fix="correct the keys named above; bot/warden.example.toml shows every key with its default",
-                   more=error.problems)
+        report.add(
+            FAIL,
+            "configuration",
+            f"{len(error.problems)} problem{'s' if len(error.problems) != 1 else ''}",
+            fix="correct the keys named above; bot/warden.example.toml shows every key with its default",
+            more=error.problems,
+        )
         print(f"\n{report.summary()}", file=out)
         return EXIT_NO_CONFIG
     report = Report(out, secrets.values() + _system_secrets(config, env))
@@ -136,8 +143,12 @@ def check_odbc_driver(config: Config, report: Report, pyodbc_loader: Callable[[]
         report.add(OK, "ODBC driver", f"pyodbc {pyodbc.version}; {IBM_I_ODBC_DRIVER} registered with unixODBC")
         return
     registered = ", ".join(drivers) if drivers else "none"
-    report.add(FAIL, "ODBC driver", f"{IBM_I_ODBC_DRIVER} is not registered with unixODBC (registered: {registered})",
-               fix=DRIVER_HELP)
+    report.add(
+        FAIL,
+        "ODBC driver",
+        f"{IBM_I_ODBC_DRIVER} is not registered with unixODBC (registered: {registered})",
+        fix=DRIVER_HELP,
+    )
 
 
 # --- One IBM i ----------------------------------------------------------------------------------------------
@@ -172,21 +183,26 @@ def bot_profile(system: SystemSettings, env: Mapping[str, str] = os.environ) -> 
 
 def _iosyscfg_fix(system: SystemSettings, profile: str | None) -> str:
     user = profile or "<the bot's profile>"
-    fix = (f"grant *IOSYSCFG or authorise the profile to QIBM_IOSYSCFG_VIEW: "
-           f"CHGFCNUSG FCNID(QIBM_IOSYSCFG_VIEW) USER({user}) USAGE(*ALLOWED)")
+    fix = (
+        f"grant *IOSYSCFG or authorise the profile to QIBM_IOSYSCFG_VIEW: "
+        f"CHGFCNUSG FCNID(QIBM_IOSYSCFG_VIEW) USER({user}) USAGE(*ALLOWED)"
+    )
     if system.demo is not None and "*IOSYSCFG" in system.demo.missing_authorities:
         fix += '; on the demo system: remove "*IOSYSCFG" from [systems.demo] missing_authorities'
     return fix
 
 
-def check_system(config: Config, system: SystemSettings, report: Report, env: Mapping[str, str] = os.environ
-                 ) -> None:
+def check_system(config: Config, system: SystemSettings, report: Report, env: Mapping[str, str] = os.environ) -> None:
     name = system.name
     unset = [variable for variable in (system.user_env, system.password_env) if variable and not env.get(variable)]
     if unset:
-        report.add(FAIL, f"{name}: credentials", f"{' and '.join(unset)} not set in the environment",
-                   fix=f"set {system.user_env} to the bot's user profile and {system.password_env} to its password "
-                       "in the bot's environment (user_env and password_env name them)")
+        report.add(
+            FAIL,
+            f"{name}: credentials",
+            f"{' and '.join(unset)} not set in the environment",
+            fix=f"set {system.user_env} to the bot's user profile and {system.password_env} to its password "
+            "in the bot's environment (user_env and password_env name them)",
+        )
         return
     connection = SystemConnection(system, env)
     try:
@@ -195,8 +211,9 @@ def check_system(config: Config, system: SystemSettings, report: Report, env: Ma
         connection.close()
 
 
-def _check_system(config: Config, system: SystemSettings, connection: SystemConnection, report: Report,
-                  env: Mapping[str, str]) -> None:
+def _check_system(
+    config: Config, system: SystemSettings, connection: SystemConnection, report: Report, env: Mapping[str, str]
+) -> None:
     name = system.name
     profile = bot_profile(system, env)
     started = time.monotonic()
@@ -211,26 +228,39 @@ def _check_system(config: Config, system: SystemSettings, connection: SystemConn
     report.add(UNKNOWN, f"{name}: IBM i release", "not read: the bot knows no documented service that returns it")
 
     if netstat_error is not None:
-        fix = _iosyscfg_fix(system, profile) if isinstance(netstat_error, NotAuthorizedError) else (
-            "run the statement in ACS Run SQL Scripts as the bot's profile to see why it fails")
+        fix = (
+            _iosyscfg_fix(system, profile)
+            if isinstance(netstat_error, NotAuthorizedError)
+            else ("run the statement in ACS Run SQL Scripts as the bot's profile to see why it fails")
+        )
         report.add(FAIL, f"{name}: NETSTAT readable", _error_text(netstat_error), fix=fix)
     else:
         rows = connections or []
         listening = sum(1 for row in rows if row.is_listening)
         if listening:
-            report.add(OK, f"{name}: NETSTAT readable",
-                       f"{listening} listening socket{'s' if listening != 1 else ''}, "
-                       f"{sum(1 for row in rows if row.is_established)} established connections")
+            report.add(
+                OK,
+                f"{name}: NETSTAT readable",
+                f"{listening} listening socket{'s' if listening != 1 else ''}, "
+                f"{sum(1 for row in rows if row.is_established)} established connections",
+            )
         else:
-            report.add(FAIL, f"{name}: NETSTAT readable",
-                       f"QSYS2.NETSTAT_INFO shows no listening socket among {len(rows)} rows: the profile cannot "
-                       "see the system's connections", fix=_iosyscfg_fix(system, profile))
+            report.add(
+                FAIL,
+                f"{name}: NETSTAT readable",
+                f"QSYS2.NETSTAT_INFO shows no listening socket among {len(rows)} rows: the profile cannot "
+                "see the system's connections",
+                fix=_iosyscfg_fix(system, profile),
+            )
 
     jobs, jobs_error = _attempt(lambda: sql.read_connection_jobs(connection))
     if jobs_error is not None:
-        report.add(WARN, f"{name}: NETSTAT_JOB_INFO readable",
-                   f"{_error_text(jobs_error)}; findings will lack the job and user of each connection",
-                   fix=_iosyscfg_fix(system, profile))
+        report.add(
+            WARN,
+            f"{name}: NETSTAT_JOB_INFO readable",
+            f"{_error_text(jobs_error)}; findings will lack the job and user of each connection",
+            fix=_iosyscfg_fix(system, profile),
+        )
     else:
         report.add(OK, f"{name}: NETSTAT_JOB_INFO readable", f"{len(jobs or [])} jobs on remote connections")
 
@@ -246,33 +276,45 @@ def _reach_fix(system: SystemSettings, error: IbmiError) -> str:
         folder = system.demo.path if system.demo is not None else "the demo folder"
         return f"check that {folder} ([systems.demo] path) is a writable folder and not used by another program"
     if isinstance(error, QueryTimeoutError):
-        return (f"the system answered no statement within query_timeout ({system.query_timeout:g}s): check its "
-                "load, or raise query_timeout")
-    variables = (f"; that {system.user_env} and {system.password_env} hold a valid profile and password"
-                 if system.user_env else "")
-    return (f"check SYSTEM= (or the DSN) in the connection string, the network path to the host servers "
-            f"(ports 449 and 8471, or 9471 with SSL=1){variables}; and, if the driver reports it, that "
-            f"{IBM_I_ODBC_DRIVER} is installed")
+        return (
+            f"the system answered no statement within query_timeout ({system.query_timeout:g}s): check its "
+            "load, or raise query_timeout"
+        )
+    variables = (
+        f"; that {system.user_env} and {system.password_env} hold a valid profile and password"
+        if system.user_env
+        else ""
+    )
+    return (
+        f"check SYSTEM= (or the DSN) in the connection string, the network path to the host servers "
+        f"(ports 449 and 8471, or 9471 with SSL=1){variables}; and, if the driver reports it, that "
+        f"{IBM_I_ODBC_DRIVER} is installed"
+    )
 
 
-def _check_iosyscfg(config: Config, system: SystemSettings, connection: SystemConnection, profile: str | None,
-                    report: Report) -> None:
+def _check_iosyscfg(
+    config: Config, system: SystemSettings, connection: SystemConnection, profile: str | None, report: Report
+) -> None:
     item = f"{system.name}: *IOSYSCFG for approved SMTP changes"
     possible = [action for action in SMTP_ACTIONS if config.policy(action).approvers]
     if not possible:
         report.add(OK, item, f"not needed: no one may approve {', '.join(SMTP_ACTIONS)}")
         return
     if profile is None:
-        report.add(UNKNOWN, item, "the system names no user_env, so the bot signs on as the job's own profile, "
-                                  "which the doctor cannot name")
+        report.add(
+            UNKNOWN,
+            item,
+            "the system names no user_env, so the bot signs on as the job's own profile, which the doctor cannot name",
+        )
         return
     held, error = _attempt(lambda: sql.read_user_special_authorities(connection, profile))
     if error is not None:
         report.add(UNKNOWN, item, f"{profile}'s special authorities not readable: {_error_text(error)}")
         return
     if held is None:
-        report.add(UNKNOWN, item, f"QSYS2.USER_INFO does not show {profile} (reading a profile needs *OBJOPR and "
-                                  "*READ to it)")
+        report.add(
+            UNKNOWN, item, f"QSYS2.USER_INFO does not show {profile} (reading a profile needs *OBJOPR and *READ to it)"
+        )
         return
     if "*IOSYSCFG" in held:
         report.add(OK, item, f"{profile} holds *IOSYSCFG")
@@ -285,21 +327,29 @@ def _check_iosyscfg(config: Config, system: SystemSettings, connection: SystemCo
             return
     keep = " ".join(sorted(held | {"*IOSYSCFG"}))
     report.add(
-        FAIL, item,
+        FAIL,
+        item,
         f"{profile} does not hold *IOSYSCFG, so approved {', '.join(possible)} requests will fail when they run",
-        fix=(f"CHGUSRPRF USRPRF({profile}) SPCAUT({keep}) (SPCAUT replaces the list: keep what the profile "
-             f"holds); or set approvers = [] under [approvals.{possible[0]}]"
-             + (" and the other SMTP actions" if len(possible) > 1 else "")
-             + " so SMTP changes cannot be requested"
-             + ('; on the demo system: remove "*IOSYSCFG" from [systems.demo] missing_authorities'
-                if system.demo is not None and "*IOSYSCFG" in system.demo.missing_authorities else "")),
+        fix=(
+            f"CHGUSRPRF USRPRF({profile}) SPCAUT({keep}) (SPCAUT replaces the list: keep what the profile "
+            f"holds); or set approvers = [] under [approvals.{possible[0]}]"
+            + (" and the other SMTP actions" if len(possible) > 1 else "")
+            + " so SMTP changes cannot be requested"
+            + (
+                '; on the demo system: remove "*IOSYSCFG" from [systems.demo] missing_authorities'
+                if system.demo is not None and "*IOSYSCFG" in system.demo.missing_authorities
+                else ""
+            )
+        ),
     )
 
 
 def _check_output_queues(system: SystemSettings, connection: SystemConnection, report: Report) -> None:
     item = f"{system.name}: output queues readable"
-    fix = ("the profile needs *READ on the queues, *SPLCTL, or *JOBCTL with OPRCTL(*YES), with *EXECUTE on their "
-           "libraries; *SPLCTL or *JOBCTL given only for this are themselves exposures")
+    fix = (
+        "the profile needs *READ on the queues, *SPLCTL, or *JOBCTL with OPRCTL(*YES), with *EXECUTE on their "
+        "libraries; *SPLCTL or *JOBCTL given only for this are themselves exposures"
+    )
     queues, error = _attempt(lambda: sql.read_output_queues(connection))
     if error is not None:
         report.add(WARN, item, _error_text(error), fix=fix)
@@ -314,15 +364,24 @@ def _check_smtp(config: Config, system: SystemSettings, connection: SystemConnec
     attested = options.get("attested_policy")
     if attested:
         by = f" by {options['attested_by']}" if options.get("attested_by") else ""
-        report.add(UNKNOWN, f"{system.name}: SMTP relay policy",
-                   f"{sql.RELAY_POLICY_UNREADABLE}; attested in the configuration{by} as {attested}")
+        report.add(
+            UNKNOWN,
+            f"{system.name}: SMTP relay policy",
+            f"{sql.RELAY_POLICY_UNREADABLE}; attested in the configuration{by} as {attested}",
+        )
     else:
-        report.add(UNKNOWN, f"{system.name}: SMTP relay policy", sql.RELAY_POLICY_UNREADABLE,
-                   fix=f"check it on the system and set attested_policy (and attested_by) under "
-                       f"[systems.checks.smtp-relay] for {system.name}, or [checks.smtp-relay] for all systems")
+        report.add(
+            UNKNOWN,
+            f"{system.name}: SMTP relay policy",
+            sql.RELAY_POLICY_UNREADABLE,
+            fix=f"check it on the system and set attested_policy (and attested_by) under "
+            f"[systems.checks.smtp-relay] for {system.name}, or [checks.smtp-relay] for all systems",
+        )
     lists, error = _attempt(lambda: sql.read_smtp_lists(connection))
-    fix = ("reading the lists needs *READ to QUSRSYS/QATMADRLST and *USE to the CRTDDMF command "
-           "(CREATE ALIAS over each member)")
+    fix = (
+        "reading the lists needs *READ to QUSRSYS/QATMADRLST and *USE to the CRTDDMF command "
+        "(CREATE ALIAS over each member)"
+    )
     item = f"{system.name}: SMTP lists readable"
     if error is not None:
         report.add(WARN, item, _error_text(error), fix=fix)
@@ -349,12 +408,20 @@ def check_slack(config: Config, secrets: Secrets, report: Report) -> None:
         response = client.auth_test()
     except SlackApiError as error:
         reason = error.response.get("error") if error.response is not None else str(error)
-        report.add(FAIL, "Slack: bot token", f"the token was refused: {reason}",
-                   fix="reinstall the app to the workspace and copy its bot token (xoxb-…) into SLACK_BOT_TOKEN")
+        report.add(
+            FAIL,
+            "Slack: bot token",
+            f"the token was refused: {reason}",
+            fix="reinstall the app to the workspace and copy its bot token (xoxb-…) into SLACK_BOT_TOKEN",
+        )
         return
     except (SlackClientError, OSError) as error:
-        report.add(FAIL, "Slack: reachable", f"{api_base_url(secrets.slack_api_url)}: {error}",
-                   fix="check the network path (and proxy) to Slack, or SLACK_API_URL when it is set")
+        report.add(
+            FAIL,
+            "Slack: reachable",
+            f"{api_base_url(secrets.slack_api_url)}: {error}",
+            fix="check the network path (and proxy) to Slack, or SLACK_API_URL when it is set",
+        )
         return
     team, user = response.get("team"), response.get("user")
     report.add(OK, "Slack: bot token", f"accepted: workspace {team}, bot user {user}")
@@ -369,15 +436,25 @@ def check_slack(config: Config, secrets: Secrets, report: Report) -> None:
         granted = {scope.strip() for scope in str(granted_header).split(",") if scope.strip()}
         missing = [scope for scope in BOT_SCOPES if scope not in granted]
         if missing:
-            report.add(FAIL, "Slack: scopes", f"missing {', '.join(missing)}",
-                       fix=f"add {', '.join(missing)} to the app's bot token scopes (OAuth & Permissions, as in "
-                           "app.json), reinstall the app, and copy the new bot token into SLACK_BOT_TOKEN")
+            report.add(
+                FAIL,
+                "Slack: scopes",
+                f"missing {', '.join(missing)}",
+                fix=f"add {', '.join(missing)} to the app's bot token scopes (OAuth & Permissions, as in "
+                "app.json), reinstall the app, and copy the new bot token into SLACK_BOT_TOKEN",
+            )
         else:
             report.add(OK, "Slack: scopes", ", ".join(BOT_SCOPES))
 
-    channels = list(dict.fromkeys(
-        [config.slack.alerts_channel, config.slack.approvals_channel]
-        + [route.channel for route in config.slack.routes]))
-    report.add(UNKNOWN, f"Slack: channels {', '.join(channels)}",
-               "checked when the bot first posts: reading a channel needs channels:read, which the bot does not "
-               "ask for", fix="invite the bot to each channel: /invite @ibmi-warden")
+    channels = list(
+        dict.fromkeys(
+            [config.slack.alerts_channel, config.slack.approvals_channel]
+            + [route.channel for route in config.slack.routes]
+        )
+    )
+    report.add(
+        UNKNOWN,
+        f"Slack: channels {', '.join(channels)}",
+        "checked when the bot first posts: reading a channel needs channels:read, which the bot does not ask for",
+        fix="invite the bot to each channel: /invite @ibmi-warden",
+    )

@@ -19,9 +19,11 @@ from storage.approvals import ChangeRequest
 MAX_VIEW_BLOCKS = 100
 MAX_REQUESTS = 10  # each takes a section and its buttons
 MAX_NAMED_FINDINGS = 3  # per system, oldest first
-FOOTER = ("*What this bot can do:* scheduled checks post alerts; `/ibmi netstat`, `trace`, `smtp list` show; "
-          "`/ibmi end`, `smtp add|remove`, `relay set`, `trust` request changes that another person approves; "
-          "`/ibmi help` lists everything.")
+FOOTER = (
+    "*What this bot can do:* scheduled checks post alerts; `/ibmi netstat`, `trace`, `smtp list` show; "
+    "`/ibmi end`, `smtp add|remove`, `relay set`, `trust` request changes that another person approves; "
+    "`/ibmi help` lists everything."
+)
 
 
 def _system_text(status: SystemStatus, alerts: Sequence[AlertRecord], silences: Sequence[Silence]) -> str:
@@ -54,7 +56,7 @@ def home_view(
     # header, a summary line, the divider and footer, and a header over the requests when there are any
     room = MAX_VIEW_BLOCKS - 4 - len(decision_blocks) - (2 if decidable else 0)
     blocks: list[Block] = [HeaderBlock(text="IBM i systems")]
-    shown, hidden = statuses[: max(room, 1)], statuses[max(room, 1):]
+    shown, hidden = statuses[: max(room, 1)], statuses[max(room, 1) :]
     for status in shown:
         alerts = [a for a in open_alerts if a.system == status.name]
         text = _system_text(status, alerts, _silences_of(alerts, silences))
@@ -63,8 +65,10 @@ def home_view(
     if hidden:
         names = {s.name for s in hidden}
         unreachable = sum(1 for s in hidden if s.reachable is False)
-        summary += (f" {len(hidden)} more systems not shown ({unreachable} unreachable, "
-                    f"{sum(1 for a in open_alerts if a.system in names)} open findings): `/ibmi status` lists them.")
+        summary += (
+            f" {len(hidden)} more systems not shown ({unreachable} unreachable, "
+            f"{sum(1 for a in open_alerts if a.system in names)} open findings): `/ibmi status` lists them."
+        )
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=summary)]))
     dicts = [block.to_dict() for block in blocks]
     if decidable:

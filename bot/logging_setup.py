@@ -43,8 +43,7 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str | int, secrets: Iterable[str] = (), stream: TextIO | None = None
-                      ) -> RedactingFilter:
+def configure_logging(level: str | int, secrets: Iterable[str] = (), stream: TextIO | None = None) -> RedactingFilter:
     """Log to stderr (or `stream`) through a redacting filter on the handler, so records from every library
     pass it."""
     redactor = RedactingFilter(secrets)

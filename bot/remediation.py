@@ -29,17 +29,28 @@ def owner_text(owner: Owner) -> str:
     if owner.kind == "local":
         return f"{owner.address}: {escape_mrkdwn(owner.local_reason or '')} — answered locally, not looked up."
     lines = [f"*{owner.address}*: {escape_mrkdwn(owner.summary())}"]
-    facts = (("Organisation", owner.organisation), ("Network", owner.network_name), ("CIDR", owner.cidr),
-             ("Country", owner.country), ("ASN", " ".join(x for x in (owner.asn and f"AS{owner.asn}",
-                                                                        owner.asn_description) if x) or None),
-             ("Registry", owner.registry), ("Abuse contact", owner.abuse_email))
+    facts = (
+        ("Organisation", owner.organisation),
+        ("Network", owner.network_name),
+        ("CIDR", owner.cidr),
+        ("Country", owner.country),
+        ("ASN", " ".join(x for x in (owner.asn and f"AS{owner.asn}", owner.asn_description) if x) or None),
+        ("Registry", owner.registry),
+        ("Abuse contact", owner.abuse_email),
+    )
     lines += [f"{label}: {escape_mrkdwn(str(value))}" for label, value in facts if value]
     return "\n".join(lines)
 
 
 class Remediation:
-    def __init__(self, storage: Storage, approvals: ApprovalService, tracer: Tracer,
-                 connection_for: Callable[[str], SystemConnection], clock: Callable[[], float]):
+    def __init__(
+        self,
+        storage: Storage,
+        approvals: ApprovalService,
+        tracer: Tracer,
+        connection_for: Callable[[str], SystemConnection],
+        clock: Callable[[], float],
+    ):
         self.storage = storage
         self.approvals = approvals
         self.tracer = tracer
@@ -61,26 +72,44 @@ class Remediation:
         if not entries:
             return f"No {list_type or 'SMTP list'} entries on {system} (members read: {', '.join(reading.members)})."
         lines = [f"`{e.address}` mask `{e.mask or '255.255.255.255'}` (member {e.member})" for e in entries]
-        return f"SMTP list entries on {system} (QUSRSYS/QATMADRLST; layout discovered at run time):\n" + \
-            "\n".join(lines[:100]) + (f"\n…and {len(lines) - 100} more" if len(lines) > 100 else "")
+        return (
+            f"SMTP list entries on {system} (QUSRSYS/QATMADRLST; layout discovered at run time):\n"
+            + "\n".join(lines[:100])
+            + (f"\n…and {len(lines) - 100} more" if len(lines) > 100 else "")
+        )
 
-    def request_end(self, system: str, request: EndRequest, requester: str,
-                    alert_fingerprint: str | None = None) -> Submitted:
+    def request_end(
+        self, system: str, request: EndRequest, requester: str, alert_fingerprint: str | None = None
+    ) -> Submitted:
         rows = [
-            row for row in sql.read_tcp_connections(self.connection_for(system))
-            if row.is_established and parse_address(row.remote_address) == request.address
+            row
+            for row in sql.read_tcp_connections(self.connection_for(system))
+            if row.is_established
+            and parse_address(row.remote_address) == request.address
             and (request.port is None or request.port in (row.local_port, row.remote_port))
         ]
         if not rows:
             port = f" on port {request.port}" if request.port else ""
             return Submitted(False, f"No established connection from {request.address}{port} on {system}.")
-        commands = [EndTcpConnection.build(local_address=row.local_address, local_port=row.local_port,
-                                           remote_address=row.remote_address, remote_port=row.remote_port)
-                    for row in rows]
-        connections = [{"local": f"{r.local_address}:{r.local_port}", "remote": f"{r.remote_address}:{r.remote_port}"}
-                       for r in rows]
+        commands = [
+            EndTcpConnection.build(
+                local_address=row.local_address,
+                local_port=row.local_port,
+                remote_address=row.remote_address,
+                remote_port=row.remote_port,
+            )
+            for row in rows
+        ]
+        connections = [
+            {"local": f"{r.local_address}:{r.local_port}", "remote": f"{r.remote_address}:{r.remote_port}"}
+            for r in rows
+        ]
         return self.approvals.submit(
-            system=system, action=request.action, commands=commands, requester=requester, reason=request.reason,
+            system=system,
+            action=request.action,
+            commands=commands,
+            requester=requester,
+            reason=request.reason,
             params={"address": str(request.address), "port": request.port, "connections": connections},
             summary=f"End {len(rows)} connection{'s' if len(rows) > 1 else ''} from {request.address}",
             alert_fingerprint=alert_fingerprint,
@@ -88,37 +117,71 @@ class Remediation:
 
     def request_cl(self, system: str, request: ClRequest, requester: str) -> Submitted:
         return self.approvals.submit(
-            system=system, action=request.action, commands=[request.command], requester=requester,
-            reason=request.reason, params={"command": request.to_cl()}, summary=request.to_cl(),
+            system=system,
+            action=request.action,
+            commands=[request.command],
+            requester=requester,
+            reason=request.reason,
+            params={"command": request.to_cl()},
+            summary=request.to_cl(),
         )
 
-    def request_trust(self, system: str, request: TrustRequest | UntrustRequest, requester: str,
-                      alert_fingerprint: str | None = None) -> Submitted:
+    def request_trust(
+        self, system: str, request: TrustRequest | UntrustRequest, requester: str, alert_fingerprint: str | None = None
+    ) -> Submitted:
         verb = "Trust" if request.action == "trust" else "Stop trusting"
         return self.approvals.submit(
-            system=system, action=request.action, commands=[], requester=requester, reason=request.reason,
-            params={"network": str(request.network)}, summary=f"{verb} {request.network} on {system}",
+            system=system,
+            action=request.action,
+            commands=[],
+            requester=requester,
+            reason=request.reason,
+            params={"network": str(request.network)},
+            summary=f"{verb} {request.network} on {system}",
             alert_fingerprint=alert_fingerprint,
         )
 
     def silence(self, request: SilenceRequest, author: str) -> str:
         now = self.clock()
         with self.storage.transaction():
-            silence = add_silence(self.storage, request.kind, request.target, request.reason or "no reason given",
-                                  author, now, now + request.seconds)
-            audit.append(self.storage, actor=author, action="silence", subject=request.target,
-                         outcome=f"until {int(silence.expires_at)}",
-                         details={"kind": request.kind, "seconds": request.seconds, "reason": request.reason}, at=now)
+            silence = add_silence(
+                self.storage,
+                request.kind,
+                request.target,
+                request.reason or "no reason given",
+                author,
+                now,
+                now + request.seconds,
+            )
+            audit.append(
+                self.storage,
+                actor=author,
+                action="silence",
+                subject=request.target,
+                outcome=f"until {int(silence.expires_at)}",
+                details={"kind": request.kind, "seconds": request.seconds, "reason": request.reason},
+                at=now,
+            )
         return f"Silenced {request.target} for {request.seconds / 3600:g}h."
 
     def unsilence(self, request: UnsilenceRequest, author: str) -> str:
         now = self.clock()
         with self.storage.transaction():
-            ended = [s.id for s in active_silences(self.storage, now)
-                     if s.matcher_kind == request.kind and s.matcher == request.target
-                     and end_silence(self.storage, s.id, now)]
-            audit.append(self.storage, actor=author, action="unsilence", subject=request.target,
-                         outcome=f"{len(ended)} silence(s) ended", at=now)
+            ended = [
+                s.id
+                for s in active_silences(self.storage, now)
+                if s.matcher_kind == request.kind
+                and s.matcher == request.target
+                and end_silence(self.storage, s.id, now)
+            ]
+            audit.append(
+                self.storage,
+                actor=author,
+                action="unsilence",
+                subject=request.target,
+                outcome=f"{len(ended)} silence(s) ended",
+                at=now,
+            )
         return f"Ended {len(ended)} silence(s) of {request.target}." if ended else f"{request.target} was not silenced."
 
     def pending_text(self) -> str:
@@ -128,10 +191,15 @@ class Remediation:
         lines = []
         for request in pending:
             message = outbox.sent_message(self.storage, request.message_key) if request.message_key else None
-            link = (f"<https://slack.com/archives/{message.channel}/p{message.ts.replace('.', '')}|{request.id}>"
-                    if message else request.id)
-            lines.append(f"• {link} {escape_mrkdwn(request.summary)} on {request.system}, by <@{request.requester}>, "
-                         f"{len(request.approvals)} of {request.min_approvals} approvals")
+            link = (
+                f"<https://slack.com/archives/{message.channel}/p{message.ts.replace('.', '')}|{request.id}>"
+                if message
+                else request.id
+            )
+            lines.append(
+                f"• {link} {escape_mrkdwn(request.summary)} on {request.system}, by <@{request.requester}>, "
+                f"{len(request.approvals)} of {request.min_approvals} approvals"
+            )
         return "Waiting for approval:\n" + "\n".join(lines)
 
     @staticmethod
@@ -142,7 +210,9 @@ class Remediation:
         events = audit.recent(self.storage, count)
         if not events:
             return "The audit log is empty."
-        lines = [f"`{e.at_text[:19]}Z` {self._actor(e.actor)} {e.action} {e.system or '-'} "
-                 f"{escape_mrkdwn(e.subject)}: {escape_mrkdwn(e.outcome)}" for e in reversed(events)]
+        lines = [
+            f"`{e.at_text[:19]}Z` {self._actor(e.actor)} {e.action} {e.system or '-'} "
+            f"{escape_mrkdwn(e.subject)}: {escape_mrkdwn(e.outcome)}"
+            for e in reversed(events)
+        ]
         return "Recent audit events:\n" + "\n".join(lines)
-

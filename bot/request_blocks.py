@@ -53,8 +53,11 @@ def request_message(request: ChangeRequest) -> dict[str, Any]:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"```{code[:2900]}```")))
     status = STATE_LABEL.get(request.state, request.state)
     if request.state == "pending" and request.approvals:
-        status += f" ({len(request.approvals)} of {request.min_approvals}: " + ", ".join(
-            f"<@{a}>" for a in request.approvals) + ")"
+        status += (
+            f" ({len(request.approvals)} of {request.min_approvals}: "
+            + ", ".join(f"<@{a}>" for a in request.approvals)
+            + ")"
+        )
     if request.state in ("executing", "done", "failed", "unknown") and request.decided_by:
         status += " · approved by " + ", ".join(f"<@{a}>" for a in request.decided_by)
     if request.state == "rejected" and request.decided_by:
@@ -64,14 +67,30 @@ def request_message(request: ChangeRequest) -> dict[str, Any]:
         status += f"\n{escape_mrkdwn(str(outcome))[:1500]}"
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=status[:3000])]))
     if request.state == "pending":
-        blocks.append(ActionsBlock(block_id=block_id(request), elements=[
-            ButtonElement(text="Approve", action_id=ACTION_APPROVE, value=request.id, style="primary",
-                          confirm=ConfirmObject(title="Run this on IBM i?", text=f"{request.summary[:250]}",
-                                                confirm="Approve", deny="Cancel")),
-            ButtonElement(text="Reject", action_id=ACTION_REJECT, value=request.id, style="danger"),
-        ]))
-    return {"text": f"Change request {request.id}: {request.summary} — {STATE_LABEL.get(request.state)}",
-            "blocks": to_dicts(blocks)}
+        blocks.append(
+            ActionsBlock(
+                block_id=block_id(request),
+                elements=[
+                    ButtonElement(
+                        text="Approve",
+                        action_id=ACTION_APPROVE,
+                        value=request.id,
+                        style="primary",
+                        confirm=ConfirmObject(
+                            title="Run this on IBM i?",
+                            text=f"{request.summary[:250]}",
+                            confirm="Approve",
+                            deny="Cancel",
+                        ),
+                    ),
+                    ButtonElement(text="Reject", action_id=ACTION_REJECT, value=request.id, style="danger"),
+                ],
+            )
+        )
+    return {
+        "text": f"Change request {request.id}: {request.summary} — {STATE_LABEL.get(request.state)}",
+        "blocks": to_dicts(blocks),
+    }
 
 
 def reply(text: str) -> dict[str, Any]:
@@ -86,10 +105,12 @@ def reject_modal(request_id: str) -> dict[str, Any]:
         "title": {"type": "plain_text", "text": "Reject request"},
         "submit": {"type": "plain_text", "text": "Reject"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [{
-            "type": "input",
-            "block_id": "reason",
-            "label": {"type": "plain_text", "text": "Why is it rejected?"},
-            "element": {"type": "plain_text_input", "action_id": "value", "max_length": 500},
-        }],
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": {"type": "plain_text", "text": "Why is it rejected?"},
+                "element": {"type": "plain_text_input", "action_id": "value", "max_length": 500},
+            }
+        ],
     }

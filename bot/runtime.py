@@ -41,21 +41,39 @@ def start_scheduler(services: WardenServices) -> BackgroundScheduler:
                 id=f"{system}/{check}",
                 next_run_time=_soon(),
             )
-    scheduler.add_job(services.maintain, "interval", hours=6, max_instances=1, coalesce=True, id="maintenance",
-                      next_run_time=_soon())
+    scheduler.add_job(
+        services.maintain, "interval", hours=6, max_instances=1, coalesce=True, id="maintenance", next_run_time=_soon()
+    )
     if services.approvals is not None:
-        scheduler.add_job(services.approvals.expire, "interval", seconds=60, max_instances=1, coalesce=True,
-                          id="expire-requests")
+        scheduler.add_job(
+            services.approvals.expire, "interval", seconds=60, max_instances=1, coalesce=True, id="expire-requests"
+        )
     if services.roles is not None:  # keep @usergroup members cached, so role checks on the ack path need no call
-        scheduler.add_job(services.roles.prefetch, "interval", seconds=max(30.0, services.roles.ttl / 3),
-                          max_instances=1, coalesce=True, id="resolve-usergroups", next_run_time=_soon())
+        scheduler.add_job(
+            services.roles.prefetch,
+            "interval",
+            seconds=max(30.0, services.roles.ttl / 3),
+            max_instances=1,
+            coalesce=True,
+            id="resolve-usergroups",
+            next_run_time=_soon(),
+        )
     digest = services.config.digest
     if digest.enabled:  # one message a day at digest.time, local to digest.timezone
         from bot.digest import post_scheduled_digest
 
-        scheduler.add_job(post_scheduled_digest, "cron", args=(services,), hour=digest.hour, minute=digest.minute,
-                          timezone=digest.timezone, max_instances=1, coalesce=True, misfire_grace_time=3600,
-                          id="daily-digest")
+        scheduler.add_job(
+            post_scheduled_digest,
+            "cron",
+            args=(services,),
+            hour=digest.hour,
+            minute=digest.minute,
+            timezone=digest.timezone,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+            id="daily-digest",
+        )
     scheduler.start()
     return scheduler
 
@@ -98,9 +116,16 @@ def serve_http(app: App, host: str, port: int, ident: str = "ibmi-warden") -> tu
 class Runner:
     """Starts the Slack transport and the scheduler, and stops them all on SIGTERM/SIGINT."""
 
-    def __init__(self, app: App, services: WardenServices, app_token: str | None = None,
-                 http_port: int | None = None, http_host: str = "0.0.0.0", schedule_checks: bool = True,
-                 delivery: DeliveryWorker | None = None):
+    def __init__(
+        self,
+        app: App,
+        services: WardenServices,
+        app_token: str | None = None,
+        http_port: int | None = None,
+        http_host: str = "0.0.0.0",
+        schedule_checks: bool = True,
+        delivery: DeliveryWorker | None = None,
+    ):
         self.app = app
         self.delivery = delivery
         self.schedule_checks = schedule_checks

@@ -56,8 +56,14 @@ KEEP_DELIVERED_SECONDS = 14 * 86400
 
 
 def unreachable(system: str, error: str) -> Finding:
-    return Finding(system=system, check=REACHABILITY, severity="critical", subject="unreachable",
-                   title=f"{system} cannot be reached", details=(error,))
+    return Finding(
+        system=system,
+        check=REACHABILITY,
+        severity="critical",
+        subject="unreachable",
+        title=f"{system} cannot be reached",
+        details=(error,),
+    )
 
 
 class Services(Protocol):
@@ -87,9 +93,16 @@ class CycleResult:
 class WardenServices:
     """The bot's working parts for one configuration: connections, checks and their records."""
 
-    def __init__(self, config: Config, storage: Storage, env: Mapping[str, str] = os.environ,
-                 alerts: AlertManager | None = None, clock: Callable[[], float] = time.time,
-                 tracer: Tracer | None = None, enricher: OwnerEnricher | None = None):
+    def __init__(
+        self,
+        config: Config,
+        storage: Storage,
+        env: Mapping[str, str] = os.environ,
+        alerts: AlertManager | None = None,
+        clock: Callable[[], float] = time.time,
+        tracer: Tracer | None = None,
+        enricher: OwnerEnricher | None = None,
+    ):
         self.config = config
         self.storage = storage
         self.alerts = alerts  # None: findings are returned, not announced (ibmi-warden check)
@@ -113,11 +126,20 @@ class WardenServices:
         now = self.clock()
 
         def may_decide(request: ChangeRequest) -> bool:
-            return (self.roles is not None and request.requester != user_id
-                    and self.roles.is_approver(user_id, request.action) and request.expires_at > now)
+            return (
+                self.roles is not None
+                and request.requester != user_id
+                and self.roles.is_approver(user_id, request.action)
+                and request.expires_at > now
+            )
 
-        return home_view(self.system_statuses(), open_alerts(self.storage), active_silences(self.storage, now),
-                         pending_requests(self.storage), may_decide)
+        return home_view(
+            self.system_statuses(),
+            open_alerts(self.storage),
+            active_silences(self.storage, now),
+            pending_requests(self.storage),
+            may_decide,
+        )
 
     def may_view(self, user_id: str) -> bool:
         if self.roles is not None:
@@ -137,8 +159,16 @@ class WardenServices:
         now = self.clock()
         with self.storage.transaction():
             add_silence(self.storage, "fingerprint", fingerprint, reason, author, now, now + seconds)
-            audit.append(self.storage, actor=author, action="silence", system=record.system, subject=fingerprint,
-                         outcome=f"until {int(now + seconds)}", details={"reason": reason}, at=now)
+            audit.append(
+                self.storage,
+                actor=author,
+                action="silence",
+                system=record.system,
+                subject=fingerprint,
+                outcome=f"until {int(now + seconds)}",
+                details={"reason": reason},
+                at=now,
+            )
         if self.alerts is not None:
             self.alerts.reply(fingerprint, silenced_reply(record, author, now + seconds))
         return f"Silenced for {seconds / 3600:g}h: {record.title}"

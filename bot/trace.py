@@ -264,14 +264,36 @@ def _cidr_text(cidr: str, address: str) -> str:
 # address label ("…\nCA\n94043\nUNITED STATES"). These are the names of the countries ARIN serves;
 # any other name is not guessed at.
 _COUNTRY_NAMES = {
-    "united states": "US", "united states of america": "US", "usa": "US", "canada": "CA",
-    "anguilla": "AI", "antarctica": "AQ", "antigua and barbuda": "AG", "bahamas": "BS", "the bahamas": "BS",
-    "barbados": "BB", "bermuda": "BM", "bouvet island": "BV", "cayman islands": "KY", "dominica": "DM",
-    "grenada": "GD", "heard island and mcdonald islands": "HM", "jamaica": "JM", "montserrat": "MS",
-    "puerto rico": "PR", "saint kitts and nevis": "KN", "saint lucia": "LC", "saint pierre and miquelon": "PM",
-    "saint vincent and the grenadines": "VC", "turks and caicos islands": "TC",
-    "united states minor outlying islands": "UM", "virgin islands, british": "VG", "british virgin islands": "VG",
-    "virgin islands, u.s.": "VI", "u.s. virgin islands": "VI", "united states virgin islands": "VI",
+    "united states": "US",
+    "united states of america": "US",
+    "usa": "US",
+    "canada": "CA",
+    "anguilla": "AI",
+    "antarctica": "AQ",
+    "antigua and barbuda": "AG",
+    "bahamas": "BS",
+    "the bahamas": "BS",
+    "barbados": "BB",
+    "bermuda": "BM",
+    "bouvet island": "BV",
+    "cayman islands": "KY",
+    "dominica": "DM",
+    "grenada": "GD",
+    "heard island and mcdonald islands": "HM",
+    "jamaica": "JM",
+    "montserrat": "MS",
+    "puerto rico": "PR",
+    "saint kitts and nevis": "KN",
+    "saint lucia": "LC",
+    "saint pierre and miquelon": "PM",
+    "saint vincent and the grenadines": "VC",
+    "turks and caicos islands": "TC",
+    "united states minor outlying islands": "UM",
+    "virgin islands, british": "VG",
+    "british virgin islands": "VG",
+    "virgin islands, u.s.": "VI",
+    "u.s. virgin islands": "VI",
+    "united states virgin islands": "VI",
 }
 
 
@@ -379,7 +401,12 @@ class _RecordingOpener(OpenerDirector):
     timeouts, refusals and HTTP errors of its ASN step into one `ASNRegistryError`."""
 
     _DEFAULTS = (
-        ProxyHandler, UnknownHandler, HTTPHandler, HTTPSHandler, HTTPDefaultErrorHandler, HTTPRedirectHandler,
+        ProxyHandler,
+        UnknownHandler,
+        HTTPHandler,
+        HTTPSHandler,
+        HTTPDefaultErrorHandler,
+        HTTPRedirectHandler,
         HTTPErrorProcessor,
     )
 
@@ -450,8 +477,9 @@ class RdapLookup:
         except (TraceError, IPDefinedError):
             raise
         except Exception as exc:
-            raise _trace_error(exc, timeout=self.timeout, asn_methods=self.asn_methods,
-                              last_failure=opener.last_failure()) from exc
+            raise _trace_error(
+                exc, timeout=self.timeout, asn_methods=self.asn_methods, last_failure=opener.last_failure()
+            ) from exc
 
 
 def _trace_error(

@@ -73,9 +73,17 @@ def register(app: App, services: Services, work: Executor) -> None:
             return
         action = "trust" if action_id == ACTION_TRUST else "end-connection"
         title = "Trust address" if action == "trust" else "End connection"
-        _open(client, respond, body["trigger_id"], reason_modal(
-            ALERT_REQUEST, title, json.dumps({"fingerprint": fingerprint, "action": action}),
-            "Why? (the request goes to the approvers)"))
+        _open(
+            client,
+            respond,
+            body["trigger_id"],
+            reason_modal(
+                ALERT_REQUEST,
+                title,
+                json.dumps({"fingerprint": fingerprint, "action": action}),
+                "Why? (the request goes to the approvers)",
+            ),
+        )
 
     def approve(body: dict[str, Any], respond: Respond) -> None:
         user, request_id, block_id = _clicked(body)
@@ -104,8 +112,9 @@ def _open(client: WebClient, respond: Respond, trigger_id: str, view: dict[str, 
         client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as error:
         log.warning("views.open failed: %s", error.response.get("error"))
-        _say(respond, "The form could not be opened (Slack answered "
-                      f"{error.response.get('error')}); please click again.")
+        _say(
+            respond, f"The form could not be opened (Slack answered {error.response.get('error')}); please click again."
+        )
 
 
 def _logged(job: Callable[[dict[str, Any], Respond], None], body: dict[str, Any], respond: Respond) -> None:

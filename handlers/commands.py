@@ -53,8 +53,10 @@ class IbmiCommand:
         if parsed.name in NEEDS_SYSTEM and parsed.system is None:
             names = self.services.system_names()
             if len(names) != 1:
-                raise UsageError(f"Several systems are configured; name one of {', '.join(names)} with @SYSTEM.",
-                                 usage_of(parsed.name, self.slash))
+                raise UsageError(
+                    f"Several systems are configured; name one of {', '.join(names)} with @SYSTEM.",
+                    usage_of(parsed.name, self.slash),
+                )
             parsed = replace(parsed, system=names[0])
         return parsed
 
@@ -74,8 +76,11 @@ class IbmiCommand:
         try:
             parsed = self._parse(command)
         except UsageError as error:
-            ack(response_type="ephemeral", text=f"{error.problem} Usage: {error.usage or self.slash + ' help'}",
-                blocks=blocks.error_blocks(error.problem, error.usage))
+            ack(
+                response_type="ephemeral",
+                text=f"{error.problem} Usage: {error.usage or self.slash + ' help'}",
+                blocks=blocks.error_blocks(error.problem, error.usage),
+            )
             return None
         request = parsed.request
         remediation = getattr(self.services, "remediation", None)
@@ -103,9 +108,14 @@ class IbmiCommand:
             except SlackApiError as error:
                 _ephemeral(ack, f"The form could not be opened (Slack answered {error.response.get('error')}).")
         else:
-            _ephemeral(ack, {"netstat": f"Reading connections on {parsed.system}…",
-                             "trace": "Looking up the owner…", "smtp": f"Reading the SMTP lists of {parsed.system}…"
-                             }.get(parsed.name, "Preparing the change request…"))
+            _ephemeral(
+                ack,
+                {
+                    "netstat": f"Reading connections on {parsed.system}…",
+                    "trace": "Looking up the owner…",
+                    "smtp": f"Reading the SMTP lists of {parsed.system}…",
+                }.get(parsed.name, "Preparing the change request…"),
+            )
             return parsed
         return None
 
@@ -115,15 +125,18 @@ class IbmiCommand:
             self._answer(parsed, user, respond)
         except Exception:
             log.exception("%s %s failed", self.slash, parsed.name)
-            respond(response_type="ephemeral", text=f":x: `{self.slash} {parsed.name}` failed; the bot's log has "
-                    "the details.")
+            respond(
+                response_type="ephemeral",
+                text=f":x: `{self.slash} {parsed.name}` failed; the bot's log has the details.",
+            )
 
     def _answer(self, parsed: ParsedCommand, user: str, respond: Respond) -> None:
         request, system, remediation = parsed.request, parsed.system or "", self.services.remediation
         if parsed.name == "netstat":
             report = self.services.netstat(system, parsed.port)
-            respond(response_type="ephemeral", text=f"Connections on {report.system}",
-                    blocks=blocks.netstat_blocks(report))
+            respond(
+                response_type="ephemeral", text=f"Connections on {report.system}", blocks=blocks.netstat_blocks(report)
+            )
             return
         if isinstance(request, TraceRequest):
             text = remediation.trace(str(request.address))

@@ -25,21 +25,39 @@ def _input(block_id: str, label: str, placeholder: str = "", optional: bool = Fa
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "max_length": 500}
     if placeholder:
         element["placeholder"] = {"type": "plain_text", "text": placeholder}
-    return {"type": "input", "block_id": block_id, "optional": optional,
-            "label": {"type": "plain_text", "text": label}, "element": element}
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }
 
 
 def smtp_add_modal(system: str) -> dict[str, Any]:
-    options = [{"text": {"type": "plain_text", "text": label}, "value": value}
-               for label, value in (("*ACCEPT (may relay)", "*ACCEPT"), ("*REJECT (refused)", "*REJECT"))]
+    options = [
+        {"text": {"type": "plain_text", "text": label}, "value": value}
+        for label, value in (("*ACCEPT (may relay)", "*ACCEPT"), ("*REJECT (refused)", "*REJECT"))
+    ]
     return {
-        "type": "modal", "callback_id": SMTP_ADD, "private_metadata": system,
+        "type": "modal",
+        "callback_id": SMTP_ADD,
+        "private_metadata": system,
         "title": {"type": "plain_text", "text": "Add SMTP list entry"},
-        "submit": {"type": "plain_text", "text": "Request"}, "close": {"type": "plain_text", "text": "Cancel"},
+        "submit": {"type": "plain_text", "text": "Request"},
+        "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            {"type": "input", "block_id": "type", "label": {"type": "plain_text", "text": "List"},
-             "element": {"type": "static_select", "action_id": "value", "options": options,
-                         "initial_option": options[0]}},
+            {
+                "type": "input",
+                "block_id": "type",
+                "label": {"type": "plain_text", "text": "List"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": options,
+                    "initial_option": options[0],
+                },
+            },
             _input("address", "IPv4 address", "10.1.1.0"),
             _input("mask", "Subnet mask", "255.255.255.255", optional=True),
             _input("reason", "Reason", "why this entry is needed"),
@@ -49,9 +67,12 @@ def smtp_add_modal(system: str) -> dict[str, Any]:
 
 def reason_modal(callback_id: str, title: str, metadata: str, label: str) -> dict[str, Any]:
     return {
-        "type": "modal", "callback_id": callback_id, "private_metadata": metadata,
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": metadata,
         "title": {"type": "plain_text", "text": title[:24]},
-        "submit": {"type": "plain_text", "text": "Submit"}, "close": {"type": "plain_text", "text": "Cancel"},
+        "submit": {"type": "plain_text", "text": "Submit"},
+        "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [_input("reason", label)],
     }
 

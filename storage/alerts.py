@@ -77,9 +77,7 @@ def _row_to_alert(row: dict[str, Any]) -> AlertRecord:
 
 def alerts_of(storage: Storage, system: str, check: str) -> dict[str, AlertRecord]:
     with storage.lock:
-        rows = storage.db.query(
-            "SELECT * FROM alerts WHERE system = ? AND check_id = ?", [system, check]
-        )
+        rows = storage.db.query("SELECT * FROM alerts WHERE system = ? AND check_id = ?", [system, check])
         return {row["fingerprint"]: _row_to_alert(row) for row in rows}
 
 
@@ -170,9 +168,7 @@ def add_silence(
 def active_silences(storage: Storage, now: float) -> list[Silence]:
     """Silences not ended and not expired: expiry needs no job, it is a comparison with the clock."""
     with storage.lock:
-        rows = storage.db.query(
-            "SELECT * FROM silences WHERE ended_at IS NULL AND expires_at > ? ORDER BY id", [now]
-        )
+        rows = storage.db.query("SELECT * FROM silences WHERE ended_at IS NULL AND expires_at > ? ORDER BY id", [now])
         return [Silence(**row) for row in rows]
 
 

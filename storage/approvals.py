@@ -42,29 +42,50 @@ class ChangeRequest:
 
 def _row_to_request(row: dict[str, Any], approvals: tuple[str, ...]) -> ChangeRequest:
     return ChangeRequest(
-        id=row["id"], system=row["system"], action=row["action"], params=json.loads(row["params_json"]),
-        commands=tuple(json.loads(row["commands_json"])), summary=row["summary"], requester=row["requester"],
-        reason=row["reason"], created_at=row["created_at"], expires_at=row["expires_at"],
-        min_approvals=row["min_approvals"], state=row["state"],
+        id=row["id"],
+        system=row["system"],
+        action=row["action"],
+        params=json.loads(row["params_json"]),
+        commands=tuple(json.loads(row["commands_json"])),
+        summary=row["summary"],
+        requester=row["requester"],
+        reason=row["reason"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        min_approvals=row["min_approvals"],
+        state=row["state"],
         decided_by=tuple(json.loads(row["decided_by"])) if row["decided_by"] else (),
-        decided_at=row["decided_at"], rejection_reason=row["rejection_reason"],
+        decided_at=row["decided_at"],
+        rejection_reason=row["rejection_reason"],
         outcome=json.loads(row["outcome_json"]) if row["outcome_json"] else None,
-        alert_fingerprint=row["alert_fingerprint"], channel=row["channel"], message_key=row["message_key"],
+        alert_fingerprint=row["alert_fingerprint"],
+        channel=row["channel"],
+        message_key=row["message_key"],
         approvals=approvals,
     )
 
 
 def create(storage: Storage, request: ChangeRequest) -> None:
     with storage.lock:
-        storage.db["change_requests"].insert({
-            "id": request.id, "system": request.system, "action": request.action,
-            "params_json": json.dumps(request.params, sort_keys=True), "commands_json": json.dumps(request.commands),
-            "summary": request.summary, "requester": request.requester, "reason": request.reason,
-            "created_at": request.created_at, "expires_at": request.expires_at,
-            "min_approvals": request.min_approvals, "state": "pending",
-            "alert_fingerprint": request.alert_fingerprint, "channel": request.channel,
-            "message_key": request.message_key,
-        })
+        storage.db["change_requests"].insert(
+            {
+                "id": request.id,
+                "system": request.system,
+                "action": request.action,
+                "params_json": json.dumps(request.params, sort_keys=True),
+                "commands_json": json.dumps(request.commands),
+                "summary": request.summary,
+                "requester": request.requester,
+                "reason": request.reason,
+                "created_at": request.created_at,
+                "expires_at": request.expires_at,
+                "min_approvals": request.min_approvals,
+                "state": "pending",
+                "alert_fingerprint": request.alert_fingerprint,
+                "channel": request.channel,
+                "message_key": request.message_key,
+            }
+        )
 
 
 def get(storage: Storage, request_id: str) -> ChangeRequest | None:
@@ -77,15 +98,21 @@ def get(storage: Storage, request_id: str) -> ChangeRequest | None:
 
 def pending(storage: Storage) -> list[ChangeRequest]:
     with storage.lock:
-        ids = [row["id"] for row in storage.db.query(
-            "SELECT id FROM change_requests WHERE state = 'pending' ORDER BY created_at")]
+        ids = [
+            row["id"]
+            for row in storage.db.query("SELECT id FROM change_requests WHERE state = 'pending' ORDER BY created_at")
+        ]
         return [request for request_id in ids if (request := get(storage, request_id)) is not None]
 
 
 def approvals_of(storage: Storage, request_id: str) -> list[str]:
     with storage.lock:
-        return [row["approver"] for row in storage.db.query(
-            "SELECT approver FROM change_approvals WHERE request_id = ? ORDER BY at, approver", [request_id])]
+        return [
+            row["approver"]
+            for row in storage.db.query(
+                "SELECT approver FROM change_approvals WHERE request_id = ? ORDER BY at, approver", [request_id]
+            )
+        ]
 
 
 def add_approval(storage: Storage, request_id: str, approver: str, now: float) -> bool:
@@ -138,8 +165,12 @@ def finish(storage: Storage, request_id: str, state: str, outcome: dict[str, Any
 def expire_due(storage: Storage, now: float) -> list[ChangeRequest]:
     """pending requests past their expiry → expired; returns them."""
     with storage.lock:
-        due = [row["id"] for row in storage.db.query(
-            "SELECT id FROM change_requests WHERE state = 'pending' AND expires_at <= ?", [now])]
+        due = [
+            row["id"]
+            for row in storage.db.query(
+                "SELECT id FROM change_requests WHERE state = 'pending' AND expires_at <= ?", [now]
+            )
+        ]
         expired = []
         for request_id in due:
             cursor = storage.db.execute(
@@ -162,24 +193,34 @@ def mark_interrupted(storage: Storage) -> list[ChangeRequest]:
         return [request for request_id in ids if (request := get(storage, request_id)) is not None]
 
 
-def add_trusted(storage: Storage, system: str, network: str, reason: str, by: str, request_id: str | None,
-                now: float) -> None:
+def add_trusted(
+    storage: Storage, system: str, network: str, reason: str, by: str, request_id: str | None, now: float
+) -> None:
     with storage.lock:
         storage.db["trusted_networks"].insert(
-            {"system": system, "network": network, "reason": reason, "added_by": by, "request_id": request_id,
-             "added_at": now},
+            {
+                "system": system,
+                "network": network,
+                "reason": reason,
+                "added_by": by,
+                "request_id": request_id,
+                "added_at": now,
+            },
             replace=True,
         )
 
 
 def remove_trusted(storage: Storage, system: str, network: str) -> bool:
     with storage.lock:
-        cursor = storage.db.execute(
-            "DELETE FROM trusted_networks WHERE system = ? AND network = ?", [system, network])
+        cursor = storage.db.execute("DELETE FROM trusted_networks WHERE system = ? AND network = ?", [system, network])
         return cursor.rowcount == 1
 
 
 def trusted_networks(storage: Storage, system: str) -> list[str]:
     with storage.lock:
-        return [row["network"] for row in storage.db.query(
-            "SELECT network FROM trusted_networks WHERE system = ? ORDER BY network", [system])]
+        return [
+            row["network"]
+            for row in storage.db.query(
+                "SELECT network FROM trusted_networks WHERE system = ? ORDER BY network", [system]
+            )
+        ]

@@ -59,8 +59,18 @@ _COLUMNS = ", ".join(CSV_COLUMNS)
 _CHUNK = 1000
 _YEAR_10000 = 253402300800.0
 # keys of `details` (compared lower-case, without "_", "-", " " or ".") that hold secrets
-_SECRET_KEY_PARTS = ("password", "passwd", "passphrase", "secret", "token", "apikey", "credential", "privatekey",
-                     "authorization", "cookie")
+_SECRET_KEY_PARTS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "credential",
+    "privatekey",
+    "authorization",
+    "cookie",
+)
 _SECRET_KEYS = {"pwd", "pass", "pin", "auth"}
 _SLACK_TOKEN = re.compile(r"\bxox[abeoprs]-[0-9A-Za-z-]{6,}|\bxapp-\d-[0-9A-Za-z-]{6,}")
 
@@ -192,8 +202,11 @@ def verify(storage: Storage) -> AuditVerification:
         if row_id != expected_id:
             if isinstance(row_id, int) and row_id > expected_id:
                 missing = _span(expected_id, row_id - 1)
-                where = (f"row {row_id} follows row {expected_id - 1}" if expected_id > 1
-                         else f"the log starts at row {row_id}")
+                where = (
+                    f"row {row_id} follows row {expected_id - 1}"
+                    if expected_id > 1
+                    else f"the log starts at row {row_id}"
+                )
                 return bad(row_id, f"{missing} missing (deleted): {where}")
             return bad(row_id, f"row id {row_id!r} is out of sequence: expected {expected_id}")
         if stored_prev != prev and prev_prev is not None and stored_prev == prev_prev:
@@ -202,8 +215,11 @@ def verify(storage: Storage) -> AuditVerification:
         if _content_hash(row) != stored_hash:
             return bad(row_id, f"row {row_id} was edited (or renumbered): its content no longer matches its hash")
         if stored_prev != prev:
-            return bad(row_id, f"row {row_id} does not link to row {row_id - 1} (its prev_hash is not that row's "
-                               f"hash): row {row_id} was forged, or row {row_id - 1} rewritten")
+            return bad(
+                row_id,
+                f"row {row_id} does not link to row {row_id - 1} (its prev_hash is not that row's "
+                f"hash): row {row_id} was forged, or row {row_id - 1} rewritten",
+            )
         prev_prev, prev = prev, stored_hash
         if row_id == head_rows:
             hash_at_head_rows = stored_hash
@@ -217,14 +233,23 @@ def verify(storage: Storage) -> AuditVerification:
         return AuditVerification(True, rows_found, None, None, head_hash)
     if head_rows > rows_found:
         missing = _span(rows_found + 1, head_rows)
-        return bad(rows_found + 1, f"the head records {head_rows} rows but the log has {rows_found}: "
-                                   f"{missing} missing (deleted from the end of the log)")
+        return bad(
+            rows_found + 1,
+            f"the head records {head_rows} rows but the log has {rows_found}: "
+            f"{missing} missing (deleted from the end of the log)",
+        )
     if head_rows < rows_found and head_hash == hash_at_head_rows:
-        return bad(head_rows + 1, f"the head records {head_rows} rows but the log has {rows_found}: "
-                                  f"row {head_rows + 1} onwards were added without the head")
-    return bad(None, f"the audit head does not match the log: it records {head_rows} rows ending in "
-                     f"{_short(head_hash)}, the log has {rows_found} rows ending in {_short(prev)}: "
-                     "the head was rewritten")
+        return bad(
+            head_rows + 1,
+            f"the head records {head_rows} rows but the log has {rows_found}: "
+            f"row {head_rows + 1} onwards were added without the head",
+        )
+    return bad(
+        None,
+        f"the audit head does not match the log: it records {head_rows} rows ending in "
+        f"{_short(head_hash)}, the log has {rows_found} rows ending in {_short(prev)}: "
+        "the head was rewritten",
+    )
 
 
 def export_csv(storage: Storage, out: TextIO) -> int:

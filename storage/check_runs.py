@@ -106,9 +106,7 @@ def prune_runs(storage: Storage, keep_per_check: int = 500) -> int:
         return db.execute(_PRUNE, [keep_per_check]).rowcount
 
 
-def record_reachability(
-    storage: Storage, system: str, reachable: bool, error: str | None, at: datetime
-) -> None:
+def record_reachability(storage: Storage, system: str, reachable: bool, error: str | None, at: datetime) -> None:
     """Whether `system` answered at `at`. An older report never replaces a newer one."""
     with storage.transaction() as db:
         db.execute(_UPSERT_REACHABILITY, [system, int(reachable), error, _to_text(_utc(at))])
@@ -119,8 +117,7 @@ def reachability(storage: Storage) -> dict[str, Reachability]:
     with storage.lock:
         rows = list(storage.db.query("SELECT system, reachable, error, checked_at FROM system_reachability"))
     return {
-        row["system"]: Reachability(bool(row["reachable"]), row["error"], _from_text(row["checked_at"]))
-        for row in rows
+        row["system"]: Reachability(bool(row["reachable"]), row["error"], _from_text(row["checked_at"])) for row in rows
     }
 
 

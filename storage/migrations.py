@@ -95,7 +95,6 @@ def m002_outbox(db: Database) -> None:
     )
 
 
-
 @migrations()
 def m003_alerts(db: Database) -> None:
     """Alerts, the messages they were posted in, and silences (storage/alerts.py)."""
@@ -146,7 +145,6 @@ def m003_alerts(db: Database) -> None:
     )
 
 
-
 @migrations()
 def m004_rdap_cache(db: Database) -> None:
     """Owners of addresses looked up over RDAP (storage/rdap_cache.py)."""
@@ -154,7 +152,6 @@ def m004_rdap_cache(db: Database) -> None:
         "CREATE TABLE rdap_cache (address TEXT PRIMARY KEY, owner_json TEXT NOT NULL, looked_up_at REAL NOT NULL)"
     )
     db.execute("CREATE INDEX rdap_cache_looked_up_at ON rdap_cache (looked_up_at)")
-
 
 
 @migrations()

@@ -13,7 +13,6 @@ import logging
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # storage.migrations imports this module, and storage.database imports storage.migrations
-
     from storage.database import Storage
 
 log = logging.getLogger(__name__)

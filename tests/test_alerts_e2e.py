@@ -59,8 +59,12 @@ def make_config(folder: Path, systems: tuple[str, ...] = ("DEMO",), routes: tupl
         replace(template, name=name, demo=replace(template.demo or DemoSettings(), path=folder / f"demo-{name}"))
         for name in systems
     )
-    return replace(config, systems=configured, storage=replace(config.storage, path=folder / "warden.db"),
-                   slack=replace(config.slack, routes=routes))
+    return replace(
+        config,
+        systems=configured,
+        storage=replace(config.storage, path=folder / "warden.db"),
+        slack=replace(config.slack, routes=routes),
+    )
 
 
 @pytest.fixture
@@ -111,8 +115,12 @@ def test_a_demo_cycle_posts_one_grouped_message_per_check_and_a_quiet_second_cyc
         cycle(parts, clock)
         messages = top_level(slack)
         headers = sorted(m["blocks"][0]["text"]["text"] for m in messages)
-        assert headers == ["DEMO · plaintext-services", "DEMO · smtp-relay", "DEMO · splctl-exposure",
-                           "DEMO · unknown-connections"]
+        assert headers == [
+            "DEMO · plaintext-services",
+            "DEMO · smtp-relay",
+            "DEMO · splctl-exposure",
+            "DEMO · unknown-connections",
+        ]
         unknown = next(m for m in messages if "unknown-connections" in m["blocks"][0]["text"]["text"])
         assert "210.107.73.73" in text_of(unknown) and "13.64.12.40" in text_of(unknown)
         buttons = [e["text"]["text"] for b in unknown["blocks"] if b["type"] == "actions" for e in b["elements"]]
@@ -130,8 +138,11 @@ def test_an_ended_connection_is_resolved_in_its_thread_and_the_parent_edited(sla
     try:
         cycle(parts, clock)
         unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
-        parts.services.connection("DEMO").run_cl(EndTcpConnection.build(
-            local_address="10.1.1.5", local_port=23, remote_address="210.107.73.73", remote_port=40411))
+        parts.services.connection("DEMO").run_cl(
+            EndTcpConnection.build(
+                local_address="10.1.1.5", local_port=23, remote_address="210.107.73.73", remote_port=40411
+            )
+        )
         clock.advance(300)
         cycle(parts, clock)
         replies = slack.replies(ALERTS, unknown["ts"])
@@ -157,8 +168,10 @@ def test_a_finding_that_comes_back_is_reopened_in_the_same_thread(slack, tmp_pat
         import sqlite3
 
         raw = sqlite3.connect(tmp_path / "demo-DEMO" / "QSYS2.sqlite", isolation_level=None)
-        raw.execute("INSERT INTO NETSTAT_INFO VALUES ('IPV4', '210.107.73.73', 40999, NULL, '10.1.1.5', 23, "
-                    "'telnet', 'TCP', 'ESTABLISHED', 1, 'QUSER', 10, 10)")
+        raw.execute(
+            "INSERT INTO NETSTAT_INFO VALUES ('IPV4', '210.107.73.73', 40999, NULL, '10.1.1.5', 23, "
+            "'telnet', 'TCP', 'ESTABLISHED', 1, 'QUSER', 10, 10)"
+        )
         clock.advance(300)
         cycle(parts, clock)
         assert len(top_level(slack)) == first_posts  # no new message: the old thread is reused
@@ -199,7 +212,8 @@ def test_an_unreachable_system_is_one_alert_and_one_recovery_while_others_are_ch
         down = [m for m in top_level(slack) if "cannot be reached" in text_of(m)]
         assert len(down) == 1 and "Communication link failure" in text_of(down[0])
         other_runs = parts.storage.db.execute(
-            "SELECT COUNT(*) FROM check_runs WHERE system = 'OTHER' AND outcome != 'error'").fetchone()[0]
+            "SELECT COUNT(*) FROM check_runs WHERE system = 'OTHER' AND outcome != 'error'"
+        ).fetchone()[0]
         assert other_runs == 3 * 4
         assert any("OTHER · unknown-connections" in text_of(m) for m in top_level(slack))
         demo._connect = working_connect
@@ -228,15 +242,19 @@ def test_a_silenced_address_is_not_posted(slack, tmp_path, clock):
     try:
         from storage.alerts import add_silence
 
-        add_silence(parts.storage, "address", "210.107.73.73", "vendor test", "U0OPERATOR", clock.now(),
-                    clock.now() + 3600)
+        add_silence(
+            parts.storage, "address", "210.107.73.73", "vendor test", "U0OPERATOR", clock.now(), clock.now() + 3600
+        )
         cycle(parts, clock)
         unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
         assert "210.107.73.73" not in text_of(unknown) and "13.64.12.40" in text_of(unknown)
         clock.advance(3700)  # the silence expires by itself
         cycle(parts, clock)
-        assert any("210.107.73.73" in text_of(m) for m in top_level(slack)
-                   if "unknown-connections" in m["blocks"][0]["text"]["text"] and m["ts"] != unknown["ts"])
+        assert any(
+            "210.107.73.73" in text_of(m)
+            for m in top_level(slack)
+            if "unknown-connections" in m["blocks"][0]["text"]["text"] and m["ts"] != unknown["ts"]
+        )
     finally:
         parts.close()
 
@@ -275,21 +293,23 @@ def test_alert_buttons_over_socket_mode(slack, tmp_path, clock):
         fingerprint = Finding("DEMO", "unknown-connections", "warning", "210.107.73.73", "").fingerprint
 
         def click(action_id: str, user: str) -> str:
-            slack.socket.send_block_action(ALERTS, unknown["ts"], action_id, user_id=user,
-                                           block_id=f"alert:{fingerprint}")
+            slack.socket.send_block_action(
+                ALERTS, unknown["ts"], action_id, user_id=user, block_id=f"alert:{fingerprint}"
+            )
             return slack.wait_for_response(count=len(slack.responses()) + 1, timeout=10)[-1].body["text"]
 
         assert "Only operators or approvers" in click("alert_silence_24h", "U0STRANGER")
         assert "Only operators or approvers" in click("alert_trust", "U0STRANGER")
         assert "Could not trace" in click("alert_trace_owner", "U0STRANGER")
         # End connection… asks for a reason in a modal, then requests the change for the alert's address
-        slack.socket.send_block_action(ALERTS, unknown["ts"], "alert_end_connection", user_id="U01OPERATOR",
-                                       block_id=f"alert:{fingerprint}")
+        slack.socket.send_block_action(
+            ALERTS, unknown["ts"], "alert_end_connection", user_id="U01OPERATOR", block_id=f"alert:{fingerprint}"
+        )
         [opened] = slack.wait_for("views.open", timeout=10)
         view_id = slack.calls_to("views.open")[0].response["view"]["id"]
-        slack.socket.send_view_submission(view_id, {"reason": {"value": {"type": "plain_text_input",
-                                                                         "value": "not our user"}}},
-                                          user_id="U01OPERATOR")
+        slack.socket.send_view_submission(
+            view_id, {"reason": {"value": {"type": "plain_text_input", "value": "not our user"}}}, user_id="U01OPERATOR"
+        )
         from storage import approvals as store
 
         deadline = time.monotonic() + 10
@@ -300,8 +320,10 @@ def test_alert_buttons_over_socket_mode(slack, tmp_path, clock):
         assert "RMTINTNETA('210.107.73.73')" in request.commands[0]
         assert "Approved" in parts.services.approvals.approve(request.id, "U02APPROVER")
         deliver_all(parts, clock)
-        assert any(f"Change request {request.id}" in r["text"] and "done" in r["text"]
-                   for r in slack.replies(ALERTS, unknown["ts"]))  # the outcome, in the alert's thread
+        assert any(
+            f"Change request {request.id}" in r["text"] and "done" in r["text"]
+            for r in slack.replies(ALERTS, unknown["ts"])
+        )  # the outcome, in the alert's thread
         assert "Silenced for 24h" in click("alert_silence_24h", "U01OPERATOR")
         deliver_all(parts, clock)
         assert any("Silenced by <@U01OPERATOR>" in r["text"] for r in slack.replies(ALERTS, unknown["ts"]))
@@ -322,8 +344,11 @@ def test_maintenance_prunes_delivered_outbox_rows_but_keeps_message_records(slac
         parts.services.maintain()
         assert outbox.items(parts.storage, state="sent") == []
         unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
-        parts.services.connection("DEMO").run_cl(EndTcpConnection.build(
-            local_address="10.1.1.5", local_port=23, remote_address="210.107.73.73", remote_port=40411))
+        parts.services.connection("DEMO").run_cl(
+            EndTcpConnection.build(
+                local_address="10.1.1.5", local_port=23, remote_address="210.107.73.73", remote_port=40411
+            )
+        )
         cycle(parts, clock)  # the thread and the edit still find their message
         assert any("Resolved" in r["text"] for r in slack.replies(ALERTS, unknown["ts"]))
     finally:
@@ -339,12 +364,24 @@ def test_the_owner_is_added_to_a_posted_alert_by_editing_it(slack, tmp_path, clo
         def trace(self, address: str) -> Owner:
             if address != "210.107.73.73":
                 raise TraceError("not_found", "no record")
-            return Owner(address=address, kind="rdap", organisation="BORANET", network_name="BORANET-NET-210-107",
-                         cidr="210.107.64.0/18", country="KR", registry="APNIC", looked_up_at=datetime.now(UTC))
+            return Owner(
+                address=address,
+                kind="rdap",
+                organisation="BORANET",
+                network_name="BORANET-NET-210-107",
+                cidr="210.107.64.0/18",
+                country="KR",
+                registry="APNIC",
+                looked_up_at=datetime.now(UTC),
+            )
 
     config = make_config(tmp_path)
-    parts = assemble(config, Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url), clock=clock,
-                     tracer=SlowRegistry())
+    parts = assemble(
+        config,
+        Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url),
+        clock=clock,
+        tracer=SlowRegistry(),
+    )
     try:
         parts.services.run_cycle()
         deliver_all(parts, clock)  # posted before any owner is known
@@ -380,8 +417,14 @@ def test_an_alert_back_during_a_silence_is_announced_as_back_when_it_ends(slack,
 
     parts = start(slack, tmp_path, clock)
     try:
-        finding = Finding("DEMO", "unknown-connections", "warning", "203.0.113.9", "1 connection from 203.0.113.9",
-                          facts={"remote_address": "203.0.113.9"})
+        finding = Finding(
+            "DEMO",
+            "unknown-connections",
+            "warning",
+            "203.0.113.9",
+            "1 connection from 203.0.113.9",
+            facts={"remote_address": "203.0.113.9"},
+        )
         parts.alerts.process("DEMO", "unknown-connections", [finding])
         parts.alerts.process("DEMO", "unknown-connections", [])  # resolved
         add_silence(parts.storage, "address", "203.0.113.9", "test", "U01OPERATOR", clock.now(), clock.now() + 60)

@@ -56,9 +56,15 @@ TELNET = dict(local_address="10.1.1.5", local_port=23, remote_address="210.107.7
 
 
 def submit_end(service: ApprovalService, requester: str = REQUESTER, reason: str = "unknown telnet user"):
-    return service.submit(system="DEMO", action="end-connection", params={"address": "210.107.73.73"},
-                          commands=[EndTcpConnection.build(**TELNET)], summary="End 1 connection from 210.107.73.73",
-                          requester=requester, reason=reason)
+    return service.submit(
+        system="DEMO",
+        action="end-connection",
+        params={"address": "210.107.73.73"},
+        commands=[EndTcpConnection.build(**TELNET)],
+        summary="End 1 connection from 210.107.73.73",
+        requester=requester,
+        reason=reason,
+    )
 
 
 def test_a_request_stores_the_exact_cl_and_runs_it_once_approved(setup):
@@ -66,8 +72,9 @@ def test_a_request_stores_the_exact_cl_and_runs_it_once_approved(setup):
     submitted = submit_end(service)
     assert submitted.ok
     request = store.get(storage, submitted.request.id)
-    assert request.commands == ("ENDTCPCNN PROTOCOL(*TCP) LCLINTNETA('10.1.1.5') LCLPORT(23) "
-                                "RMTINTNETA('210.107.73.73') RMTPORT(40411)",)
+    assert request.commands == (
+        "ENDTCPCNN PROTOCOL(*TCP) LCLINTNETA('10.1.1.5') LCLPORT(23) RMTINTNETA('210.107.73.73') RMTPORT(40411)",
+    )
     assert request.state == "pending" and request.expires_at == clock.now() + 3600
     assert "Approved" in service.approve(request.id, APPROVER)
     assert store.get(storage, request.id).state == "done"
@@ -97,9 +104,15 @@ def test_decided_and_expired_requests_cannot_be_decided(setup):
     first = submit_end(service).request
     service.reject(first.id, APPROVER, "not now")
     assert "already rejected" in service.approve(first.id, SECOND)
-    second = service.submit(system="DEMO", action="relay-set", params={"allow_relay": "*LIST"},
-                            commands=[ChangeSmtpRelay.build("list")], summary="Set relay to *LIST",
-                            requester=REQUESTER, reason="close the relay").request
+    second = service.submit(
+        system="DEMO",
+        action="relay-set",
+        params={"allow_relay": "*LIST"},
+        commands=[ChangeSmtpRelay.build("list")],
+        summary="Set relay to *LIST",
+        requester=REQUESTER,
+        reason="close the relay",
+    ).request
     clock.advance(3601)
     assert "already expired" in service.approve(second.id, APPROVER)
     assert store.get(storage, second.id).state == "expired"
@@ -110,8 +123,15 @@ def test_min_approvals_counts_distinct_approvers_once(setup, tmp_path):
     service, storage, clock, connection, config = setup
     from bot.config import ApprovalPolicy
 
-    strict = replace(config, approvals={**config.approvals, "end-connection": ApprovalPolicy(
-        approvers=(APPROVER, SECOND), min_approvals=2, ttl=3600.0, reason_required=True)})
+    strict = replace(
+        config,
+        approvals={
+            **config.approvals,
+            "end-connection": ApprovalPolicy(
+                approvers=(APPROVER, SECOND), min_approvals=2, ttl=3600.0, reason_required=True
+            ),
+        },
+    )
     service.config = strict
     request = submit_end(service).request
     assert "1 of 2" in service.approve(request.id, APPROVER)
@@ -152,8 +172,15 @@ def test_a_crash_while_executing_leaves_unknown_and_never_reruns(setup):
 def test_a_failing_command_is_recorded_with_its_message_id(setup):
     service, storage, clock, connection, _ = setup
     gone = dict(TELNET, remote_port=1)  # no such connection: the demo fails like IBM i
-    request = service.submit(system="DEMO", action="end-connection", params={}, summary="End a connection",
-                             commands=[EndTcpConnection.build(**gone)], requester=REQUESTER, reason="test").request
+    request = service.submit(
+        system="DEMO",
+        action="end-connection",
+        params={},
+        summary="End a connection",
+        commands=[EndTcpConnection.build(**gone)],
+        requester=REQUESTER,
+        reason="test",
+    ).request
     service.approve(request.id, APPROVER)
     final = store.get(storage, request.id)
     assert final.state == "failed" and final.outcome["message_id"] == "CPF9899"
@@ -161,12 +188,26 @@ def test_a_failing_command_is_recorded_with_its_message_id(setup):
 
 def test_trust_and_untrust_change_the_stored_trust_list(setup):
     service, storage, clock, connection, _ = setup
-    trust = service.submit(system="DEMO", action="trust", params={"network": "210.107.73.0/24"}, commands=[],
-                           summary="Trust 210.107.73.0/24", requester=REQUESTER, reason="vendor").request
+    trust = service.submit(
+        system="DEMO",
+        action="trust",
+        params={"network": "210.107.73.0/24"},
+        commands=[],
+        summary="Trust 210.107.73.0/24",
+        requester=REQUESTER,
+        reason="vendor",
+    ).request
     service.approve(trust.id, APPROVER)
     assert store.trusted_networks(storage, "DEMO") == ["210.107.73.0/24"]
-    untrust = service.submit(system="DEMO", action="untrust", params={"network": "210.107.73.0/24"}, commands=[],
-                             summary="Untrust 210.107.73.0/24", requester=REQUESTER, reason="done").request
+    untrust = service.submit(
+        system="DEMO",
+        action="untrust",
+        params={"network": "210.107.73.0/24"},
+        commands=[],
+        summary="Untrust 210.107.73.0/24",
+        requester=REQUESTER,
+        reason="done",
+    ).request
     service.approve(untrust.id, APPROVER)
     assert store.trusted_networks(storage, "DEMO") == []
     assert connection.runs == []
@@ -195,7 +236,14 @@ def test_an_action_nobody_may_approve_cannot_be_requested(setup):
 
     service, storage, clock, connection, config = setup
     service.config = replace(config, approvals={**config.approvals, "relay-set": ApprovalPolicy(approvers=())})
-    submitted = service.submit(system="DEMO", action="relay-set", params={}, commands=[ChangeSmtpRelay.build("list")],
-                               summary="Set relay", requester=REQUESTER, reason="close it")
+    submitted = service.submit(
+        system="DEMO",
+        action="relay-set",
+        params={},
+        commands=[ChangeSmtpRelay.build("list")],
+        summary="Set relay",
+        requester=REQUESTER,
+        reason="close it",
+    )
     assert not submitted.ok and "No one may approve" in submitted.text
     assert store.pending(storage) == []

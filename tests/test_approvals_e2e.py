@@ -44,15 +44,26 @@ class Bot:
         text_changes = {'approvers = ["U02APPROVER"]': f'approvers = ["{APPROVER}", "{SECOND}"]'}
         config = load_config(write_config(folder, **text_changes))
         system = config.systems[0]
-        config = replace(config, storage=replace(config.storage, path=folder / "warden.db"),
-                         systems=(replace(system, demo=replace(system.demo or DemoSettings(), path=folder / "demo")),))
+        config = replace(
+            config,
+            storage=replace(config.storage, path=folder / "warden.db"),
+            systems=(replace(system, demo=replace(system.demo or DemoSettings(), path=folder / "demo")),),
+        )
         if min_approvals > 1:
-            config = replace(config, approvals={
-                action: replace(policy, min_approvals=min_approvals) for action, policy in config.approvals.items()})
+            config = replace(
+                config,
+                approvals={
+                    action: replace(policy, min_approvals=min_approvals) for action, policy in config.approvals.items()
+                },
+            )
         self.clock = Clock()
         self.slack = slack
-        self.parts = assemble(config, Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url),
-                              clock=self.clock, tracer=OfflineTracer())
+        self.parts = assemble(
+            config,
+            Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url),
+            clock=self.clock,
+            tracer=OfflineTracer(),
+        )
         secrets = Secrets(slack_bot_token=slack.bot_token, slack_signing_secret=SECRET, slack_api_url=slack.base_url)
         self.app = build_app(config, secrets, self.parts.services, http=True)
         self.runner = Runner(self.app, self.parts.services, http_port=0, http_host="127.0.0.1", schedule_checks=False)
@@ -66,8 +77,12 @@ class Bot:
 
     def post(self, body: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
         headers = headers if headers is not None else sign_request(body, SECRET)
-        request = urllib.request.Request(self.url, data=body.encode(), method="POST", headers={
-            "Content-Type": "application/x-www-form-urlencoded", **headers})
+        request = urllib.request.Request(
+            self.url,
+            data=body.encode(),
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded", **headers},
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 raw, status = response.read(), response.status
@@ -78,16 +93,35 @@ class Bot:
     def command(self, text: str, user: str = OPERATOR) -> tuple[int, dict[str, Any]]:
         return self.post(self.slack.slash_command_form(text, user_id=user))
 
-    def click(self, message: dict[str, Any], action_id: str, user: str, headers: dict[str, str] | None = None,
-              value: str | None = None, block_id: str | None = None) -> int:
+    def click(
+        self,
+        message: dict[str, Any],
+        action_id: str,
+        user: str,
+        headers: dict[str, str] | None = None,
+        value: str | None = None,
+        block_id: str | None = None,
+    ) -> int:
         block, element = _find_action(message["blocks"], action_id, None)
         payload = {
-            "type": "block_actions", "user": {"id": user}, "team": {"id": "T0WARDEN"}, "api_app_id": "A0WARDEN",
-            "trigger_id": f"{time.time()}.trigger", "response_url": self.slack.new_response_url(),
+            "type": "block_actions",
+            "user": {"id": user},
+            "team": {"id": "T0WARDEN"},
+            "api_app_id": "A0WARDEN",
+            "trigger_id": f"{time.time()}.trigger",
+            "response_url": self.slack.new_response_url(),
             "container": {"type": "message", "message_ts": message["ts"], "channel_id": APPROVALS},
-            "channel": {"id": APPROVALS}, "message": message,
-            "actions": [{"action_id": action_id, "block_id": block_id or block["block_id"], "type": "button",
-                         "value": value or element["value"], "action_ts": str(time.time())}],
+            "channel": {"id": APPROVALS},
+            "message": message,
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": block_id or block["block_id"],
+                    "type": "button",
+                    "value": value or element["value"],
+                    "action_ts": str(time.time()),
+                }
+            ],
         }
         body = interactive_form(payload)
         return self.post(body, headers)[0]
@@ -213,8 +247,7 @@ def test_fifty_concurrent_approve_clicks_run_the_command_once(bot):
     bot.command("end 210.107.73.73 unknown telnet user")
     request_id, message = bot.request_message()
     with ThreadPoolExecutor(max_workers=20) as pool:
-        statuses = list(pool.map(lambda i: bot.click(message, "request_approve", (APPROVER, SECOND)[i % 2]),
-                                 range(50)))
+        statuses = list(pool.map(lambda i: bot.click(message, "request_approve", (APPROVER, SECOND)[i % 2]), range(50)))
     assert statuses == [200] * 50
     assert bot.wait_for_state(request_id, ("done", "failed")) == "done"
     time.sleep(1)
@@ -237,16 +270,19 @@ def test_two_approvals_needed_and_the_same_approver_counts_once(slack, tmp_path)
         bot.stop()
 
 
-@pytest.mark.parametrize("text", [
-    "end 210.107.73.73' RMTPORT(*) 23",
-    "smtp add accept 10.1.1.0) DLTLIB(QGPL 255.255.255.0 reason",
-    "smtp add accept 10.1.1.0 255.255.255.0+ reason",
-    "relay set list\nCHGSMTPA ALWRLY(*ALL)",
-    "smtp remove reject １０.1.1.0 255.255.255.0 reason",
-    "trust 10.0.0.0/8' because",
-    "end " + "1" * 5000,
-    "relay set all everyone may relay",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "end 210.107.73.73' RMTPORT(*) 23",
+        "smtp add accept 10.1.1.0) DLTLIB(QGPL 255.255.255.0 reason",
+        "smtp add accept 10.1.1.0 255.255.255.0+ reason",
+        "relay set list\nCHGSMTPA ALWRLY(*ALL)",
+        "smtp remove reject １０.1.1.0 255.255.255.0 reason",
+        "trust 10.0.0.0/8' because",
+        "end " + "1" * 5000,
+        "relay set all everyone may relay",
+    ],
+)
 def test_injection_attempts_get_a_clear_error_and_no_request(bot, text):
     status, body = bot.command(text)
     assert status == 200 and body["response_type"] == "ephemeral"
@@ -295,8 +331,13 @@ def test_silence_approvals_and_audit_commands(bot):
 
 
 def view_submission(bot: Bot, view: dict[str, Any], user: str, values: dict[str, Any]) -> tuple[int, dict]:
-    payload = {"type": "view_submission", "user": {"id": user}, "team": {"id": "T0WARDEN"},
-               "api_app_id": "A0WARDEN", "view": {**view, "id": "V0FORM", "state": {"values": values}}}
+    payload = {
+        "type": "view_submission",
+        "user": {"id": user},
+        "team": {"id": "T0WARDEN"},
+        "api_app_id": "A0WARDEN",
+        "view": {**view, "id": "V0FORM", "state": {"values": values}},
+    }
     return bot.post(interactive_form(payload))
 
 
@@ -311,12 +352,24 @@ def test_smtp_add_form_validates_inline_then_requests(bot, slack):
     view = opened.params["view"]
     view = json.loads(view) if isinstance(view, str) else view
     accept = {"value": {"type": "static_select", "selected_option": {"value": "*ACCEPT"}}}
-    status, body = view_submission(bot, view, OPERATOR, {"type": accept, "address": text_input("10.1.1.0'"),
-                                                          "mask": text_input(""), "reason": text_input("branch")})
+    status, body = view_submission(
+        bot,
+        view,
+        OPERATOR,
+        {"type": accept, "address": text_input("10.1.1.0'"), "mask": text_input(""), "reason": text_input("branch")},
+    )
     assert status == 200 and body["response_action"] == "errors" and "INTNETADR" in body["errors"]["address"]
-    status, body = view_submission(bot, view, OPERATOR, {"type": accept, "address": text_input("10.1.1.0"),
-                                                          "mask": text_input("255.255.255.0"),
-                                                          "reason": text_input("branch office")})
+    status, body = view_submission(
+        bot,
+        view,
+        OPERATOR,
+        {
+            "type": accept,
+            "address": text_input("10.1.1.0"),
+            "mask": text_input("255.255.255.0"),
+            "reason": text_input("branch office"),
+        },
+    )
     assert status == 200 and not body
     request_id, message = bot.request_message()
     assert "ADDSMTPLE TYPE(*ACCEPT) INTNETADR('10.1.1.0') SUBNETMASK('255.255.255.0')" in json.dumps(message)
@@ -351,13 +404,28 @@ def test_the_home_tab_shows_approval_buttons_only_to_approvers(bot, slack):
 
     def open_home(user: str) -> dict[str, Any]:
         count = len(slack.calls_to("views.publish"))
-        event = {"token": "x", "team_id": "T0WARDEN", "api_app_id": "A0WARDEN", "type": "event_callback",
-                 "event_id": f"Ev{time.time_ns()}", "event_time": int(time.time()),
-                 "event": {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
-                           "event_ts": str(time.time())}}
+        event = {
+            "token": "x",
+            "team_id": "T0WARDEN",
+            "api_app_id": "A0WARDEN",
+            "type": "event_callback",
+            "event_id": f"Ev{time.time_ns()}",
+            "event_time": int(time.time()),
+            "event": {
+                "type": "app_home_opened",
+                "user": user,
+                "channel": "D0HOME",
+                "tab": "home",
+                "event_ts": str(time.time()),
+            },
+        }
         body = json.dumps(event)
-        request = urllib.request.Request(bot.url, data=body.encode(), method="POST", headers={
-            "Content-Type": "application/json", **sign_request(body, SECRET)})
+        request = urllib.request.Request(
+            bot.url,
+            data=body.encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", **sign_request(body, SECRET)},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
         call = slack.wait_for("views.publish", count=count + 1, timeout=10)[-1]

@@ -52,8 +52,10 @@ def attacker(storage, *statements: tuple[str, list]) -> None:
         for sql, params in statements:
             conn.execute(sql, params)
         for event in ("UPDATE", "DELETE"):
-            conn.execute(f"CREATE TRIGGER audit_no_{event.lower()} BEFORE {event} ON audit "
-                         "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
+            conn.execute(
+                f"CREATE TRIGGER audit_no_{event.lower()} BEFORE {event} ON audit "
+                "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+            )
         conn.commit()
     finally:
         conn.close()
@@ -61,8 +63,9 @@ def attacker(storage, *statements: tuple[str, list]) -> None:
 
 def raw_row(storage, row_id: int) -> list:
     with storage.lock:
-        return list(storage.db.execute(f"SELECT {', '.join(audit.CSV_COLUMNS)} FROM audit WHERE id = ?",
-                                       [row_id]).fetchone())
+        return list(
+            storage.db.execute(f"SELECT {', '.join(audit.CSV_COLUMNS)} FROM audit WHERE id = ?", [row_id]).fetchone()
+        )
 
 
 def insert_sql(values: list) -> tuple[str, list]:
@@ -73,8 +76,16 @@ def insert_sql(values: list) -> tuple[str, list]:
 
 
 def test_append_and_recent_round_trip(storage):
-    first = audit.append(storage, actor="U01OPERATOR", action="request", system="PROD", subject="R3f2a9",
-                         outcome="ok", details={"reason": "vendor test", "command": "ENDTCPCNN …"}, at=T0)
+    first = audit.append(
+        storage,
+        actor="U01OPERATOR",
+        action="request",
+        system="PROD",
+        subject="R3f2a9",
+        outcome="ok",
+        details={"reason": "vendor test", "command": "ENDTCPCNN …"},
+        at=T0,
+    )
     second = audit.append(storage, actor="U02APPROVER", action="approve", subject="R3f2a9", outcome="ok", at=T0 + 5)
     assert first.id == 1 and second.id == 2
     assert first.prev_hash == GENESIS and second.prev_hash == first.hash
@@ -89,12 +100,23 @@ def test_append_and_recent_round_trip(storage):
 
 
 def test_the_hash_is_the_documented_canonical_form(storage):
-    event = audit.append(storage, actor="U01OPERATOR", action="trust", system="PROD", subject="198.51.100.0/24",
-                         outcome="ok", details={"z": 1, "a": [1, "é"]}, at=T0)
+    event = audit.append(
+        storage,
+        actor="U01OPERATOR",
+        action="trust",
+        system="PROD",
+        subject="198.51.100.0/24",
+        outcome="ok",
+        details={"z": 1, "a": [1, "é"]},
+        at=T0,
+    )
     details_json = '{"a":[1,"\\u00e9"],"z":1}'
     assert raw_row(storage, 1)[7] == details_json
-    canonical = json.dumps([1, T0, "U01OPERATOR", "trust", "PROD", "198.51.100.0/24", "ok", details_json, GENESIS],
-                           sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(
+        [1, T0, "U01OPERATOR", "trust", "PROD", "198.51.100.0/24", "ok", details_json, GENESIS],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     assert event.hash == hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -116,8 +138,11 @@ def test_a_long_chain_is_walked_in_chunks(storage, monkeypatch):
     add(storage, 50)
     assert audit.verify(storage).ok
     assert audit.export_csv(storage, io.StringIO()) == 50
-    attacker(storage, ("UPDATE audit SET outcome = 'ok' WHERE id = 44", []),
-             ("UPDATE audit SET subject = 'R9999' WHERE id = 44", []))
+    attacker(
+        storage,
+        ("UPDATE audit SET outcome = 'ok' WHERE id = 44", []),
+        ("UPDATE audit SET subject = 'R9999' WHERE id = 44", []),
+    )
     assert audit.verify(storage).first_bad_id == 44
 
 
@@ -138,8 +163,9 @@ def test_concurrent_appends_from_8_threads_keep_the_chain_valid(storage):
     def worker(n: int) -> None:
         try:
             for i in range(25):
-                audit.append(storage, actor=f"U{n}", action="silence", subject=f"203.0.113.{i}", outcome="ok",
-                             at=T0 + i)
+                audit.append(
+                    storage, actor=f"U{n}", action="silence", subject=f"203.0.113.{i}", outcome="ok", at=T0 + i
+                )
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -156,31 +182,37 @@ def test_concurrent_appends_from_8_threads_keep_the_chain_valid(storage):
 # --- what append refuses -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("details", [
-    {"password": "x"},
-    {"user": "QSECOFR", "Signing-Secret": "x"},
-    {"request": {"bot_token": "x"}},
-    {"steps": [{"ok": True}, {"PWD": "x"}]},
-    {"note": "xoxb-1234567890-abcdefghij"},
-])
+@pytest.mark.parametrize(
+    "details",
+    [
+        {"password": "x"},
+        {"user": "QSECOFR", "Signing-Secret": "x"},
+        {"request": {"bot_token": "x"}},
+        {"steps": [{"ok": True}, {"PWD": "x"}]},
+        {"note": "xoxb-1234567890-abcdefghij"},
+    ],
+)
 def test_secrets_are_refused(storage, details):
     with pytest.raises(ValueError, match="secret|Slack token"):
         audit.append(storage, actor="U01", action="request", subject="R1", outcome="ok", details=details, at=T0)
     assert audit.recent(storage) == []
 
 
-@pytest.mark.parametrize("change", [
-    {"details": {"when": datetime.now(UTC)}},
-    {"details": {"ratio": float("nan")}},
-    {"details": ["not", "a", "dict"]},
-    {"actor": ""},
-    {"action": "  "},
-    {"outcome": ""},
-    {"at": float("inf")},
-    {"at": -1.0},
-    {"at": True},
-    {"outcome": "refused: token xoxp-1234567890-abcdef pasted in the reason"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"details": {"when": datetime.now(UTC)}},
+        {"details": {"ratio": float("nan")}},
+        {"details": ["not", "a", "dict"]},
+        {"actor": ""},
+        {"action": "  "},
+        {"outcome": ""},
+        {"at": float("inf")},
+        {"at": -1.0},
+        {"at": True},
+        {"outcome": "refused: token xoxp-1234567890-abcdef pasted in the reason"},
+    ],
+)
 def test_bad_events_are_refused(storage, change):
     fields = {"actor": "U01", "action": "request", "subject": "R1", "outcome": "ok", "at": T0, **change}
     with pytest.raises(ValueError):
@@ -191,8 +223,9 @@ def test_bad_events_are_refused(storage, change):
 # --- the triggers and tampering ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("sql", ["UPDATE audit SET outcome = 'ok' WHERE id = 2", "DELETE FROM audit WHERE id = 2",
-                                 "DELETE FROM audit"])
+@pytest.mark.parametrize(
+    "sql", ["UPDATE audit SET outcome = 'ok' WHERE id = 2", "DELETE FROM audit WHERE id = 2", "DELETE FROM audit"]
+)
 def test_the_triggers_refuse_update_and_delete(storage, sql):
     add(storage, 3)
     conn = sqlite3.connect(storage.path)
@@ -321,15 +354,23 @@ def test_appending_after_tampering_does_not_hide_it(storage):
 
 def test_export_csv_writes_a_header_and_every_row_oldest_first(storage):
     events = add(storage, 3)
-    events.append(audit.append(storage, actor="U01", action="refused", subject="R1, \"quoted\"\nsecond line",
-                               outcome="refused: self-approval", at=T0 + 10))
+    events.append(
+        audit.append(
+            storage,
+            actor="U01",
+            action="refused",
+            subject='R1, "quoted"\nsecond line',
+            outcome="refused: self-approval",
+            at=T0 + 10,
+        )
+    )
     out = io.StringIO()
     assert audit.export_csv(storage, out) == 4
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows[0] == list(audit.CSV_COLUMNS)
     assert [int(row[0]) for row in rows[1:]] == [1, 2, 3, 4]
     assert rows[1][1] == "2026-11-28T00:12:03.000000Z"
-    assert rows[4][4] == "" and rows[4][5] == "R1, \"quoted\"\nsecond line"
+    assert rows[4][4] == "" and rows[4][5] == 'R1, "quoted"\nsecond line'
     assert [row[9] for row in rows[1:]] == [event.hash for event in events]
     assert json.loads(rows[1][7]) == events[0].details
 
@@ -349,16 +390,39 @@ def logged(tmp_path) -> Path:
     config = write_config(tmp_path)
     storage = open_database(tmp_path / "warden-demo.db")
     try:
-        audit.append(storage, actor="U01OPERATOR", action="request", system="DEMO", subject="R3f2a9",
-                     outcome="ok", details={"command": "ENDTCPCNN"}, at=T0)
-        audit.append(storage, actor="U02APPROVER", action="approve", system="DEMO", subject="R3f2a9",
-                     outcome="ok", at=T0 + 60)
-        audit.append(storage, actor="bot", action="execute", system="DEMO", subject="R3f2a9",
-                     outcome="CPF9801: Object not found.", at=T0 + 61)
-        audit.append(storage, actor="U01OPERATOR", action="refused", subject="R3f2a9",
-                     outcome="refused: approving one's own request", at=T0 + 62)
-        audit.append(storage, actor="U01OPERATOR", action="silence", subject="203.0.113.7",
-                     outcome="ok\x1b[31m", at=T0 + 63)
+        audit.append(
+            storage,
+            actor="U01OPERATOR",
+            action="request",
+            system="DEMO",
+            subject="R3f2a9",
+            outcome="ok",
+            details={"command": "ENDTCPCNN"},
+            at=T0,
+        )
+        audit.append(
+            storage, actor="U02APPROVER", action="approve", system="DEMO", subject="R3f2a9", outcome="ok", at=T0 + 60
+        )
+        audit.append(
+            storage,
+            actor="bot",
+            action="execute",
+            system="DEMO",
+            subject="R3f2a9",
+            outcome="CPF9801: Object not found.",
+            at=T0 + 61,
+        )
+        audit.append(
+            storage,
+            actor="U01OPERATOR",
+            action="refused",
+            subject="R3f2a9",
+            outcome="refused: approving one's own request",
+            at=T0 + 62,
+        )
+        audit.append(
+            storage, actor="U01OPERATOR", action="silence", subject="203.0.113.7", outcome="ok\x1b[31m", at=T0 + 63
+        )
     finally:
         storage.close()
     return config

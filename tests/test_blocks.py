@@ -102,9 +102,15 @@ def test_error_blocks_show_the_problem_and_the_usage() -> None:
 def entry(n: int, trusted: bool, port: int = 23, **changes) -> NetstatEntry:
     network = ipaddress.ip_address("10.0.0.0") if trusted else ipaddress.ip_address("203.0.113.0")
     values = dict(
-        remote_address=str(network + n % 65536), remote_port=40000 + n % 20000, local_address="10.1.1.1",
-        local_port=port, local_port_name="telnet", tcp_state="ESTABLISHED", idle_time=Decimal("12.5"),
-        trusted=trusted, loopback=False,
+        remote_address=str(network + n % 65536),
+        remote_port=40000 + n % 20000,
+        local_address="10.1.1.1",
+        local_port=port,
+        local_port_name="telnet",
+        tcp_state="ESTABLISHED",
+        idle_time=Decimal("12.5"),
+        trusted=trusted,
+        loopback=False,
     )
     values.update(changes)
     return NetstatEntry(**values)
@@ -198,12 +204,17 @@ def test_netstat_header_is_cut_to_150_characters() -> None:
 # --- status -------------------------------------------------------------------------------------------------
 
 
-def status(n: int, reachable: bool | None = True, error: str | None = None, result: str = "no findings",
-           ran: bool = True) -> SystemStatus:
+def status(
+    n: int, reachable: bool | None = True, error: str | None = None, result: str = "no findings", ran: bool = True
+) -> SystemStatus:
     return SystemStatus(
-        name=f"SYS{n:03}", connection_kind="odbc", reachable=reachable, error=error,
+        name=f"SYS{n:03}",
+        connection_kind="odbc",
+        reachable=reachable,
+        error=error,
         last_check_at=datetime.now(UTC) - timedelta(minutes=5) if ran else None,
-        last_check="unknown_connections" if ran else None, last_duration=1.25 if ran else None,
+        last_check="unknown_connections" if ran else None,
+        last_duration=1.25 if ran else None,
         last_result=result if ran else None,
     )
 
@@ -224,10 +235,14 @@ def test_status_with_one_system() -> None:
 
 
 def test_status_states() -> None:
-    text = all_text(blocks.status_blocks([
-        status(1, reachable=False, error="CWBCO1048 <host> unreachable\nretry later"),
-        status(2, reachable=None, ran=False),
-    ]))
+    text = all_text(
+        blocks.status_blocks(
+            [
+                status(1, reachable=False, error="CWBCO1048 <host> unreachable\nretry later"),
+                status(2, reachable=None, ran=False),
+            ]
+        )
+    )
     assert ":red_circle: unreachable — CWBCO1048 &lt;host&gt; unreachable retry later" in text
     assert "*SYS002* (odbc) :grey_question: not contacted yet\nno check has run yet" in text
 
@@ -250,8 +265,7 @@ def test_status_with_200_systems_shows_them_all() -> None:
 
 def test_status_with_200_verbose_systems_summarises_the_rest() -> None:
     statuses = [
-        status(n, reachable=n % 2 == 0 and None, error="E" * 1000, result="error: " + "R" * 1000)
-        for n in range(200)
+        status(n, reachable=n % 2 == 0 and None, error="E" * 1000, result="error: " + "R" * 1000) for n in range(200)
     ]
     message = blocks.status_blocks(statuses)
     assert_within_limits(message)
@@ -259,11 +273,13 @@ def test_status_with_200_verbose_systems_summarises_the_rest() -> None:
     shown = [s for s in statuses if f"*{s.name}*" in text]
     assert 0 < len(shown) < 200
     assert shown == statuses[: len(shown)]
-    hidden = statuses[len(shown):]
+    hidden = statuses[len(shown) :]
     unreachable = sum(1 for s in hidden if s.reachable is False)
     unknown = sum(1 for s in hidden if s.reachable is None)
-    assert (f"{len(hidden)} more system(s) not shown: {unreachable} unreachable, {unknown} not contacted yet"
-            in contexts(message))
+    assert (
+        f"{len(hidden)} more system(s) not shown: {unreachable} unreachable, {unknown} not contacted yet"
+        in contexts(message)
+    )
 
 
 def test_status_fits_a_home_tab_view() -> None:

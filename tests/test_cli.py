@@ -54,11 +54,16 @@ def test_check_json_lists_findings_and_exits_1(tmp_path):
 
 
 def test_check_exits_0_when_everything_is_trusted(tmp_path):
-    config = write_config(tmp_path, **{
-        '"10.0.0.0/8"': '"10.0.0.0/8", "0.0.0.0/0", "::/0"',
-        **{f"[checks.{check}]\nenabled = true": f"[checks.{check}]\nenabled = false"
-           for check in ("plaintext-services", "smtp-relay", "splctl-exposure")},
-    })
+    config = write_config(
+        tmp_path,
+        **{
+            '"10.0.0.0/8"': '"10.0.0.0/8", "0.0.0.0/0", "::/0"',
+            **{
+                f"[checks.{check}]\nenabled = true": f"[checks.{check}]\nenabled = false"
+                for check in ("plaintext-services", "smtp-relay", "splctl-exposure")
+            },
+        },
+    )
     result = warden("check", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 findings" in result.stdout

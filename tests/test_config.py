@@ -376,8 +376,16 @@ def test_example_approvals_and_trace(tmp_path: Path) -> None:
     assert all(p == ApprovalPolicy(("U02APPROVER",), 1, 3600.0, True) for p in config.approvals.values())
     assert config.trace == TraceSettings()
     # Every commented key of [approvals] and [trace] is valid as written.
-    keys = ("# approvers =", "# min_approvals", "# ttl =", "# reason_required", "# [approvals.relay-set]",
-            "# timeout =", "# asn_methods", "# max_concurrent")
+    keys = (
+        "# approvers =",
+        "# min_approvals",
+        "# ttl =",
+        "# reason_required",
+        "# [approvals.relay-set]",
+        "# timeout =",
+        "# asn_methods",
+        "# max_concurrent",
+    )
     text = find_example_config().read_text(encoding="utf-8")
     uncommented = "\n".join(line[2:] if line.startswith(keys) else line for line in text.splitlines())
     config = load_config(write(tmp_path, uncommented), env={})
@@ -388,8 +396,9 @@ def test_example_approvals_and_trace(tmp_path: Path) -> None:
 
 def test_approval_defaults_come_from_roles(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, with_system(DEMO_SYSTEM + ROLES)), env={})
-    expected = ApprovalPolicy(approvers=("U02APPROVER", "U03APPROVER"), min_approvals=1, ttl=3600.0,
-                              reason_required=True)
+    expected = ApprovalPolicy(
+        approvers=("U02APPROVER", "U03APPROVER"), min_approvals=1, ttl=3600.0, reason_required=True
+    )
     assert config.approvals == {action: expected for action in APPROVAL_ACTIONS}
     assert config.policy("end-connection") == expected
     with pytest.raises(KeyError):
@@ -403,7 +412,10 @@ def test_approval_defaults_without_roles(tmp_path: Path) -> None:
 
 
 def test_approvals_per_action_over_shared_over_defaults(tmp_path: Path) -> None:
-    text = with_system(DEMO_SYSTEM + ROLES + """
+    text = with_system(
+        DEMO_SYSTEM
+        + ROLES
+        + """
 [approvals]
 min_approvals = 2
 ttl = "2h"
@@ -415,7 +427,8 @@ reason_required = false
 [approvals.end-connection]
 min_approvals = 1
 ttl = "15m"
-""")
+"""
+    )
     config = load_config(write(tmp_path, text), env={})
     roles = ("U02APPROVER", "U03APPROVER")
     assert config.policy("trust") == ApprovalPolicy(("@security-team", "U04TRUSTEE"), 2, 7200.0, False)
@@ -425,8 +438,9 @@ ttl = "15m"
 
 
 def test_shared_approvers_replace_roles_approvers(tmp_path: Path) -> None:
-    text = with_system(DEMO_SYSTEM + ROLES + '[approvals]\napprovers = ["@secops"]\n[approvals.untrust]\n'
-                       'approvers = []\n')
+    text = with_system(
+        DEMO_SYSTEM + ROLES + '[approvals]\napprovers = ["@secops"]\n[approvals.untrust]\napprovers = []\n'
+    )
     config = load_config(write(tmp_path, text), env={})
     assert config.policy("trust").approvers == ("@secops",)
     assert config.policy("untrust").approvers == ()  # nobody may approve: untrust cannot be requested
@@ -435,8 +449,13 @@ def test_shared_approvers_replace_roles_approvers(tmp_path: Path) -> None:
 
 def test_config_built_in_code_has_every_policy() -> None:
     slack = SlackSettings("C0A", "C0B")
-    config = Config(Path("x.toml"), slack, (), roles=RoleSettings(approvers=("U1AA",)),
-                    approvals={"trust": ApprovalPolicy(("U2BB",))})
+    config = Config(
+        Path("x.toml"),
+        slack,
+        (),
+        roles=RoleSettings(approvers=("U1AA",)),
+        approvals={"trust": ApprovalPolicy(("U2BB",))},
+    )
     assert config.policy("trust").approvers == ("U2BB",)
     assert config.policy("smtp-add") == ApprovalPolicy(("U1AA",))
     with pytest.raises(ValueError, match="unknown actions"):
@@ -446,25 +465,35 @@ def test_config_built_in_code_has_every_policy() -> None:
 @pytest.mark.parametrize(
     ("table", "fragment"),
     [
-        ('[approvals]\nmin_approvals = 0\n',
-         "approvals.min_approvals: 0 is out of range; expected a whole number of at least 1"),
+        (
+            "[approvals]\nmin_approvals = 0\n",
+            "approvals.min_approvals: 0 is out of range; expected a whole number of at least 1",
+        ),
         ('[approvals]\nmin_approvals = "2"\n', "approvals.min_approvals: expected an integer, got a string"),
         ('[approvals]\nttl = "30s"\n', "approvals.ttl: '30s' is too short; expected a duration of at least 1m"),
         ('[approvals]\nttl = "soon"\n', "approvals.ttl: 'soon' is not a duration"),
-        ('[approvals]\nreason_required = "yes"\n',
-         "approvals.reason_required: expected a boolean, got a string (accepted: true or false)"),
-        ('[approvals]\napprovers = ["alice"]\n',
-         "approvals.approvers[0]: 'alice' is not a Slack user id or user group; expected a Slack user id"),
+        (
+            '[approvals]\nreason_required = "yes"\n',
+            "approvals.reason_required: expected a boolean, got a string (accepted: true or false)",
+        ),
+        (
+            '[approvals]\napprovers = ["alice"]\n',
+            "approvals.approvers[0]: 'alice' is not a Slack user id or user group; expected a Slack user id",
+        ),
         ('[approvals]\napprovers = "U02APPROVER"\n', "approvals.approvers: expected an array, got a string"),
-        ('[approvals.smtp-add]\nttl = 60\n', "approvals.smtp-add.ttl: expected a string, got an integer"),
+        ("[approvals.smtp-add]\nttl = 60\n", "approvals.smtp-add.ttl: expected a string, got an integer"),
         ('[approvals.trust]\napprovers = ["#secops"]\n', "approvals.trust.approvers[0]: '#secops' is not a Slack"),
-        ('[approvals.untrust]\nmin_approvals = -1\n', "approvals.untrust.min_approvals: -1 is out of range"),
-        ('[approvals]\nrelay-set = true\n', "approvals.relay-set: expected a table, got a boolean"),
-        ('[approvals.relay]\nmin_approvals = 1\n',
-         "approvals.relay: unknown key or action (did you mean 'relay-set'?); expected one of approvers, "
-         "min_approvals, ttl, reason_required, end-connection, smtp-add, smtp-remove, relay-set, trust, untrust"),
-        ('[approvals.trust]\nquorum = 2\n',
-         "approvals.trust.quorum: unknown key; expected one of approvers, min_approvals, ttl, reason_required"),
+        ("[approvals.untrust]\nmin_approvals = -1\n", "approvals.untrust.min_approvals: -1 is out of range"),
+        ("[approvals]\nrelay-set = true\n", "approvals.relay-set: expected a table, got a boolean"),
+        (
+            "[approvals.relay]\nmin_approvals = 1\n",
+            "approvals.relay: unknown key or action (did you mean 'relay-set'?); expected one of approvers, "
+            "min_approvals, ttl, reason_required, end-connection, smtp-add, smtp-remove, relay-set, trust, untrust",
+        ),
+        (
+            "[approvals.trust]\nquorum = 2\n",
+            "approvals.trust.quorum: unknown key; expected one of approvers, min_approvals, ttl, reason_required",
+        ),
         ('approvals = ["U02APPROVER"]\n', "approvals: expected a table, got an array"),
     ],
 )
@@ -477,7 +506,7 @@ def test_bad_approval_values_name_the_key(tmp_path: Path, table: str, fragment: 
 
 
 def test_min_approvals_that_can_never_be_met(tmp_path: Path) -> None:
-    text = with_system(DEMO_SYSTEM + ROLES + '[approvals]\nmin_approvals = 3\n')
+    text = with_system(DEMO_SYSTEM + ROLES + "[approvals]\nmin_approvals = 3\n")
     problem = single_problem(tmp_path, text)  # one problem, though six actions inherit it
     assert problem.endswith(
         "approvals.min_approvals: 3 can never be met: approvers (roles.approvers) lists only 2 user ids and no "
@@ -486,26 +515,28 @@ def test_min_approvals_that_can_never_be_met(tmp_path: Path) -> None:
 
 
 def test_min_approvals_met_by_the_action_that_inherits_it(tmp_path: Path) -> None:
-    text = with_system(DEMO_SYSTEM + ROLES + '[approvals]\nmin_approvals = 2\n'
-                       '[approvals.trust]\napprovers = ["U04TRUSTEE", "U04TRUSTEE"]\n')
+    text = with_system(
+        DEMO_SYSTEM + ROLES + "[approvals]\nmin_approvals = 2\n"
+        '[approvals.trust]\napprovers = ["U04TRUSTEE", "U04TRUSTEE"]\n'
+    )
     problem = single_problem(tmp_path, text)  # duplicates count once
     assert ": approvals.trust.approvers: min_approvals = 2 (approvals.min_approvals) can never be met: " in problem
     assert "(approvals.trust.approvers) lists only 1 user id and no @usergroup" in problem
 
 
 def test_min_approvals_of_an_action_over_roles_approvers(tmp_path: Path) -> None:
-    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + ROLES + '[approvals.trust]\nmin_approvals = 5\n'))
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + ROLES + "[approvals.trust]\nmin_approvals = 5\n"))
     assert ": approvals.trust.min_approvals: 5 can never be met: approvers (roles.approvers) lists only 2" in problem
 
 
 @pytest.mark.parametrize("approvers", ['["@security-team"]', '["U02APPROVER", "@security-team"]'])
 def test_min_approvals_with_a_user_group_is_accepted(tmp_path: Path, approvers: str) -> None:
-    text = with_system(DEMO_SYSTEM + ROLES + f'[approvals.relay-set]\napprovers = {approvers}\nmin_approvals = 3\n')
+    text = with_system(DEMO_SYSTEM + ROLES + f"[approvals.relay-set]\napprovers = {approvers}\nmin_approvals = 3\n")
     assert load_config(write(tmp_path, text), env={}).policy("relay-set").min_approvals == 3
 
 
 def test_no_approvers_is_accepted(tmp_path: Path) -> None:
-    text = with_system(DEMO_SYSTEM + '[approvals.relay-set]\napprovers = []\n[approvals.trust]\nmin_approvals = 1\n')
+    text = with_system(DEMO_SYSTEM + "[approvals.relay-set]\napprovers = []\n[approvals.trust]\nmin_approvals = 1\n")
     config = load_config(write(tmp_path, text), env={})
     assert config.policy("relay-set").approvers == () and config.policy("trust").approvers == ()
 
@@ -518,8 +549,10 @@ def test_trace_defaults_work_without_dns() -> None:
 
 
 def test_trace_settings_are_read(tmp_path: Path) -> None:
-    text = with_system(DEMO_SYSTEM + '[trace]\nttl = "1d"\ntimeout = "2.5s"\nasn_methods = ["dns", "whois", "http"]\n'
-                       'max_concurrent = 16\n')
+    text = with_system(
+        DEMO_SYSTEM + '[trace]\nttl = "1d"\ntimeout = "2.5s"\nasn_methods = ["dns", "whois", "http"]\n'
+        "max_concurrent = 16\n"
+    )
     assert load_config(write(tmp_path, text), env={}).trace == TraceSettings(86400.0, 2.5, ("dns", "whois", "http"), 16)
 
 
@@ -530,8 +563,10 @@ def test_trace_settings_are_read(tmp_path: Path) -> None:
         ("ttl = 3600", "trace.ttl: expected a string, got an integer"),
         ('timeout = "0s"', "trace.timeout: '0s' is too short; expected a duration of more than 0s"),
         ('timeout = "5"', "trace.timeout: '5' is not a duration"),
-        ('asn_methods = ["cymru"]', "trace.asn_methods[0]: 'cymru' is not an ASN method; expected one of http, dns, "
-                                    "whois"),
+        (
+            'asn_methods = ["cymru"]',
+            "trace.asn_methods[0]: 'cymru' is not an ASN method; expected one of http, dns, whois",
+        ),
         ('asn_methods = ["http", "http"]', "trace.asn_methods[1]: 'http' is listed twice"),
         ("asn_methods = []", "trace.asn_methods: is empty; expected at least one method"),
         ('asn_methods = "http"', "trace.asn_methods: expected an array, got a string"),

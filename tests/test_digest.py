@@ -38,25 +38,54 @@ def storage(tmp_path: Path) -> Iterator[Storage]:
 
 
 def make_config(**digest: object) -> Config:
-    return Config(path=Path("warden.toml"), slack=SlackSettings(ALERTS, "C0456APPROV"), systems=(),
-                  digest=DigestSettings(**digest))  # type: ignore[arg-type]
+    return Config(
+        path=Path("warden.toml"),
+        slack=SlackSettings(ALERTS, "C0456APPROV"),
+        systems=(),
+        digest=DigestSettings(**digest),
+    )  # type: ignore[arg-type]
 
 
-def record(system: str, check: str, n: int, severity: str, first_seen: float, *, title: str | None = None,
-           state: str = "open", resolved_at: float | None = None) -> AlertRecord:
+def record(
+    system: str,
+    check: str,
+    n: int,
+    severity: str,
+    first_seen: float,
+    *,
+    title: str | None = None,
+    state: str = "open",
+    resolved_at: float | None = None,
+) -> AlertRecord:
     return AlertRecord(
-        fingerprint=f"{system}/{check}/{n}", system=system, check=check, subject=f"subject {n}", severity=severity,
-        title=title or f"{check} finding {n} on {system}", state=state, first_seen=first_seen,
-        last_seen=NOW if state == "open" else (resolved_at or first_seen), resolved_at=resolved_at,
+        fingerprint=f"{system}/{check}/{n}",
+        system=system,
+        check=check,
+        subject=f"subject {n}",
+        severity=severity,
+        title=title or f"{check} finding {n} on {system}",
+        state=state,
+        first_seen=first_seen,
+        last_seen=NOW if state == "open" else (resolved_at or first_seen),
+        resolved_at=resolved_at,
         finding={"fingerprint": f"{system}/{check}/{n}", "subject": f"subject {n}"},
     )
 
 
-def request(request_id: str, created_at: float, *, system: str = "PROD", summary: str = "End connection",
-            ttl: float = 2 * HOUR) -> ChangeRequest:
+def request(
+    request_id: str, created_at: float, *, system: str = "PROD", summary: str = "End connection", ttl: float = 2 * HOUR
+) -> ChangeRequest:
     return ChangeRequest(
-        id=request_id, system=system, action="end-connection", params={}, commands=("ENDTCPCNN",), summary=summary,
-        requester="U01OPERATOR", reason="intruder", created_at=created_at, expires_at=created_at + ttl,
+        id=request_id,
+        system=system,
+        action="end-connection",
+        params={},
+        commands=("ENDTCPCNN",),
+        summary=summary,
+        requester="U01OPERATOR",
+        reason="intruder",
+        created_at=created_at,
+        expires_at=created_at + ttl,
         min_approvals=1,
     )
 
@@ -101,28 +130,66 @@ def assert_within_limits(payload: dict) -> None:
 def fill_small(storage: Storage) -> None:
     with storage.transaction():
         # open: PROD 2 critical + 1 warning, TEST 1 info; new in the window: PROD critical 2 and TEST info 1
-        save_alert(storage, record("PROD", "unknown-connections", 1, "critical", NOW - 5 * DAY,
-                                   title="connection from untrusted address <!channel> & 203.0.113.9"))
+        save_alert(
+            storage,
+            record(
+                "PROD",
+                "unknown-connections",
+                1,
+                "critical",
+                NOW - 5 * DAY,
+                title="connection from untrusted address <!channel> & 203.0.113.9",
+            ),
+        )
         save_alert(storage, record("PROD", "unknown-connections", 2, "critical", NOW - 2 * HOUR))
         save_alert(storage, record("PROD", "smtp-relay", 1, "warning", NOW - 3 * DAY))
         save_alert(storage, record("TEST", "plaintext-services", 1, "info", NOW - 30 * 60))
         # resolved in the window, and long ago (left out)
-        save_alert(storage, record("PROD", "splctl-exposure", 1, "warning", NOW - 4 * DAY, state="resolved",
-                                   resolved_at=NOW - 3 * HOUR, title="QPRINT exposes spooled files"))
-        save_alert(storage, record("TEST", "smtp-relay", 9, "critical", NOW - 9 * DAY, state="resolved",
-                                   resolved_at=NOW - 2 * DAY, title="long resolved"))
+        save_alert(
+            storage,
+            record(
+                "PROD",
+                "splctl-exposure",
+                1,
+                "warning",
+                NOW - 4 * DAY,
+                state="resolved",
+                resolved_at=NOW - 3 * HOUR,
+                title="QPRINT exposes spooled files",
+            ),
+        )
+        save_alert(
+            storage,
+            record(
+                "TEST",
+                "smtp-relay",
+                9,
+                "critical",
+                NOW - 9 * DAY,
+                state="resolved",
+                resolved_at=NOW - 2 * DAY,
+                title="long resolved",
+            ),
+        )
         # silences: ending in 5 h (on an alert, and on an address), in 3 days, and one ended
-        add_silence(storage, "fingerprint", "PROD/smtp-relay/1", "known <relay>", "U02APPROVER", NOW - 19 * HOUR,
-                    NOW + 5 * HOUR)
-        add_silence(storage, "address", "198.51.100.7", "vendor maintenance", "U02APPROVER", NOW - HOUR,
-                    NOW + 20 * HOUR)
+        add_silence(
+            storage, "fingerprint", "PROD/smtp-relay/1", "known <relay>", "U02APPROVER", NOW - 19 * HOUR, NOW + 5 * HOUR
+        )
+        add_silence(
+            storage, "address", "198.51.100.7", "vendor maintenance", "U02APPROVER", NOW - HOUR, NOW + 20 * HOUR
+        )
         add_silence(storage, "address", "192.0.2.1", "far away", "U02APPROVER", NOW - HOUR, NOW + 3 * DAY)
         ended = add_silence(storage, "address", "192.0.2.2", "ended", "U02APPROVER", NOW - HOUR, NOW + HOUR)
         end_silence(storage, ended.id, NOW - 60)
     # change requests: done, failed, rejected, expired, pending in the window; one from last week
     run_request(storage, request("R0DONE", NOW - 6 * HOUR), NOW - 5 * HOUR, "done", "ENDTCPCNN: completed")
-    run_request(storage, request("R0FAIL", NOW - 4 * HOUR, system="TEST"), NOW - 4 * HOUR, "failed",
-                "ENDTCPCNN: CPF8601 connection <not> found\nmore detail")
+    run_request(
+        storage,
+        request("R0FAIL", NOW - 4 * HOUR, system="TEST"),
+        NOW - 4 * HOUR,
+        "failed",
+        "ENDTCPCNN: CPF8601 connection <not> found\nmore detail",
+    )
     approvals.create(storage, request("R0REJECT", NOW - 3 * HOUR, summary="Trust 0.0.0.0/0"))
     assert approvals.reject(storage, "R0REJECT", "U02APPROVER", "far too broad", NOW - 2 * HOUR)
     approvals.create(storage, request("R0EXPIRE", NOW - 10 * HOUR))
@@ -152,9 +219,11 @@ def test_a_small_digest_names_open_new_resolved_requests_and_ending_silences(sto
     assert text.index("*PROD*") < text.index("*TEST*")
     assert prod == "*PROD* — 3 open: :red_circle: 2 critical · :large_orange_circle: 1 warning"
     assert "`unknown-connections` 2 · `smtp-relay` 1" in text
-    assert ("Oldest: :red_circle: connection from untrusted address &lt;!channel&gt; &amp; 203.0.113.9 (5d) · "
-            ":large_orange_circle: smtp-relay finding 1 on PROD (3d) · :red_circle: unknown-connections finding 2 "
-            "on PROD (2h)") in text
+    assert (
+        "Oldest: :red_circle: connection from untrusted address &lt;!channel&gt; &amp; 203.0.113.9 (5d) · "
+        ":large_orange_circle: smtp-relay finding 1 on PROD (3d) · :red_circle: unknown-connections finding 2 "
+        "on PROD (2h)"
+    ) in text
     assert test == "*TEST* — 1 open: :large_blue_circle: 1 info"
     assert "<!channel>" not in text and "<relay>" not in text and "<not>" not in text
 
@@ -167,8 +236,9 @@ def test_a_small_digest_names_open_new_resolved_requests_and_ending_silences(sto
     assert "long resolved" not in text
 
     requests = next(t for t in section_texts(payload) if t.startswith("*Change requests"))
-    assert requests.startswith("*Change requests in the last 24 h:* 5 — 1 done · 1 failed · 1 rejected · 1 expired · "
-                               "1 pending\n")
+    assert requests.startswith(
+        "*Change requests in the last 24 h:* 5 — 1 done · 1 failed · 1 rejected · 1 expired · 1 pending\n"
+    )
     assert "`R0WAIT`" in requests.split("\n")[1]  # the latest first
     assert ":x: failed: ENDTCPCNN: CPF8601 connection &lt;not&gt; found" in requests
     assert "more detail" not in requests
@@ -208,16 +278,41 @@ def fill_large(storage: Storage, systems: int = 50, findings: int = 40) -> None:
         for s in range(systems):
             system = f"SYSTEM{s:02d}-{'X' * 20}"
             for n in range(findings):
-                check = ("unknown-connections", "plaintext-services", "smtp-relay", "splctl-exposure",
-                         "reachability", "check-six", "check-seven")[n % 7]
+                check = (
+                    "unknown-connections",
+                    "plaintext-services",
+                    "smtp-relay",
+                    "splctl-exposure",
+                    "reachability",
+                    "check-six",
+                    "check-seven",
+                )[n % 7]
                 first_seen = NOW - (n % 2) * 3 * DAY - n * 60 - s  # half of them new in the window
                 save_alert(storage, record(system, check, n, severities[n % 3], first_seen, title=f"{n} {noisy}"))
             for n in range(5):
-                save_alert(storage, record(system, "smtp-relay", 100 + n, "warning", NOW - 5 * DAY, state="resolved",
-                                           resolved_at=NOW - HOUR - n, title=noisy))
+                save_alert(
+                    storage,
+                    record(
+                        system,
+                        "smtp-relay",
+                        100 + n,
+                        "warning",
+                        NOW - 5 * DAY,
+                        state="resolved",
+                        resolved_at=NOW - HOUR - n,
+                        title=noisy,
+                    ),
+                )
         for n in range(40):
-            add_silence(storage, "address", f"203.0.113.{n}" + "&" * 200, noisy, "U02APPROVER" + "<" * 100,
-                        NOW - HOUR, NOW + HOUR + n)
+            add_silence(
+                storage,
+                "address",
+                f"203.0.113.{n}" + "&" * 200,
+                noisy,
+                "U02APPROVER" + "<" * 100,
+                NOW - HOUR,
+                NOW + HOUR + n,
+            )
     for n in range(30):
         run_request(storage, request(f"R{n:04d}", NOW - HOUR - n, summary=noisy), NOW - HOUR, "failed", noisy)
 
@@ -318,13 +413,16 @@ def test_the_digest_is_off_by_default_and_posts_to_the_alerts_channel(tmp_path):
 
 
 def test_digest_settings_are_read(tmp_path):
-    digest = load(tmp_path, """
+    digest = load(
+        tmp_path,
+        """
         [digest]
         enabled = true
         time = "7:05"
         timezone = "America/Chicago"
         channel = "#security-digest"
-    """).digest
+    """,
+    ).digest
     assert digest == DigestSettings(True, "07:05", "America/Chicago", "#security-digest")
     assert (digest.hour, digest.minute) == (7, 5)
 
@@ -350,8 +448,9 @@ def test_bad_digest_settings_are_named(tmp_path, digest, key, words):
 
 
 def scheduler_services(config: Config, **parts: object) -> SimpleNamespace:
-    return SimpleNamespace(config=config, system_names=lambda: [], maintain=lambda: None, approvals=None,
-                           roles=None, **parts)
+    return SimpleNamespace(
+        config=config, system_names=lambda: [], maintain=lambda: None, approvals=None, roles=None, **parts
+    )
 
 
 def test_the_scheduler_runs_the_digest_daily_at_its_local_time_only_when_enabled():
@@ -375,8 +474,12 @@ def test_the_scheduler_runs_the_digest_daily_at_its_local_time_only_when_enabled
 
 def test_the_scheduled_job_queues_the_digest_and_wakes_delivery(storage):
     woken = []
-    services = SimpleNamespace(storage=storage, config=make_config(), clock=lambda: NOW,
-                               alerts=SimpleNamespace(on_enqueued=lambda: woken.append(True)))
+    services = SimpleNamespace(
+        storage=storage,
+        config=make_config(),
+        clock=lambda: NOW,
+        alerts=SimpleNamespace(on_enqueued=lambda: woken.append(True)),
+    )
     post_scheduled_digest(services)
     (item,) = outbox.items(storage)
     assert item.channel == ALERTS and item.payload["blocks"][0]["text"]["text"] == HEADER

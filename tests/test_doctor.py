@@ -51,8 +51,14 @@ def test_the_needed_scopes_are_app_jsons_bot_scopes():
 
 def test_doctor_passes_on_the_bundled_demo_configuration(tmp_path):
     config = write_config(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "bot", "doctor", "--config", str(config)], cwd=tmp_path,
-                            env=CLEAN_ENV, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor", "--config", str(config)],
+        cwd=tmp_path,
+        env=CLEAN_ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "  ok      configuration (1 system: DEMO)" in out
@@ -71,8 +77,14 @@ def test_a_bot_token_without_a_needed_scope_fails_naming_it_and_the_fix(tmp_path
     config = write_config(tmp_path)
     with SlackTestServer(scopes="chat:write,commands") as slack:
         env = {**CLEAN_ENV, "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_API_URL": slack.base_url}
-        result = subprocess.run([sys.executable, "-m", "bot", "doctor", "--config", str(config)], cwd=tmp_path,
-                                env=env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "doctor", "--config", str(config)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert [call.method for call in slack.calls] == ["auth.test"]
     assert result.returncode == 1, result.stdout + result.stderr
     assert "  FAIL    Slack: scopes (missing usergroups:read)" in result.stdout
@@ -83,8 +95,9 @@ def test_a_bot_token_without_a_needed_scope_fails_naming_it_and_the_fix(tmp_path
 
 def test_slack_with_every_scope_passes_and_leaves_the_channels_unknown(tmp_path):
     with SlackTestServer() as slack:
-        status, out = doctor(write_config(tmp_path), Secrets(slack_bot_token=slack.bot_token,
-                                                              slack_api_url=slack.base_url))
+        status, out = doctor(
+            write_config(tmp_path), Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url)
+        )
     assert status == 0, out
     assert "  ok      Slack: bot token (accepted: workspace Warden Test" in out
     assert f"  ok      Slack: scopes ({', '.join(BOT_SCOPES)})" in out
@@ -93,8 +106,9 @@ def test_slack_with_every_scope_passes_and_leaves_the_channels_unknown(tmp_path)
 
 def test_a_refused_bot_token_fails_with_the_fix(tmp_path):
     with SlackTestServer() as slack:
-        status, out = doctor(write_config(tmp_path), Secrets(slack_bot_token="xoxb-not-this-one",
-                                                              slack_api_url=slack.base_url))
+        status, out = doctor(
+            write_config(tmp_path), Secrets(slack_bot_token="xoxb-not-this-one", slack_api_url=slack.base_url)
+        )
     assert status == 1
     assert "  FAIL    Slack: bot token (the token was refused: invalid_auth)" in out
     assert "reinstall the app" in out and "xoxb-not-this-one" not in out
@@ -135,9 +149,14 @@ def test_a_demo_profile_without_iosyscfg_fails_naming_the_authority_and_the_fixe
 
 def test_iosyscfg_is_not_needed_when_no_one_may_approve_smtp_changes(tmp_path):
     config = write_config(tmp_path, **WITHOUT_IOSYSCFG)
-    config.write_text(config.read_text().replace(
-        "[approvals]\n", '[approvals]\n[approvals.smtp-add]\napprovers = []\n[approvals.smtp-remove]\napprovers = []\n'
-                         '[approvals.relay-set]\napprovers = []\n', 1))
+    config.write_text(
+        config.read_text().replace(
+            "[approvals]\n",
+            "[approvals]\n[approvals.smtp-add]\napprovers = []\n[approvals.smtp-remove]\napprovers = []\n"
+            "[approvals.relay-set]\napprovers = []\n",
+            1,
+        )
+    )
     status, out = doctor(config)
     assert "  ok      DEMO: *IOSYSCFG for approved SMTP changes (not needed: no one may approve" in out
     assert status == 1  # NETSTAT still cannot be read
@@ -158,8 +177,10 @@ def test_missing_authorities_accepts_only_removable_special_authorities(tmp_path
     config = write_config(tmp_path, **{"seed = 1\n": 'seed = 1\nmissing_authorities = ["*IOSYSCFG", "*SECADM"]\n'})
     with pytest.raises(ConfigError) as raised:
         load_config(config)
-    assert any("systems[0].demo.missing_authorities[1]: '*SECADM'" in p and "*IOSYSCFG, *SPLCTL, *JOBCTL, *ALLOBJ"
-               in p for p in raised.value.problems), raised.value.problems
+    assert any(
+        "systems[0].demo.missing_authorities[1]: '*SECADM'" in p and "*IOSYSCFG, *SPLCTL, *JOBCTL, *ALLOBJ" in p
+        for p in raised.value.problems
+    ), raised.value.problems
     settings = load_config(write_config(tmp_path, **WITHOUT_IOSYSCFG)).systems[0]
     assert settings.demo is not None and settings.demo.missing_authorities == ("*IOSYSCFG",)
 

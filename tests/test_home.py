@@ -17,23 +17,50 @@ NOW = 1_800_000_000.0
 
 def status(name: str, reachable: bool | None = True) -> SystemStatus:
     at = datetime.fromtimestamp(NOW - 60, UTC)
-    return SystemStatus(name, "odbc", reachable, None if reachable else "[08001] Communication link failure",
-                        at, "unknown-connections", 0.4, "2 findings",
-                        (CheckStatus("unknown-connections", at, 0.4, "2 findings"),))
+    return SystemStatus(
+        name,
+        "odbc",
+        reachable,
+        None if reachable else "[08001] Communication link failure",
+        at,
+        "unknown-connections",
+        0.4,
+        "2 findings",
+        (CheckStatus("unknown-connections", at, 0.4, "2 findings"),),
+    )
 
 
 def alert(system: str, index: int) -> AlertRecord:
     severity = ("critical", "warning", "info")[index % 3]
-    return AlertRecord(f"{system}{index:04d}", system, "unknown-connections", f"203.0.{index // 250}.{index % 250}",
-                       severity, f"1 connection from untrusted address 203.0.{index // 250}.{index % 250}", "open",
-                       NOW - 3600 * index, NOW)
+    return AlertRecord(
+        f"{system}{index:04d}",
+        system,
+        "unknown-connections",
+        f"203.0.{index // 250}.{index % 250}",
+        severity,
+        f"1 connection from untrusted address 203.0.{index // 250}.{index % 250}",
+        "open",
+        NOW - 3600 * index,
+        NOW,
+    )
 
 
 def request(number: int, requester: str = "U01OPERATOR") -> ChangeRequest:
-    return ChangeRequest(id=f"R{number:012d}", system="PROD", action="relay-set", params={},
-                         commands=("CHGSMTPA ALWRLY(*LIST)",), summary="CHGSMTPA ALWRLY(*LIST)", requester=requester,
-                         reason="close the relay", created_at=NOW, expires_at=NOW + 3600, min_approvals=1,
-                         channel="C0456APPROV", message_key=f"request:R{number:012d}")
+    return ChangeRequest(
+        id=f"R{number:012d}",
+        system="PROD",
+        action="relay-set",
+        params={},
+        commands=("CHGSMTPA ALWRLY(*LIST)",),
+        summary="CHGSMTPA ALWRLY(*LIST)",
+        requester=requester,
+        reason="close the relay",
+        created_at=NOW,
+        expires_at=NOW + 3600,
+        min_approvals=1,
+        channel="C0456APPROV",
+        message_key=f"request:R{number:012d}",
+    )
 
 
 def buttons(view: dict) -> list[str]:
@@ -72,5 +99,7 @@ def test_approval_buttons_only_for_those_who_may_decide():
         return lambda r: user == "U02APPROVER" and r.requester != user
 
     assert buttons(home_view([status("PROD")], [], [], requests, approver("U02APPROVER"))) == [
-        "request_approve", "request_reject"]
+        "request_approve",
+        "request_reject",
+    ]
     assert buttons(home_view([status("PROD")], [], [], requests, approver("U01OPERATOR"))) == []

@@ -68,8 +68,7 @@ def test_empty_and_very_short_secrets_do_not_blank_the_log() -> None:
     assert redact("a normal message", ["", "a", "no"]) == "a normal message"
 
 
-@pytest.mark.parametrize("token", [BOT_TOKEN, APP_TOKEN, USER_TOKEN, CONFIG_TOKEN, "xoxe-1-refresh-ABC",
-                                   "xoxa-2-abc"])
+@pytest.mark.parametrize("token", [BOT_TOKEN, APP_TOKEN, USER_TOKEN, CONFIG_TOKEN, "xoxe-1-refresh-ABC", "xoxa-2-abc"])
 def test_slack_token_shapes_are_masked_without_being_configured(token: str) -> None:
     for template in ("{}", "Bearer {}", "token={}&x=1", "'{}'", "SLACK_BOT_TOKEN={}\nnext"):
         text = redact(template.format(token))
@@ -81,17 +80,22 @@ def test_words_that_merely_start_like_tokens_stay() -> None:
     assert redact("the xoxb prefix and xapp tokens") == "the xoxb prefix and xapp tokens"
 
 
-@pytest.mark.parametrize("connection, expected", [
-    ("DRIVER={IBM i Access ODBC Driver};SYSTEM=prod;UID=WARDEN;PWD=s3cret;NAM=1",
-     "DRIVER={IBM i Access ODBC Driver};SYSTEM=prod;UID=WARDEN;PWD=[redacted];NAM=1"),
-    ("SYSTEM=prod;UID=WARDEN;PWD=s3cret", "SYSTEM=prod;UID=WARDEN;PWD=[redacted]"),
-    ("SYSTEM=prod;pwd=s3cret;", "SYSTEM=prod;pwd=[redacted];"),
-    ("SYSTEM=prod;PASSWORD={se;cr=et};UID=W", "SYSTEM=prod;PASSWORD=[redacted];UID=W"),
-    ("SYSTEM=prod;PASSWORD={a}}b;c};UID=W", "SYSTEM=prod;PASSWORD=[redacted];UID=W"),  # "}}" escapes "}"
-    ("SYSTEM=prod; PWD = s3cret ;UID=W", "SYSTEM=prod; PWD = [redacted];UID=W"),
-    ("WARDEN_PROD_PASSWORD=s3cret", "WARDEN_PROD_PASSWORD=[redacted]"),
-    ("PWD=s3cret\nTraceback continues here", "PWD=[redacted]\nTraceback continues here"),
-])
+@pytest.mark.parametrize(
+    "connection, expected",
+    [
+        (
+            "DRIVER={IBM i Access ODBC Driver};SYSTEM=prod;UID=WARDEN;PWD=s3cret;NAM=1",
+            "DRIVER={IBM i Access ODBC Driver};SYSTEM=prod;UID=WARDEN;PWD=[redacted];NAM=1",
+        ),
+        ("SYSTEM=prod;UID=WARDEN;PWD=s3cret", "SYSTEM=prod;UID=WARDEN;PWD=[redacted]"),
+        ("SYSTEM=prod;pwd=s3cret;", "SYSTEM=prod;pwd=[redacted];"),
+        ("SYSTEM=prod;PASSWORD={se;cr=et};UID=W", "SYSTEM=prod;PASSWORD=[redacted];UID=W"),
+        ("SYSTEM=prod;PASSWORD={a}}b;c};UID=W", "SYSTEM=prod;PASSWORD=[redacted];UID=W"),  # "}}" escapes "}"
+        ("SYSTEM=prod; PWD = s3cret ;UID=W", "SYSTEM=prod; PWD = [redacted];UID=W"),
+        ("WARDEN_PROD_PASSWORD=s3cret", "WARDEN_PROD_PASSWORD=[redacted]"),
+        ("PWD=s3cret\nTraceback continues here", "PWD=[redacted]\nTraceback continues here"),
+    ],
+)
 def test_odbc_passwords_are_masked(connection: str, expected: str) -> None:
     assert redact(connection) == expected
 

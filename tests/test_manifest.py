@@ -107,14 +107,17 @@ def test_manifest_usage_hint_lists_the_available_sub_commands() -> None:
             assert sub.name in hint
 
 
-@pytest.mark.parametrize("change, where", [
-    (lambda m: m["features"]["slash_commands"][0].update(command="/" + "i" * 32), "slash_commands/0/command"),
-    (lambda m: m["features"]["slash_commands"][0].update(command="ibmi"), "slash_commands/0/command"),
-    (lambda m: m["features"]["slash_commands"][0].update(colour="blue"), "slash_commands/0"),
-    (lambda m: m.update(bogus_section={}), "<root>"),
-    (lambda m: m["settings"]["interactivity"].pop("is_enabled"), "settings/interactivity"),
-    (lambda m: m["display_information"].update(name="n" * 36), "display_information/name"),
-])
+@pytest.mark.parametrize(
+    "change, where",
+    [
+        (lambda m: m["features"]["slash_commands"][0].update(command="/" + "i" * 32), "slash_commands/0/command"),
+        (lambda m: m["features"]["slash_commands"][0].update(command="ibmi"), "slash_commands/0/command"),
+        (lambda m: m["features"]["slash_commands"][0].update(colour="blue"), "slash_commands/0"),
+        (lambda m: m.update(bogus_section={}), "<root>"),
+        (lambda m: m["settings"]["interactivity"].pop("is_enabled"), "settings/interactivity"),
+        (lambda m: m["display_information"].update(name="n" * 36), "display_information/name"),
+    ],
+)
 def test_schema_rejects_a_broken_manifest(validator: Draft7Validator, change, where: str) -> None:
     broken = copy.deepcopy(manifest())
     change(broken)
@@ -182,8 +185,10 @@ def slack_usage(source: str, filename: str = "<source>") -> tuple[set[str], set[
             methods.add(constant)
         elif func.attr in web_methods or (receiver == "client" and func.attr not in _NOT_WEB_API):
             api = web_methods.get(func.attr)
-            assert api, (f"{where}: `{receiver}.{func.attr}(` is not a slack_sdk WebClient method that calls one "
-                         "Web API method; add its scope to METHOD_SCOPES by hand")
+            assert api, (
+                f"{where}: `{receiver}.{func.attr}(` is not a slack_sdk WebClient method that calls one "
+                "Web API method; add its scope to METHOD_SCOPES by hand"
+            )
             methods.add(api)
         elif receiver == "app" and func.attr in ("command", "shortcut"):
             commands = True
@@ -211,8 +216,10 @@ def usage_in_code() -> tuple[set[str], set[str], bool]:
 
 def required_scopes(methods: set[str], events: set[str], commands: bool) -> set[str]:
     unknown = sorted(methods - METHOD_SCOPES.keys())
-    assert not unknown, (f"the code calls {', '.join(unknown)}, which METHOD_SCOPES does not know: add the "
-                         "method with its scope from the Slack reference (bot scopes table)")
+    assert not unknown, (
+        f"the code calls {', '.join(unknown)}, which METHOD_SCOPES does not know: add the "
+        "method with its scope from the Slack reference (bot scopes table)"
+    )
     unknown_events = sorted(events - EVENT_SCOPES.keys())
     assert not unknown_events, f"the code subscribes to {', '.join(unknown_events)}, unknown to EVENT_SCOPES"
     scopes = {METHOD_SCOPES[m] for m in methods} | {EVENT_SCOPES[e] for e in events}
@@ -254,11 +261,15 @@ def handler(client, say, app, body):
     client.close()
 """
     methods, events, commands = slack_usage(source)
-    assert methods == {"chat.postMessage", "users.info", "usergroups.users.list", "chat.delete",
-                       "conversations.open"}
+    assert methods == {"chat.postMessage", "users.info", "usergroups.users.list", "chat.delete", "conversations.open"}
     assert events == {"app_mention"} and commands
     assert required_scopes(methods, events, commands) == {
-        "chat:write", "users:read", "usergroups:read", "im:write", "commands", "app_mentions:read"
+        "chat:write",
+        "users:read",
+        "usergroups:read",
+        "im:write",
+        "commands",
+        "app_mentions:read",
     }
 
 

@@ -33,8 +33,15 @@ class UsergroupsSlack(SlackTestServer):
             groups = [dict(group) for group in self._usergroups.values() if group["id"] not in self.disabled]
         return {
             "usergroups": [
-                {"id": g["id"], "team_id": "T0WARDEN", "is_usergroup": True, "name": g["name"], "handle": g["handle"],
-                 "date_delete": 0, "user_count": len(g["users"])}
+                {
+                    "id": g["id"],
+                    "team_id": "T0WARDEN",
+                    "is_usergroup": True,
+                    "name": g["name"],
+                    "handle": g["handle"],
+                    "date_delete": 0,
+                    "user_count": len(g["users"]),
+                }
                 for g in groups
             ]
         }
@@ -113,8 +120,9 @@ def test_handles_resolve_through_slack(slack: UsergroupsSlack, clock: Clock) -> 
     assert roles.is_viewer("U0ALICE") and roles.is_viewer("U0DAVE")
     assert not roles.is_viewer("U0CAROL")
     assert roles.is_operator("U0CAROL") and not roles.is_operator("U0ALICE")
-    (users_call,) = [c for c in slack.calls if c.method == "usergroups.users.list"
-                     and c.params.get("usergroup") == "S0SECOPS"]
+    (users_call,) = [
+        c for c in slack.calls if c.method == "usergroups.users.list" and c.params.get("usergroup") == "S0SECOPS"
+    ]
     assert users_call.token == slack.bot_token
 
 
@@ -241,8 +249,9 @@ def test_missing_scope_is_no_one(clock: Clock) -> None:
     with UsergroupsSlack() as server:
         server.add_usergroup("S0SECOPS", handle="security-team", users=["U0ALICE"])
         server.add_token("xoxb-no-usergroups", "bot", "chat:write,commands")
-        roles = Roles(RoleSettings(approvers=("@security-team",)), {}, client_for(server, "xoxb-no-usergroups"),
-                      clock=clock)
+        roles = Roles(
+            RoleSettings(approvers=("@security-team",)), {}, client_for(server, "xoxb-no-usergroups"), clock=clock
+        )
         assert not roles.is_approver("U0ALICE")
         assert [c.response["error"] for c in server.calls_to("usergroups.list")] == ["missing_scope"]
 
@@ -256,8 +265,13 @@ def test_a_server_without_usergroups_list_is_no_one(clock: Clock) -> None:
 
 
 def test_no_client_means_handles_are_no_one(clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
-    roles = make_roles(None, clock, viewers=("@security-team",), operators=("@security-team",),
-                       approvers=("@security-team", "U0APPROVER"))
+    roles = make_roles(
+        None,
+        clock,
+        viewers=("@security-team",),
+        operators=("@security-team",),
+        approvers=("@security-team", "U0APPROVER"),
+    )
     with caplog.at_level(logging.WARNING, logger="bot.roles"):
         assert not roles.is_viewer("U0ALICE")
         assert not roles.is_operator("U0ALICE")

@@ -79,33 +79,46 @@ def test_runbooks_promise_nothing_for_later() -> None:
 
 def write_config(tmp_path: Path, slack_extra: str = "") -> Path:
     path = tmp_path / "warden.toml"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         [slack]
         alerts_channel = "C0123ALERTS"
         approvals_channel = "C0456APPROV"
         {slack_extra}
 
         [storage]
-        path = "{(tmp_path / 'warden.db').as_posix()}"
+        path = "{(tmp_path / "warden.db").as_posix()}"
 
         [[systems]]
         name = "DEMO"
         connection = "demo"
-        demo.path = "{(tmp_path / 'demo-ibmi').as_posix()}"
-    """), encoding="utf-8")
+        demo.path = "{(tmp_path / "demo-ibmi").as_posix()}"
+    """),
+        encoding="utf-8",
+    )
     return path
 
 
 def fake_alert(check: str) -> AlertRecord:
     finding = Finding("DEMO", check, "warning", "203.0.113.7", "1 connection from untrusted address 203.0.113.7")
-    return AlertRecord(fingerprint=finding.fingerprint, system="DEMO", check=check, subject=finding.subject,
-                       severity="warning", title=finding.title, state="open", first_seen=1_700_000_000.0,
-                       last_seen=1_700_000_000.0, finding=finding.to_json())
+    return AlertRecord(
+        fingerprint=finding.fingerprint,
+        system="DEMO",
+        check=check,
+        subject=finding.subject,
+        severity="warning",
+        title=finding.title,
+        state="open",
+        first_seen=1_700_000_000.0,
+        last_seen=1_700_000_000.0,
+        finding=finding.to_json(),
+    )
 
 
 def context_texts(message: dict) -> list[str]:
-    return [element["text"] for block in message["blocks"] if block["type"] == "context"
-            for element in block["elements"]]
+    return [
+        element["text"] for block in message["blocks"] if block["type"] == "context" for element in block["elements"]
+    ]
 
 
 def test_the_default_runbook_address() -> None:
@@ -116,8 +129,9 @@ def test_the_default_runbook_address() -> None:
 def test_an_alert_message_links_to_its_runbook(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path), env={})
     runbook_url = runbook_url_of(config)
-    message = group_message("DEMO", "unknown-connections", [fake_alert("unknown-connections")],
-                            runbook_url("unknown-connections"))
+    message = group_message(
+        "DEMO", "unknown-connections", [fake_alert("unknown-connections")], runbook_url("unknown-connections")
+    )
     expected = f"<{DEFAULT_RUNBOOK_BASE_URL}unknown-connections.md|what to do>"
     assert any(expected in text for text in context_texts(message)), context_texts(message)
 
@@ -147,14 +161,17 @@ def test_the_posted_alert_carries_the_runbook_link(tmp_path: Path) -> None:
         parts.close()
 
 
-@pytest.mark.parametrize("value", [
-    "http://github.com/ibmi-warden/ibmi-warden/blob/main/docs/checks/",  # not https
-    "https://github.com/ibmi-warden/ibmi-warden/blob/main/docs/checks",  # no trailing /
-    "docs/checks/",
-    "https:///",
-    "https://example.com/run books/",
-    "https://example.com/a|b/",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://github.com/ibmi-warden/ibmi-warden/blob/main/docs/checks/",  # not https
+        "https://github.com/ibmi-warden/ibmi-warden/blob/main/docs/checks",  # no trailing /
+        "docs/checks/",
+        "https:///",
+        "https://example.com/run books/",
+        "https://example.com/a|b/",
+    ],
+)
 def test_a_bad_runbook_address_is_a_config_problem(tmp_path: Path, value: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(write_config(tmp_path, f'runbook_base_url = "{value}"'), env={})

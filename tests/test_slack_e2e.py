@@ -29,19 +29,30 @@ def make_config(folder: Path, latency: float = 0.0) -> Config:
     config = load_config(write_config(folder))
     system = config.systems[0]
     demo = replace(system.demo or DemoSettings(), path=folder / "demo-ibmi", latency=latency)
-    return replace(config, systems=(replace(system, demo=demo),),
-                   storage=replace(config.storage, path=folder / "warden.db"))
+    return replace(
+        config, systems=(replace(system, demo=demo),), storage=replace(config.storage, path=folder / "warden.db")
+    )
 
 
 class Bot:
     def __init__(self, slack: SlackTestServer, folder: Path, http: bool, latency: float = 0.0):
         self.config = make_config(folder, latency)
         self.services = WardenServices(self.config, open_database(self.config.storage.path))
-        secrets = Secrets(slack_bot_token=slack.bot_token, slack_app_token=slack.app_token,
-                          slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.base_url)
+        secrets = Secrets(
+            slack_bot_token=slack.bot_token,
+            slack_app_token=slack.app_token,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=slack.base_url,
+        )
         self.app = build_app(self.config, secrets, self.services, http=http)
-        self.runner = Runner(self.app, self.services, slack.app_token, http_port=0 if http else None,
-                             http_host="127.0.0.1", schedule_checks=False)
+        self.runner = Runner(
+            self.app,
+            self.services,
+            slack.app_token,
+            http_port=0 if http else None,
+            http_host="127.0.0.1",
+            schedule_checks=False,
+        )
         self.runner.start()
         self.url = f"http://127.0.0.1:{self.runner.http_port}/slack/events" if http else None
 
@@ -51,8 +62,12 @@ class Bot:
 
     def post(self, body: str, headers: dict[str, str]) -> tuple[int, dict, float]:
         assert self.url
-        request = urllib.request.Request(self.url, data=body.encode(), method="POST", headers={
-            "Content-Type": "application/x-www-form-urlencoded", **headers})
+        request = urllib.request.Request(
+            self.url,
+            data=body.encode(),
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded", **headers},
+        )
         started = time.monotonic()
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
@@ -204,12 +219,26 @@ def test_socket_mode_netstat_with_slow_ibmi(slack, tmp_path):
 
 
 def test_socket_mode_app_home_is_published_for_the_user(socket_bot, slack):
-    slack.socket.send_event({"type": "app_home_opened", "user": "U0VIEWER", "channel": "D0HOME", "tab": "home",
-                             "event_ts": str(time.time())})
+    slack.socket.send_event(
+        {
+            "type": "app_home_opened",
+            "user": "U0VIEWER",
+            "channel": "D0HOME",
+            "tab": "home",
+            "event_ts": str(time.time()),
+        }
+    )
     [call] = slack.wait_for("views.publish", timeout=10)
     assert call.params["user_id"] == "U0VIEWER"
-    slack.socket.send_event({"type": "app_home_opened", "user": "U0VIEWER", "channel": "D0HOME",
-                             "tab": "messages", "event_ts": str(time.time())})
+    slack.socket.send_event(
+        {
+            "type": "app_home_opened",
+            "user": "U0VIEWER",
+            "channel": "D0HOME",
+            "tab": "messages",
+            "event_ts": str(time.time()),
+        }
+    )
     time.sleep(1)
     assert len(slack.calls_to("views.publish")) == 1
 
@@ -232,16 +261,20 @@ def test_ibmi_warden_run_serves_slack_and_stops_cleanly_on_sigterm(slack, tmp_pa
     from tests.test_cli import CLEAN_ENV
 
     config = write_config(tmp_path)
-    env = {**CLEAN_ENV, "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_APP_TOKEN": slack.app_token,
-           "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.base_url}
+    env = {
+        **CLEAN_ENV,
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_APP_TOKEN": slack.app_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+    }
     args = [sys.executable, "-m", "bot", "run", "--config", str(config)]
     if mode == "demo":  # `demo` with tokens runs the bot on the bundled demo configuration
         args = [sys.executable, "-m", "bot", "demo"]
     port = _free_port()
     if mode == "http":
         args += ["--http", str(port), "--host", "127.0.0.1"]
-    process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         if mode in ("socket", "demo"):
             slack.socket.wait_connected(timeout=20)
@@ -252,8 +285,12 @@ def test_ibmi_warden_run_serves_slack_and_stops_cleanly_on_sigterm(slack, tmp_pa
             deadline = time.monotonic() + 20
             while True:
                 try:
-                    request = urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=body.encode(),
-                                                     headers=sign_request(body, SIGNING_SECRET), method="POST")
+                    request = urllib.request.Request(
+                        f"http://127.0.0.1:{port}/slack/events",
+                        data=body.encode(),
+                        headers=sign_request(body, SIGNING_SECRET),
+                        method="POST",
+                    )
                     with urllib.request.urlopen(request, timeout=5) as response:
                         assert "/ibmi netstat" in response.read().decode()
                     break
@@ -279,10 +316,20 @@ def test_run_with_a_refused_bot_token_says_so_without_a_traceback(slack, tmp_pat
     from tests.test_cli import CLEAN_ENV
 
     config = write_config(tmp_path)
-    env = {**CLEAN_ENV, "SLACK_BOT_TOKEN": "xoxb-revoked", "SLACK_APP_TOKEN": slack.app_token,
-           "SLACK_API_URL": slack.base_url}
-    result = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(config)], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60)
+    env = {
+        **CLEAN_ENV,
+        "SLACK_BOT_TOKEN": "xoxb-revoked",
+        "SLACK_APP_TOKEN": slack.app_token,
+        "SLACK_API_URL": slack.base_url,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", str(config)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "Slack did not accept the bot token" in result.stderr and "invalid_auth" in result.stderr
     assert "Traceback" not in result.stderr and "xoxb-revoked" not in result.stderr

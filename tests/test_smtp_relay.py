@@ -35,8 +35,9 @@ FORBIDDEN_WORDS = re.compile(r"\b(fine|ok|okay|safe)\b", re.IGNORECASE)
 
 
 def lists(*entries: tuple[str, str, str | None]) -> SmtpListReading:
-    rows = tuple(SmtpListEntry(member, address, mask, (f"{address} {mask or ''}".strip(),))
-                 for member, address, mask in entries)
+    rows = tuple(
+        SmtpListEntry(member, address, mask, (f"{address} {mask or ''}".strip(),)) for member, address, mask in entries
+    )
     return SmtpListReading(readable=True, entries=rows, members=("ACCEPT", "REJECT"))
 
 
@@ -54,8 +55,9 @@ def probe_result(accepted: bool | None, code: int | None = 250, error: str | Non
         stage="connect" if error else "rcpt",
         code=code,
         message="" if code is None else {250: "OK", 550: "5.7.1 Relaying denied", 451: "4.3.0 Later"}.get(code, "x"),
-        transcript=() if error else ("C: (connect to 192.0.2.5 port 25)", "S: 220 ready", "C: RCPT TO:<x@example.com>",
-                                     f"S: {code} reply"),
+        transcript=()
+        if error
+        else ("C: (connect to 192.0.2.5 port 25)", "S: 220 ready", "C: RCPT TO:<x@example.com>", f"S: {code} reply"),
         error=error,
         host="192.0.2.5",
         port=25,
@@ -223,8 +225,9 @@ def test_only_members_named_like_an_accept_list_are_judged():
 
 
 def test_no_member_named_like_an_accept_list_is_said_not_ignored():
-    reading = SmtpListReading(readable=True, entries=(SmtpListEntry("LIST1", "0.0.0.0", "0.0.0.0"),),
-                              members=("LIST1", "LIST2"))
+    reading = SmtpListReading(
+        readable=True, entries=(SmtpListEntry("LIST1", "0.0.0.0", "0.0.0.0"),), members=("LIST1", "LIST2")
+    )
     [finding] = evaluate("PROD", RUNNING, reading, None, ATTESTED_LIST)
     assert (finding.severity, finding.subject) == ("info", "accept-list-not-found")
     assert "LIST1, LIST2" in text_of(finding) and "unconfirmed" in text_of(finding)
@@ -246,8 +249,10 @@ def test_a_non_contiguous_mask_counts_its_free_bits():
 @pytest.mark.parametrize(
     ("reading", "problem"),
     [
-        (SmtpListReading(readable=False, problem="QUSRSYS/QATMADRLST not found or not readable"),
-         "QUSRSYS/QATMADRLST not found or not readable"),
+        (
+            SmtpListReading(readable=False, problem="QUSRSYS/QATMADRLST not found or not readable"),
+            "QUSRSYS/QATMADRLST not found or not readable",
+        ),
         (None, "they were not read"),
     ],
 )
@@ -270,8 +275,13 @@ def test_breadth_rule_over_every_mask_and_limit(address: str, mask: str, limit: 
     ones = bin(int(ipaddress.IPv4Address(mask))).count("1")
     assert accept_prefix(entry) == ones
     assert too_broad(entry, limit) == (ones == 0 or ones < limit)
-    findings = evaluate("PROD", RUNNING, SmtpListReading(True, (entry,), ("ACCEPT",)), None,
-                        SmtpRelaySettings(attested_policy="*LIST", max_accept_prefix=limit))
+    findings = evaluate(
+        "PROD",
+        RUNNING,
+        SmtpListReading(True, (entry,), ("ACCEPT",)),
+        None,
+        SmtpRelaySettings(attested_policy="*LIST", max_accept_prefix=limit),
+    )
     if too_broad(entry, limit):
         [finding] = findings
         assert finding.subject == f"accept:{address}/{ones}" and finding.severity == "warning"
@@ -282,8 +292,11 @@ def test_breadth_rule_over_every_mask_and_limit(address: str, mask: str, limit: 
 
 
 @settings(deadline=None)
-@given(narrow=st.integers(min_value=0, max_value=32), broad=st.integers(min_value=0, max_value=32),
-       limit=st.integers(min_value=0, max_value=32))
+@given(
+    narrow=st.integers(min_value=0, max_value=32),
+    broad=st.integers(min_value=0, max_value=32),
+    limit=st.integers(min_value=0, max_value=32),
+)
 def test_a_broader_entry_is_never_judged_less_risky(narrow: int, broad: int, limit: int):
     narrow, broad = max(narrow, broad), min(narrow, broad)
     narrow_entry = SmtpListEntry("ACCEPT", "10.0.0.0", str(ipaddress.IPv4Network((0, narrow)).netmask))

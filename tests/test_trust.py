@@ -52,8 +52,23 @@ mapped_text = st.one_of(
     ipv4_text.map(lambda t: f"::{t}"),  # IPv4-compatible: not mapped, stays IPv6
 )
 special_text = st.sampled_from(
-    ("127.0.0.1", "127.255.255.255", "128.0.0.0", "0.0.0.0", "0.0.0.1", "255.255.255.255", "::", "::1", "::2",
-     "::ffff:127.0.0.1", "::ffff:0.0.0.0", "::ffff:0:0", "::ffff:7f00:1", "::fffe:7f00:1", "::1:ffff:7f00:1")
+    (
+        "127.0.0.1",
+        "127.255.255.255",
+        "128.0.0.0",
+        "0.0.0.0",
+        "0.0.0.1",
+        "255.255.255.255",
+        "::",
+        "::1",
+        "::2",
+        "::ffff:127.0.0.1",
+        "::ffff:0.0.0.0",
+        "::ffff:0:0",
+        "::ffff:7f00:1",
+        "::fffe:7f00:1",
+        "::1:ffff:7f00:1",
+    )
 )
 octets = st.lists(st.text("0123456789", max_size=4), min_size=1, max_size=5).map(".".join)  # leading zeros, 256, …
 hextets = st.lists(st.text("0123456789abcdefABCDEF", max_size=5), max_size=10)
@@ -75,8 +90,18 @@ networks = st.one_of(
     st.tuples(ipv4_int, st.integers(0, 32)).map(lambda t: ipaddress.ip_network(t, strict=False)),
     st.tuples(ipv6_int, st.integers(0, 128)).map(lambda t: ipaddress.ip_network(t, strict=False)),
     st.sampled_from(
-        ("0.0.0.0/0", "::/0", "::ffff:0:0/96", "127.0.0.0/8", "10.0.0.0/25", "10.0.0.128/25", "10.0.0.0/8",
-         "255.255.255.255/32", "::/128", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128")
+        (
+            "0.0.0.0/0",
+            "::/0",
+            "::ffff:0:0/96",
+            "127.0.0.0/8",
+            "10.0.0.0/25",
+            "10.0.0.128/25",
+            "10.0.0.0/8",
+            "255.255.255.255/32",
+            "::/128",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128",
+        )
     ).map(ipaddress.ip_network),
 )
 
@@ -115,7 +140,7 @@ def test_untrusted_keys_agree_with_ipaddress_and_a_plain_scan(trusted, texts, da
     for network in trusted[:5]:
         edge = data.draw(st.sampled_from((network.network_address, network.broadcast_address)))
         for delta in (-1, 0, 1):
-            if 0 <= int(edge) + delta < 2 ** edge.max_prefixlen:
+            if 0 <= int(edge) + delta < 2**edge.max_prefixlen:
                 texts.append(str(edge + delta))
                 if edge.version == 4:
                     texts.append(f"::ffff:{edge + delta}")
@@ -158,8 +183,9 @@ def test_evaluate_gives_the_findings_of_parse_address_is_local_and_in(texts):
 
 
 def row(remote: str, state: str = "ESTABLISHED", remote_port: int = 40000) -> NetstatConnection:
-    return NetstatConnection("IPV4", remote, remote_port, None, "10.1.1.5", 23, None, "TCP", state,
-                             Decimal(1), "QTCP", 0, 0)
+    return NetstatConnection(
+        "IPV4", remote, remote_port, None, "10.1.1.5", 23, None, "TCP", state, Decimal(1), "QTCP", 0, 0
+    )
 
 
 def test_keys_keep_the_families_apart_and_sort_like_addresses():
@@ -196,12 +222,18 @@ def test_an_empty_list_trusts_nothing_but_local_is_never_untrusted():
     ("network", "inside", "outside"),
     [
         ("0.0.0.0/0", ["1.2.3.4", "255.255.255.255", "::ffff:1.2.3.4"], ["2001:db8::1", "::1.2.3.4", "::2"]),
-        ("::/0", ["2001:db8::1", "::2", "::1.2.3.4", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
-         ["1.2.3.4", "::ffff:1.2.3.4"]),  # a mapped address is judged as IPv4
+        (
+            "::/0",
+            ["2001:db8::1", "::2", "::1.2.3.4", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
+            ["1.2.3.4", "::ffff:1.2.3.4"],
+        ),  # a mapped address is judged as IPv4
         ("::ffff:0:0/96", [], ["::ffff:1.2.3.4", "1.2.3.4"]),
         ("198.51.100.7/32", ["198.51.100.7", "::ffff:198.51.100.7"], ["198.51.100.6", "198.51.100.8"]),
-        ("2001:db8::7/128", ["2001:db8::7", "2001:DB8:0:0:0:0:0:7", "2001:db8::7%eth0"],
-         ["2001:db8::6", "2001:db8::8"]),
+        (
+            "2001:db8::7/128",
+            ["2001:db8::7", "2001:DB8:0:0:0:0:0:7", "2001:db8::7%eth0"],
+            ["2001:db8::6", "2001:db8::8"],
+        ),
         ("255.255.255.255/32", ["255.255.255.255"], ["255.255.255.254", "::"]),
     ],
 )

@@ -65,9 +65,14 @@ def run_smtp_relay(
     probe = None
     host = settings.probe_host or system_host(system.connection)
     if settings.probe and host:
-        probe = probe_relay(host, settings.probe_port, sender=settings.probe_sender,
-                            recipient=settings.probe_recipient, timeout=settings.probe_timeout,
-                            helo_name=settings.probe_helo)
+        probe = probe_relay(
+            host,
+            settings.probe_port,
+            sender=settings.probe_sender,
+            recipient=settings.probe_recipient,
+            timeout=settings.probe_timeout,
+            helo_name=settings.probe_helo,
+        )
     return smtp_relay.evaluate(system.name, status, lists, probe, settings)
 
 

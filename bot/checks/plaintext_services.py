@@ -137,7 +137,7 @@ class PlaintextSettings:
                 elif isinstance(entry, Mapping):
                     ports.append(PlaintextPort.from_mapping(entry))
                 else:
-                    raise ValueError(f"expected a table such as {{port = 23, service = \"telnet\"}}, not {entry!r}")
+                    raise ValueError(f'expected a table such as {{port = 23, service = "telnet"}}, not {entry!r}')
             except (TypeError, ValueError) as error:
                 raise ValueError(f"ports[{index}]: {error}") from None
         seen: set[int] = set()
@@ -238,7 +238,8 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
 
 def _listing(tallies: list[_Tally], limit: int) -> str:
     named = [
-        t.peer.address + (f" ({t.connections} connections)" if t.connections > 1 else "")
+        t.peer.address
+        + (f" ({t.connections} connections)" if t.connections > 1 else "")
         + ("" if t.peer.parsed else " (not an IP address as read)")
         for t in tallies[:limit]
     ]
@@ -295,8 +296,7 @@ def _finding(system: str, entry: PlaintextPort, tallies: list[_Tally], limit: in
             "untrusted_addresses": len(untrusted),
             "trusted_addresses": len(trusted),
             "addresses": [
-                {"address": t.peer.address, "trusted": t.peer.trusted, "connections": t.connections}
-                for t in tallies
+                {"address": t.peer.address, "trusted": t.peer.trusted, "connections": t.connections} for t in tallies
             ],
         },
     )

@@ -233,7 +233,7 @@ def _policy_findings(
     value, label = open_claims[0]
     details = [
         "ALWRLY(*ALL) lets any host on the network hand this system mail for any recipient, so spammers can "
-        "send through it under its name and address (Kisco, \"SMTP relay controls\": open access, very risky).",
+        'send through it under its name and address (Kisco, "SMTP relay controls": open access, very risky).',
         f"Where this value comes from: {label}.",
     ]
     details.extend(
@@ -323,7 +323,8 @@ def _probe_findings(system: str, probe: ProbeResult, lists: SmtpListReading | No
         details = [
             f"The probe connected to {probe.host} port {probe.port} from {_origin(probe)}, gave an outside "
             f"sender ({probe.sender}) and an outside recipient ({probe.recipient}); the server answered "
-            f"RCPT with {probe.code} {probe.message}".rstrip() + ". No DATA was sent, so no mail went out.",
+            f"RCPT with {probe.code} {probe.message}".rstrip()
+            + ". No DATA was sent, so no mail went out.",
         ]
         covering = _covering_accept_entries(probe.local_address, lists)
         if covering:

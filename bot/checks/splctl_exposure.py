@@ -41,7 +41,7 @@ MAX_LISTED = 10  # *JOBCTL holders named in an OPRCTL(*YES) sentence; the rest a
 
 SPLCTL_WHY = (
     "*SPLCTL lets a user display, copy, send and delete every spooled file on every output queue in every "
-    "library where they have *EXECUTE, whatever the queue's settings (IBM, \"Spooled file security\"); Kisco "
+    'library where they have *EXECUTE, whatever the queue\'s settings (IBM, "Spooled file security"); Kisco '
     "calls it the spool-file equivalent of *ALLOBJ."
 )
 
@@ -149,9 +149,7 @@ QUEUES_EMPTY = (
     "Output queues: none visible, although every IBM i has some (QGPL/QPRINT, for one). The bot's profile "
     "needs *EXECUTE on each queue's library and *READ on the queue (or *SPLCTL)."
 )
-JOBCTL_UNREADABLE = (
-    "*JOBCTL holders: could not be read, so the users an OPRCTL(*YES) queue is open to cannot be named."
-)
+JOBCTL_UNREADABLE = "*JOBCTL holders: could not be read, so the users an OPRCTL(*YES) queue is open to cannot be named."
 
 
 def cannot_see(system: str, blind: Sequence[tuple[str, str]], warning: bool = True) -> Finding:
@@ -304,61 +302,99 @@ def _issues(queue: OutputQueue, jobctl_text: str) -> list[_Issue]:
 
     control = f"can control every spooled file on it (hold, release, change, delete){_display_clause(dspdta)}"
     if oprctl is True:
-        issues.append(_Issue(
-            "oprctl", True, "info", "OPRCTL(*YES)",
-            f"OPRCTL(*YES): every user with *JOBCTL special authority and *EXECUTE on library {library} "
-            f"{control}; {jobctl_text}.",
-        ))
+        issues.append(
+            _Issue(
+                "oprctl",
+                True,
+                "info",
+                "OPRCTL(*YES)",
+                f"OPRCTL(*YES): every user with *JOBCTL special authority and *EXECUTE on library {library} "
+                f"{control}; {jobctl_text}.",
+            )
+        )
     elif oprctl is None:
-        issues.append(_Issue(
-            "oprctl", False, "info", "OPRCTL unknown",
-            f"OPRCTL read as {_shown(queue.operator_controlled)}, neither *YES nor *NO: if it is *YES, every "
-            f"*JOBCTL holder {control}; {jobctl_text}.",
-        ))
+        issues.append(
+            _Issue(
+                "oprctl",
+                False,
+                "info",
+                "OPRCTL unknown",
+                f"OPRCTL read as {_shown(queue.operator_controlled)}, neither *YES nor *NO: if it is *YES, every "
+                f"*JOBCTL holder {control}; {jobctl_text}.",
+            )
+        )
 
     display = (
-        "every user without a private authority of their own can display, copy, send and move every spooled "
-        "file on it"
+        "every user without a private authority of their own can display, copy, send and move every spooled file on it"
     )
     if dspdta == "YES" and public is not None and public >= 1:
-        issues.append(_Issue(
-            "dspdta-public", True, "warning", f"DSPDTA(*YES) with *PUBLIC {public_text}",
-            f"DSPDTA(*YES) with *PUBLIC {public_text}: {display}, not only their own "
-            "(IBM: with DSPDTA(*YES) any user with *USE authority to the queue may).",
-        ))
+        issues.append(
+            _Issue(
+                "dspdta-public",
+                True,
+                "warning",
+                f"DSPDTA(*YES) with *PUBLIC {public_text}",
+                f"DSPDTA(*YES) with *PUBLIC {public_text}: {display}, not only their own "
+                "(IBM: with DSPDTA(*YES) any user with *USE authority to the queue may).",
+            )
+        )
     elif dspdta == "YES" and public is None:
-        issues.append(_Issue(
-            "dspdta-public", False, "warning", "DSPDTA(*YES), *PUBLIC authority unknown",
-            f"DSPDTA(*YES), and *PUBLIC authority {public_text}: if *PUBLIC has *USE or more, {display}.",
-        ))
+        issues.append(
+            _Issue(
+                "dspdta-public",
+                False,
+                "warning",
+                "DSPDTA(*YES), *PUBLIC authority unknown",
+                f"DSPDTA(*YES), and *PUBLIC authority {public_text}: if *PUBLIC has *USE or more, {display}.",
+            )
+        )
     elif dspdta is None and (public is None or public >= 1):
-        issues.append(_Issue(
-            "dspdta-public", False, "warning", "DSPDTA unknown",
-            f"DSPDTA read as {_shown(queue.display_any_file)}, neither *YES, *NO nor *OWNER, with *PUBLIC "
-            f"authority {public_text}: if it is *YES, {display}.",
-        ))
+        issues.append(
+            _Issue(
+                "dspdta-public",
+                False,
+                "warning",
+                "DSPDTA unknown",
+                f"DSPDTA read as {_shown(queue.display_any_file)}, neither *YES, *NO nor *OWNER, with *PUBLIC "
+                f"authority {public_text}: if it is *YES, {display}.",
+            )
+        )
 
     control_all = (
         "every user without a private authority of their own has the *READ, *ADD and *DLT data authority that "
         f"controls every spooled file on it (hold, release, change, delete){_display_clause(dspdta)}"
     )
     if autchk == "DTAAUT" and public is not None and public >= 2:
-        issues.append(_Issue(
-            "dtaaut-public", True, "warning", f"AUTCHK(*DTAAUT) with *PUBLIC {public_text}",
-            f"AUTCHK(*DTAAUT) with *PUBLIC {public_text}: {control_all}.",
-        ))
+        issues.append(
+            _Issue(
+                "dtaaut-public",
+                True,
+                "warning",
+                f"AUTCHK(*DTAAUT) with *PUBLIC {public_text}",
+                f"AUTCHK(*DTAAUT) with *PUBLIC {public_text}: {control_all}.",
+            )
+        )
     elif autchk == "DTAAUT" and public is None:
-        issues.append(_Issue(
-            "dtaaut-public", False, "warning", "AUTCHK(*DTAAUT), *PUBLIC authority unknown",
-            f"AUTCHK(*DTAAUT), and *PUBLIC authority {public_text}: if *PUBLIC has *CHANGE or more, "
-            f"{control_all}.",
-        ))
+        issues.append(
+            _Issue(
+                "dtaaut-public",
+                False,
+                "warning",
+                "AUTCHK(*DTAAUT), *PUBLIC authority unknown",
+                f"AUTCHK(*DTAAUT), and *PUBLIC authority {public_text}: if *PUBLIC has *CHANGE or more, {control_all}.",
+            )
+        )
     elif autchk is None and (public is None or public >= 2):
-        issues.append(_Issue(
-            "dtaaut-public", False, "warning", "AUTCHK unknown",
-            f"AUTCHK read as {_shown(queue.authority_to_check)}, neither *OWNER nor *DTAAUT, with *PUBLIC "
-            f"authority {public_text}: if it is *DTAAUT, {control_all}.",
-        ))
+        issues.append(
+            _Issue(
+                "dtaaut-public",
+                False,
+                "warning",
+                "AUTCHK unknown",
+                f"AUTCHK read as {_shown(queue.authority_to_check)}, neither *OWNER nor *DTAAUT, with *PUBLIC "
+                f"authority {public_text}: if it is *DTAAUT, {control_all}.",
+            )
+        )
     return issues
 
 

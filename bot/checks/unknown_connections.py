@@ -68,22 +68,25 @@ def _finding(
     jobs_by_key: dict[tuple[str, int, str, int], ConnectionJob],
     jobs_visible: bool,
 ) -> Finding:
-    services = sorted({f"{r.local_port} ({r.local_port_name})" if r.local_port_name else str(r.local_port)
-                       for r in rows})
+    services = sorted(
+        {f"{r.local_port} ({r.local_port_name})" if r.local_port_name else str(r.local_port) for r in rows}
+    )
     connections = []
     for row in sorted(rows, key=lambda r: (r.local_port, r.remote_port)):
         job = jobs_by_key.get(row.key)
-        connections.append({
-            "local_address": row.local_address,
-            "local_port": row.local_port,
-            "local_port_name": row.local_port_name,
-            "remote_port": row.remote_port,
-            "idle_seconds": float(row.idle_time) if row.idle_time is not None else None,
-            "bytes_sent": row.bytes_sent_remotely,
-            "bytes_received": row.bytes_received_locally,
-            "user": job.authorization_name if job else None,
-            "job": job.job_name if job else None,
-        })
+        connections.append(
+            {
+                "local_address": row.local_address,
+                "local_port": row.local_port,
+                "local_port_name": row.local_port_name,
+                "remote_port": row.remote_port,
+                "idle_seconds": float(row.idle_time) if row.idle_time is not None else None,
+                "bytes_sent": row.bytes_sent_remotely,
+                "bytes_received": row.bytes_received_locally,
+                "user": job.authorization_name if job else None,
+                "job": job.job_name if job else None,
+            }
+        )
     users = sorted({c["user"] for c in connections if c["user"]})
     details = [f"Local port{'s' if len(services) > 1 else ''}: {', '.join(services)}"]
     if users:

@@ -39,9 +39,7 @@ _ADDRESS_ACCEPTED = (
 )
 _IPV4_ACCEPTED = "an IPv4 address such as 10.1.1.0 (IPv6 list entries are not supported)"
 _PORT_ACCEPTED = "a whole number from 1 to 65535"
-_MASK_ACCEPTED = (
-    "a contiguous IPv4 subnet mask such as 255.255.255.0, or a prefix length from 0 to 32 such as /24"
-)
+_MASK_ACCEPTED = "a contiguous IPv4 subnet mask such as 255.255.255.0, or a prefix length from 0 to 32 such as /24"
 _LIST_TYPE_ACCEPTED = "*ACCEPT or *REJECT (IPv6 list types such as *ACCEPTIP6 are not supported)"
 _RELAY_ACCEPTED = "one of " + ", ".join(RELAY_POLICIES)
 _PROTOCOL_ACCEPTED = "*TCP"
@@ -228,9 +226,7 @@ def _relay_policy(parameter: str, value: object) -> str:
 
 def _protocol(value: object) -> str:
     if isinstance(value, str) and value.strip(" ").upper() in ("UDP", "*UDP"):
-        raise CLValidationError(
-            "PROTOCOL", "*UDP connections are not supported by this bot", _PROTOCOL_ACCEPTED
-        )
+        raise CLValidationError("PROTOCOL", "*UDP connections are not supported by this bot", _PROTOCOL_ACCEPTED)
     return _choice("PROTOCOL", value, ("*TCP",), _PROTOCOL_ACCEPTED, "a protocol")
 
 
@@ -327,9 +323,7 @@ class _SmtpListEntry:
 
         mask: dotted (255.255.255.0), a prefix length (24 or "/24"), or None for a single host.
         """
-        return cls(
-            _list_type("TYPE", list_type), _ipv4_address("INTNETADR", address), _mask("SUBNETMASK", mask)
-        )
+        return cls(_list_type("TYPE", list_type), _ipv4_address("INTNETADR", address), _mask("SUBNETMASK", mask))
 
     def to_cl(self) -> str:
         return (
@@ -547,9 +541,7 @@ def _assign(name: str, grammar: _Grammar, parameters: list[tuple[str | None, str
             keyword = given
             if keyword not in grammar.keywords:
                 accepted = ", ".join(grammar.keywords)
-                raise CLParseError(
-                    f"keyword {keyword} is not accepted for {name} by this bot; accepted: {accepted}"
-                )
+                raise CLParseError(f"keyword {keyword} is not accepted for {name} by this bot; accepted: {accepted}")
         if keyword in values:
             raise CLParseError(f"keyword {keyword} is given more than once")
         values[keyword] = value

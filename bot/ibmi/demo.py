@@ -161,8 +161,16 @@ def _seed(db: sqlite3.Connection) -> None:
 
 
 def _add_connection(
-    db: sqlite3.Connection, address: str, port: int, local_port: int, port_name: str,
-    idle: float, sent: int, received: int, user: str, job: str,
+    db: sqlite3.Connection,
+    address: str,
+    port: int,
+    local_port: int,
+    port_name: str,
+    idle: float,
+    sent: int,
+    received: int,
+    user: str,
+    job: str,
 ) -> None:
     kind = "IPV6" if ":" in address else "IPV4"
     local = demo_seed.HOST if kind == "IPV4" else ("::ffff:" + demo_seed.HOST if "." in address else "fd00::5")
@@ -192,8 +200,13 @@ class DemoConnection:
     """A DB-API 2.0 connection (the subset the bot uses) to the demo system."""
 
     def __init__(
-        self, folder: Path, latency: float = 0.0, query_timeout: float = 30.0,
-        traffic_interval: float | None = None, seed: int = 1, missing_authorities: Sequence[str] = (),
+        self,
+        folder: Path,
+        latency: float = 0.0,
+        query_timeout: float = 30.0,
+        traffic_interval: float | None = None,
+        seed: int = 1,
+        missing_authorities: Sequence[str] = (),
     ):
         self.folder = folder
         self.latency = latency
@@ -363,13 +376,21 @@ def _traffic_step(db: sqlite3.Connection, seed: int, number: int) -> None:
     ).fetchone()
     if present:
         for table in ("NETSTAT_INFO", "NETSTAT_JOB_INFO"):
-            db.execute(
-                f"DELETE FROM QSYS2.{table} WHERE REMOTE_ADDRESS = ? AND LOCAL_PORT = ?", (address, local_port)
-            )
+            db.execute(f"DELETE FROM QSYS2.{table} WHERE REMOTE_ADDRESS = ? AND LOCAL_PORT = ?", (address, local_port))
     else:
         port = rng.randint(49152, 65535)
-        _add_connection(db, address, port, local_port, port_name, rng.uniform(0, 300),
-                        rng.randint(1_000, 5_000_000), rng.randint(500, 400_000), user, job)
+        _add_connection(
+            db,
+            address,
+            port,
+            local_port,
+            port_name,
+            rng.uniform(0, 300),
+            rng.randint(1_000, 5_000_000),
+            rng.randint(500, 400_000),
+            user,
+            job,
+        )
 
 
 def apply_command(db: sqlite3.Connection, command: ClCommand) -> None:

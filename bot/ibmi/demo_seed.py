@@ -25,10 +25,23 @@ ESTABLISHED = [
 ]
 
 LISTENING = [
-    (21, "ftp-control"), (22, "ssh"), (23, "telnet"), (25, "smtp"), (80, "www-http"),
-    (446, "drda"), (449, "as-svrmap"), (992, "telnet-ssl"), (2001, "as-admin"),
-    (8470, "as-central"), (8471, "as-database"), (8472, "as-dtaq"), (8473, "as-file"),
-    (8474, "as-netprt"), (8475, "as-rmtcmd"), (8476, "as-signon"), (9471, "as-database-s"),
+    (21, "ftp-control"),
+    (22, "ssh"),
+    (23, "telnet"),
+    (25, "smtp"),
+    (80, "www-http"),
+    (446, "drda"),
+    (449, "as-svrmap"),
+    (992, "telnet-ssl"),
+    (2001, "as-admin"),
+    (8470, "as-central"),
+    (8471, "as-database"),
+    (8472, "as-dtaq"),
+    (8473, "as-file"),
+    (8474, "as-netprt"),
+    (8475, "as-rmtcmd"),
+    (8476, "as-signon"),
+    (9471, "as-database-s"),
 ]
 
 # Addresses that come and go when simulated traffic is on: (address, local port, port name, user, job)
@@ -43,8 +56,14 @@ TRAFFIC_VISITORS = [
 
 # (name, status, special authorities, group, supplemental groups, text)
 USERS = [
-    ("QSECOFR", "*ENABLED", "*ALLOBJ *AUDIT *IOSYSCFG *JOBCTL *SAVSYS *SECADM *SERVICE *SPLCTL", None, "",
-     "Security officer"),
+    (
+        "QSECOFR",
+        "*ENABLED",
+        "*ALLOBJ *AUDIT *IOSYSCFG *JOBCTL *SAVSYS *SECADM *SERVICE *SPLCTL",
+        None,
+        "",
+        "Security officer",
+    ),
     ("QSYSOPR", "*ENABLED", "*JOBCTL *SAVSYS", None, "", "System operator"),
     ("OPSGRP", "*DISABLED", "*JOBCTL *SPLCTL", None, "", "Operations group profile"),
     ("PRTADMIN", "*ENABLED", "*SPLCTL", None, "", "Print administrator"),
