@@ -1,0 +1,97 @@
+"""Settings: one TOML file plus secrets from the environment (never from the file).
+
+The dataclasses in `model` are the contract the rest of the bot reads. `load_config` fills them
+and reports every problem at once, naming the file, the key and what is accepted. This package
+re-exports the names the rest of the bot imports; `validation` holds the checking helpers and
+`readers` one reader per section of the file.
+"""
+
+from bot.config.load import (
+    CONFIG_ENV_VAR,
+    DEFAULT_CONFIG_PATH,
+    EXAMPLE_CONFIG_NAME,
+    find_example_config,
+    load_config,
+    resolve_config_path,
+    system_credentials,
+)
+from bot.config.model import (
+    APPROVAL_ACTIONS,
+    DEFAULT_RUNBOOK_BASE_URL,
+    DEMO_REMOVABLE_AUTHORITIES,
+    LOG_LEVELS,
+    MAX_TRACE_CONCURRENCY,
+    MIN_CHECK_INTERVAL,
+    SEVERITIES,
+    TRACE_ASN_METHODS,
+    AlertSettings,
+    ApprovalPolicy,
+    CheckOverride,
+    CheckSettings,
+    Config,
+    ConfigError,
+    DemoSettings,
+    DigestSettings,
+    IPNetwork,
+    RoleSettings,
+    Route,
+    Secrets,
+    SlackSettings,
+    StorageSettings,
+    SystemSettings,
+    TraceSettings,
+    merge_check,
+)
+from bot.config.readers.alerts import DIGEST_TIME_FORM, TIMEZONE_FORM
+from bot.config.readers.checks import CHECK_IDS
+from bot.config.readers.roles import MIN_APPROVAL_TTL, ROLE_MEMBER_FORM
+from bot.config.readers.slack import CHANNEL_FORM, RUNBOOK_BASE_URL_FORM, SEVERITY_FORM
+from bot.config.readers.systems import CONNECTION_FORM, NETWORK_FORM
+from bot.config.validation import DURATION_FORM, parse_duration
+
+__all__ = [
+    "APPROVAL_ACTIONS",
+    "CHANNEL_FORM",
+    "CHECK_IDS",
+    "CONFIG_ENV_VAR",
+    "CONNECTION_FORM",
+    "DEFAULT_CONFIG_PATH",
+    "DEFAULT_RUNBOOK_BASE_URL",
+    "DEMO_REMOVABLE_AUTHORITIES",
+    "DIGEST_TIME_FORM",
+    "DURATION_FORM",
+    "EXAMPLE_CONFIG_NAME",
+    "LOG_LEVELS",
+    "MAX_TRACE_CONCURRENCY",
+    "MIN_APPROVAL_TTL",
+    "MIN_CHECK_INTERVAL",
+    "NETWORK_FORM",
+    "ROLE_MEMBER_FORM",
+    "RUNBOOK_BASE_URL_FORM",
+    "SEVERITIES",
+    "SEVERITY_FORM",
+    "TIMEZONE_FORM",
+    "TRACE_ASN_METHODS",
+    "AlertSettings",
+    "ApprovalPolicy",
+    "CheckOverride",
+    "CheckSettings",
+    "Config",
+    "ConfigError",
+    "DemoSettings",
+    "DigestSettings",
+    "IPNetwork",
+    "RoleSettings",
+    "Route",
+    "Secrets",
+    "SlackSettings",
+    "StorageSettings",
+    "SystemSettings",
+    "TraceSettings",
+    "find_example_config",
+    "load_config",
+    "merge_check",
+    "parse_duration",
+    "resolve_config_path",
+    "system_credentials",
+]

@@ -1,0 +1,253 @@
+"""The settings the rest of the bot reads: frozen dataclasses, their defaults and the values they accept.
+
+`bot.config.load.load_config` fills them from the file and the environment; nothing here reads a file.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
+MIN_CHECK_INTERVAL = 10.0
+# The changes a request can ask for, each with its own [approvals.<action>] policy table.
+APPROVAL_ACTIONS: tuple[str, ...] = ("end-connection", "smtp-add", "smtp-remove", "relay-set", "trust", "untrust")
+# How the tracer finds an address's registry (ipwhois asn_methods); "http" works where DNS and port 43 are blocked.
+TRACE_ASN_METHODS: tuple[str, ...] = ("http", "dns", "whois")
+MAX_TRACE_CONCURRENCY = 16
+
+
+class ConfigError(Exception):
+    """The configuration is wrong. `problems` lists every problem, each naming file and key."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")  # lowest first
+
+
+@dataclass(frozen=True)
+class Route:
+    """Alerts of at least `min_severity` go to `channel`."""
+
+    channel: str
+    min_severity: str = "info"
+
+
+# Where each check's runbook (docs/checks/<id>.md) is published; an alert links to <base><id>.md.
+DEFAULT_RUNBOOK_BASE_URL = "https://github.com/ibmi-warden/ibmi-warden/blob/main/docs/checks/"
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    alerts_channel: str
+    approvals_channel: str
+    command: str = "/ibmi"
+    routes: tuple[Route, ...] = ()  # empty: every alert goes to alerts_channel
+    runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL  # https://…/ ending in "/"; alerts link to <base><check>.md
+
+    @property
+    def alert_routes(self) -> tuple[Route, ...]:
+        return self.routes or (Route(self.alerts_channel, "info"),)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    repeat_interval: float = 86400.0  # seconds before a still-open alert gets a reminder in its thread
+    resolve_after: int = 1  # consecutive clean runs before an alert is resolved
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """The daily digest: one message a day summarising open findings and the last 24 hours."""
+
+    enabled: bool = False
+    time: str = "08:00"  # "HH:MM", 24-hour clock, in `timezone`
+    timezone: str = "UTC"  # an IANA time zone name
+    channel: str | None = None  # None: the alerts channel
+
+    @property
+    def hour(self) -> int:
+        return int(self.time.split(":")[0])
+
+    @property
+    def minute(self) -> int:
+        return int(self.time.split(":")[1])
+
+
+@dataclass(frozen=True)
+class RoleSettings:
+    """Slack user ids (U…/W…) or @usergroup handles. Empty viewers means anyone may view."""
+
+    viewers: tuple[str, ...] = ()
+    operators: tuple[str, ...] = ()
+    approvers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApprovalPolicy:
+    """Who may decide one kind of change, how many must approve, and how long a request waits.
+
+    `approvers` are Slack user ids or @usergroup handles; empty means no one may approve (the action is
+    refused). The requester never counts towards `min_approvals`.
+    """
+
+    approvers: tuple[str, ...] = ()
+    min_approvals: int = 1
+    ttl: float = 3600.0  # seconds a request waits for its decision before it expires
+    reason_required: bool = True  # a request must say why
+
+
+@dataclass(frozen=True)
+class TraceSettings:
+    """Looking up who owns an address (RDAP)."""
+
+    ttl: float = 7 * 86400.0  # seconds an owner stays cached
+    timeout: float = 5.0  # seconds per lookup step
+    asn_methods: tuple[str, ...] = ("http",)  # in the order ipwhois tries them
+    max_concurrent: int = 4  # lookups at a time
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    path: Path = Path("warden.db")
+
+
+# Special authorities the demo can take away from the bot's profile, to show what a missing one does.
+DEMO_REMOVABLE_AUTHORITIES: tuple[str, ...] = ("*IOSYSCFG", "*SPLCTL", "*JOBCTL", "*ALLOBJ")
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """How the embedded demo IBM i behaves (only for `connection = "demo"`)."""
+
+    path: Path = Path("demo-ibmi")  # folder holding one SQLite file per library
+    latency: float = 0.0  # seconds added to every statement
+    traffic: bool = False  # let connections arrive and leave over time
+    traffic_interval: float = 60.0  # seconds between traffic changes
+    seed: int = 1
+    # Special authorities the bot's demo profile lacks (each one of DEMO_REMOVABLE_AUTHORITIES); the demo
+    # then refuses what IBM i refuses such a profile (without *IOSYSCFG: NETSTAT on 7.6, SMTP changes).
+    missing_authorities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SystemSettings:
+    name: str
+    connection: str  # "demo", an ODBC connection string, or "DSN=…"
+    trusted: tuple[IPNetwork, ...] = ()
+    user_env: str | None = None  # name of the environment variable holding the user profile
+    password_env: str | None = None  # name of the environment variable holding the password
+    login_timeout: float = 10.0
+    query_timeout: float = 30.0
+    demo: DemoSettings | None = None
+    checks: Mapping[str, CheckOverride] = field(default_factory=dict)
+
+    @property
+    def is_demo(self) -> bool:
+        return self.connection == "demo"
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    enabled: bool = True
+    interval: float | None = None  # seconds; None = the check's default
+    options: Mapping[str, Any] = field(default_factory=dict)  # the check's own keys, validated by the check
+
+
+@dataclass(frozen=True)
+class CheckOverride:
+    """A system's [systems.checks.<id>] table: whatever it sets replaces the [checks.<id>] value."""
+
+    enabled: bool | None = None
+    interval: float | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    slack: SlackSettings
+    systems: tuple[SystemSettings, ...]
+    roles: RoleSettings = field(default_factory=RoleSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    checks: Mapping[str, CheckSettings] = field(default_factory=dict)
+    log_level: str = "INFO"
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    # One resolved policy per action in APPROVAL_ACTIONS; actions left out get the defaults with [roles].approvers.
+    approvals: Mapping[str, ApprovalPolicy] = field(default_factory=dict)
+    trace: TraceSettings = field(default_factory=TraceSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.approvals) - set(APPROVAL_ACTIONS))
+        if unknown:
+            raise ValueError(f"approvals for unknown actions {unknown}; expected only {', '.join(APPROVAL_ACTIONS)}")
+        default = ApprovalPolicy(approvers=self.roles.approvers)
+        resolved = {action: self.approvals.get(action, default) for action in APPROVAL_ACTIONS}
+        object.__setattr__(self, "approvals", resolved)
+
+    def policy(self, action: str) -> ApprovalPolicy:
+        """The approval policy of one action (one of APPROVAL_ACTIONS); KeyError for any other."""
+        if action not in APPROVAL_ACTIONS:
+            raise KeyError(action)
+        return self.approvals[action]
+
+    def system(self, name: str) -> SystemSettings:
+        for system in self.systems:
+            if system.name.upper() == name.upper():
+                return system
+        raise KeyError(name)
+
+    def check(self, check_id: str) -> CheckSettings:
+        """The settings of one check; defaults when the file has no [checks.<id>] table."""
+        return self.checks.get(check_id, CheckSettings())
+
+    def check_for(self, system: SystemSettings, check_id: str) -> CheckSettings:
+        """One check's settings for one system: [checks.<id>] with the system's override on top."""
+        return merge_check(self.check(check_id), system.checks.get(check_id))
+
+
+def merge_check(base: CheckSettings, override: CheckOverride | None) -> CheckSettings:
+    if override is None:
+        return base
+    return CheckSettings(
+        enabled=base.enabled if override.enabled is None else override.enabled,
+        interval=override.interval or base.interval,
+        options={**base.options, **override.options},
+    )
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Secrets come only from the environment. repr() never shows them."""
+
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_api_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Secrets:
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        return cls(
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_api_url=get("SLACK_API_URL"),
+        )
+
+    def values(self) -> list[str]:
+        """Every secret value, for log redaction."""
+        return [v for v in (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret) if v]

@@ -1,0 +1,1 @@
+"""One reader per section of the configuration file, each built on `bot.config.validation`."""

@@ -1,0 +1,82 @@
+"""The [slack] section: channels, the slash command, alert routes and the runbook address."""
+
+from __future__ import annotations
+
+import re
+
+from bot.config.model import DEFAULT_RUNBOOK_BASE_URL, SEVERITIES, Route, SlackSettings
+from bot.config.validation import Section, pattern_check, wrong_type_text
+
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
+_CHANNEL_NAME = re.compile(r"#[a-z0-9_-]{1,80}")
+_SLASH_COMMAND = re.compile(r"/[a-z0-9_-]{1,31}")
+
+CHANNEL_FORM = "a channel id like 'C0123ALERTS' or a name like '#security-alerts'"
+
+
+def check_channel(value: str) -> str | None:
+    if _CHANNEL_ID.fullmatch(value) or _CHANNEL_NAME.fullmatch(value):
+        return None
+    return f"{value!r} is not a Slack channel; expected {CHANNEL_FORM}"
+
+
+def read_slack(root: Section) -> SlackSettings:
+    section = root.table(
+        "slack", ("alerts_channel", "approvals_channel", "command", "routes", "runbook_base_url"), required=True
+    )
+    if section is None:
+        return SlackSettings(alerts_channel="", approvals_channel="")
+    alerts = section.string("alerts_channel", CHANNEL_FORM, required=True, check=check_channel)
+    approvals = section.string("approvals_channel", CHANNEL_FORM, required=True, check=check_channel)
+    command = section.string(
+        "command",
+        "a slash command like '/ibmi'",
+        check=pattern_check(_SLASH_COMMAND, "a slash command", "'/' and up to 31 of a-z 0-9 _ -, like '/ibmi'"),
+    )
+    runbook_base_url = section.string("runbook_base_url", RUNBOOK_BASE_URL_FORM, check=_check_runbook_base_url)
+    return SlackSettings(
+        alerts_channel=alerts or "",
+        approvals_channel=approvals or "",
+        command=command or "/ibmi",
+        routes=_read_routes(section),
+        runbook_base_url=runbook_base_url or DEFAULT_RUNBOOK_BASE_URL,
+    )
+
+
+RUNBOOK_BASE_URL_FORM = f"an https:// address ending in '/', like '{DEFAULT_RUNBOOK_BASE_URL}'"
+
+
+def _check_runbook_base_url(value: str) -> str | None:
+    """An https:// URL ending in "/", without spaces or characters that would break a Slack link (<url|text>)."""
+    if (
+        value.startswith("https://")
+        and value.endswith("/")
+        and len(value) > len("https://") + 1
+        and value.isascii()
+        and not any(ch.isspace() or ch in "<>|" for ch in value)
+    ):
+        return None
+    return f"{value!r} is not a runbook base address; expected {RUNBOOK_BASE_URL_FORM}"
+
+
+SEVERITY_FORM = f"one of {', '.join(SEVERITIES)}"
+
+
+def _read_routes(slack: Section) -> tuple[Route, ...]:
+    entries = slack.typed("routes", list, "an array of tables", "[[slack.routes]] tables with channel, min_severity")
+    routes = []
+    for index, entry in enumerate(entries or []):
+        key = f"{slack.key('routes')}[{index}]"
+        if not isinstance(entry, dict):
+            slack.problems.add(key, wrong_type_text(entry, "a table", "a [[slack.routes]] table"))
+            continue
+        section = Section(slack.problems, key, entry, ("channel", "min_severity"))
+        channel = section.string("channel", CHANNEL_FORM, required=True, check=check_channel)
+        severity = section.string(
+            "min_severity",
+            SEVERITY_FORM,
+            check=lambda v: None if v in SEVERITIES else f"{v!r} is not a severity; expected {SEVERITY_FORM}",
+        )
+        if channel:
+            routes.append(Route(channel, severity or "info"))
+    return tuple(routes)
