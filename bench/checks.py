@@ -178,6 +178,7 @@ def slack_calls(connections: int, addresses: int) -> tuple[int, int]:
     """Slack calls for one cycle of `connections` unknown connections from `addresses` addresses (burst), and
     for the next cycle with nothing changed (steady): the real check, alert lifecycle, outbox and delivery,
     against the Slack test server."""
+    from bot import __version__
     from bot.alerts import AlertManager
     from bot.config import AlertSettings, Route
     from bot.delivery import DeliveryWorker
@@ -195,7 +196,7 @@ def slack_calls(connections: int, addresses: int) -> tuple[int, int]:
     )
     clock = FakeClock()
     with SlackTestServer(scopes="chat:write,commands") as slack, tempfile.TemporaryDirectory() as folder:
-        storage = open_database(Path(folder) / "warden.db")
+        storage = open_database(Path(folder) / "warden.db", __version__)
         delivery = DeliveryWorker(storage, make_web_client(slack.bot_token, slack.base_url), clock=clock)
         alerts = AlertManager(storage, AlertSettings(), (Route("C0BENCH", "info"),), clock=clock.now)
 

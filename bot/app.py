@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from slack_bolt import App
 
 import handlers
+from bot import __version__
 from bot.alerts import AlertManager
 from bot.approvals import ApprovalService
 from bot.config import CHECK_IDS, Config, Secrets
@@ -40,7 +41,7 @@ class BotParts:
 
 def assemble(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tracer: Tracer | None = None) -> BotParts:
     """Storage, the outbox's delivery worker, the alert lifecycle, owner tracing and the services."""
-    storage = open_database(config.storage.path)
+    storage = open_database(config.storage.path, __version__)
     client = make_web_client(secrets.slack_bot_token, secrets.slack_api_url)
     delivery = DeliveryWorker(storage, client, clock=clock)
     alerts = AlertManager(

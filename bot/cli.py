@@ -137,7 +137,7 @@ def _services(config: Config):  # noqa: ANN202 - imported lazily to keep `--help
     from bot.services import WardenServices
 
     _require_credentials(config)
-    return WardenServices(config, open_database(config.storage.path))
+    return WardenServices(config, open_database(config.storage.path, __version__))
 
 
 def _require_credentials(config: Config) -> None:
@@ -255,7 +255,7 @@ def _audit(config: Config, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-    storage = open_database(path)
+    storage = open_database(path, __version__)
     try:
         if args.verify:
             result = audit.verify(storage)
@@ -325,7 +325,7 @@ def _trace(config: Config, address: str) -> int:
     from bot.remediation import owner_text
     from bot.trace import TraceError, Tracer
 
-    storage = open_database(config.storage.path)
+    storage = open_database(config.storage.path, __version__)
     try:
         tracer = Tracer(
             storage,

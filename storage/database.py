@@ -1,9 +1,10 @@
 """Opening the bot's SQLite database: one connection, shared by the bot's threads.
 
-`open_database` returns a `Storage`. Its connection may be used from any thread, but
-sqlite3 transactions belong to the connection, not to the thread, so every use of
-`storage.db` (reads included) holds `storage.lock`; `storage.transaction()` takes the lock
-and opens a transaction in one step.
+`open_database` returns a `Storage`. The caller names the ibmi-warden version it runs (recorded
+as the writer of the schema, and quoted when a newer version wrote the file). Its connection
+may be used from any thread, but sqlite3 transactions belong to the connection, not to the
+thread, so every use of `storage.db` (reads included) holds `storage.lock`;
+`storage.transaction()` takes the lock and opens a transaction in one step.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot import __version__
 from storage.migrations import migration_names, migrations
 
 SCHEMA_VERSION = len(migration_names())
@@ -33,14 +33,16 @@ class StorageError(Exception):
 class NewerDatabaseError(StorageError):
     """The database was written by a newer ibmi-warden; it was left untouched."""
 
-    def __init__(self, path: Path, written_by: str | None, schema: int, unknown_migrations: list[str]):
+    def __init__(
+        self, path: Path, written_by: str | None, schema: int, unknown_migrations: list[str], app_version: str
+    ):
         self.path = path
         self.written_by = written_by
         self.schema = schema
         self.unknown_migrations = unknown_migrations
         message = (
             f"{path} was written by ibmi-warden {written_by or '(unknown version)'} (schema {schema}); "
-            f"this is ibmi-warden {__version__} (schema {SCHEMA_VERSION}). "
+            f"this is ibmi-warden {app_version} (schema {SCHEMA_VERSION}). "
             "Upgrade ibmi-warden, or restore a backup made before the upgrade."
         )
         if unknown_migrations:
@@ -67,9 +69,10 @@ class Storage:
             self.db.close()
 
 
-def open_database(path: str | Path) -> Storage:
+def open_database(path: str | Path, app_version: str) -> Storage:
     """Open (or create) the database at `path`, in WAL mode, with every migration applied.
 
+    `app_version` is the running ibmi-warden's version, recorded as the writer of the schema.
     Raises NewerDatabaseError, changing nothing, when a newer ibmi-warden wrote the file,
     and StorageError when the file cannot be opened or is not SQLite.
     """
@@ -81,9 +84,9 @@ def open_database(path: str | Path) -> Storage:
     conn = _connect(path)
     try:
         db = Database(conn)
-        _refuse_newer(db, path)
+        _refuse_newer(db, path, app_version)
         db.enable_wal()
-        _migrate(db, path)
+        _migrate(db, path, app_version)
     except sqlite3.Error as exc:
         conn.close()
         raise StorageError(f"{path}: {exc}") from exc
@@ -123,14 +126,14 @@ def _stored_version(db: Database) -> tuple[int, str | None] | None:
     return int(row[0] or 0), row[1]
 
 
-def _refuse_newer(db: Database, path: Path) -> None:
+def _refuse_newer(db: Database, path: Path, app_version: str) -> None:
     known = set(migration_names())
     applied = [migration.name for migration in migrations.applied(db)]
     unknown = [name for name in applied if name not in known]
     stored = _stored_version(db)
     stored_schema, written_by = stored if stored else (0, None)
     if stored_schema > SCHEMA_VERSION or unknown:
-        raise NewerDatabaseError(path, written_by, max(stored_schema, len(applied)), unknown)
+        raise NewerDatabaseError(path, written_by, max(stored_schema, len(applied)), unknown, app_version)
 
 
 def _up_to_date(db: Database) -> bool:
@@ -138,24 +141,24 @@ def _up_to_date(db: Database) -> bool:
     return stored is not None and stored[0] == SCHEMA_VERSION and not migrations.pending(db)
 
 
-def _migrate(db: Database, path: Path) -> None:
+def _migrate(db: Database, path: Path, app_version: str) -> None:
     if _up_to_date(db):
         return
     # IMMEDIATE takes the write lock first, so two processes starting together migrate one
     # after the other; the second finds nothing left to do.
     db.conn.execute("BEGIN IMMEDIATE")
     try:
-        _refuse_newer(db, path)
+        _refuse_newer(db, path, app_version)
         migrations.apply(db)
         if not _up_to_date(db):
-            _write_version(db)
+            _write_version(db, app_version)
     except BaseException:
         db.rollback()
         raise
     db.conn.execute("COMMIT")
 
 
-def _write_version(db: Database) -> None:
+def _write_version(db: Database, app_version: str) -> None:
     db.execute(
         f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} "
         "(version INTEGER NOT NULL, written_by TEXT NOT NULL, updated_at TEXT NOT NULL)"
@@ -163,5 +166,5 @@ def _write_version(db: Database) -> None:
     db.execute(f"DELETE FROM {VERSION_TABLE}")
     db.execute(
         f"INSERT INTO {VERSION_TABLE} (version, written_by, updated_at) VALUES (?, ?, ?)",
-        [SCHEMA_VERSION, __version__, datetime.now(UTC).isoformat(timespec="seconds")],
+        [SCHEMA_VERSION, app_version, datetime.now(UTC).isoformat(timespec="seconds")],
     )

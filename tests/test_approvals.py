@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from bot import __version__
 from bot.approvals import ApprovalService
 from bot.ibmi import sql
 from bot.ibmi.cl import ChangeSmtpRelay, EndTcpConnection
@@ -44,7 +45,7 @@ class CountingConnection:
 @pytest.fixture
 def setup(tmp_path):
     config = make_config(tmp_path)
-    storage = open_database(config.storage.path)
+    storage = open_database(config.storage.path, __version__)
     clock = FakeClock()
     connection = CountingConnection(SystemConnection(config.systems[0]))
     service = ApprovalService(storage, config, Roles(), lambda system: connection, clock.now)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import __version__
 from storage import audit, open_database
 from storage.audit import GENESIS
 from tests.test_cli import CLEAN_ENV, warden, write_config
@@ -22,7 +23,7 @@ T0 = datetime(2026, 11, 28, 0, 12, 3, tzinfo=UTC).timestamp()
 
 @pytest.fixture
 def storage(tmp_path):
-    storage = open_database(tmp_path / "warden.db")
+    storage = open_database(tmp_path / "warden.db", __version__)
     yield storage
     storage.close()
 
@@ -388,7 +389,7 @@ def test_export_csv_of_an_empty_log_is_the_header(storage):
 def logged(tmp_path) -> Path:
     """A configuration whose database holds five audit events."""
     config = write_config(tmp_path)
-    storage = open_database(tmp_path / "warden-demo.db")
+    storage = open_database(tmp_path / "warden-demo.db", __version__)
     try:
         audit.append(
             storage,
@@ -435,7 +436,7 @@ def test_cli_audit_verify_exits_0_on_an_intact_log(logged):
 
 
 def test_cli_audit_verify_exits_1_naming_the_tampered_row(logged):
-    storage = open_database(logged.parent / "warden-demo.db")
+    storage = open_database(logged.parent / "warden-demo.db", __version__)
     try:
         attacker(storage, ("UPDATE audit SET outcome = 'ok' WHERE id = 3", []))
     finally:

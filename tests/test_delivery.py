@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import __version__
 from bot.delivery import DeliveryWorker, SystemClock, worker_client
 from bot.slack_client import make_web_client
 from storage import Storage, open_database, outbox
@@ -46,7 +47,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def storage(db_path: Path) -> Iterator[Storage]:
-    opened = open_database(db_path)
+    opened = open_database(db_path, __version__)
     yield opened
     opened.close()
 
@@ -446,7 +447,7 @@ def test_a_restart_sends_what_was_pending_and_never_resends(
     storage.close()
 
     clock.advance(30)
-    reopened = open_database(db_path)
+    reopened = open_database(db_path, __version__)
     try:
         restarted = new_worker(reopened, slack, clock)
         run_until_empty(restarted, clock)
@@ -465,7 +466,7 @@ def test_an_item_left_sending_is_sent_again_after_a_restart(
     storage.close()
 
     clock.advance(5)
-    reopened = open_database(db_path)
+    reopened = open_database(db_path, __version__)
     try:
         with caplog.at_level(logging.WARNING, logger="bot.delivery"):
             restarted = new_worker(reopened, slack, clock)

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 from slack_sdk.models.blocks import Block
 
+from bot import __version__
 from bot.blocks import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT
 from bot.config import Config, ConfigError, DigestSettings, SlackSettings, find_example_config, load_config
 from bot.delivery import DeliveryWorker
@@ -32,7 +33,7 @@ DIGESTS = "C0DIGEST"
 
 @pytest.fixture
 def storage(tmp_path: Path) -> Iterator[Storage]:
-    opened = open_database(tmp_path / "warden.db")
+    opened = open_database(tmp_path / "warden.db", __version__)
     yield opened
     opened.close()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from slack_sdk.models.blocks import DividerBlock, SectionBlock
 
+from bot import __version__
 from storage import Storage, open_database, outbox
 from storage.outbox import KeyStatus, SentMessage
 
@@ -17,7 +18,7 @@ T0 = 1_750_000_000.0
 
 @pytest.fixture
 def storage(tmp_path: Path):
-    opened = open_database(tmp_path / "warden.db")
+    opened = open_database(tmp_path / "warden.db", __version__)
     yield opened
     opened.close()
 
@@ -260,10 +261,10 @@ def test_the_schema_refuses_inconsistent_rows(storage: Storage) -> None:
 
 
 def test_the_queue_survives_reopening(tmp_path: Path) -> None:
-    first = open_database(tmp_path / "warden.db")
+    first = open_database(tmp_path / "warden.db", __version__)
     item_id = post(first, "C1", "hello", message_key="alert:1")
     first.close()
-    again = open_database(tmp_path / "warden.db")
+    again = open_database(tmp_path / "warden.db", __version__)
     try:
         assert [item.id for item in outbox.next_items(again)] == [item_id]
     finally:

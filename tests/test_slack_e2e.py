@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import __version__
 from bot.app import build_app
 from bot.config import Config, DemoSettings, Secrets, load_config
 from bot.runtime import Runner
@@ -37,7 +38,7 @@ def make_config(folder: Path, latency: float = 0.0) -> Config:
 class Bot:
     def __init__(self, slack: SlackTestServer, folder: Path, http: bool, latency: float = 0.0):
         self.config = make_config(folder, latency)
-        self.services = WardenServices(self.config, open_database(self.config.storage.path))
+        self.services = WardenServices(self.config, open_database(self.config.storage.path, __version__))
         secrets = Secrets(
             slack_bot_token=slack.bot_token,
             slack_app_token=slack.app_token,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta, timezone
@@ -24,11 +25,12 @@ from storage.check_runs import (
 from storage.migrations import MIGRATION_SET, migration_names
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def storage(tmp_path: Path):
-    opened = open_database(tmp_path / "warden.db")
+    opened = open_database(tmp_path / "warden.db", bot.__version__)
     yield opened
     opened.close()
 
@@ -46,7 +48,7 @@ def run(system: str, check: str, minutes: int, outcome: str = "ok", findings: in
 
 
 def test_open_creates_the_folder_and_turns_on_wal(tmp_path: Path) -> None:
-    opened = open_database(tmp_path / "nested" / "folder" / "warden.db")
+    opened = open_database(tmp_path / "nested" / "folder" / "warden.db", bot.__version__)
     try:
         assert isinstance(opened, Storage)
         assert opened.db.journal_mode == "wal"
@@ -68,9 +70,9 @@ def test_migrations_and_schema_version_are_recorded(storage: Storage) -> None:
 
 def test_reopening_is_idempotent_and_writes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "warden.db"
-    open_database(path).close()
+    open_database(path, bot.__version__).close()
     before = snapshot(path)
-    again = open_database(path)
+    again = open_database(path, bot.__version__)
     try:
         assert again.db["_sqlite_migrations"].count == len(migration_names())
         assert again.db["schema_version"].count == 1
@@ -81,13 +83,13 @@ def test_reopening_is_idempotent_and_writes_nothing(tmp_path: Path) -> None:
 
 def test_database_from_a_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "warden.db"
-    open_database(path).close()
+    open_database(path, bot.__version__).close()
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE schema_version SET version = ?, written_by = '9.1.0'", [SCHEMA_VERSION + 1])
     conn.close()
     before = snapshot(path)
     with pytest.raises(NewerDatabaseError) as caught:
-        open_database(path)
+        open_database(path, bot.__version__)
     assert str(caught.value) == (
         f"{path} was written by ibmi-warden 9.1.0 (schema {SCHEMA_VERSION + 1}); "
         f"this is ibmi-warden {bot.__version__} (schema {SCHEMA_VERSION}). "
@@ -98,7 +100,7 @@ def test_database_from_a_newer_schema_is_refused_untouched(tmp_path: Path) -> No
 
 def test_database_with_an_unknown_migration_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "warden.db"
-    open_database(path).close()
+    open_database(path, bot.__version__).close()
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA journal_mode = delete")  # also shows that opening does not switch it to WAL
         conn.execute(
@@ -108,11 +110,39 @@ def test_database_with_an_unknown_migration_is_refused_untouched(tmp_path: Path)
     conn.close()
     before = snapshot(path)
     with pytest.raises(NewerDatabaseError, match="Upgrade ibmi-warden") as caught:
-        open_database(path)
+        open_database(path, bot.__version__)
     assert caught.value.unknown_migrations == ["m999_future"]
     assert "m999_future" in str(caught.value)
     assert snapshot(path) == before
     assert not (tmp_path / "warden.db-wal").exists()
+
+
+def test_the_callers_version_is_recorded_and_quoted(tmp_path: Path) -> None:
+    path = tmp_path / "warden.db"
+    opened = open_database(path, "7.7.7")
+    try:
+        (row,) = opened.db["schema_version"].rows
+        assert row["written_by"] == "7.7.7"
+    finally:
+        opened.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE schema_version SET version = ?", [SCHEMA_VERSION + 1])
+    conn.close()
+    with pytest.raises(NewerDatabaseError) as caught:
+        open_database(path, "7.0.0")
+    assert "written by ibmi-warden 7.7.7" in str(caught.value)
+    assert "this is ibmi-warden 7.0.0 " in str(caught.value)
+
+
+def test_storage_imports_nothing_from_the_bot() -> None:
+    imported: set[str] = set()
+    for module in (REPO / "storage").glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module)
+    assert not {name for name in imported if name == "bot" or name.startswith(("bot.", "handlers"))}
 
 
 def test_newer_database_error_is_a_storage_error() -> None:
@@ -124,13 +154,13 @@ def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path: Path) -> None:
     path.write_text("[slack]\nalerts_channel = 'C0123ALERTS'\n" * 20, encoding="utf-8")
     before = snapshot(path)
     with pytest.raises(StorageError, match="is not an SQLite database"):
-        open_database(path)
+        open_database(path, bot.__version__)
     assert snapshot(path) == before
 
 
 def test_a_folder_in_place_of_the_file_is_a_storage_error(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="cannot open the database"):
-        open_database(tmp_path)
+        open_database(tmp_path, bot.__version__)
 
 
 def test_transaction_rolls_back_on_error(storage: Storage) -> None:

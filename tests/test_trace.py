@@ -34,6 +34,7 @@ from ipwhois import IPWhois
 from ipwhois.exceptions import HTTPLookupError, HTTPRateLimitError, IPDefinedError
 from ipwhois.utils import ipv4_is_defined, ipv6_is_defined
 
+from bot import __version__
 from bot.trace import (
     Owner,
     RdapLookup,
@@ -200,7 +201,7 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> mock.Mock:
 
 @pytest.fixture
 def storage(tmp_path: Path):
-    opened = open_database(tmp_path / "warden.db")
+    opened = open_database(tmp_path / "warden.db", __version__)
     yield opened
     opened.close()
 
