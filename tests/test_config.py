@@ -665,3 +665,38 @@ def test_secrets_from_env_and_repr_hides_them() -> None:
         assert value not in repr(secrets)
     assert Secrets.from_env({}) == Secrets()
     assert "xoxb-secret" not in repr(Secrets(slack_bot_token="xoxb-secret"))
+
+
+# --- the package's shape --------------------------------------------------------------------
+
+
+def test_example_config_is_the_one_shipped_next_to_the_bot_package() -> None:
+    import bot
+
+    assert find_example_config() == Path(bot.__file__).with_name("warden.example.toml")
+    assert find_example_config().is_file()
+
+
+def test_check_ids_come_from_the_checks_reader_alone() -> None:
+    from bot.config.readers.checks import known_check_ids
+
+    assert known_check_ids() == CHECK_IDS
+    package = Path(__file__).resolve().parent.parent / "bot" / "config"
+    naming = [path.relative_to(package).as_posix() for path in package.rglob("*.py") if "CHECK_IDS" in path.read_text()]
+    assert "readers/checks.py" in naming and set(naming) <= {"__init__.py", "readers/checks.py"}
+
+
+def test_config_imports_neither_ibmi_nor_services_nor_storage() -> None:
+    import ast
+
+    package = Path(__file__).resolve().parent.parent / "bot" / "config"
+    imported: set[str] = set()
+    for module in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module)
+    ours = {name for name in imported if name.split(".")[0] in ("bot", "handlers", "storage")}
+    # bot.checks is imported where a check's options are validated, until checks describe their own settings.
+    assert {name for name in ours if not name.startswith("bot.config")} <= {"bot.checks"}
