@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from storage.database import Storage
+from storage.database import Storage, StorageError
 
 ALERT_STATES = ("open", "resolved")
 
@@ -97,7 +97,7 @@ def save_alert(storage: Storage, record: AlertRecord) -> None:
     if record.state not in ALERT_STATES:
         raise ValueError(f"alert state {record.state!r} is not one of {ALERT_STATES}")
     with storage.lock:
-        storage.db["alerts"].upsert(
+        storage.db.table("alerts").upsert(
             {
                 "fingerprint": record.fingerprint,
                 "system": record.system,
@@ -119,7 +119,7 @@ def save_alert(storage: Storage, record: AlertRecord) -> None:
 
 def add_message(storage: Storage, message: AlertMessage) -> None:
     with storage.lock:
-        storage.db["alert_messages"].insert(
+        storage.db.table("alert_messages").insert(
             {"fingerprint": message.fingerprint, "channel": message.channel, "message_key": message.message_key},
             replace=True,
         )
@@ -150,7 +150,7 @@ def add_silence(
     if matcher_kind not in ("fingerprint", "address"):
         raise ValueError(f"silence matcher {matcher_kind!r} is not 'fingerprint' or 'address'")
     with storage.lock:
-        table = storage.db["silences"]
+        table = storage.db.table("silences")
         table.insert(
             {
                 "matcher_kind": matcher_kind,
@@ -162,7 +162,10 @@ def add_silence(
                 "ended_at": None,
             }
         )
-        return Silence(table.last_pk, matcher_kind, matcher, reason, author, created_at, expires_at)
+        silence_id = table.last_pk
+        if not isinstance(silence_id, int):
+            raise StorageError(f"the silences table gave no row id for the new silence (got {silence_id!r})")
+        return Silence(silence_id, matcher_kind, matcher, reason, author, created_at, expires_at)
 
 
 def active_silences(storage: Storage, now: float) -> list[Silence]:

@@ -67,7 +67,7 @@ def _row_to_request(row: dict[str, Any], approvals: tuple[str, ...]) -> ChangeRe
 
 def create(storage: Storage, request: ChangeRequest) -> None:
     with storage.lock:
-        storage.db["change_requests"].insert(
+        storage.db.table("change_requests").insert(
             {
                 "id": request.id,
                 "system": request.system,
@@ -197,7 +197,7 @@ def add_trusted(
     storage: Storage, system: str, network: str, reason: str, by: str, request_id: str | None, now: float
 ) -> None:
     with storage.lock:
-        storage.db["trusted_networks"].insert(
+        storage.db.table("trusted_networks").insert(
             {
                 "system": system,
                 "network": network,

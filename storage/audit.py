@@ -136,9 +136,15 @@ def append(
     if not isinstance(details, dict):
         raise ValueError(f"details must be a dict, not {type(details).__name__}")
     _refuse_secrets(details, "details")
-    for name, value in (("actor", actor), ("subject", subject), ("outcome", outcome), ("system", system)):
-        if value and _SLACK_TOKEN.search(value):
-            raise ValueError(f"{name} looks like it contains a Slack token; secrets never go in the audit log")
+    texts: tuple[tuple[str, str | None], ...] = (
+        ("actor", actor),
+        ("subject", subject),
+        ("outcome", outcome),
+        ("system", system),
+    )
+    for label, text in texts:
+        if text and _SLACK_TOKEN.search(text):
+            raise ValueError(f"{label} looks like it contains a Slack token; secrets never go in the audit log")
     try:
         details_json = json.dumps(details, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:

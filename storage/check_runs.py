@@ -74,7 +74,7 @@ class Reachability(NamedTuple):
 
 def record_run(storage: Storage, run: CheckRun) -> None:
     with storage.lock:
-        storage.db["check_runs"].insert(
+        storage.db.table("check_runs").insert(
             {
                 "system": run.system,
                 "check_id": run.check,
