@@ -158,5 +158,5 @@ class ChatMethods(ConversationMethods):
         ts = params.get("ts")
         with self._cond:
             self._stored_message(channel, ts)
-            del self._messages[channel][ts]
+            del self._messages[channel][str(ts)]  # a str: checked by _stored_message
         return {"channel": channel, "ts": ts}

@@ -39,11 +39,12 @@ class UserMethods(WebApi):
         real_name = real_name or name
         try:
             now = datetime.now(ZoneInfo(tz))
-            offset = int(now.utcoffset().total_seconds()) if now.utcoffset() else 0
+            utc_offset = now.utcoffset()
+            offset = int(utc_offset.total_seconds()) if utc_offset else 0
             tz_label = now.tzname() or tz
         except (ZoneInfoNotFoundError, ValueError):
             offset, tz_label = 0, tz
-        user = {
+        user: dict[str, Any] = {
             "id": user_id,
             "team_id": TEAM_ID,
             "name": name,

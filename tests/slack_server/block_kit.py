@@ -109,7 +109,7 @@ def validate_blocks(blocks: Any, max_blocks: int, root: str = "/blocks") -> list
             elif len(elements) > limit:
                 errors.append(f"[ERROR] no more than {limit} items allowed [json-pointer:{pointer}/elements]")
             elif block_type != "context":
-                action_ids: set[str] = set()
+                action_ids: set[str | None] = set()
                 for n, element in enumerate(elements):
                     errors += _check_element(element, f"{pointer}/elements/{n}")
                     action_id = element.get("action_id") if isinstance(element, dict) else None

@@ -94,7 +94,8 @@ def parse_params(handler: RequestHandler, raw: bytes) -> tuple[dict[str, Any], b
             name = part.get_param("name", header="content-disposition")
             if name is None:
                 continue
-            payload = part.get_payload(decode=True) or b""
+            decoded = part.get_payload(decode=True)
+            payload = decoded if isinstance(decoded, bytes) else b""
             params[str(name)] = payload if part.get_filename() else payload.decode("utf-8", "replace")
         return params, False
     # application/x-www-form-urlencoded (Slack also treats text/plain bodies as a form).

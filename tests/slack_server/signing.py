@@ -19,6 +19,7 @@ def sign_request(body: str, secret: str, timestamp: int | None = None) -> dict[s
     """The ``X-Slack-Request-Timestamp``/``X-Slack-Signature`` headers Slack sends with ``body``."""
     ts = int(time.time()) if timestamp is None else int(timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=str(ts), body=body)
+    assert signature is not None  # only None without a timestamp or body
     return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": signature}
 
 

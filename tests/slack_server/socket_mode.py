@@ -340,7 +340,7 @@ class SocketModeServer:
         for key in ("text", "value", "style"):
             if key in element:
                 action[key] = element[key]
-        payload = {
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "user": {
                 "id": user_id,

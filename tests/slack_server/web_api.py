@@ -29,7 +29,7 @@ _METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.open": ("channels:manage", "groups:write", "im:write", "mpim:write"),
 }
 
-STATUS_ERRORS = {
+STATUS_ERRORS: dict[int, str] = {
     HTTPStatus.TOO_MANY_REQUESTS: "ratelimited",
     HTTPStatus.INTERNAL_SERVER_ERROR: "internal_error",
     HTTPStatus.BAD_GATEWAY: "fatal_error",
