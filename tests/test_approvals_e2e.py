@@ -19,7 +19,7 @@ from bot.ibmi import sql
 from bot.runtime import Runner
 from storage import approvals as store
 from storage import audit
-from tests.slack_server import SlackTestServer, _find_action, interactive_form, sign_request
+from tests.slack_server import SlackTestServer, find_action, interactive_form, sign_request
 from tests.test_alerts_e2e import OfflineTracer, deliver_all
 from tests.test_cli import write_config
 
@@ -102,7 +102,7 @@ class Bot:
         value: str | None = None,
         block_id: str | None = None,
     ) -> int:
-        block, element = _find_action(message["blocks"], action_id, None)
+        block, element = find_action(message["blocks"], action_id, None)
         payload = {
             "type": "block_actions",
             "user": {"id": user},
