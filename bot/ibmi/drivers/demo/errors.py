@@ -15,6 +15,8 @@ class DemoError(Exception):
 
 
 class CommandFailed(Exception):
+    """A CL command that parsed but cannot be applied, with the message IBM i would send."""
+
     def __init__(self, message_id: str, text: str):
         super().__init__(message_id, text)
         self.message_id = message_id
