@@ -18,8 +18,8 @@ from bot import request_blocks
 from bot.alerts import AlertManager
 from bot.blocks import escape_mrkdwn
 from bot.config import Config
+from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import ClCommand, parse
-from bot.ibmi.connection import SystemConnection
 from bot.ibmi.errors import CLCommandError, ConnectionFailedError, IbmiError, QueryTimeoutError
 from storage import approvals as store
 from storage import audit, outbox

@@ -21,7 +21,9 @@ from typing import Any, TextIO, TypeVar
 
 from bot.config import Config, ConfigError, Secrets, SystemSettings, load_config
 from bot.ibmi import sql
-from bot.ibmi.connection import DRIVER_HELP, SystemConnection, load_pyodbc
+from bot.ibmi.access import SystemConnection
+from bot.ibmi.drivers.demo.seed import BOT_PROFILE as DEMO_BOT_PROFILE
+from bot.ibmi.drivers.odbc import DRIVER_HELP, load_pyodbc
 from bot.ibmi.errors import (
     ConnectionFailedError,
     DriverMissingError,
@@ -29,6 +31,7 @@ from bot.ibmi.errors import (
     NotAuthorizedError,
     QueryTimeoutError,
 )
+from bot.ibmi_settings import open_system
 from bot.logging_setup import RedactingFilter
 
 EXIT_READY, EXIT_NOT_READY, EXIT_NO_CONFIG = 0, 1, 2
@@ -173,9 +176,7 @@ def bot_profile(system: SystemSettings, env: Mapping[str, str] = os.environ) -> 
     """The user profile the bot signs on with: the demo's service profile, the user_env variable's value,
     or None when the system names no user (DSN=*LOCAL runs as the job's own profile)."""
     if system.is_demo:
-        from bot.ibmi.demo_seed import BOT_PROFILE
-
-        return BOT_PROFILE
+        return DEMO_BOT_PROFILE
     if system.user_env and env.get(system.user_env):
         return env[system.user_env].strip().upper()
     return None
@@ -204,7 +205,7 @@ def check_system(config: Config, system: SystemSettings, report: Report, env: Ma
             "in the bot's environment (user_env and password_env name them)",
         )
         return
-    connection = SystemConnection(system, env)
+    connection = open_system(system, env)
     try:
         _check_system(config, system, connection, report, env)
     finally:

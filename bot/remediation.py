@@ -15,8 +15,8 @@ from bot.approvals import ApprovalService, Submitted
 from bot.blocks import escape_mrkdwn
 from bot.command_text import ClRequest, EndRequest, SilenceRequest, TrustRequest, UnsilenceRequest, UntrustRequest
 from bot.ibmi import sql
+from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import EndTcpConnection
-from bot.ibmi.connection import SystemConnection
 from bot.ibmi.rows import parse_address
 from bot.trace import Owner, TraceError, Tracer
 from storage import approvals as requests_store

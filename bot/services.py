@@ -25,8 +25,9 @@ from bot.config import Config, SystemSettings
 from bot.enrichment import OwnerEnricher
 from bot.home_view import home_view
 from bot.ibmi import sql
-from bot.ibmi.connection import SystemConnection
+from bot.ibmi.access import SystemConnection
 from bot.ibmi.errors import ConnectionFailedError, DriverMissingError, IbmiError
+from bot.ibmi_settings import open_system
 from bot.remediation import Remediation
 from bot.reports import CheckStatus, NetstatEntry, NetstatReport, SystemStatus
 from bot.request_blocks import reply
@@ -113,7 +114,7 @@ class WardenServices:
         self.remediation: Remediation | None = None
         self.on_change: Callable[[], None] | None = None  # e.g. republish open App Home tabs
         self.clock = clock
-        self._connections = {s.name: SystemConnection(s, env) for s in config.systems}
+        self._connections = {s.name: open_system(s, env) for s in config.systems}
 
     def state_changed(self) -> None:
         if self.on_change is not None:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import DemoSettings, SystemSettings
-from bot.ibmi.connection import SystemConnection
+from bot.ibmi_settings import open_system
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -37,6 +37,6 @@ def demo_system(tmp_path: Path) -> SystemSettings:
 
 @pytest.fixture
 def demo_connection(demo_system: SystemSettings):
-    connection = SystemConnection(demo_system)
+    connection = open_system(demo_system)
     yield connection
     connection.close()

@@ -199,13 +199,16 @@ def test_a_reminder_after_the_repeat_interval_only(slack, tmp_path, clock):
 def test_an_unreachable_system_is_one_alert_and_one_recovery_while_others_are_checked(slack, tmp_path, clock):
     parts = start(slack, tmp_path, clock, systems=("DEMO", "OTHER"))
     demo = parts.services.connection("DEMO")
-    working_connect = demo._connect
+    working_driver = demo._driver
 
-    def refuse():  # noqa: ANN202
-        raise ConnectionFailedError("DEMO: connecting failed: [08001] Communication link failure")
+    class Refusing:
+        classify_error = staticmethod(working_driver.classify_error)
+
+        def connect(self, settings):  # noqa: ANN001, ANN202
+            raise ConnectionFailedError("DEMO: connecting failed: [08001] Communication link failure")
 
     try:
-        demo._connect = refuse
+        demo._driver = Refusing()
         for _ in range(3):
             cycle(parts, clock)
             clock.advance(300)
@@ -216,7 +219,7 @@ def test_an_unreachable_system_is_one_alert_and_one_recovery_while_others_are_ch
         ).fetchone()[0]
         assert other_runs == 3 * 4
         assert any("OTHER · unknown-connections" in text_of(m) for m in top_level(slack))
-        demo._connect = working_connect
+        demo._driver = working_driver
         cycle(parts, clock)
         assert any("DEMO is reachable again" in r["text"] for r in slack.replies(ALERTS, down[0]["ts"]))
         assert len([m for m in top_level(slack) if "cannot be reached" in text_of(m)]) == 1

@@ -11,8 +11,9 @@ import pytest
 from bot import __version__
 from bot.approvals import ApprovalService
 from bot.ibmi import sql
+from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import ChangeSmtpRelay, EndTcpConnection
-from bot.ibmi.connection import SystemConnection
+from bot.ibmi_settings import open_system
 from storage import approvals as store
 from storage import audit, open_database
 from tests.test_alerts_e2e import FakeClock, make_config
@@ -47,7 +48,7 @@ def setup(tmp_path):
     config = make_config(tmp_path)
     storage = open_database(config.storage.path, __version__)
     clock = FakeClock()
-    connection = CountingConnection(SystemConnection(config.systems[0]))
+    connection = CountingConnection(open_system(config.systems[0]))
     service = ApprovalService(storage, config, Roles(), lambda system: connection, clock.now)
     yield service, storage, clock, connection, config
     storage.close()

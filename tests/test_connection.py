@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
-from bot.config import ConfigError, SystemSettings
+from bot.config import ConfigError, DemoSettings, SystemSettings
 from bot.ibmi import sql
+from bot.ibmi.access import ConnectionSettings, DemoOptions, SystemConnection, cl_error
 from bot.ibmi.cl import ChangeSmtpRelay
-from bot.ibmi.connection import SystemConnection, cl_error, classify_error, load_pyodbc, odbc_connection_string
+from bot.ibmi.drivers import DRIVERS, demo, driver_for, odbc, system_connection
+from bot.ibmi.drivers.odbc import classify_error, connection_string, load_pyodbc
 from bot.ibmi.errors import (
     CLCommandError,
     ConnectionFailedError,
@@ -19,6 +21,7 @@ from bot.ibmi.errors import (
     NotAuthorizedError,
     QueryTimeoutError,
 )
+from bot.ibmi_settings import connection_settings
 
 ODBC = SystemSettings(
     name="PROD",
@@ -26,6 +29,7 @@ ODBC = SystemSettings(
     user_env="PROD_USER",
     password_env="PROD_PASSWORD",
 )
+PROD = ConnectionSettings(name="PROD", driver="odbc", connection_string=ODBC.connection)
 
 
 class DriverError(Exception):
@@ -64,11 +68,13 @@ class FakeConnection:
 
 
 class FakeDriver:
+    classify_error = staticmethod(odbc.classify_error)
+
     def __init__(self, *failure_lists: list[Exception]):
         self.connections = [FakeConnection(list(f)) for f in failure_lists]
         self.opened = 0
 
-    def connect(self) -> FakeConnection:
+    def connect(self, settings: ConnectionSettings) -> FakeConnection:
         connection = self.connections[self.opened]
         self.opened += 1
         return connection
@@ -76,7 +82,7 @@ class FakeDriver:
 
 def test_a_dropped_connection_is_reopened_once_for_a_read():
     driver = FakeDriver([DriverError("08S01", "[IBM] CWBCO1047 - The IBM i server application disconnected")], [])
-    connection = SystemConnection(ODBC, connect=driver.connect)
+    connection = SystemConnection(PROD, driver)
     assert connection.query("SELECT 1") == [{"ONE": 1}]
     assert driver.opened == 2 and driver.connections[0].closed
 
@@ -85,12 +91,12 @@ def test_a_read_that_keeps_failing_reports_the_connection_failure():
     lost = DriverError("08S01", "Communication link failure")
     driver = FakeDriver([lost], [lost])
     with pytest.raises(ConnectionFailedError, match="Communication link failure"):
-        SystemConnection(ODBC, connect=driver.connect).query("SELECT 1")
+        SystemConnection(PROD, driver).query("SELECT 1")
 
 
 def test_cl_is_never_resent_after_a_dropped_connection():
     driver = FakeDriver([DriverError("08S01", "Communication link failure")], [])
-    connection = SystemConnection(ODBC, connect=driver.connect)
+    connection = SystemConnection(PROD, driver)
     with pytest.raises(ConnectionFailedError, match="unknown"):
         connection.run_cl(ChangeSmtpRelay.build("*LIST"))
     assert driver.opened == 1
@@ -104,7 +110,7 @@ def test_cl_failure_carries_the_message_id():
     )
     driver = FakeDriver([DriverError("38501", message)])
     with pytest.raises(CLCommandError) as failure:
-        SystemConnection(ODBC, connect=driver.connect).run_cl(ChangeSmtpRelay.build("none"))
+        SystemConnection(PROD, driver).run_cl(ChangeSmtpRelay.build("none"))
     assert failure.value.message_id == "CPF9801"
     assert failure.value.text.startswith("Object QATMSMTP")
     assert failure.value.command == "CHGSMTPA ALWRLY(*NONE)"
@@ -136,7 +142,7 @@ def test_driver_errors_are_classified(sqlstate, message, kind):
 
 def test_timeouts_and_authority_errors_become_their_own_exceptions():
     driver = FakeDriver([DriverError("HYT00", "Timeout expired"), DriverError("42501", "[SQL0551] Not authorized")])
-    connection = SystemConnection(ODBC, connect=driver.connect)
+    connection = SystemConnection(PROD, driver)
     with pytest.raises(QueryTimeoutError):
         connection.query("SELECT 1")
     with pytest.raises(NotAuthorizedError):
@@ -144,21 +150,22 @@ def test_timeouts_and_authority_errors_become_their_own_exceptions():
 
 
 def test_failure_to_connect_is_a_connection_failure():
-    def refuse() -> None:
-        raise sqlite3.OperationalError("unable to open database file")
+    class Refusing(FakeDriver):
+        def connect(self, settings: ConnectionSettings) -> FakeConnection:
+            raise sqlite3.OperationalError("unable to open database file")
 
     with pytest.raises(ConnectionFailedError, match="connecting failed"):
-        SystemConnection(ODBC, connect=refuse).query("SELECT 1")
+        SystemConnection(PROD, Refusing()).query("SELECT 1")
 
 
 def test_credentials_come_from_the_named_environment_variables():
-    text = odbc_connection_string(ODBC, {"PROD_USER": "WARDEN", "PROD_PASSWORD": "s3;cret"})
+    text = connection_string(connection_settings(ODBC, {"PROD_USER": "WARDEN", "PROD_PASSWORD": "s3;cret"}))
     assert text == ("DRIVER={IBM i Access ODBC Driver};SYSTEM=ibmi.example.com;SSL=1;UID=WARDEN;PWD={s3;cret};")
 
 
 def test_missing_credentials_name_the_variable_not_a_value():
     with pytest.raises(ConfigError, match="PROD_PASSWORD"):
-        odbc_connection_string(ODBC, {"PROD_USER": "WARDEN"})
+        connection_settings(ODBC, {"PROD_USER": "WARDEN"})
 
 
 def test_without_pyodbc_the_error_says_what_to_install(monkeypatch):
@@ -183,11 +190,43 @@ def test_demo_systems_never_import_pyodbc(demo_system):
         "import sys, ipaddress\n"
         "from pathlib import Path\n"
         "from bot.config import SystemSettings, DemoSettings\n"
-        "from bot.ibmi.connection import SystemConnection\n"
+        "from bot.ibmi_settings import open_system\n"
         "from bot.ibmi import sql\n"
         f"folder = Path({str(demo_system.demo.path)!r})\n"
         "s = SystemSettings(name='D', connection='demo', demo=DemoSettings(path=folder))\n"
-        "sql.read_tcp_connections(SystemConnection(s))\n"
+        "sql.read_tcp_connections(open_system(s))\n"
         "assert 'pyodbc' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_the_driver_is_chosen_by_its_kind():
+    assert driver_for("demo") is demo and driver_for("odbc") is odbc
+    assert set(DRIVERS) == {"demo", "odbc"}
+    with pytest.raises(ValueError, match="no IBM i driver 'mapepire'; known: demo, odbc"):
+        driver_for("mapepire")
+
+
+def test_connection_settings_carry_what_the_driver_needs_and_hide_the_password():
+    settings = connection_settings(ODBC, {"PROD_USER": "WARDEN", "PROD_PASSWORD": "s3;cret"})
+    assert (settings.name, settings.driver, settings.connection_string) == ("PROD", "odbc", ODBC.connection)
+    assert (settings.user, settings.password) == ("WARDEN", "s3;cret")
+    assert (settings.login_timeout, settings.query_timeout) == (10.0, 30.0)
+    assert "s3;cret" not in repr(settings)
+    with pytest.raises(ValueError, match="no IBM i driver 'jdbc'"):
+        system_connection(ConnectionSettings(name="X", driver="jdbc"))
+
+
+def test_demo_settings_become_the_demo_driver_own_options(tmp_path):
+    system = SystemSettings(
+        name="D",
+        connection="demo",
+        user_env="UNSET_USER",
+        query_timeout=5.0,
+        demo=DemoSettings(path=tmp_path, latency=0.5, traffic=False, traffic_interval=9.0, seed=3),
+    )
+    settings = connection_settings(system, {})  # the demo signs on with no credentials
+    assert (settings.driver, settings.user, settings.password, settings.query_timeout) == ("demo", None, None, 5.0)
+    assert settings.demo == DemoOptions(path=tmp_path, latency=0.5, traffic_interval=None, seed=3)
+    traffic = connection_settings(SystemSettings(name="D", connection="demo", demo=DemoSettings(traffic=True)), {})
+    assert traffic.demo is not None and traffic.demo.traffic_interval == 60.0

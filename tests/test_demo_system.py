@@ -8,10 +8,12 @@ import time
 import pytest
 
 from bot.ibmi import sql
+from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import AddSmtpListEntry, ChangeSmtpRelay, EndTcpConnection, RemoveSmtpListEntry
-from bot.ibmi.connection import SystemConnection
-from bot.ibmi.demo import DemoError, connect_demo, demo_relay_policy
+from bot.ibmi.drivers import demo
+from bot.ibmi.drivers.demo import DemoError, demo_relay_policy
 from bot.ibmi.errors import CLCommandError, QueryTimeoutError
+from bot.ibmi_settings import connection_settings, open_system
 from tests.conftest import demo_settings
 
 
@@ -46,7 +48,7 @@ def test_seed_tells_the_articles_story(demo_connection):
 
 
 def test_relay_policy_is_in_demo_state_only(demo_system):
-    connect_demo(demo_system).close()
+    demo.connect(connection_settings(demo_system)).close()
     assert demo_relay_policy(demo_system.demo.path) == "*ALL"
 
 
@@ -101,13 +103,13 @@ def test_chgsmtpa_changes_the_relay_policy(demo_system, demo_connection):
     ],
 )
 def test_qcmdexc_rejects_what_ibm_i_would(demo_system, text):
-    connection = connect_demo(demo_system)
+    connection = demo.connect(connection_settings(demo_system))
     cursor = connection.cursor()
     with pytest.raises(DemoError) as failure:
         cursor.execute(sql.RUN_CL_COMMAND, (text,))
     assert failure.value.sqlstate == "38501"
     assert "SQL0443" in failure.value.args[1] and "CPF0006" in failure.value.args[1]
-    assert "210.107.73.73" in {str(r.remote_ip) for r in sql.read_tcp_connections(SystemConnection(demo_system))}
+    assert "210.107.73.73" in {str(r.remote_ip) for r in sql.read_tcp_connections(open_system(demo_system))}
     connection.close()
 
 
@@ -117,7 +119,7 @@ def test_unknown_column_fails_like_db2(demo_connection):
 
 
 def test_latency_beyond_the_query_timeout_times_out(tmp_path):
-    connection = SystemConnection(demo_settings(tmp_path / "slow", latency=5, query_timeout=0.2))
+    connection = open_system(demo_settings(tmp_path / "slow", latency=5, query_timeout=0.2))
     started = time.monotonic()
     with pytest.raises(QueryTimeoutError):
         connection.query(sql.SMTP_LISTENERS)
@@ -125,7 +127,7 @@ def test_latency_beyond_the_query_timeout_times_out(tmp_path):
 
 
 def test_latency_delays_each_statement(tmp_path):
-    connection = SystemConnection(demo_settings(tmp_path / "slow", latency=0.3))
+    connection = open_system(demo_settings(tmp_path / "slow", latency=0.3))
     connection.query(sql.SMTP_LISTENERS)  # the first call also creates and seeds the system
     started = time.monotonic()
     connection.query(sql.SMTP_LISTENERS)
@@ -135,7 +137,7 @@ def test_latency_delays_each_statement(tmp_path):
 def test_traffic_is_deterministic_and_changes_connections(tmp_path, monkeypatch):
     def remotes_after(folder, steps: int) -> set[str]:
         settings = demo_settings(folder, traffic=True, traffic_interval=10)
-        connection = SystemConnection(settings)
+        connection = open_system(settings)
         connection.query(sql.SMTP_LISTENERS)
         real_time = time.time
         monkeypatch.setattr(time, "time", lambda: real_time() + 10 * steps + 1)
@@ -158,9 +160,9 @@ def test_demo_files_are_one_sqlite_file_per_library(demo_connection, demo_system
 
 
 def test_addresses_in_seed_are_valid():
-    from bot.ibmi import demo_seed
+    from bot.ibmi.drivers.demo import seed
 
-    for row in demo_seed.ESTABLISHED:
+    for row in seed.ESTABLISHED:
         ipaddress.ip_address(row[0])
 
 

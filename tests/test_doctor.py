@@ -16,8 +16,8 @@ from bot.config import ConfigError, Secrets, load_config
 from bot.doctor import BOT_SCOPES, run_doctor
 from bot.ibmi import sql
 from bot.ibmi.cl import AddSmtpListEntry, ChangeSmtpRelay
-from bot.ibmi.connection import SystemConnection
 from bot.ibmi.errors import CLCommandError, NotAuthorizedError
+from bot.ibmi_settings import open_system
 from tests.conftest import REPO
 from tests.slack_server import SlackTestServer
 from tests.test_cli import CLEAN_ENV, write_config
@@ -187,7 +187,7 @@ def test_missing_authorities_accepts_only_removable_special_authorities(tmp_path
 
 def test_the_demo_without_iosyscfg_refuses_netstat_and_smtp_changes_as_ibm_i_7_6_does(tmp_path):
     settings = load_config(write_config(tmp_path, **WITHOUT_IOSYSCFG)).systems[0]
-    connection = SystemConnection(settings)
+    connection = open_system(settings)
     try:
         with pytest.raises(NotAuthorizedError, match=r"SQL0551\] Not authorized to object NETSTAT_INFO in QSYS2"):
             sql.read_tcp_connections(connection)
@@ -204,7 +204,7 @@ def test_the_demo_without_iosyscfg_refuses_netstat_and_smtp_changes_as_ibm_i_7_6
         connection.close()
     # The same demo folder with the authority back: the profile holds it again and NETSTAT answers.
     restored = dataclasses.replace(settings, demo=dataclasses.replace(settings.demo, missing_authorities=()))
-    connection = SystemConnection(restored)
+    connection = open_system(restored)
     try:
         assert sql.read_user_special_authorities(connection, "WARDEN") == frozenset({"*IOSYSCFG"})
         assert any(row.is_listening for row in sql.read_tcp_connections(connection))

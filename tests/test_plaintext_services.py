@@ -19,7 +19,7 @@ from bot.checks.plaintext_services import (
     remote_peer,
 )
 from bot.ibmi import sql
-from bot.ibmi.connection import SystemConnection
+from bot.ibmi_settings import open_system
 from bot.trust import TrustList
 from tests.conftest import demo_settings
 from tests.netstat_rows import LISTEN, TRUSTED, row
@@ -287,7 +287,7 @@ def test_remote_peer_is_none_exactly_for_local_addresses(address):
 
 def test_the_demo_system_tells_the_plaintext_story(tmp_path: Path):
     system = demo_settings(tmp_path / "demo")
-    connection = SystemConnection(system)
+    connection = open_system(system)
     try:
         rows = sql.read_tcp_connections(connection)
     finally:

@@ -21,8 +21,8 @@ from bot.checks.smtp_relay import (
     too_broad,
 )
 from bot.ibmi import sql
-from bot.ibmi.connection import SystemConnection
 from bot.ibmi.rows import ActiveJob, RelayPolicy, SmtpListEntry, SmtpListReading, SmtpStatus
+from bot.ibmi_settings import open_system
 from bot.smtp_probe import ProbeResult
 from tests.conftest import demo_settings
 
@@ -355,7 +355,7 @@ def test_probe_errors_and_temporary_replies_are_info(result: ProbeResult, expect
 
 @pytest.fixture
 def demo(tmp_path: Path):
-    connection = SystemConnection(demo_settings(tmp_path / "demo"))
+    connection = open_system(demo_settings(tmp_path / "demo"))
     yield connection
     connection.close()
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from bot.checks.splctl_exposure import CHECK_ID, SPLCTL_WHY, SplctlSettings, evaluate
 from bot.ibmi import sql
-from bot.ibmi.connection import SystemConnection
 from bot.ibmi.rows import OutputQueue, UserProfile
+from bot.ibmi_settings import open_system
 from tests.conftest import demo_settings
 
 
@@ -381,7 +381,7 @@ def test_severity_is_baseline_plus_raises_capped_at_critical(dspdta, oprctl, aut
 
 def test_the_demo_system_tells_the_spool_story(tmp_path: Path):
     system = demo_settings(tmp_path / "demo")
-    connection = SystemConnection(system)
+    connection = open_system(system)
     try:
         holders = sql.read_special_authority_holders(connection, "*SPLCTL")
         queues = sql.read_output_queues(connection)

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.ibmi import demo_schema, sql
-from bot.ibmi.connection import SystemConnection
-from bot.ibmi.demo import ensure_demo_system
+from bot.ibmi import sql
+from bot.ibmi.access import ConnectionSettings, SystemConnection
+from bot.ibmi.drivers import odbc
+from bot.ibmi.drivers.demo import ensure_demo_system, schema
 from bot.ibmi.errors import IbmiError
-from tests.conftest import SHARED, demo_settings
+from tests.conftest import SHARED
 
 pytestmark = pytest.mark.odbc
 SQLITE_DRIVER = "SQLite3"
@@ -45,13 +46,18 @@ def odbc_system(tmp_path_factory) -> SystemConnection:
     ensure_demo_system(folder)
     main = folder.parent / "main.sqlite"
 
-    def connect():
-        connection = pyodbc.connect(f"DRIVER={{{SQLITE_DRIVER}}};Database={main}", autocommit=True)
-        for library in demo_schema.LIBRARIES:
-            connection.execute(f"ATTACH DATABASE '{folder / (library + '.sqlite')}' AS {library}")
-        return connection
+    class SqliteOdbc:
+        """pyodbc to the SQLite ODBC driver, with the demo's library files attached under their names."""
 
-    connection = SystemConnection(demo_settings(folder, name="ODBC"), connect=connect)
+        classify_error = staticmethod(odbc.classify_error)
+
+        def connect(self, settings: ConnectionSettings):
+            connection = pyodbc.connect(f"DRIVER={{{SQLITE_DRIVER}}};Database={main}", autocommit=True)
+            for library in schema.LIBRARIES:
+                connection.execute(f"ATTACH DATABASE '{folder / (library + '.sqlite')}' AS {library}")
+            return connection
+
+    connection = SystemConnection(ConnectionSettings(name="ODBC", driver="odbc"), SqliteOdbc())
     yield connection
     connection.close()
 

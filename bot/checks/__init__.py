@@ -15,7 +15,7 @@ from bot.checks import plaintext_services, smtp_relay, splctl_exposure, unknown_
 from bot.checks.finding import Finding
 from bot.config import SystemSettings
 from bot.ibmi import sql
-from bot.ibmi.connection import SystemConnection
+from bot.ibmi.access import SystemConnection
 from bot.ibmi.errors import NotAuthorizedError
 from bot.ibmi.rows import SmtpListReading
 from bot.smtp_probe import probe_relay

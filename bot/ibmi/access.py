@@ -1,26 +1,26 @@
-"""DB-API connections to one IBM i each: the embedded demo system or pyodbc with the IBM i Access ODBC Driver.
+"""The one way in to an IBM i: the driver interface, the settings a connection needs, and the system connection.
 
-One connection per system, used by one caller at a time. Reads reconnect once after a dropped
-connection; a CL command is never re-sent, because its first attempt may have run.
+A driver (`bot.ibmi.drivers`) opens a DB-API connection from a `ConnectionSettings` and says what kind of
+failure a driver error is. `SystemConnection` builds the bot's connection to one system on it: one caller at a
+time, reads reconnect once after a dropped connection, a CL command is never re-sent (its first attempt may
+have run), and driver errors become the exceptions of `bot.ibmi.errors`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from types import ModuleType
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
-from bot.config import SystemSettings, system_credentials
 from bot.ibmi import sql
 from bot.ibmi.cl import ClCommand
 from bot.ibmi.errors import (
     CLCommandError,
     ConnectionFailedError,
-    DriverMissingError,
     IbmiError,
     NotAuthorizedError,
     QueryTimeoutError,
@@ -28,60 +28,52 @@ from bot.ibmi.errors import (
 
 log = logging.getLogger(__name__)
 
-DRIVER_HELP = (
-    "install unixODBC (Debian/Ubuntu: apt install unixodbc; RHEL: dnf install unixODBC) and the "
-    "IBM i Access ODBC Driver (package ibm-iaccess from IBM's repository); on IBM i PASE: "
-    "yum install ibm-iaccess python3.13-pyodbc"
-)
+ErrorKind = Literal["connection", "timeout", "authority", "other"]
 
 # IBM i message ids: three letters and four hexadecimal digits, at least one a decimal digit
 # (CPF2105, CPD0030, CPFA0D4), so words such as PROCEED are not taken for one.
 _MESSAGE_ID = re.compile(r"\b(?!SQL)([A-Z]{3}(?=[0-9A-F]{0,3}[0-9])[0-9A-F]{4})\b")
-# Generic ODBC text for a lost connection, and the IBM i Access client's messages for one.
-_CONNECTION_HINTS = ("communication link failure", "cwbco1047", "cwbco1054", "connection reset")
-_AUTHORITY_HINTS = ("sql0551", "not authorized")
 
 
-def load_pyodbc() -> ModuleType:
-    try:
-        import pyodbc
-    except ImportError as error:  # also raised when libodbc.so.2 (unixODBC) is missing
-        raise DriverMissingError(f"pyodbc cannot be loaded ({error}); {DRIVER_HELP}") from error
-    return pyodbc
+@dataclass(frozen=True)
+class DemoOptions:
+    """How the embedded demo IBM i behaves."""
+
+    path: Path  # folder holding one SQLite file per library
+    latency: float = 0.0  # seconds added to every statement
+    traffic_interval: float | None = None  # seconds between arriving and leaving connections; None: no traffic
+    seed: int = 1
+    missing_authorities: tuple[str, ...] = ()  # special authorities the bot's demo profile lacks
 
 
-def odbc_connection_string(settings: SystemSettings, env: Mapping[str, str] = os.environ) -> str:
-    """The configured string plus UID/PWD from the environment variables the system names."""
-    user, password = system_credentials(settings, env)
-    parts = [settings.connection.rstrip(";")]
-    if user:
-        parts.append(f"UID={_odbc_value(user)}")
-    if password:
-        parts.append(f"PWD={_odbc_value(password)}")
-    return ";".join(parts) + ";"
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """What one connection to one IBM i needs; credentials are resolved by whoever builds it."""
+
+    name: str  # the system's name, used in every error message
+    driver: str  # a key of bot.ibmi.drivers.DRIVERS: "demo" or "odbc"
+    connection_string: str = ""  # ODBC: the configured string or DSN, without UID/PWD
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    login_timeout: float = 10.0  # seconds
+    query_timeout: float = 30.0  # seconds
+    demo: DemoOptions | None = None  # the demo driver's own settings
 
 
-def _odbc_value(value: str) -> str:
-    if any(c in value for c in ";{}="):
-        return "{" + value.replace("}", "}}") + "}"
-    return value
+class Driver(Protocol):
+    """One way in to IBM i: a module or object that opens DB-API connections and classifies their errors."""
 
+    def connect(self, settings: ConnectionSettings) -> Any:
+        """A DB-API 2.0 connection in autocommit mode, honouring the settings' timeouts."""
+        ...
 
-def classify_error(error: BaseException) -> str:
-    """'connection', 'timeout', 'authority' or 'other', from the SQLSTATE and the driver's message."""
-    args = getattr(error, "args", ())
-    sqlstate = args[0] if len(args) > 1 and isinstance(args[0], str) else ""
-    message = " ".join(str(a) for a in args).lower()
-    if sqlstate.startswith("08") or any(hint in message for hint in _CONNECTION_HINTS):
-        return "connection"
-    if sqlstate in ("HYT00", "HYT01") or "timeout expired" in message:
-        return "timeout"
-    if sqlstate == "42501" or any(hint in message for hint in _AUTHORITY_HINTS):
-        return "authority"
-    return "other"
+    def classify_error(self, error: BaseException) -> ErrorKind:
+        """What kind of failure an error raised by the connection is."""
+        ...
 
 
 def _message(error: BaseException) -> str:
+    """The driver's text of an error: DB-API drivers put it last in args, after the SQLSTATE."""
     args = getattr(error, "args", ())
     return str(args[-1]) if args else str(error)
 
@@ -89,15 +81,9 @@ def _message(error: BaseException) -> str:
 class SystemConnection:
     """The bot's connection to one IBM i. Thread-safe: calls are serialised by a lock."""
 
-    def __init__(
-        self,
-        settings: SystemSettings,
-        env: Mapping[str, str] = os.environ,
-        connect: Callable[[], Any] | None = None,
-    ):
+    def __init__(self, settings: ConnectionSettings, driver: Driver):
         self.settings = settings
-        self._env = env
-        self._connect = connect or self._default_connect
+        self._driver = driver
         self._lock = threading.RLock()
         self._dbapi: Any = None
 
@@ -105,24 +91,10 @@ class SystemConnection:
     def name(self) -> str:
         return self.settings.name
 
-    def _default_connect(self) -> Any:
-        if self.settings.is_demo:
-            from bot.ibmi.demo import connect_demo
-
-            return connect_demo(self.settings)
-        pyodbc = load_pyodbc()
-        connection = pyodbc.connect(
-            odbc_connection_string(self.settings, self._env),
-            autocommit=True,
-            timeout=max(1, round(self.settings.login_timeout)),
-        )
-        connection.timeout = max(1, round(self.settings.query_timeout))
-        return connection
-
     def _ensure_connected(self) -> Any:
         if self._dbapi is None:
             try:
-                self._dbapi = self._connect()
+                self._dbapi = self._driver.connect(self.settings)
             except IbmiError:
                 raise
             except Exception as error:
@@ -138,7 +110,7 @@ class SystemConnection:
                 log.debug("closing a dropped connection to %s failed", self.name, exc_info=True)
 
     def _translate(self, error: BaseException, doing: str) -> IbmiError:
-        kind = classify_error(error)
+        kind = self._driver.classify_error(error)
         text = f"{self.name}: {doing} failed: {_message(error)}"
         if kind == "connection":
             return ConnectionFailedError(text)
@@ -169,7 +141,7 @@ class SystemConnection:
                     finally:
                         cursor.close()
                 except Exception as error:
-                    if classify_error(error) == "connection":
+                    if self._driver.classify_error(error) == "connection":
                         self._discard()
                         if attempt == 1:
                             log.info("%s: connection dropped, reconnecting once", self.name)
@@ -189,7 +161,7 @@ class SystemConnection:
                 finally:
                     cursor.close()
             except Exception as error:
-                kind = classify_error(error)
+                kind = self._driver.classify_error(error)
                 if kind == "connection":
                     self._discard()
                     raise ConnectionFailedError(

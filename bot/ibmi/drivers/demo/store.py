@@ -1,0 +1,138 @@
+"""The demo system's files: one SQLite file per library, attached under the library's name; created and seeded
+once, with the story of seed.py."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import zlib
+from pathlib import Path
+
+from bot.ibmi.drivers.demo import schema, seed
+
+_SEED_LOCK = threading.Lock()
+
+
+def open_libraries(folder: Path) -> sqlite3.Connection:
+    """A SQLite connection with every library attached under its name, and an empty QTEMP."""
+    connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False, timeout=10)
+    for library in schema.LIBRARIES:
+        connection.execute("ATTACH DATABASE ? AS " + library, (str(folder / f"{library}.sqlite"),))
+    connection.execute("ATTACH DATABASE ':memory:' AS QTEMP")
+    return connection
+
+
+def ensure_demo_system(folder: Path) -> None:
+    """Create and seed the demo system's files unless they exist already."""
+    with _SEED_LOCK:
+        folder.mkdir(parents=True, exist_ok=True)
+        connection = open_libraries(folder)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for statement in schema.create_statements():
+                connection.execute(statement)
+            if connection.execute("SELECT COUNT(*) FROM WARDEN_DEMO.TRAFFIC").fetchone()[0] == 0:
+                _seed(connection)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        finally:
+            connection.close()
+
+
+def _seed(db: sqlite3.Connection) -> None:
+    host = seed.HOST
+    for address, port, local_port, name, idle, sent, received, user, job in seed.ESTABLISHED:
+        add_connection(db, address, port, local_port, name, idle, sent, received, user, job)
+    for local_port, name in seed.LISTENING:
+        db.execute(
+            "INSERT INTO QSYS2.NETSTAT_INFO VALUES ('IPV4', '0.0.0.0', 0, NULL, '0.0.0.0', ?, ?, 'TCP', "
+            "'LISTEN', 0, 'QTCP', 0, 0)",
+            (local_port, name),
+        )
+    db.execute(
+        "INSERT INTO QSYS2.NETSTAT_INFO VALUES ('IPV4', '0.0.0.0', 0, NULL, ?, 53, 'domain', 'UDP', NULL, "
+        "0, 'QTCP', 0, 0)",
+        (host,),
+    )
+    for name, status, authorities, group, supplemental, text in seed.USERS:
+        db.execute(
+            "INSERT INTO QSYS2.USER_INFO (AUTHORIZATION_NAME, STATUS, SPECIAL_AUTHORITIES, GROUP_PROFILE_NAME,"
+            " SUPPLEMENTAL_GROUP_COUNT, SUPPLEMENTAL_GROUP_LIST, TEXT_DESCRIPTION, PREVIOUS_SIGNON) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, '2026-11-20 08:14:00')",
+            (name, status, authorities, group, len(supplemental.split()), supplemental, text),
+        )
+        for group_name in ([group] if group else []) + supplemental.split():
+            db.execute("INSERT INTO QSYS2.GROUP_PROFILE_ENTRIES VALUES (?, ?, ?)", (group_name, name, text))
+    for library, name, files, dspdta, oprctl, autchk, public, owner, text in seed.OUTPUT_QUEUES:
+        db.execute(
+            "INSERT INTO QSYS2.OUTPUT_QUEUE_INFO (OUTPUT_QUEUE_NAME, OUTPUT_QUEUE_LIBRARY_NAME, NUMBER_OF_FILES,"
+            " DISPLAY_ANY_FILE, OPERATOR_CONTROLLED, AUTHORITY_TO_CHECK, OUTPUT_QUEUE_STATUS, TEXT_DESCRIPTION)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'RELEASED', ?)",
+            (name, library, files, dspdta, oprctl, autchk, text),
+        )
+        for user, authority in (("*PUBLIC", public), (owner, "*ALL")):
+            db.execute(
+                "INSERT INTO QSYS2.OBJECT_PRIVILEGES VALUES (?, ?, ?, ?, '*OUTQ', ?, ?, ?)",
+                (library, name, library, name, user, authority, owner),
+            )
+    for column, system_column, data_type, length, position in schema.SMTP_LIST_COLUMNS:
+        db.execute(
+            "INSERT INTO QSYS2.SYSCOLUMNS VALUES (?, ?, 'QUSRSYS', 'QATMADRLST', ?, ?, NULL, 500, ?)",
+            (column, system_column, data_type, length, position),
+        )
+    for list_type, entries in (("*ACCEPT", seed.SMTP_ACCEPT), ("*REJECT", seed.SMTP_REJECT)):
+        member = schema.SMTP_LIST_MEMBERS[list_type]
+        db.execute("INSERT INTO QSYS2.SYSPARTITIONSTAT VALUES ('QUSRSYS', 'QATMADRLST', ?, 0)", (member,))
+        for address, mask in entries:
+            insert_list_entry(db, member, address, mask)
+    db.executemany("INSERT INTO WARDEN_DEMO.ACTIVE_JOBS VALUES (?, ?, ?)", seed.SMTP_JOBS)
+    db.execute("INSERT INTO WARDEN_DEMO.SMTP_ATTRIBUTES VALUES (?)", (seed.SMTP_RELAY,))
+    db.execute("INSERT INTO WARDEN_DEMO.TRAFFIC VALUES (0, ?)", (time.time(),))
+
+
+def add_connection(
+    db: sqlite3.Connection,
+    address: str,
+    port: int,
+    local_port: int,
+    port_name: str,
+    idle: float,
+    sent: int,
+    received: int,
+    user: str,
+    job: str,
+) -> None:
+    kind = "IPV6" if ":" in address else "IPV4"
+    local = seed.HOST if kind == "IPV4" else ("::ffff:" + seed.HOST if "." in address else "fd00::5")
+    if address in ("127.0.0.1", "::1"):
+        local = address
+    db.execute(
+        "INSERT INTO QSYS2.NETSTAT_INFO VALUES (?, ?, ?, NULL, ?, ?, ?, 'TCP', 'ESTABLISHED', ?, ?, ?, ?)",
+        (kind, address, port, local, local_port, port_name, idle, "QUSER", sent, received),
+    )
+    number = 100_000 + zlib.crc32(f"{address}:{port}".encode()) % 900_000
+    db.execute(
+        "INSERT INTO QSYS2.NETSTAT_JOB_INFO VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, NULL)",
+        (kind, address, port, local, local_port, port_name, user, f"{number:06d}/{user}/{job}"),
+    )
+
+
+def insert_list_entry(db: sqlite3.Connection, member: str, address: str, mask: str) -> None:
+    db.execute(f"INSERT INTO QUSRSYS.{schema.member_table(member)} VALUES (?)", (f"{address} {mask}",))
+    db.execute(
+        "UPDATE QSYS2.SYSPARTITIONSTAT SET NUMBER_ROWS = NUMBER_ROWS + 1 "
+        "WHERE SYSTEM_TABLE_NAME = 'QATMADRLST' AND SYSTEM_TABLE_MEMBER = ?",
+        (member,),
+    )
+
+
+def demo_relay_policy(folder: Path) -> str:
+    """The demo's CHGSMTPA ALWRLY value, for tests and the demo's own display: the product cannot read it."""
+    connection = open_libraries(folder)
+    try:
+        return connection.execute("SELECT ALLOW_RELAY FROM WARDEN_DEMO.SMTP_ATTRIBUTES").fetchone()[0]
+    finally:
+        connection.close()
