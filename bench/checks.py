@@ -178,7 +178,7 @@ def slack_calls(connections: int, addresses: int) -> tuple[int, int]:
     """Slack calls for one cycle of `connections` unknown connections from `addresses` addresses (burst), and
     for the next cycle with nothing changed (steady): the real check, alert lifecycle, outbox and delivery,
     against the Slack test server."""
-    from bot.alerts import AlertManager
+    from bot.alerting.lifecycle import AlertManager
     from bot.config import AlertSettings, Route
     from bot.delivery import DeliveryWorker
     from bot.slack_client import make_web_client
