@@ -179,7 +179,7 @@ def slack_calls(connections: int, addresses: int) -> tuple[int, int]:
     for the next cycle with nothing changed (steady): the real check, alert lifecycle, outbox and delivery,
     against the Slack test server."""
     from bot import __version__
-    from bot.alerts import AlertManager
+    from bot.alerting.lifecycle import AlertManager
     from bot.config import AlertSettings, Route
     from bot.delivery import DeliveryWorker
     from bot.slack_client import make_web_client

@@ -11,11 +11,11 @@ from slack_bolt import App
 
 import handlers
 from bot import __version__
-from bot.alerts import AlertManager
+from bot.alerting.lifecycle import AlertManager
+from bot.alerting.owners import OwnerEnricher
 from bot.approvals import ApprovalService
 from bot.config import CHECK_IDS, Config, Secrets
 from bot.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
-from bot.enrichment import OwnerEnricher
 from bot.remediation import Remediation
 from bot.roles import Roles
 from bot.services import Services, WardenServices

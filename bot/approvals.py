@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot import request_blocks
-from bot.alerts import AlertManager
+from bot.alerting.lifecycle import AlertManager
 from bot.blocks import escape_mrkdwn
 from bot.config import Config
 from bot.ibmi.access import SystemConnection

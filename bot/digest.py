@@ -24,8 +24,9 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from bot.alert_blocks import SEVERITY_MARK, SEVERITY_RANK
-from bot.alerts import silence_matches
+from bot.alerting.render import SEVERITY_MARK
+from bot.alerting.routing import SEVERITY_RANK
+from bot.alerting.silences import silence_matches
 from bot.blocks import MAX_SECTION_TEXT, escape_mrkdwn, to_dicts
 from bot.config import Config
 from storage import outbox

@@ -10,7 +10,8 @@ from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlo
 from slack_sdk.models.views import View
 
 from bot import request_blocks
-from bot.alert_blocks import SEVERITY_MARK, SEVERITY_RANK
+from bot.alerting.render import SEVERITY_MARK
+from bot.alerting.routing import SEVERITY_RANK
 from bot.blocks import escape_mrkdwn, fit, status_line
 from bot.reports import SystemStatus
 from storage.alerts import AlertRecord, Silence

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from bot.alerting.silences import SilenceService
 from bot.approvals import ApprovalService, Submitted
 from bot.blocks import escape_mrkdwn
 from bot.command_text import ClRequest, EndRequest, SilenceRequest, TrustRequest, UnsilenceRequest, UntrustRequest
@@ -21,7 +22,6 @@ from bot.ibmi.rows import parse_address
 from bot.trace import Owner, TraceError, Tracer
 from storage import approvals as requests_store
 from storage import audit, outbox
-from storage.alerts import active_silences, add_silence, end_silence
 from storage.database import Storage
 
 
@@ -142,47 +142,11 @@ class Remediation:
         )
 
     def silence(self, request: SilenceRequest, author: str) -> str:
-        now = self.clock()
-        with self.storage.transaction():
-            silence = add_silence(
-                self.storage,
-                request.kind,
-                request.target,
-                request.reason or "no reason given",
-                author,
-                now,
-                now + request.seconds,
-            )
-            audit.append(
-                self.storage,
-                actor=author,
-                action="silence",
-                subject=request.target,
-                outcome=f"until {int(silence.expires_at)}",
-                details={"kind": request.kind, "seconds": request.seconds, "reason": request.reason},
-                at=now,
-            )
-        return f"Silenced {request.target} for {request.seconds / 3600:g}h."
+        silences = SilenceService(self.storage, self.clock, self.approvals.alerts)
+        return silences.silence_target(request.kind, request.target, request.seconds, request.reason, author)
 
     def unsilence(self, request: UnsilenceRequest, author: str) -> str:
-        now = self.clock()
-        with self.storage.transaction():
-            ended = [
-                s.id
-                for s in active_silences(self.storage, now)
-                if s.matcher_kind == request.kind
-                and s.matcher == request.target
-                and end_silence(self.storage, s.id, now)
-            ]
-            audit.append(
-                self.storage,
-                actor=author,
-                action="unsilence",
-                subject=request.target,
-                outcome=f"{len(ended)} silence(s) ended",
-                at=now,
-            )
-        return f"Ended {len(ended)} silence(s) of {request.target}." if ended else f"{request.target} was not silenced."
+        return SilenceService(self.storage, self.clock, self.approvals.alerts).end(request.kind, request.target, author)
 
     def pending_text(self) -> str:
         pending = requests_store.pending(self.storage)

@@ -14,15 +14,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from bot.alert_blocks import silenced_reply
-from bot.alerts import AlertManager
+from bot.alerting.lifecycle import AlertManager
+from bot.alerting.owners import OwnerEnricher
+from bot.alerting.silences import SilenceService
 from bot.approvals import ApprovalService
 from bot.blocks import escape_mrkdwn, text_blocks
 from bot.checks import CHECKS, build_settings
 from bot.checks.finding import Finding
 from bot.command_text import EndRequest, TrustRequest
 from bot.config import Config, SystemSettings
-from bot.enrichment import OwnerEnricher
 from bot.home_view import home_view
 from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
@@ -34,8 +34,8 @@ from bot.request_blocks import reply
 from bot.roles import Roles
 from bot.trace import TraceError, Tracer
 from bot.trust import TrustList, is_local
-from storage import Storage, audit, outbox
-from storage.alerts import active_silences, add_silence, open_alerts
+from storage import Storage, outbox
+from storage.alerts import active_silences, open_alerts
 from storage.alerts import alert as stored_alert
 from storage.approvals import ChangeRequest, trusted_networks
 from storage.approvals import pending as pending_requests
@@ -154,25 +154,7 @@ class WardenServices:
         return user_id in self.config.roles.operators or user_id in self.config.roles.approvers
 
     def silence_alert(self, fingerprint: str, author: str, seconds: float, reason: str) -> str:
-        record = stored_alert(self.storage, fingerprint)
-        if record is None:
-            return "That alert is no longer known to the bot."
-        now = self.clock()
-        with self.storage.transaction():
-            add_silence(self.storage, "fingerprint", fingerprint, reason, author, now, now + seconds)
-            audit.append(
-                self.storage,
-                actor=author,
-                action="silence",
-                system=record.system,
-                subject=fingerprint,
-                outcome=f"until {int(now + seconds)}",
-                details={"reason": reason},
-                at=now,
-            )
-        if self.alerts is not None:
-            self.alerts.reply(fingerprint, silenced_reply(record, author, now + seconds))
-        return f"Silenced for {seconds / 3600:g}h: {record.title}"
+        return SilenceService(self.storage, self.clock, self.alerts).silence_alert(fingerprint, author, seconds, reason)
 
     def request_from_alert(self, fingerprint: str, action: str, user: str, reason: str) -> str:
         """Trust… / End connection… on an unknown-connections alert: a change request about its address."""

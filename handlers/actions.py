@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import request_blocks
-from bot.alert_blocks import ACTION_END, ACTION_SILENCE, ACTION_TRACE, ACTION_TRUST
+from bot.alerting.render import ACTION_END, ACTION_SILENCE, ACTION_TRACE, ACTION_TRUST
 from bot.services import Services
 from handlers.views import ALERT_REQUEST, reason_modal
 

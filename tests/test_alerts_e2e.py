@@ -437,3 +437,27 @@ def test_an_alert_back_during_a_silence_is_announced_as_back_when_it_ends(slack,
         assert result.reopened == [finding.fingerprint]
     finally:
         parts.close()
+
+
+def test_the_silence_command_is_said_in_the_alert_s_thread_like_the_button(slack, tmp_path, clock):
+    from bot.command_text import SilenceRequest, UnsilenceRequest
+
+    parts = start(slack, tmp_path, clock)
+    try:
+        cycle(parts, clock)
+        unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
+        remediation = parts.services.remediation
+        assert remediation is not None
+        request = SilenceRequest("address", "210.107.73.73", 3600.0, "vendor test")
+        assert remediation.silence(request, "U01OPERATOR") == "Silenced 210.107.73.73 for 1h."
+        deliver_all(parts, clock)
+        replies = [r["text"] for r in slack.replies(ALERTS, unknown["ts"])]
+        assert any(r.startswith(":zipper_mouth_face: Silenced by <@U01OPERATOR>") for r in replies)
+        ended = remediation.unsilence(UnsilenceRequest("address", "210.107.73.73"), "U01OPERATOR")
+        assert ended == "Ended 1 silence(s) of 210.107.73.73."
+        deliver_all(parts, clock)
+        assert any(
+            r["text"].startswith(":bell: Silence ended by <@U01OPERATOR>") for r in slack.replies(ALERTS, unknown["ts"])
+        )
+    finally:
+        parts.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.alert_blocks import group_message
+from bot.alerting.render import group_message
 from bot.app import assemble, runbook_url_of
 from bot.checks.finding import Finding
 from bot.config import CHECK_IDS, DEFAULT_RUNBOOK_BASE_URL, ConfigError, Secrets, SlackSettings, load_config

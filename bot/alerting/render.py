@@ -1,4 +1,4 @@
-"""Slack messages for alerts: the grouped alert message, its buttons, and the thread replies."""
+"""The render stage: an alert group's Block Kit message, its buttons, and the replies in its thread."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.alerting.diff import REMINDER, REOPENED, RESOLVED, Change
+from bot.alerting.routing import SEVERITY_RANK
 from bot.blocks import escape_mrkdwn, fit, slack_date, to_dicts
 from storage.alerts import AlertRecord
 
-SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 SEVERITY_MARK = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
 MAX_SHOWN = 15  # alerts shown as blocks in one message; the rest are summarised and listed in the thread
 MAX_TEXT = 3000
@@ -29,7 +30,11 @@ ACTION_TRACE = "alert_trace_owner"
 ACTION_TRUST = "alert_trust"
 ACTION_END = "alert_end_connection"
 ACTION_SILENCE = "alert_silence_24h"
-CONNECTION_CHECKS = ("unknown-connections",)
+
+
+def has_address_buttons(check: str) -> bool:
+    """Whether alerts of `check` are about a remote address, and so offer Trace owner, Trust… and End connection…."""
+    return check in ("unknown-connections",)
 
 
 def by_severity(alerts: Sequence[AlertRecord]) -> list[AlertRecord]:
@@ -54,7 +59,7 @@ def _alert_text(alert: AlertRecord) -> str:
 def _buttons(alert: AlertRecord) -> ActionsBlock:
     value = alert.fingerprint
     buttons = []
-    if alert.check in CONNECTION_CHECKS:
+    if has_address_buttons(alert.check):
         buttons += [
             ButtonElement(text="Trace owner", action_id=ACTION_TRACE, value=value),
             ButtonElement(text="Trust…", action_id=ACTION_TRUST, value=value),
@@ -141,7 +146,22 @@ def reminder_reply(alert: AlertRecord, open_for: float) -> dict[str, Any]:
     return _reply(f":hourglass: *Still open after {hours}h:* {escape_mrkdwn(alert.title)}")
 
 
+def thread_reply(change: Change, now: float) -> dict[str, Any] | None:
+    """What a change says in the threads of the messages its alert lives in, if anything."""
+    if change.event == REOPENED:
+        return reopened_reply(change.record)
+    if change.event == REMINDER:
+        return reminder_reply(change.record, now - change.record.first_seen)
+    if change.event == RESOLVED:
+        return resolved_reply(change.record)
+    return None
+
+
 def silenced_reply(alert: AlertRecord, author: str, until: float) -> dict[str, Any]:
     return _reply(
         f":zipper_mouth_face: Silenced by <@{author}> until {slack_date(until)}: {escape_mrkdwn(alert.title)}"
     )
+
+
+def unsilenced_reply(alert: AlertRecord, author: str) -> dict[str, Any]:
+    return _reply(f":bell: Silence ended by <@{author}>: {escape_mrkdwn(alert.title)}")

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from bot.alerts import AlertManager
+from bot.alerting.lifecycle import AlertManager
 from bot.trace import TraceError, Tracer
 from storage.alerts import alert as stored_alert
 from storage.alerts import save_alert
@@ -19,7 +19,10 @@ from storage.database import Storage
 
 log = logging.getLogger(__name__)
 
-ENRICHED_CHECKS = ("unknown-connections",)
+
+def looks_up_owner(check: str) -> bool:
+    """Whether alerts of `check` are about a remote address whose owner is worth adding to the alert."""
+    return check in ("unknown-connections",)
 
 
 class OwnerEnricher:
@@ -51,7 +54,7 @@ class OwnerEnricher:
 
     def _enrich_one(self, fingerprint: str) -> None:
         record = stored_alert(self.storage, fingerprint)
-        if record is None or record.check not in ENRICHED_CHECKS:
+        if record is None or not looks_up_owner(record.check):
             return
         address = record.finding.get("facts", {}).get("remote_address") or record.subject
         try:

@@ -1,0 +1,119 @@
+"""The diff stage: one run's findings against the stored alerts of that system and check.
+
+Every finding of the run, and every open alert the run no longer reports, becomes one `Change`:
+- NEW: reported and never posted;
+- OPEN: reported, posted, nothing to say;
+- REMINDER: reported, posted, and nothing said for `repeat_interval`;
+- REOPENED: reported again after it was resolved;
+- CLEAN: not reported, one more clean run counted;
+- RESOLVED: not reported for `resolve_after` consecutive runs.
+Later stages turn a reported alert's event into SILENCED or UNROUTED. A change's record is the state to
+store; the enqueue stage marks when Slack was told (`last_notified_at`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.checks.finding import Finding
+from bot.config import AlertSettings
+from storage.alerts import AlertMessage, AlertRecord
+
+NEW, OPEN, REMINDER, REOPENED = "new", "open", "reminder", "reopened"
+CLEAN, RESOLVED = "clean", "resolved"
+SILENCED, UNROUTED = "silenced", "unrouted"
+REPORTED = (NEW, OPEN, REMINDER, REOPENED)  # events of findings in the run: silences and routes may hold them back
+
+
+@dataclass(frozen=True)
+class Change:
+    event: str
+    record: AlertRecord  # the alert's state after this run
+    previous: AlertRecord | None = None  # its state before
+    messages: tuple[AlertMessage, ...] = ()  # the Slack messages it was posted in (their threads get the replies)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.record.fingerprint
+
+
+def diff(
+    existing: Mapping[str, AlertRecord],
+    findings: Sequence[Finding],
+    now: float,
+    settings: AlertSettings,
+    messages_of: Callable[[str], Sequence[AlertMessage]],
+) -> list[Change]:
+    """The run's changes: its findings first (in order, the last of equal fingerprints winning), then the open
+    alerts it no longer reports. `messages_of` tells where an alert was posted."""
+    current = {finding.fingerprint: finding for finding in findings}
+    changes = [
+        reported(existing.get(fingerprint), finding, now, settings, tuple(messages_of(fingerprint)))
+        for fingerprint, finding in current.items()
+    ]
+    changes += [
+        not_reported(record, now, settings, messages_of)
+        for fingerprint, record in existing.items()
+        if fingerprint not in current and record.state == "open"
+    ]
+    return changes
+
+
+def reported(
+    previous: AlertRecord | None,
+    finding: Finding,
+    now: float,
+    settings: AlertSettings,
+    messages: tuple[AlertMessage, ...],
+) -> Change:
+    record = seen(previous, finding, now)
+    if not messages:
+        event = NEW
+    elif previous is not None and previous.state == "resolved":
+        event = REOPENED
+    elif now - (record.last_notified_at or record.first_seen) >= settings.repeat_interval:
+        event = REMINDER
+    else:
+        event = OPEN
+    return Change(event, record, previous, messages)
+
+
+def not_reported(
+    previous: AlertRecord, now: float, settings: AlertSettings, messages_of: Callable[[str], Sequence[AlertMessage]]
+) -> Change:
+    record = previous.with_changes(clean_runs=previous.clean_runs + 1)
+    if record.clean_runs < settings.resolve_after:
+        return Change(CLEAN, record, previous)
+    resolved = record.with_changes(state="resolved", resolved_at=now)
+    return Change(RESOLVED, resolved, previous, tuple(messages_of(record.fingerprint)))
+
+
+def seen(previous: AlertRecord | None, finding: Finding, now: float) -> AlertRecord:
+    """The alert as of a run that reports it: open, its clean runs reset, the finding's latest data."""
+    data = finding.to_json()
+    if previous is None:
+        return AlertRecord(
+            fingerprint=finding.fingerprint,
+            system=finding.system,
+            check=finding.check,
+            subject=finding.subject,
+            severity=finding.severity,
+            title=finding.title,
+            state="open",
+            first_seen=now,
+            last_seen=now,
+            finding=data,
+        )
+    facts = {**data.get("facts", {})}
+    if "owner" in previous.finding.get("facts", {}):  # keep enrichment already added
+        facts.setdefault("owner", previous.finding["facts"]["owner"])
+    return previous.with_changes(
+        severity=finding.severity,
+        title=finding.title,
+        state="open",
+        resolved_at=None,
+        clean_runs=0,
+        last_seen=now,
+        finding={**data, "facts": facts},
+    )

@@ -1,0 +1,100 @@
+"""The alert lifecycle, with Alertmanager's semantics: findings in, Slack messages out (via the outbox).
+
+For one run of one check on one system:
+- a new finding is posted; all new findings of the run share one message per channel;
+- a finding still present stays silent, except a reminder in its thread after `repeat_interval`;
+- a finding absent for `resolve_after` consecutive clean runs is resolved: a reply in its thread,
+  and the parent message re-rendered to show it;
+- a resolved finding that comes back is reopened in the same thread;
+- a silenced finding (by fingerprint or address) is tracked but not posted.
+`AlertManager.process` is the composition of the stages (see the package docstring); alert state and the
+outbox items that announce it are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.alerting.diff import NEW, REMINDER, REOPENED, RESOLVED, SILENCED, Change, diff
+from bot.alerting.enqueue import enqueue, reply_in_threads, rerender
+from bot.alerting.render import group_message
+from bot.alerting.routing import group, route
+from bot.alerting.silences import silence
+from bot.checks.finding import Finding
+from bot.config import AlertSettings, Route
+from storage.alerts import AlertRecord, active_silences, alerts_of, messages_of
+from storage.database import Storage
+
+
+@dataclass
+class LifecycleResult:
+    new: list[str] = field(default_factory=list)
+    reopened: list[str] = field(default_factory=list)
+    reminded: list[str] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    silenced: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.reopened or self.reminded or self.resolved)
+
+    @classmethod
+    def of(cls, changes: Sequence[Change]) -> LifecycleResult:
+        def having(event: str) -> list[str]:
+            return [change.fingerprint for change in changes if change.event == event]
+
+        return cls(having(NEW), having(REOPENED), having(REMINDER), having(RESOLVED), having(SILENCED))
+
+
+class AlertManager:
+    def __init__(
+        self,
+        storage: Storage,
+        settings: AlertSettings,
+        routes: Sequence[Route],
+        clock: Callable[[], float] = time.time,
+        on_enqueued: Callable[[], None] = lambda: None,
+        runbook_url: Callable[[str], str | None] = lambda check: None,
+    ):
+        self.storage = storage
+        self.settings = settings
+        self.routes = tuple(routes)
+        self.clock = clock
+        self.on_enqueued = on_enqueued
+        self.runbook_url = runbook_url
+
+    def process(self, system: str, check: str, findings: Sequence[Finding]) -> LifecycleResult:
+        """One run of `check` on `system`: diff → silence → route → group → render → enqueue."""
+        now = self.clock()
+        with self.storage.transaction():
+            silences = active_silences(self.storage, now)
+            existing = alerts_of(self.storage, system, check)
+            changes = diff(existing, findings, now, self.settings, lambda key: messages_of(self.storage, key))
+            changes = silence(changes, silences, now)
+            changes = route(changes, self.routes)
+            enqueue(self.storage, changes, group(system, check, changes, self.routes), now, self._render)
+        result = LifecycleResult.of(changes)
+        if result.changed:
+            self.on_enqueued()
+        return result
+
+    def _render(self, system: str, check: str, alerts: Sequence[AlertRecord]) -> dict[str, Any]:
+        return group_message(system, check, alerts, self.runbook_url(check))
+
+    def refresh(self, fingerprint: str) -> None:
+        """Re-render every message an alert lives in (after enrichment or a silence)."""
+        now = self.clock()
+        with self.storage.transaction():
+            for message in messages_of(self.storage, fingerprint):
+                rerender(self.storage, message.message_key, now, self._render)
+        self.on_enqueued()
+
+    def reply(self, fingerprint: str, payload: dict[str, Any]) -> None:
+        """A reply in the thread of every message an alert lives in."""
+        now = self.clock()
+        with self.storage.transaction():
+            reply_in_threads(self.storage, messages_of(self.storage, fingerprint), payload, now)
+        self.on_enqueued()

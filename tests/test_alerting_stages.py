@@ -1,0 +1,268 @@
+"""The alert pipeline's stages one by one (bot/alerting): diff, silence, route, group, render, enqueue.
+
+The whole lifecycle against Slack is in test_alerts_e2e.py; here each stage is a function of plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.alerting.diff import CLEAN, NEW, OPEN, REMINDER, REOPENED, RESOLVED, SILENCED, UNROUTED, Change, diff
+from bot.alerting.enqueue import enqueue, messages_to_rerender
+from bot.alerting.lifecycle import LifecycleResult
+from bot.alerting.owners import looks_up_owner
+from bot.alerting.render import group_message, has_address_buttons, thread_reply
+from bot.alerting.routing import Group, group, route
+from bot.alerting.silences import silence
+from bot.checks.finding import Finding
+from bot.config import AlertSettings, Route
+from storage import open_database, outbox
+from storage.alerts import AlertMessage, AlertRecord, Silence, alert, messages_of
+
+NOW = 1_800_000_000.0
+HOUR = 3600.0
+SETTINGS = AlertSettings(repeat_interval=24 * HOUR, resolve_after=2)
+
+
+def finding(subject: str, severity: str = "warning", **facts: str) -> Finding:
+    return Finding("PROD", "unknown-connections", severity, subject, f"connection from {subject}", facts=facts)
+
+
+def stored(subject: str, state: str = "open", **changes: object) -> AlertRecord:
+    record = AlertRecord(
+        fingerprint=finding(subject).fingerprint,
+        system="PROD",
+        check="unknown-connections",
+        subject=subject,
+        severity="warning",
+        title=f"connection from {subject}",
+        state=state,
+        first_seen=NOW - 2 * HOUR,
+        last_seen=NOW - HOUR,
+        last_notified_at=NOW - 2 * HOUR,
+        finding=finding(subject).to_json(),
+    )
+    return record.with_changes(**changes)
+
+
+def posted(*subjects: str) -> dict[str, list[AlertMessage]]:
+    return {finding(s).fingerprint: [AlertMessage(finding(s).fingerprint, "C0ALERTS", f"alerts:{s}")] for s in subjects}
+
+
+def run(existing: list[AlertRecord], findings: list[Finding], messages: dict[str, list[AlertMessage]]) -> list[Change]:
+    return diff({r.fingerprint: r for r in existing}, findings, NOW, SETTINGS, lambda f: messages.get(f, []))
+
+
+def events(changes: list[Change]) -> dict[str, str]:
+    return {change.record.subject: change.event for change in changes}
+
+
+# --- diff ----------------------------------------------------------------------------------------------------
+
+
+def test_diff_names_each_alert_s_event():
+    existing = [
+        stored("open"),
+        stored("due", last_notified_at=NOW - 25 * HOUR),
+        stored("back", state="resolved", resolved_at=NOW - HOUR),
+        stored("gone"),
+        stored("gone twice", clean_runs=1),
+        stored("long resolved", state="resolved"),
+        stored("never posted"),
+    ]
+    findings = [finding(s) for s in ("new", "open", "due", "back", "never posted")]
+    changes = run(existing, findings, posted("open", "due", "back", "gone", "gone twice", "long resolved"))
+    assert events(changes) == {
+        "new": NEW,
+        "open": OPEN,
+        "due": REMINDER,
+        "back": REOPENED,
+        "never posted": NEW,
+        "gone": CLEAN,
+        "gone twice": RESOLVED,
+    }
+    assert [c.record.subject for c in changes][:5] == ["new", "open", "due", "back", "never posted"]
+
+
+def test_diff_records_the_state_to_store_and_leaves_notification_times_alone():
+    changes = run(
+        [stored("due", last_notified_at=NOW - 25 * HOUR), stored("gone"), stored("gone twice", clean_runs=1)],
+        [finding("due", "critical"), finding("new")],
+        posted("due", "gone twice"),
+    )
+    by_subject = {c.record.subject: c for c in changes}
+    due = by_subject["due"]
+    assert due.record.severity == "critical" and due.record.last_seen == NOW and due.record.clean_runs == 0
+    assert due.record.last_notified_at == NOW - 25 * HOUR  # the enqueue stage marks it when the reminder goes out
+    assert due.previous is not None and due.previous.severity == "warning"
+    new = by_subject["new"].record
+    assert (new.state, new.first_seen, new.last_seen, new.last_notified_at) == ("open", NOW, NOW, None)
+    assert by_subject["gone"].record.clean_runs == 1 and by_subject["gone"].record.state == "open"
+    resolved = by_subject["gone twice"]
+    assert resolved.record.state == "resolved" and resolved.record.resolved_at == NOW
+    assert resolved.messages == tuple(posted("gone twice")[finding("gone twice").fingerprint])
+
+
+def test_diff_keeps_the_owner_already_added_and_the_last_of_equal_fingerprints():
+    owned = stored("a", finding={**finding("a").to_json(), "facts": {"owner": "ACME"}})
+    [change] = run([owned], [finding("a", "info"), finding("a", "critical", remote_address="a")], posted("a"))
+    assert change.record.severity == "critical"
+    assert change.record.finding["facts"] == {"remote_address": "a", "owner": "ACME"}
+
+
+# --- silence ---------------------------------------------------------------------------------------------------
+
+
+def a_silence(kind: str, matcher: str) -> Silence:
+    return Silence(1, kind, matcher, "test", "U01OPERATOR", NOW - HOUR, NOW + HOUR)
+
+
+def test_silence_holds_back_reported_alerts_by_fingerprint_or_address():
+    changes = run(
+        [stored("gone")],
+        [
+            finding("by-fingerprint"),
+            finding("203.0.113.9"),
+            finding("host", remote_address="198.51.100.7"),
+            finding("x"),
+        ],
+        posted("gone"),
+    )
+    silences = [
+        a_silence("fingerprint", finding("by-fingerprint").fingerprint),
+        a_silence("address", "203.0.113.9"),
+        a_silence("address", "198.51.100.7"),
+        a_silence("address", "gone"),  # a run that no longer reports an alert is not held back
+    ]
+    assert events(silence(changes, silences, NOW)) == {
+        "by-fingerprint": SILENCED,
+        "203.0.113.9": SILENCED,
+        "host": SILENCED,
+        "x": NEW,
+        "gone": CLEAN,
+    }
+
+
+def test_a_resolved_alert_back_during_a_silence_stays_resolved():
+    resolved = stored("back", state="resolved", resolved_at=NOW - HOUR)
+    [change] = silence(run([resolved], [finding("back")], posted("back")), [a_silence("address", "back")], NOW)
+    assert change.event == SILENCED
+    assert change.record == resolved.with_changes(last_seen=NOW)
+
+
+# --- route and group -------------------------------------------------------------------------------------------
+
+
+ROUTES = (Route("C0ALL", "info"), Route("C0URGENT", "critical"))
+
+
+def test_route_holds_back_what_no_channel_takes():
+    changes = run([], [finding("info", "info"), finding("crit", "critical")], {})
+    assert events(route(changes, (Route("C0URGENT", "critical"),))) == {"info": UNROUTED, "crit": NEW}
+    assert events(route(changes, ROUTES)) == {"info": NEW, "crit": NEW}
+
+
+def test_group_makes_one_message_per_channel_in_the_order_of_the_routes():
+    changes = run([stored("open")], [finding("w"), finding("c", "critical"), finding("open")], posted("open"))
+    groups = group("PROD", "unknown-connections", changes, ROUTES)
+    assert [(g.channel, [a.subject for a in g.alerts]) for g in groups] == [
+        ("C0ALL", ["w", "c"]),
+        ("C0URGENT", ["c"]),
+    ]
+    assert group("PROD", "unknown-connections", run([stored("open")], [finding("open")], posted("open")), ROUTES) == []
+
+
+# --- render --------------------------------------------------------------------------------------------------
+
+
+def test_thread_replies_say_what_changed_and_nothing_otherwise():
+    changes = run(
+        [
+            stored("due", last_notified_at=NOW - 25 * HOUR),
+            stored("back", state="resolved"),
+            stored("gone", clean_runs=1),
+        ],
+        [finding("due"), finding("back"), finding("new")],
+        posted("due", "back", "gone"),
+    )
+    texts = {c.record.subject: (thread_reply(c, NOW) or {}).get("text") for c in changes}
+    assert texts == {
+        "due": ":hourglass: *Still open after 2h:* connection from due",
+        "back": ":large_orange_circle: *Back again:* connection from back",
+        "gone": ":white_check_mark: *Resolved:* connection from gone",
+        "new": None,
+    }
+
+
+def test_address_buttons_and_owner_lookup_are_for_address_checks():
+    assert has_address_buttons("unknown-connections") and looks_up_owner("unknown-connections")
+    assert not has_address_buttons("smtp-relay") and not looks_up_owner("smtp-relay")
+    smtp = replace(stored("relay"), check="smtp-relay")
+    buttons = [b for b in group_message("PROD", "smtp-relay", [smtp])["blocks"] if b["type"] == "actions"]
+    assert [e["action_id"] for e in buttons[0]["elements"]] == ["alert_silence_24h"]
+
+
+# --- enqueue ---------------------------------------------------------------------------------------------------
+
+
+def test_messages_to_rerender_are_those_of_reopened_and_resolved_alerts_once_each():
+    messages = {
+        **posted("back", "gone", "due"),
+        finding("both").fingerprint: posted("gone")[finding("gone").fingerprint],
+    }
+    changes = run(
+        [
+            stored("back", state="resolved"),
+            stored("gone", clean_runs=1),
+            stored("both", clean_runs=1),
+            stored("due", last_notified_at=0.0),
+        ],
+        [finding("back"), finding("due")],
+        messages,
+    )
+    assert messages_to_rerender(changes) == ["alerts:back", "alerts:gone"]
+
+
+@pytest.fixture
+def storage(tmp_path: Path):
+    storage = open_database(tmp_path / "warden.db")
+    yield storage
+    storage.close()
+
+
+def test_enqueue_stores_the_state_and_its_messages_in_order(storage):
+    reminder = stored("due", last_notified_at=NOW - 25 * HOUR)
+    changes = run([reminder], [finding("due"), finding("new")], posted("due"))
+    groups = [Group("PROD", "unknown-connections", "C0ALL", (changes[1].record,))]
+
+    def render(system: str, check: str, alerts: Sequence[AlertRecord]) -> dict[str, Any]:
+        return {"text": f"{system} {check} {len(alerts)}"}
+
+    with storage.transaction():
+        enqueue(storage, changes, groups, NOW, render)
+    items = outbox.items(storage)
+    assert [(i.channel, i.method, i.payload["text"]) for i in items] == [
+        ("C0ALERTS", "chat.postMessage", ":hourglass: *Still open after 2h:* connection from due"),
+        ("C0ALL", "chat.postMessage", "PROD unknown-connections 1"),
+    ]
+    assert items[0].thread_key == "alerts:due" and items[1].message_key.startswith("alerts:")
+    assert alert(storage, finding("due").fingerprint).last_notified_at == NOW
+    assert alert(storage, finding("new").fingerprint).last_notified_at == NOW
+    assert [m.message_key for m in messages_of(storage, finding("new").fingerprint)] == [items[1].message_key]
+
+
+def test_the_lifecycle_result_lists_fingerprints_by_event():
+    changes = run(
+        [stored("back", state="resolved"), stored("gone", clean_runs=1)],
+        [finding("new"), finding("back")],
+        posted("back", "gone"),
+    )
+    result = LifecycleResult.of(changes)
+    assert result.new == [finding("new").fingerprint] and result.reopened == [finding("back").fingerprint]
+    assert result.resolved == [finding("gone").fingerprint] and result.changed
+    assert not LifecycleResult.of([c for c in changes if c.event == CLEAN]).changed
