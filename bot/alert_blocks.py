@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks import escape_mrkdwn, fit, slack_date, to_dicts
+from bot.checks import registry
 from storage.alerts import AlertRecord
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -29,7 +30,6 @@ ACTION_TRACE = "alert_trace_owner"
 ACTION_TRUST = "alert_trust"
 ACTION_END = "alert_end_connection"
 ACTION_SILENCE = "alert_silence_24h"
-CONNECTION_CHECKS = ("unknown-connections",)
 
 
 def by_severity(alerts: Sequence[AlertRecord]) -> list[AlertRecord]:
@@ -54,7 +54,7 @@ def _alert_text(alert: AlertRecord) -> str:
 def _buttons(alert: AlertRecord) -> ActionsBlock:
     value = alert.fingerprint
     buttons = []
-    if alert.check in CONNECTION_CHECKS:
+    if registry.about_address(alert.check):
         buttons += [
             ButtonElement(text="Trace owner", action_id=ACTION_TRACE, value=value),
             ButtonElement(text="Trust…", action_id=ACTION_TRUST, value=value),

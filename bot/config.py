@@ -6,7 +6,6 @@ and reports every problem at once, naming the file, the key and what is accepted
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import difflib
 import ipaddress
@@ -19,16 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.checks import registry
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 DEFAULT_CONFIG_PATH = "warden.toml"
 CONFIG_ENV_VAR = "WARDEN_CONFIG"
 EXAMPLE_CONFIG_NAME = "warden.example.toml"
 
-# The checks a [checks.<id>] table may configure. Add a check's id here when adding the check.
-# The checks this version implements (bot/checks registers each); a [checks.<id>] table for any
-# other id is an error rather than a setting that silently does nothing.
-CHECK_IDS: tuple[str, ...] = ("unknown-connections", "plaintext-services", "smtp-relay", "splctl-exposure")
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_CHECK_INTERVAL = 10.0
 # The changes a request can ask for, each with its own [approvals.<action>] policy table.
@@ -57,8 +54,9 @@ class Route:
     min_severity: str = "info"
 
 
-# Where each check's runbook (docs/checks/<id>.md) is published; an alert links to <base><id>.md.
-DEFAULT_RUNBOOK_BASE_URL = "https://github.com/ibmi-warden/ibmi-warden/blob/main/docs/checks/"
+# Where the checks' runbooks (bot/checks/<package>/runbook.md) are published; an alert links to
+# <base><package>/runbook.md.
+DEFAULT_RUNBOOK_BASE_URL = "https://github.com/ibmi-warden/ibmi-warden/blob/main/bot/checks/"
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,7 @@ class SlackSettings:
     approvals_channel: str
     command: str = "/ibmi"
     routes: tuple[Route, ...] = ()  # empty: every alert goes to alerts_channel
-    runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL  # https://…/ ending in "/"; alerts link to <base><check>.md
+    runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL  # https://…/ ending in "/"; <base><package>/runbook.md
 
     @property
     def alert_routes(self) -> tuple[Route, ...]:
@@ -1055,14 +1053,16 @@ def _check_tables(section: _Section) -> dict[str, _Section]:
     table = section.typed("checks", dict, "a table", "[checks.<id>] tables")
     if table is None:
         return {}
-    checks_section = _Section(section.problems, section.key("checks"), table, CHECK_IDS, noun="check")
+    # The checks bot/checks/registry.py finds; a table for any other id is an error, not a silent no-op.
+    check_ids = registry.check_ids()
+    checks_section = _Section(section.problems, section.key("checks"), table, check_ids, noun="check")
     tables = {}
     for check_id in table:
-        if check_id in CHECK_IDS and isinstance(table[check_id], dict):
+        if check_id in check_ids and isinstance(table[check_id], dict):
             tables[check_id] = _Section(
                 section.problems, checks_section.key(check_id), table[check_id], tuple(table[check_id])
             )
-        elif check_id in CHECK_IDS:
+        elif check_id in check_ids:
             checks_section.typed(check_id, dict, "a table", f"[{checks_section.key(check_id)}]")
     return tables
 
@@ -1076,16 +1076,14 @@ def _read_check_table(section: _Section, check_id: str) -> CheckOverride:
 
 
 def _validate_options(section: _Section, check_id: str, options: Mapping[str, Any]) -> None:
-    from bot.checks import CHECKS, build_settings  # the checks import this module: import at use
-
-    settings_type = CHECKS[check_id].settings_type
-    accepted = ["enabled", "interval"] + [f.name for f in dataclasses.fields(settings_type)] if settings_type else []
+    check = registry.check(check_id)
+    accepted = ["enabled", "interval", *check.option_names] if check.settings_type else []
     for key in options:
         if key not in accepted:
             section.problem(key, _unknown_key_text(key, accepted or ["enabled", "interval"], "key"))
     known = {k: v for k, v in options.items() if k in accepted}
     try:
-        build_settings(check_id, known)
+        check.build_settings(known)
     except (ValueError, TypeError) as error:
         key = getattr(error, "key", None) or getattr(error, "argument", None)
         text = str(error)

@@ -12,14 +12,13 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from bot.alerts import AlertManager
+from bot.checks import registry
 from bot.trace import TraceError, Tracer
 from storage.alerts import alert as stored_alert
 from storage.alerts import save_alert
 from storage.database import Storage
 
 log = logging.getLogger(__name__)
-
-ENRICHED_CHECKS = ("unknown-connections",)
 
 
 class OwnerEnricher:
@@ -51,7 +50,7 @@ class OwnerEnricher:
 
     def _enrich_one(self, fingerprint: str) -> None:
         record = stored_alert(self.storage, fingerprint)
-        if record is None or record.check not in ENRICHED_CHECKS:
+        if record is None or not registry.about_address(record.check):
             return
         address = record.finding.get("facts", {}).get("remote_address") or record.subject
         try:

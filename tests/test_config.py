@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.checks.registry import check_ids
 from bot.config import (
     APPROVAL_ACTIONS,
-    CHECK_IDS,
     ApprovalPolicy,
     Config,
     ConfigError,
@@ -75,7 +75,7 @@ def test_example_config_loads_and_runs_against_the_demo() -> None:
     assert system.name == "DEMO" and system.is_demo
     assert system.trusted == (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("192.168.0.0/16"))
     assert system.demo == DemoSettings(path=Path("demo-ibmi"))
-    assert set(config.checks) <= set(CHECK_IDS)
+    assert set(config.checks) <= set(check_ids())
 
 
 def test_example_config_commented_systems_are_valid(tmp_path: Path) -> None:
