@@ -136,15 +136,12 @@ def button_texts(message: dict) -> list[str]:
     ]
 
 
-def test_an_alert_of_the_example_gets_the_address_buttons_and_its_runbook(
-    tmp_path: Path, example_check: None
-) -> None:
-    runbook_url = runbook_url_of(load_config(write_config(tmp_path), env={}))
+def test_an_alert_of_the_example_gets_the_address_buttons_and_its_runbook(tmp_path: Path, example_check: None) -> None:
+    config = load_config(write_config(tmp_path), env={})
+    runbook_url = runbook_url_of(config)
     message = group_message("DEMO", EXAMPLE, [alert_of(EXAMPLE)], runbook_url(EXAMPLE))
     assert button_texts(message) == ["Trace owner", "Trust…", "End connection…", "Silence 24h"]
-    assert runbook_url(EXAMPLE) == f"{load_config(write_config(tmp_path), env={}).slack.runbook_base_url}" + (
-        "watched_addresses/runbook.md"
-    )
+    assert runbook_url(EXAMPLE) == f"{config.slack.runbook_base_url}watched_addresses/runbook.md"
     assert registry.about_address(EXAMPLE)
 
 

@@ -301,7 +301,7 @@ class _SmtpClient(smtplib.SMTP):
         super().__init__(**kwargs)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        sock = super()._get_socket(host, port, timeout)
+        sock = super()._get_socket(host, port, timeout)  # type: ignore[misc]  # not in the smtplib stubs
         self._on_connected(sock)
         return sock
 
