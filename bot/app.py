@@ -14,7 +14,8 @@ from bot import __version__
 from bot.alerting.lifecycle import AlertManager
 from bot.alerting.owners import OwnerEnricher
 from bot.approvals import ApprovalService
-from bot.config import CHECK_IDS, Config, Secrets
+from bot.checks import registry
+from bot.config import Config, Secrets
 from bot.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
 from bot.remediation import Remediation
 from bot.roles import Roles
@@ -77,8 +78,13 @@ def assemble(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, trac
 
 
 def runbook_url_of(config: Config) -> Callable[[str], str | None]:
-    """Each check's runbook page (docs/checks/<id>.md under slack.runbook_base_url); None for anything else."""
-    return lambda check: f"{config.slack.runbook_base_url}{check}.md" if check in CHECK_IDS else None
+    """Each check's runbook page (<package>/runbook.md under slack.runbook_base_url); None for anything else."""
+
+    def url(check: str) -> str | None:
+        path = registry.runbook_path(check)
+        return f"{config.slack.runbook_base_url}{path}" if path else None
+
+    return url
 
 
 class _IgnoreTokenFromEnvironment(logging.Filter):

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 
 from bot import __version__
+from bot.checks import registry
 from bot.checks.finding import Finding
 from bot.config import Config, ConfigError, Secrets, find_example_config, load_config, system_credentials
 from bot.logging_setup import configure_logging
@@ -40,7 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--http", type=int, metavar="PORT", help="with Slack tokens: serve HTTP on PORT")
     demo.add_argument("--host", default="0.0.0.0", help="address to listen on with --http")
 
-    check = commands.add_parser("check", help="run every check once and print the findings")
+    check = commands.add_parser(
+        "check",
+        help="run every check once and print the findings",
+        epilog=checks_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     with_config(check, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
     check.add_argument("--system", metavar="NAME", help="only this system")
     check.add_argument("--json", action="store_true", help='print {"findings": [...]} as JSON')
@@ -150,6 +156,16 @@ def _require_credentials(config: Config) -> None:
             problems += error.problems
     if problems:
         raise ConfigError(problems)
+
+
+def checks_text() -> str:
+    """The known checks, one a line, for `ibmi-warden check --help`."""
+    lines = ["checks (turn one off with enabled = false under [checks.<id>]):"]
+    for check in registry.checks():
+        every = f"{check.default_interval / 3600:g}h" if check.default_interval >= 3600 else ""
+        every = every or f"{check.default_interval / 60:g}m"
+        lines.append(f"  {check.id:22} {check.title} (every {every})")
+    return "\n".join(lines)
 
 
 def _check(config: Config, system: str | None, as_json: bool) -> int:

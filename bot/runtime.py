@@ -25,20 +25,20 @@ HTTP_THREADS = 16
 
 
 def start_scheduler(services: WardenServices) -> BackgroundScheduler:
-    """One interval job per system and check; a run never overlaps itself and missed runs coalesce."""
+    """One interval job per system and group of checks sharing an interval (they read their sources once);
+    a run never overlaps itself and missed runs coalesce."""
     scheduler = BackgroundScheduler(timezone="UTC")
     for system in services.system_names():
-        for check in services.enabled_checks(system):
-            interval = services.check_interval(system, check)
+        for interval, checks in services.check_groups(system).items():
             scheduler.add_job(
-                services.run_check,
+                services.run_checks,
                 "interval",
-                args=(system, check),
+                args=(system, tuple(checks)),
                 seconds=interval,
                 jitter=min(30, interval / 10),
                 max_instances=1,
                 coalesce=True,
-                id=f"{system}/{check}",
+                id=f"{system}/{'+'.join(checks)}",
                 next_run_time=_soon(),
             )
     scheduler.add_job(

@@ -9,7 +9,7 @@ import ipaddress
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -19,7 +19,9 @@ from bot.alerting.owners import OwnerEnricher
 from bot.alerting.silences import SilenceService
 from bot.approvals import ApprovalService
 from bot.blocks import escape_mrkdwn, text_blocks
-from bot.checks import CHECKS, build_settings
+from bot.checks import registry
+from bot.checks.cycle import CheckOutcome, PlannedCheck, run_checks
+from bot.checks.definition import CheckTarget, system_host
 from bot.checks.finding import Finding
 from bot.command_text import EndRequest, TrustRequest
 from bot.config import Config, SystemSettings
@@ -195,36 +197,49 @@ class WardenServices:
 
     def enabled_checks(self, system: str) -> list[str]:
         settings = self.config.system(system)
-        return [c for c in CHECKS if self.config.check_for(settings, c).enabled]
+        return [c for c in registry.check_ids() if self.config.check_for(settings, c).enabled]
 
     def check_interval(self, system: str, check: str) -> float:
-        return self.config.check_for(self.config.system(system), check).interval or CHECKS[check].default_interval
+        interval = self.config.check_for(self.config.system(system), check).interval
+        return interval or registry.check(check).default_interval
+
+    def check_groups(self, system: str) -> dict[float, list[str]]:
+        """The system's enabled checks by interval: each group runs together, reading its sources once."""
+        groups: dict[float, list[str]] = {}
+        for check in self.enabled_checks(system):
+            groups.setdefault(self.check_interval(system, check), []).append(check)
+        return groups
 
     def run_check(self, system: str, check: str) -> tuple[list[Finding], str | None]:
         """Run one check on one system and record the run; returns its findings and its error, if any."""
+        return self.run_checks(system, [check])[check]
+
+    def run_checks(self, system: str, checks: Sequence[str]) -> dict[str, tuple[list[Finding], str | None]]:
+        """Run checks on one system, each source read once for all of them, and record each run.
+        Returns each check's findings and its error, if any."""
         settings = self.config.system(system)
         started = datetime.now(UTC)
-        clock = time.monotonic()
-        findings: list[Finding] = []
-        error: str | None = None
-        reachable = True
-        try:
-            options = build_settings(check, self.config.check_for(settings, check).options)
-            findings = CHECKS[check].run(self.connection(system), self.effective(settings), options)
-        except IbmiError as failure:
-            error = str(failure)
-            reachable = not isinstance(failure, ConnectionFailedError | DriverMissingError)
-            log.warning("%s/%s failed: %s", settings.name, check, error)
-        duration = time.monotonic() - clock
-        outcome = "error" if error else ("findings" if findings else "ok")
-        if not error:
-            log.info("%s/%s: %d finding(s) in %.1fs", settings.name, check, len(findings), duration)
-        record_run(
-            self.storage,
-            CheckRun(settings.name, check, started, duration, outcome, len(findings), error),
-        )
-        record_reachability(self.storage, settings.name, reachable, error if not reachable else None, started)
-        self._announce(settings.name, check, findings, error, reachable)
+        planned = []
+        for check_id in checks:
+            check = registry.check(check_id)
+            planned.append(PlannedCheck(check, check.build_settings(self.config.check_for(settings, check_id).options)))
+        target = CheckTarget(settings.name, self.effective(settings).trusted, system_host(settings.connection))
+        outcomes = run_checks(self.connection(system), target, planned)
+        return {outcome.check: self._record(settings.name, started, outcome) for outcome in outcomes}
+
+    def _record(self, system: str, started: datetime, outcome: CheckOutcome) -> tuple[list[Finding], str | None]:
+        """Store one check's run and hand it to the alert lifecycle."""
+        check, findings, failure = outcome.check, outcome.findings, outcome.error
+        error = str(failure) if failure is not None else None
+        reachable = not isinstance(failure, ConnectionFailedError | DriverMissingError)
+        if error:
+            log.warning("%s/%s failed: %s", system, check, error)
+        else:
+            log.info("%s/%s: %d finding(s) in %.1fs", system, check, len(findings), outcome.duration)
+        result = "error" if error else ("findings" if findings else "ok")
+        record_run(self.storage, CheckRun(system, check, started, outcome.duration, result, len(findings), error))
+        record_reachability(self.storage, system, reachable, error if not reachable else None, started)
+        self._announce(system, check, findings, error, reachable)
         return findings, error
 
     def _announce(self, system: str, check: str, findings: list[Finding], error: str | None, reachable: bool) -> None:
@@ -244,13 +259,13 @@ class WardenServices:
                 self.state_changed()
 
     def run_cycle(self, system: str | None = None) -> CycleResult:
-        """Every enabled check on every system (or one). One failing system never stops the others."""
+        """Every enabled check on every system (or one), each system's sources read once.
+        One failing system never stops the others."""
         systems = [self.config.system(system).name] if system else self.system_names()
         findings: list[Finding] = []
         errors: dict[str, str] = {}
         for name in systems:
-            for check in self.enabled_checks(name):
-                found, error = self.run_check(name, check)
+            for check, (found, error) in self.run_checks(name, self.enabled_checks(name)).items():
                 findings.extend(found)
                 if error:
                     errors[f"{name}/{check}"] = error

@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
+from bot import __version__
 from bot.alerting.diff import CLEAN, NEW, OPEN, REMINDER, REOPENED, RESOLVED, SILENCED, UNROUTED, Change, diff
 from bot.alerting.enqueue import enqueue, messages_to_rerender
 from bot.alerting.lifecycle import LifecycleResult
-from bot.alerting.owners import looks_up_owner
-from bot.alerting.render import group_message, has_address_buttons, thread_reply
+from bot.alerting.render import group_message, thread_reply
 from bot.alerting.routing import Group, group, route
 from bot.alerting.silences import silence
+from bot.checks import registry
 from bot.checks.finding import Finding
 from bot.config import AlertSettings, Route
 from storage import open_database, outbox
@@ -200,8 +201,8 @@ def test_thread_replies_say_what_changed_and_nothing_otherwise():
 
 
 def test_address_buttons_and_owner_lookup_are_for_address_checks():
-    assert has_address_buttons("unknown-connections") and looks_up_owner("unknown-connections")
-    assert not has_address_buttons("smtp-relay") and not looks_up_owner("smtp-relay")
+    assert registry.about_address("unknown-connections")
+    assert not registry.about_address("smtp-relay")
     smtp = replace(stored("relay"), check="smtp-relay")
     buttons = [b for b in group_message("PROD", "smtp-relay", [smtp])["blocks"] if b["type"] == "actions"]
     assert [e["action_id"] for e in buttons[0]["elements"]] == ["alert_silence_24h"]
@@ -230,7 +231,7 @@ def test_messages_to_rerender_are_those_of_reopened_and_resolved_alerts_once_eac
 
 @pytest.fixture
 def storage(tmp_path: Path):
-    storage = open_database(tmp_path / "warden.db")
+    storage = open_database(tmp_path / "warden.db", __version__)
     yield storage
     storage.close()
 

@@ -1,4 +1,4 @@
-"""The runbooks in docs/checks/: one per check, all with the same sections, linked from every alert message."""
+"""The runbooks (bot/checks/<package>/runbook.md): one per check, in one shape, linked from every alert."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ import pytest
 
 from bot.alerting.render import group_message
 from bot.app import assemble, runbook_url_of
+from bot.checks import registry
 from bot.checks.finding import Finding
-from bot.config import CHECK_IDS, DEFAULT_RUNBOOK_BASE_URL, ConfigError, Secrets, SlackSettings, load_config
+from bot.config import DEFAULT_RUNBOOK_BASE_URL, ConfigError, Secrets, SlackSettings, load_config
 from storage import outbox
 from storage.alerts import AlertRecord
 
-CHECKS_DOCS = Path(__file__).resolve().parent.parent / "docs" / "checks"
+ROOT = Path(__file__).resolve().parent.parent
+CHECKS_FOLDER = ROOT / "bot" / "checks"
+CHECK_IDS = registry.check_ids()
 
 # Every runbook has these second-level headings, in this order (other sections may come between them).
 REQUIRED_SECTIONS = (
@@ -47,15 +50,16 @@ def sections(text: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("check", CHECK_IDS)
 def test_every_check_has_a_runbook_with_the_required_sections(check: str) -> None:
-    path = CHECKS_DOCS / f"{check}.md"
-    assert path.is_file(), f"{check} has no runbook at docs/checks/{check}.md"
+    path = registry.check(check).runbook
+    where = path.relative_to(ROOT).as_posix()
+    assert path.is_file(), f"{check} has no runbook at {where}"
     text = path.read_text(encoding="utf-8")
     assert text.splitlines()[0] == f"# Check: `{check}`"
     found = headings(text)
     missing = [name for name in REQUIRED_SECTIONS if name not in found]
-    assert not missing, f"docs/checks/{check}.md lacks the sections {missing}"
+    assert not missing, f"{where} lacks the sections {missing}"
     assert [name for name in found if name in REQUIRED_SECTIONS] == list(REQUIRED_SECTIONS), (
-        f"docs/checks/{check}.md: the required sections are out of order: {found}"
+        f"{where}: the required sections are out of order: {found}"
     )
     body = sections(text)
     assert "http" in body["IBM facts and sources"], "sources name where the facts come from"
@@ -65,13 +69,13 @@ def test_every_check_has_a_runbook_with_the_required_sections(check: str) -> Non
 
 
 def test_no_runbook_for_an_unknown_check() -> None:
-    assert {path.stem for path in CHECKS_DOCS.glob("*.md")} == set(CHECK_IDS)
+    assert {path.parent.name for path in CHECKS_FOLDER.glob("*/runbook.md")} == {c.package for c in registry.checks()}
 
 
 def test_runbooks_promise_nothing_for_later() -> None:
-    for path in CHECKS_DOCS.glob("*.md"):
+    for path in CHECKS_FOLDER.glob("*/runbook.md"):
         text = path.read_text(encoding="utf-8").lower()
-        assert "in a later version" not in text and "remediation version" not in text, path.name
+        assert "in a later version" not in text and "remediation version" not in text, path.parent.name
 
 
 # --- the link in alert messages ---------------------------------------------------------------
@@ -123,7 +127,15 @@ def context_texts(message: dict) -> list[str]:
 
 def test_the_default_runbook_address() -> None:
     assert SlackSettings("C0123ALERTS", "C0456APPROV").runbook_base_url == DEFAULT_RUNBOOK_BASE_URL
-    assert DEFAULT_RUNBOOK_BASE_URL == "https://github.com/ibmi-warden/ibmi-warden/blob/main/docs/checks/"
+    assert DEFAULT_RUNBOOK_BASE_URL == "https://github.com/ibmi-warden/ibmi-warden/blob/main/bot/checks/"
+
+
+def test_the_default_runbook_links_point_at_the_runbooks_in_the_repository(tmp_path: Path) -> None:
+    runbook_url = runbook_url_of(load_config(write_config(tmp_path), env={}))
+    for check in registry.checks():
+        url = runbook_url(check.id)
+        assert url is not None and url.startswith(DEFAULT_RUNBOOK_BASE_URL)
+        assert (CHECKS_FOLDER / url.removeprefix(DEFAULT_RUNBOOK_BASE_URL)) == check.runbook
 
 
 def test_an_alert_message_links_to_its_runbook(tmp_path: Path) -> None:
@@ -132,17 +144,17 @@ def test_an_alert_message_links_to_its_runbook(tmp_path: Path) -> None:
     message = group_message(
         "DEMO", "unknown-connections", [fake_alert("unknown-connections")], runbook_url("unknown-connections")
     )
-    expected = f"<{DEFAULT_RUNBOOK_BASE_URL}unknown-connections.md|what to do>"
+    expected = f"<{DEFAULT_RUNBOOK_BASE_URL}unknown_connections/runbook.md|what to do>"
     assert any(expected in text for text in context_texts(message)), context_texts(message)
 
 
 def test_a_configured_runbook_address_is_used_for_every_check(tmp_path: Path) -> None:
-    base = "https://git.example.com/sec/ibmi-warden/blob/main/docs/checks/"
+    base = "https://git.example.com/sec/ibmi-warden/blob/main/bot/checks/"
     config = load_config(write_config(tmp_path, f'runbook_base_url = "{base}"'), env={})
     assert config.slack.runbook_base_url == base
     runbook_url = runbook_url_of(config)
     for check in CHECK_IDS:
-        assert runbook_url(check) == f"{base}{check}.md"
+        assert runbook_url(check) == f"{base}{check.replace('-', '_')}/runbook.md"
     # an alert of something that is not a check (an unreachable system) has no runbook
     assert runbook_url("reachability") is None
 
@@ -155,7 +167,7 @@ def test_the_posted_alert_carries_the_runbook_link(tmp_path: Path) -> None:
         finding = Finding("DEMO", "smtp-relay", "critical", "relay-policy", "Open relay")
         parts.alerts.process("DEMO", "smtp-relay", [finding])
         (post,) = [item for item in outbox.items(parts.storage) if item.method == "chat.postMessage"]
-        link = f"<{DEFAULT_RUNBOOK_BASE_URL}smtp-relay.md|what to do>"
+        link = f"<{DEFAULT_RUNBOOK_BASE_URL}smtp_relay/runbook.md|what to do>"
         assert any(link in text for text in context_texts(post.payload)), post.payload
     finally:
         parts.close()

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot import __version__
 from bot.alerting.silences import SilenceService
 from bot.checks.finding import Finding
 from storage import audit, open_database
@@ -31,7 +32,7 @@ class Threads:
 
 @pytest.fixture
 def storage(tmp_path: Path):
-    storage = open_database(tmp_path / "warden.db")
+    storage = open_database(tmp_path / "warden.db", __version__)
     yield storage
     storage.close()
 

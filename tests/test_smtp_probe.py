@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from bot.smtp_probe import ProbeResult, ProbeSettingError, probe_relay
+from bot.checks.smtp_relay.probe import ProbeResult, ProbeSettingError, probe_relay
 
 SENDER = "relay-probe@example.org"
 OUTSIDE = "relay-probe@example.com"

@@ -20,10 +20,10 @@ from bot.checks.smtp_relay import (
     smtp_running,
     too_broad,
 )
+from bot.checks.smtp_relay.probe import ProbeResult
 from bot.ibmi import sql
 from bot.ibmi.rows import ActiveJob, RelayPolicy, SmtpListEntry, SmtpListReading, SmtpStatus
 from bot.ibmi_settings import open_system
-from bot.smtp_probe import ProbeResult
 from tests.conftest import demo_settings
 
 UNKNOWN = RelayPolicy(None, "unknown", sql.RELAY_POLICY_UNREADABLE)
@@ -390,7 +390,7 @@ def test_findings_have_stable_fingerprints():
 def test_the_documented_toml_example_is_a_valid_configuration():
     import tomllib
 
-    text = (Path(__file__).resolve().parents[1] / "docs" / "checks" / "smtp-relay.md").read_text()
+    text = (Path(__file__).resolve().parents[1] / "bot" / "checks" / "smtp_relay" / "runbook.md").read_text()
     example = re.search(r"```toml\n(.*?)```", text, re.S)
     assert example is not None
     table = tomllib.loads(example.group(1))["checks"]["smtp-relay"]

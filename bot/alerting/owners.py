@@ -12,17 +12,13 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from bot.alerting.lifecycle import AlertManager
+from bot.checks import registry
 from bot.trace import TraceError, Tracer
 from storage.alerts import alert as stored_alert
 from storage.alerts import save_alert
 from storage.database import Storage
 
 log = logging.getLogger(__name__)
-
-
-def looks_up_owner(check: str) -> bool:
-    """Whether alerts of `check` are about a remote address whose owner is worth adding to the alert."""
-    return check in ("unknown-connections",)
 
 
 class OwnerEnricher:
@@ -54,7 +50,7 @@ class OwnerEnricher:
 
     def _enrich_one(self, fingerprint: str) -> None:
         record = stored_alert(self.storage, fingerprint)
-        if record is None or not looks_up_owner(record.check):
+        if record is None or not registry.about_address(record.check):
             return
         address = record.finding.get("facts", {}).get("remote_address") or record.subject
         try:

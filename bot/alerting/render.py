@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 from bot.alerting.diff import REMINDER, REOPENED, RESOLVED, Change
 from bot.alerting.routing import SEVERITY_RANK
 from bot.blocks import escape_mrkdwn, fit, slack_date, to_dicts
+from bot.checks import registry
 from storage.alerts import AlertRecord
 
 SEVERITY_MARK = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
@@ -30,11 +31,6 @@ ACTION_TRACE = "alert_trace_owner"
 ACTION_TRUST = "alert_trust"
 ACTION_END = "alert_end_connection"
 ACTION_SILENCE = "alert_silence_24h"
-
-
-def has_address_buttons(check: str) -> bool:
-    """Whether alerts of `check` are about a remote address, and so offer Trace owner, Trust… and End connection…."""
-    return check in ("unknown-connections",)
 
 
 def by_severity(alerts: Sequence[AlertRecord]) -> list[AlertRecord]:
@@ -59,7 +55,7 @@ def _alert_text(alert: AlertRecord) -> str:
 def _buttons(alert: AlertRecord) -> ActionsBlock:
     value = alert.fingerprint
     buttons = []
-    if has_address_buttons(alert.check):
+    if registry.about_address(alert.check):
         buttons += [
             ButtonElement(text="Trace owner", action_id=ACTION_TRACE, value=value),
             ButtonElement(text="Trust…", action_id=ACTION_TRUST, value=value),

@@ -43,7 +43,6 @@ from bot.config.model import (
     merge_check,
 )
 from bot.config.readers.alerts import DIGEST_TIME_FORM, TIMEZONE_FORM
-from bot.config.readers.checks import CHECK_IDS
 from bot.config.readers.roles import MIN_APPROVAL_TTL, ROLE_MEMBER_FORM
 from bot.config.readers.slack import CHANNEL_FORM, RUNBOOK_BASE_URL_FORM, SEVERITY_FORM
 from bot.config.readers.systems import CONNECTION_FORM, NETWORK_FORM
@@ -52,7 +51,6 @@ from bot.config.validation import DURATION_FORM, parse_duration
 __all__ = [
     "APPROVAL_ACTIONS",
     "CHANNEL_FORM",
-    "CHECK_IDS",
     "CONFIG_ENV_VAR",
     "CONNECTION_FORM",
     "DEFAULT_CONFIG_PATH",

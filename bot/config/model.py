@@ -42,8 +42,9 @@ class Route:
     min_severity: str = "info"
 
 
-# Where each check's runbook (docs/checks/<id>.md) is published; an alert links to <base><id>.md.
-DEFAULT_RUNBOOK_BASE_URL = "https://github.com/ibmi-warden/ibmi-warden/blob/main/docs/checks/"
+# Where the checks' runbooks (bot/checks/<package>/runbook.md) are published; an alert links to
+# <base><package>/runbook.md.
+DEFAULT_RUNBOOK_BASE_URL = "https://github.com/ibmi-warden/ibmi-warden/blob/main/bot/checks/"
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class SlackSettings:
     approvals_channel: str
     command: str = "/ibmi"
     routes: tuple[Route, ...] = ()  # empty: every alert goes to alerts_channel
-    runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL  # https://…/ ending in "/"; alerts link to <base><check>.md
+    runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL  # https://…/ ending in "/"; <base><package>/runbook.md
 
     @property
     def alert_routes(self) -> tuple[Route, ...]:

@@ -5,39 +5,32 @@ The ids a table may name live here alone (`known_check_ids`); each check validat
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.checks import registry
 from bot.config.model import MIN_CHECK_INTERVAL, CheckOverride, CheckSettings, merge_check
 from bot.config.validation import Section, unknown_key_text
 
 # ---------------------------------------------------------------------------------------------
-# What the checks themselves define: which ids exist, and which options each one accepts.
-
-# The checks a [checks.<id>] table may configure. Add a check's id here when adding the check.
-# The checks this version implements (bot/checks registers each); a [checks.<id>] table for any
-# other id is an error rather than a setting that silently does nothing.
-CHECK_IDS: tuple[str, ...] = ("unknown-connections", "plaintext-services", "smtp-relay", "splctl-exposure")
+# What the checks themselves define (bot/checks/registry.py): which ids exist, which options each accepts.
 
 
 def known_check_ids() -> tuple[str, ...]:
-    """The ids a [checks.<id>] table may name."""
-    return CHECK_IDS
+    """The ids a [checks.<id>] table may name; a table for any other id is an error, not a silent no-op."""
+    return registry.check_ids()
 
 
 def _validate_options(section: Section, check_id: str, options: Mapping[str, Any]) -> None:
-    from bot.checks import CHECKS, build_settings  # the checks import this module: import at use
-
-    settings_type: Any = CHECKS[check_id].settings_type  # a dataclass (or None: the check takes no options)
-    accepted = ["enabled", "interval"] + [f.name for f in dataclasses.fields(settings_type)] if settings_type else []
+    check = registry.check(check_id)
+    accepted = ["enabled", "interval", *check.option_names] if check.settings_type else []
     for key in options:
         if key not in accepted:
             section.problem(key, unknown_key_text(key, accepted or ["enabled", "interval"], "key"))
     known = {k: v for k, v in options.items() if k in accepted}
     try:
-        build_settings(check_id, known)
+        check.build_settings(known)
     except (ValueError, TypeError) as error:
         error_key = getattr(error, "key", None) or getattr(error, "argument", None)
         text = str(error)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from bot.checks.finding import Finding
 from bot.checks.visibility import netstat_not_visible
@@ -71,7 +72,7 @@ def _finding(
     services = sorted(
         {f"{r.local_port} ({r.local_port_name})" if r.local_port_name else str(r.local_port) for r in rows}
     )
-    connections = []
+    connections: list[dict[str, Any]] = []
     for row in sorted(rows, key=lambda r: (r.local_port, r.remote_port)):
         job = jobs_by_key.get(row.key)
         connections.append(

@@ -1,6 +1,6 @@
 """The optional active relay probe: ask an SMTP server to relay, and stop before any mail is sent.
 
-IBM i offers no way to read CHGSMTPA ALWRLY (docs/checks/smtp-relay.md), so the only direct
+IBM i offers no way to read CHGSMTPA ALWRLY (runbook.md), so the only direct
 evidence of how the SMTP server treats relaying is its answer. The probe connects, greets (EHLO,
 falling back to HELO), gives an outside sender (MAIL FROM) and an outside recipient (RCPT TO), reads
 the answer to RCPT, then resets (RSET) and leaves (QUIT). It never sends DATA, so no message is
@@ -301,7 +301,7 @@ class _SmtpClient(smtplib.SMTP):
         super().__init__(**kwargs)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        sock = super()._get_socket(host, port, timeout)
+        sock = super()._get_socket(host, port, timeout)  # type: ignore[misc]  # not in the smtplib stubs
         self._on_connected(sock)
         return sock
 

@@ -1,0 +1,1 @@
+"""Checks that exist only for the tests: a package the registry can walk like bot/checks."""

@@ -1,0 +1,207 @@
+"""A cycle reads each data source once per system and hands the reading to every check that needs it."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from bot.app import assemble
+from bot.checks import registry
+from bot.checks.cycle import PlannedCheck, run_checks
+from bot.checks.definition import CheckDefinition, CheckTarget, Readings, Source, SourceContext
+from bot.checks.finding import Finding
+from bot.config import Config, DigestSettings, Secrets, SlackSettings, load_config
+from bot.ibmi.access import SystemConnection
+from bot.ibmi.errors import ConnectionFailedError, NotAuthorizedError, QueryTimeoutError
+from bot.runtime import start_scheduler
+from storage.check_runs import last_runs
+
+
+def write_config(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "warden.toml"
+    path.write_text(
+        textwrap.dedent(f"""
+        [slack]
+        alerts_channel = "C0123ALERTS"
+        approvals_channel = "C0456APPROV"
+
+        [storage]
+        path = "{(tmp_path / "warden.db").as_posix()}"
+
+        [[systems]]
+        name = "DEMO"
+        connection = "demo"
+        trusted = ["10.0.0.0/8"]
+        demo.path = "{(tmp_path / "demo-ibmi").as_posix()}"
+        """)
+        + textwrap.dedent(extra),
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement the product sends to any system, in order."""
+    sent: list[str] = []
+    query = SystemConnection.query
+
+    def recording(self: SystemConnection, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        sent.append(statement)
+        return query(self, statement, params)
+
+    monkeypatch.setattr(SystemConnection, "query", recording)
+    return sent
+
+
+def reads_of(view: str, sent: list[str]) -> int:
+    return sum(1 for statement in sent if f"QSYS2.{view}\n" in statement or f"QSYS2.{view} " in statement)
+
+
+def test_one_demo_cycle_reads_netstat_once(tmp_path: Path, statements: list[str]) -> None:
+    parts = assemble(load_config(write_config(tmp_path), env={}), Secrets(slack_bot_token="xoxb-test"))
+    try:
+        result = parts.services.run_cycle()
+    finally:
+        parts.close()
+    assert result.errors == {}
+    checks = {finding.check for finding in result.findings}
+    assert {"unknown-connections", "plaintext-services", "smtp-relay"} <= checks  # all three use NETSTAT
+    assert reads_of("NETSTAT_INFO", statements) == 1, statements
+    assert reads_of("NETSTAT_JOB_INFO", statements) == 1
+
+
+def test_a_shared_cycle_finds_what_each_check_finds_alone(tmp_path: Path) -> None:
+    parts = assemble(load_config(write_config(tmp_path), env={}), Secrets(slack_bot_token="xoxb-test"))
+    try:
+        together = parts.services.run_checks("DEMO", registry.check_ids())
+        alone = {check: parts.services.run_check("DEMO", check) for check in registry.check_ids()}
+        runs = last_runs(parts.storage)
+    finally:
+        parts.close()
+    assert together == alone
+    assert {check for (system, check) in runs} == set(registry.check_ids())
+
+
+def test_checks_are_grouped_by_interval_one_scheduler_job_a_group(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, '[checks.plaintext-services]\ninterval = "1h"\n'), env={})
+    parts = assemble(config, Secrets(slack_bot_token="xoxb-test"))
+    try:
+        groups = parts.services.check_groups("DEMO")
+        assert groups == {
+            300.0: ["unknown-connections"],
+            3600.0: ["plaintext-services", "smtp-relay", "splctl-exposure"],
+        }
+        services = SimpleNamespace(
+            config=Config(
+                path=Path("warden.toml"), slack=SlackSettings("C1", "C2"), systems=(), digest=DigestSettings()
+            ),  # type: ignore[arg-type]
+            system_names=lambda: ["DEMO"],
+            check_groups=parts.services.check_groups,
+            run_checks=parts.services.run_checks,
+            maintain=lambda: None,
+            approvals=None,
+            roles=None,
+        )
+        scheduler = start_scheduler(services)  # type: ignore[arg-type]
+        try:
+            jobs = {job.id: job for job in scheduler.get_jobs() if job.id.startswith("DEMO/")}
+        finally:
+            scheduler.shutdown(wait=False)
+    finally:
+        parts.close()
+    assert set(jobs) == {"DEMO/unknown-connections", "DEMO/plaintext-services+smtp-relay+splctl-exposure"}
+    job = jobs["DEMO/plaintext-services+smtp-relay+splctl-exposure"]
+    assert job.args == ("DEMO", ("plaintext-services", "smtp-relay", "splctl-exposure"))
+    assert job.trigger.interval.total_seconds() == 3600.0
+
+
+# --- the cycle runner on its own, with made-up sources ---------------------------------------------
+
+
+class Counting:
+    """A source reader that counts its reads and answers, or raises, what it is told."""
+
+    def __init__(self, answer: Any = None, error: Exception | None = None):
+        self.answer, self.error, self.reads = answer, error, 0
+
+    def __call__(self, _context: SourceContext) -> Any:
+        self.reads += 1
+        if self.error is not None:
+            raise self.error
+        return self.answer
+
+
+def made_up_check(check_id: str, *sources: Source, order: int = 100) -> CheckDefinition:
+    def evaluate(readings: Readings, target: CheckTarget, _settings: Any) -> list[Finding]:
+        said = [f"{s.name}={readings.optional(s.name)!r}/{readings.problem(s.name)}" for s in sources]
+        return [Finding(target.name, check_id, "info", "readings", "; ".join(said))]
+
+    return CheckDefinition(check_id, check_id, 60.0, tuple(sources), evaluate, Path("."), order=order)
+
+
+def run(*checks: CheckDefinition) -> dict[str, Any]:
+    outcomes = run_checks(object(), CheckTarget("SYS"), [PlannedCheck(c, None) for c in checks])  # type: ignore[arg-type]
+    return {o.check: (o.error if o.error else o.findings[0].title) for o in outcomes}
+
+
+def test_a_source_two_checks_need_is_read_once() -> None:
+    rows = Counting(["row"])
+    shared = Source("shared", rows)
+    assert run(made_up_check("a", shared), made_up_check("b", shared)) == {
+        "a": "shared=['row']/None",
+        "b": "shared=['row']/None",
+    }
+    assert rows.reads == 1
+
+
+def test_a_source_the_profile_may_not_read_is_not_readable_for_each_check_needing_it() -> None:
+    hidden = Source("hidden", Counting(error=NotAuthorizedError("SYS: query failed: SQL0551")))
+    fine = Source("fine", Counting(1))
+    outcome = run(made_up_check("a", hidden, fine))
+    assert outcome == {"a": "hidden=None/SYS: query failed: SQL0551; fine=1/None"}
+
+
+def test_a_failed_source_fails_only_the_checks_that_need_it() -> None:
+    timeout = QueryTimeoutError("SYS: query took longer than 30s")
+    slow, fine = Source("slow", Counting(error=timeout)), Source("fine", Counting(2))
+    outcome = run(made_up_check("a", slow, fine), made_up_check("b", fine))
+    assert outcome == {"a": timeout, "b": "fine=2/None"}
+
+
+def test_once_the_system_is_unreachable_no_further_source_is_tried() -> None:
+    down = ConnectionFailedError("SYS: connecting failed")
+    first, second = Counting(error=down), Counting(3)
+    outcome = run(made_up_check("a", Source("first", first)), made_up_check("b", Source("second", second)))
+    assert outcome == {"a": down, "b": down}
+    assert (first.reads, second.reads) == (1, 0)
+
+
+def test_a_check_that_cannot_do_without_an_unreadable_source_fails_with_its_error() -> None:
+    refused = NotAuthorizedError("SYS: query failed: SQL0551")
+    required = Source("required", Counting(error=refused))
+
+    def evaluate(readings: Readings, target: CheckTarget, _settings: Any) -> list[Finding]:
+        readings.value("required")
+        return []
+
+    check = CheckDefinition("needs-it", "needs it", 60.0, (required,), evaluate, Path("."))
+    assert run(check) == {"needs-it": refused}
+
+
+def test_the_registry_refuses_two_sources_of_one_name() -> None:
+    one, other = Source("same", Counting()), Source("same", Counting())
+    with pytest.raises(registry.RegistryError, match="already named 'same'"):
+        registry._ordered([made_up_check("a", one), made_up_check("b", other)])
+    with pytest.raises(registry.RegistryError, match="two checks have the id 'a'"):
+        registry._ordered([made_up_check("a"), made_up_check("a")])
+
+
+def test_a_check_id_is_lower_case_words_joined_by_dashes() -> None:
+    with pytest.raises(ValueError, match="lower-case words joined by dashes"):
+        made_up_check("Unknown_Connections")
