@@ -27,12 +27,12 @@ from bot.home_view import home_view
 from bot.ibmi import sql
 from bot.ibmi.connection import SystemConnection
 from bot.ibmi.errors import ConnectionFailedError, DriverMissingError, IbmiError
+from bot.net import TrustList, is_local
 from bot.remediation import Remediation
 from bot.reports import CheckStatus, NetstatEntry, NetstatReport, SystemStatus
 from bot.request_blocks import reply
 from bot.roles import Roles
 from bot.trace import TraceError, Tracer
-from bot.trust import TrustList, is_local
 from storage import Storage, audit, outbox
 from storage.alerts import active_silences, add_silence, open_alerts
 from storage.alerts import alert as stored_alert

@@ -18,8 +18,8 @@ from bot.ibmi import sql
 from bot.ibmi.connection import SystemConnection
 from bot.ibmi.errors import NotAuthorizedError
 from bot.ibmi.rows import SmtpListReading
+from bot.net import TrustList
 from bot.smtp_probe import probe_relay
-from bot.trust import TrustList
 
 Runner = Callable[[SystemConnection, SystemSettings, Any], list[Finding]]
 

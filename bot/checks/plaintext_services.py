@@ -32,7 +32,7 @@ from typing import Any
 from bot.checks.finding import SEVERITIES, Finding
 from bot.checks.visibility import netstat_not_visible
 from bot.ibmi.rows import NetstatConnection, parse_address
-from bot.trust import TrustList, is_local
+from bot.net import TrustList, is_local
 
 CHECK_ID = "plaintext-services"
 

@@ -12,16 +12,14 @@ import ipaddress
 from collections.abc import Iterable
 from socket import AF_INET, AF_INET6, inet_pton
 
-from bot.ibmi.rows import IPAddress, parse_address
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from bot.net.address import IPAddress, Network, parse_address
 
 # An address as one integer (`key_of`): an IPv4 address is its value, an IPv6 address its value with bit
 # 128 set. Keys of the two families never meet, and sort in (version, address) order.
 AddressKey = int
 IPV6_KEY_BIT = 1 << 128
 
-# What `is_local` calls local: unspecified and loopback. ::/127 is :: and ::1.
+# What `bot.net.address.is_local` calls local: unspecified and loopback. ::/127 is :: and ::1.
 _LOCAL = tuple(ipaddress.ip_network(n) for n in ("0.0.0.0/32", "127.0.0.0/8", "::/127"))
 
 
@@ -49,11 +47,6 @@ class TrustList:
         not an address: for each, the answer of `parse_address`, then `is_local` and `in`.
         """
         return _keys_outside(texts, self._quiet)
-
-
-def is_local(address: IPAddress) -> bool:
-    """Loopback or unspecified: the system talking to itself, or a socket with no peer."""
-    return address.is_loopback or address.is_unspecified
 
 
 def address_key(text: str | None) -> AddressKey | None:
