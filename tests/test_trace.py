@@ -587,10 +587,10 @@ def test_ipwhois_refusal_still_gives_a_local_answer(storage: Storage) -> None:
     [
         ("", "Nothing to trace"),
         ("   ", "Nothing to trace"),
-        ("example.com", "is not an IP address"),
+        ("example.com", "looks like a host name"),
         ("1.2.3.256", "is not an IP address"),
         ("fe80::1::2", "is not an IP address"),
-        ("1.2.3.0/24", "is a network, not an address"),
+        ("1.2.3.0/24", "is a network; give one address"),
         ("010.001.002.003", "has leading zeros"),
     ],
 )

@@ -38,7 +38,7 @@ class TrustList:
 
     def untrusted_key(self, text: str | None) -> AddressKey | None:
         """The `address_key` of `text` if it is an address neither local nor trusted, else None."""
-        return self.untrusted_keys((text,)).get(text)
+        return None if text is None else self.untrusted_keys((text,)).get(text)
 
     def untrusted_keys(self, texts: Iterable[str | None]) -> dict[str, AddressKey]:
         """The texts that are addresses neither local nor trusted, each with its `address_key`.
@@ -51,7 +51,7 @@ class TrustList:
 
 def address_key(text: str | None) -> AddressKey | None:
     """`key_of(parse_address(text))`, or None where that is None: the same answer, faster."""
-    return _keys_outside((text,), ()).get(text)
+    return None if text is None else _keys_outside((text,), ()).get(text)
 
 
 def key_of(address: IPAddress) -> AddressKey:
@@ -88,6 +88,8 @@ def _keys_outside(texts: Iterable[str | None], bounds: list[int] | tuple[()]) ->
     pton = inet_pton if _inet_pton_agrees else _refuse
     from_bytes, af_inet, af_inet6, bisect_right = int.from_bytes, AF_INET, AF_INET6, bisect.bisect_right
     for text in dict.fromkeys(texts):
+        if text is None:  # NULL in NETSTAT: no address
+            continue
         try:
             if ":" in text:  # IPv6; IPv4-mapped ::ffff:a.b.c.d is unwrapped to IPv4, as parse_address does
                 key = from_bytes(pton(af_inet6, text))
