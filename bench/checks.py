@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.checks.unknown_connections import evaluate  # noqa: E402
 from bot.ibmi.rows import NetstatConnection, parse_address  # noqa: E402
-from bot.trust import IPV6_KEY_BIT, Network, TrustList, is_local, key_of  # noqa: E402
+from bot.net import IPV6_KEY_BIT, Network, TrustList, is_local, key_of  # noqa: E402
 
 TARGET_SECONDS = 0.25
 TARGET_SPEEDUP = 100

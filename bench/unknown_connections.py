@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.checks.unknown_connections import evaluate  # noqa: E402
 from bot.ibmi.rows import NetstatConnection  # noqa: E402
-from bot.trust import TrustList  # noqa: E402
+from bot.net import TrustList  # noqa: E402
 
 
 def make_rows(count: int, rng: random.Random) -> list[NetstatConnection]:

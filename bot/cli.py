@@ -8,12 +8,11 @@ import logging
 import os
 import sqlite3
 import sys
-import time
 from collections.abc import Sequence
 
 from bot import __version__
 from bot.checks import registry
-from bot.checks.finding import Finding
+from bot.cli_text import format_audit, format_findings, owner_text
 from bot.config import Config, ConfigError, Secrets, find_example_config, load_config, system_credentials
 from bot.logging_setup import configure_logging
 from storage import StorageError, audit, open_database
@@ -191,23 +190,6 @@ def _check(config: Config, system: str | None, as_json: bool) -> int:
     return EXIT_FINDINGS if any(f.at_least_warning for f in result.findings) else EXIT_OK
 
 
-def format_findings(findings: Sequence[Finding], errors: dict[str, str]) -> str:
-    lines: list[str] = []
-    current = None
-    for finding in findings:
-        if (finding.system, finding.check) != current:
-            current = (finding.system, finding.check)
-            lines.append(f"\n{finding.system}  {finding.check}")
-        lines.append(f"  {finding.severity.upper():8} {finding.title}")
-        lines += [f"           {detail}" for detail in finding.details]
-    for where, error in errors.items():
-        lines.append(f"\n{where}  ERROR  {error}")
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in ("critical", "warning", "info")}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    lines.append(f"\n{len(findings)} finding{'s' if len(findings) != 1 else ''}" + (f" ({summary})" if summary else ""))
-    return "\n".join(lines).lstrip("\n")
-
-
 def _demo(config: Config, secrets: Secrets, args: argparse.Namespace) -> int:
     if not any(s.is_demo for s in config.systems):
         print('ibmi-warden: the configuration has no system with connection = "demo"', file=sys.stderr)
@@ -302,45 +284,15 @@ def _audit(config: Config, args: argparse.Namespace) -> int:
         storage.close()
 
 
-def format_audit(events: Sequence[audit.AuditEvent]) -> str:
-    """One line per event: time, actor, action, system, subject, outcome, in aligned columns."""
-    rows = [
-        [
-            _printable(str(cell))
-            for cell in (
-                _audit_time(event.at),
-                event.actor,
-                event.action,
-                event.system or "-",
-                event.subject or "-",
-                event.outcome,
-            )
-        ]
-        for event in events
-    ]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
-    return "\n".join(
-        "  ".join([*(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)), row[-1]]).rstrip()
-        for row in rows
-    )
-
-
-def _audit_time(at: float) -> str:
-    try:
-        return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(at))
-    except (TypeError, ValueError, OverflowError, OSError):  # a tampered row: show what is stored
-        return repr(at)
-
-
-def _printable(text: str) -> str:
-    """Text from Slack users, with line breaks and terminal control characters made harmless."""
-    return "".join(ch if ch.isprintable() else (" " if ch in "\t\r\n" else repr(ch)[1:-1]) for ch in text)
-
-
 def _trace(config: Config, address: str) -> int:
-    from bot.remediation import owner_text
-    from bot.trace import TraceError, Tracer
+    from bot.net import AddressProblem, parse_typed_address
+    from bot.trace import TraceError, Tracer, describe_owner
 
+    try:
+        typed = parse_typed_address(address)
+    except AddressProblem as problem:
+        print(f"ibmi-warden: cannot trace: {problem}", file=sys.stderr)
+        return EXIT_ERROR
     storage = open_database(config.storage.path, __version__)
     try:
         tracer = Tracer(
@@ -350,10 +302,10 @@ def _trace(config: Config, address: str) -> int:
             asn_methods=config.trace.asn_methods,
             max_concurrent=config.trace.max_concurrent,
         )
-        print(owner_text(tracer.trace(address)).replace("*", ""))
+        print(owner_text(describe_owner(tracer.trace(str(typed)))))
         return EXIT_OK
     except TraceError as error:
-        print(f"ibmi-warden: cannot trace {address}: {error.message}", file=sys.stderr)
+        print(f"ibmi-warden: cannot trace {typed}: {error.message}", file=sys.stderr)
         return EXIT_ERROR
     finally:
         storage.close()

@@ -45,6 +45,7 @@ from typing import ClassVar
 
 from bot.config import DURATION_FORM, parse_duration
 from bot.ibmi.cl import AddSmtpListEntry, ChangeSmtpRelay, CLValidationError, RemoveSmtpListEntry
+from bot.net import AddressProblem, parse_typed_address, parse_typed_network, plain_address, unmapped
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -646,70 +647,27 @@ _PARSERS = {
 
 
 def _address(word: str, usage: str, expected: str = _ADDRESS_EXPECTED) -> IPAddress:
-    """One IP address, IPv4 or IPv6, in plain ASCII: no network, brackets, zone id or host name."""
-    shown = f"`{_shorten(word)}`"
-    if not word.isascii():
-        raise UsageError(
-            f"{shown} is not an IP address: it has characters that only look like ASCII digits or "
-            f"letters. Type {expected} in plain ASCII.",
-            usage,
-        )
-    address = _ip(word)
-    if address is not None:
-        return address
-    before, slash, _ = word.partition("/")
-    if slash and _ip(before) is not None:
-        raise UsageError(f"{shown} is a network; give one address, {expected}.", usage)
-    before, percent, _ = word.partition("%")
-    if percent and _ip(before) is not None:
-        raise UsageError(f"{shown} has a zone id (after %); give the address without it.", usage)
-    if word.startswith("[") and word.endswith("]") and _ip(word[1:-1]) is not None:
-        raise UsageError(f"{shown} is in brackets; give the address without them.", usage)
-    if _HOST_NAME.fullmatch(word) and not _ADDRESS_CHARACTERS.fullmatch(word):
-        raise UsageError(f"{shown} looks like a host name; ibmi-warden does not look names up. Give {expected}.", usage)
-    raise UsageError(f"{shown} is not an IP address; expected {expected}.", usage)
+    """One IP address as bot.net reads what a person types; an IPv4-mapped address comes back as IPv4."""
+    try:
+        return parse_typed_address(word, expected)
+    except AddressProblem as problem:
+        raise UsageError(problem.message(lambda text: f"`{_shorten(text)}`"), usage) from None
 
 
 def _ip(text: str) -> IPAddress | None:
-    if not _ADDRESS_CHARACTERS.fullmatch(text):
-        return None
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
+    return plain_address(text)
 
 
 def _unmapped(address: IPAddress) -> IPAddress:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
+    return unmapped(address)
 
 
 def _network(word: str, usage: str) -> Network:
     """A network as the trust list holds it: strict (no host bits), a single address as /32 or /128."""
-    text, slash, prefix = word.partition("/")
-    address = _address(text, usage, _NETWORK_EXPECTED)
-    mapped = isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None
-    if slash:
-        limit = address.max_prefixlen
-        if not (prefix.isascii() and prefix.isdigit() and len(prefix) <= 3 and int(prefix) <= limit):
-            raise UsageError(
-                f"`{_shorten('/' + prefix)}` is not a prefix length; expected /0 to /{limit} for IPv{address.version}.",
-                usage,
-            )
-    if mapped:
-        assert isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None
-        ipv4 = str(address.ipv4_mapped)
-        if slash and int(prefix) >= 96:
-            ipv4 += f"/{int(prefix) - 96}"
-        form = f", {ipv4}" if not slash or int(prefix) >= 96 else ""
-        raise UsageError(f"`{_shorten(word)}` is an IPv4-mapped IPv6 address; give the IPv4 form{form}.", usage)
-    if not slash:
-        return ipaddress.ip_network(address)
-    network = ipaddress.ip_network((address, int(prefix)), strict=False)
-    if network.network_address != address:
-        raise UsageError(f"`{_shorten(word)}` has host bits set; did you mean {network}?", usage)
-    return network
+    try:
+        return parse_typed_network(word, _NETWORK_EXPECTED)
+    except AddressProblem as problem:
+        raise UsageError(problem.message(lambda text: f"`{_shorten(text)}`"), usage) from None
 
 
 def _silence_target(word: str, usage: str) -> tuple[str, str]:

@@ -19,26 +19,17 @@ from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import EndTcpConnection
 from bot.ibmi.rows import parse_address
-from bot.trace import Owner, TraceError, Tracer
+from bot.trace import Owner, TraceError, Tracer, describe_owner
 from storage import approvals as requests_store
 from storage import audit, outbox
 from storage.database import Storage
 
 
 def owner_text(owner: Owner) -> str:
-    if owner.kind == "local":
-        return f"{owner.address}: {escape_mrkdwn(owner.local_reason or '')} — answered locally, not looked up."
-    lines = [f"*{owner.address}*: {escape_mrkdwn(owner.summary())}"]
-    facts = (
-        ("Organisation", owner.organisation),
-        ("Network", owner.network_name),
-        ("CIDR", owner.cidr),
-        ("Country", owner.country),
-        ("ASN", " ".join(x for x in (owner.asn and f"AS{owner.asn}", owner.asn_description) if x) or None),
-        ("Registry", owner.registry),
-        ("Abuse contact", owner.abuse_email),
-    )
-    lines += [f"{label}: {escape_mrkdwn(str(value))}" for label, value in facts if value]
+    """The owner's description (`describe_owner`) in Slack mrkdwn: the address in bold, every value escaped."""
+    description = describe_owner(owner)
+    lines = [f"*{description.address}*: {escape_mrkdwn(description.summary)}"]
+    lines += [f"{label}: {escape_mrkdwn(value)}" for label, value in description.facts]
     return "\n".join(lines)
 
 

@@ -30,12 +30,12 @@ from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.errors import ConnectionFailedError, DriverMissingError, IbmiError
 from bot.ibmi_settings import open_system
+from bot.net import TrustList, is_local
 from bot.remediation import Remediation
 from bot.reports import CheckStatus, NetstatEntry, NetstatReport, SystemStatus
 from bot.request_blocks import reply
 from bot.roles import Roles
-from bot.trace import TraceError, Tracer
-from bot.trust import TrustList, is_local
+from bot.trace import TraceError, Tracer, describe_owner
 from storage import Storage, outbox
 from storage.alerts import active_silences, open_alerts
 from storage.alerts import alert as stored_alert
@@ -185,7 +185,7 @@ class WardenServices:
         if self.tracer is None:
             return "Tracing owners is not configured."
         try:
-            return f"Owner of {address}: {escape_mrkdwn(self.tracer.trace(address).summary())}"
+            return f"Owner of {address}: {escape_mrkdwn(describe_owner(self.tracer.trace(address)).summary)}"
         except TraceError as error:
             return f"Could not trace {address}: {escape_mrkdwn(error.message)}"
 

@@ -6,7 +6,7 @@ import ipaddress
 from decimal import Decimal
 
 from bot.ibmi.rows import NetstatConnection
-from bot.trust import TrustList
+from bot.net import TrustList
 
 TRUSTED = TrustList(
     [

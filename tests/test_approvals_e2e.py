@@ -395,7 +395,7 @@ def test_trace_and_smtp_list_answer_through_response_url(bot, slack):
     bot.command("trace 10.1.2.3")
     bot.command("smtp list accept")
     answers = [r.body["text"] for r in slack.wait_for_response(count=2, timeout=15)]
-    assert any("Private-Use (RFC 1918)" in a for a in answers)
+    assert any("10.1.2.3*: Private-Use network (RFC 1918): not looked up" in a for a in answers)
     assert any("`0.0.0.0` mask `0.0.0.0` (member ACCEPT)" in a for a in answers)
 
 

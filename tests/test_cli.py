@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot import __version__
+from bot.checks.finding import Finding
+from bot.cli import main
+from bot.cli_text import format_findings
 from bot.config import find_example_config
+from storage import open_database, rdap_cache
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WARDEN_"))}
 
@@ -138,3 +146,106 @@ def test_a_missing_password_variable_stops_before_anything_runs(tmp_path):
     assert result.returncode == 2
     assert "PROD_PASSWORD" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "w.db").exists()
+
+
+# --- the terminal gets plain text: no mrkdwn, no HTML entities ---------------------------------------------------
+
+
+@pytest.fixture
+def cli_logging():
+    """`main` configures the root logger for the terminal; put it back for the tests that follow."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def cache_owner(config: Path, owner) -> None:
+    """Put `owner` in the RDAP cache of the configuration's database: `ibmi-warden trace` then answers from it."""
+    from bot.config import load_config
+    from bot.trace.owner import owner_record
+
+    storage = open_database(load_config(config).storage.path, __version__)
+    try:
+        rdap_cache.put(storage, owner.address, owner_record(owner), time.time())
+    finally:
+        storage.close()
+
+
+def test_trace_prints_the_owner_as_plain_text(tmp_path, monkeypatch, capsys, cli_logging):
+    from bot.trace import Owner
+
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path)
+    owner = Owner(
+        address="12.0.0.1",
+        kind="rdap",
+        organisation="AT&T Enterprises, LLC",
+        network_name="ATT",
+        cidr="12.0.0.0/8",
+        country="US",
+        asn="7018",
+        asn_description="ATT-INTERNET4 <AT&T *Services*>",
+        abuse_email="abuse@att.net",
+        registry="arin",
+        looked_up_at=datetime.now(UTC),
+    )
+    cache_owner(config, owner)
+    assert main(["trace", "--config", str(config), "::ffff:12.0.0.1"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        "12.0.0.1: ATT (AT&T Enterprises, LLC), US, AS7018, 12.0.0.0/8",
+        "Organisation: AT&T Enterprises, LLC",
+        "Network: ATT",
+        "CIDR: 12.0.0.0/8",
+        "Country: US",
+        "ASN: AS7018 ATT-INTERNET4 <AT&T *Services*>",
+        "Registry: arin",
+        "Abuse contact: abuse@att.net",
+    ]
+    assert "&amp;" not in out and "&lt;" not in out
+
+
+def test_trace_makes_control_characters_from_the_registry_harmless(tmp_path, monkeypatch, capsys, cli_logging):
+    from bot.trace import Owner
+
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path)
+    cache_owner(
+        config,
+        Owner(address="12.0.0.2", kind="rdap", organisation="Evil\x1b[2J\nCorp", looked_up_at=datetime.now(UTC)),
+    )
+    assert main(["trace", "--config", str(config), "12.0.0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "Evil\\x1b[2J Corp" in out
+
+
+def test_trace_refuses_what_slash_ibmi_trace_refuses(tmp_path, monkeypatch, capsys, cli_logging):
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path)
+    assert main(["trace", "--config", str(config), "[2001:db8::7]"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "ibmi-warden: cannot trace: “[2001:db8::7]” is in brackets; give the address without them."
+
+
+def test_a_local_answer_is_one_line(tmp_path, monkeypatch, capsys, cli_logging):
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path)
+    assert main(["trace", "--config", str(config), "10.1.2.3"]) == 0
+    assert capsys.readouterr().out == "10.1.2.3: Private-Use network (RFC 1918): not looked up\n"
+
+
+def test_findings_are_printed_as_they_are():
+    finding = Finding(
+        system="PROD",
+        check="unknown-connections",
+        severity="warning",
+        subject="12.0.0.1",
+        title="connection from AT&T <12.0.0.1>",
+        details=("Owner: AT&T *Enterprises*",),
+    )
+    text = format_findings([finding], {"PROD/smtp-relay": "a <b> & c"})
+    assert "connection from AT&T <12.0.0.1>" in text and "Owner: AT&T *Enterprises*" in text
+    assert "PROD/smtp-relay  ERROR  a <b> & c" in text
+    assert "&amp;" not in text and "&lt;" not in text

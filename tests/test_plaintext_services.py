@@ -20,7 +20,7 @@ from bot.checks.plaintext_services import (
 )
 from bot.ibmi import sql
 from bot.ibmi_settings import open_system
-from bot.trust import TrustList
+from bot.net import TrustList
 from tests.conftest import demo_settings
 from tests.netstat_rows import LISTEN, TRUSTED, row
 

@@ -40,6 +40,7 @@ from bot.trace import (
     RdapLookup,
     TraceError,
     Tracer,
+    describe_owner,
     normalise,
     owner_from_rdap,
     special_purpose,
@@ -588,10 +589,10 @@ def test_ipwhois_refusal_still_gives_a_local_answer(storage: Storage) -> None:
     [
         ("", "Nothing to trace"),
         ("   ", "Nothing to trace"),
-        ("example.com", "is not an IP address"),
+        ("example.com", "looks like a host name"),
         ("1.2.3.256", "is not an IP address"),
         ("fe80::1::2", "is not an IP address"),
-        ("1.2.3.0/24", "is a network, not an address"),
+        ("1.2.3.0/24", "is a network; give one address"),
         ("010.001.002.003", "has leading zeros"),
     ],
 )
@@ -959,3 +960,44 @@ def test_lookups_never_exceed_max_concurrent(storage: Storage, max_concurrent: i
     assert errors == []
     assert state["peak"] == max_concurrent
     assert [owner.network_name for owner in results] == [f"NET-{a}" for a in addresses]
+
+
+# --- one description of an owner, rendered per medium -------------------------------------------------------
+
+
+def test_one_owner_description_is_escaped_for_slack_and_plain_on_the_terminal() -> None:
+    from bot.cli_text import owner_text as terminal_text
+    from bot.remediation import owner_text as slack_text
+
+    owner = Owner(
+        address="12.0.0.1",
+        kind="rdap",
+        organisation="AT&T Enterprises, LLC",
+        network_name="ATT",
+        cidr="12.0.0.0/8",
+        asn_description="<AT&T>",
+        asn="7018",
+        looked_up_at=datetime.now(UTC),
+    )
+    description = describe_owner(owner)
+    assert description.summary == owner.summary() == "ATT (AT&T Enterprises, LLC), AS7018, 12.0.0.0/8"
+    assert description.facts == (
+        ("Organisation", "AT&T Enterprises, LLC"),
+        ("Network", "ATT"),
+        ("CIDR", "12.0.0.0/8"),
+        ("ASN", "AS7018 <AT&T>"),
+    )
+    assert terminal_text(description).splitlines() == description.lines()
+    assert description.lines()[0] == "12.0.0.1: ATT (AT&T Enterprises, LLC), AS7018, 12.0.0.0/8"
+    slack = slack_text(owner).splitlines()
+    assert slack[0] == "*12.0.0.1*: ATT (AT&amp;T Enterprises, LLC), AS7018, 12.0.0.0/8"
+    assert slack[-1] == "ASN: AS7018 &lt;AT&amp;T&gt;"
+    assert len(slack) == len(description.lines())
+
+
+def test_a_local_answer_is_described_by_its_summary_alone() -> None:
+    owner = Tracer(mock.Mock(), lookup=never_called).trace("2002:808:808::1")
+    description = describe_owner(owner)
+    assert description.facts == ()
+    assert description.lines() == [f"2002:808:808::1: {owner.summary()}"]
+    assert "it carries the IPv4 address 8.8.8.8" in description.summary

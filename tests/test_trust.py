@@ -9,10 +9,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot import trust
 from bot.checks.unknown_connections import evaluate
 from bot.ibmi.rows import NetstatConnection, parse_address
-from bot.trust import IPV6_KEY_BIT, TrustList, address_from_key, address_key, is_local, key_of
+from bot.net import IPV6_KEY_BIT, TrustList, address_from_key, address_key, is_local, key_of, trust
 
 EXAMPLES = settings(max_examples=500, deadline=None)
 

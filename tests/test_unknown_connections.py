@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bot.checks import unknown_connections
 from bot.checks.unknown_connections import JOBS_NOT_VISIBLE, evaluate, untrusted_remote
 from bot.ibmi.rows import ConnectionJob, parse_address
-from bot.trust import TrustList
+from bot.net import TrustList
 from tests.netstat_rows import LISTEN, TRUSTED, row
 
 

@@ -10,24 +10,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def parse_address(text: str | None) -> IPAddress | None:
-    """An address as NETSTAT shows it, with IPv4-mapped IPv6 (::ffff:a.b.c.d) unwrapped and zone ids dropped.
-
-    Returns None for text that is not an address, so a strange row never stops a check.
-    """
-    if text is None:
-        return None
-    cleaned = text.strip().strip("[]").split("%", 1)[0]
-    try:
-        address = ipaddress.ip_address(cleaned)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
+from bot.net.address import IPAddress, parse_address
 
 
 def normalise_yes_no(value: str | None) -> bool | None:

@@ -13,7 +13,7 @@ from bot.checks.finding import Finding
 from bot.checks.plaintext_services.rules import CHECK_ID, Peer, cannot_see, evaluate, remote_peer
 from bot.checks.plaintext_services.settings import DEFAULT_PORTS, DEFAULT_SETTINGS, PlaintextPort, PlaintextSettings
 from bot.checks.sources import NETSTAT
-from bot.trust import TrustList
+from bot.net import TrustList
 
 __all__ = [
     "CHECK",

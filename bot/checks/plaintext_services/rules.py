@@ -33,7 +33,7 @@ from bot.checks.finding import SEVERITIES, Finding
 from bot.checks.plaintext_services.settings import DEFAULT_SETTINGS, PlaintextPort, PlaintextSettings
 from bot.checks.visibility import netstat_not_visible
 from bot.ibmi.rows import NetstatConnection, parse_address
-from bot.trust import TrustList, is_local
+from bot.net import TrustList, is_local
 
 CHECK_ID = "plaintext-services"
 

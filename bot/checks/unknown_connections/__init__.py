@@ -18,7 +18,7 @@ from bot.checks.unknown_connections.rules import (
     evaluate,
     untrusted_remote,
 )
-from bot.trust import TrustList
+from bot.net import TrustList
 
 __all__ = ["CHECK", "CHECK_ID", "JOBS_NOT_VISIBLE", "cannot_see", "evaluate", "untrusted_remote"]
 

@@ -15,7 +15,7 @@ from typing import Any
 from bot.checks.finding import Finding
 from bot.checks.visibility import netstat_not_visible
 from bot.ibmi.rows import ConnectionJob, IPAddress, NetstatConnection
-from bot.trust import AddressKey, TrustList, address_from_key
+from bot.net import AddressKey, TrustList, address_from_key
 
 CHECK_ID = "unknown-connections"
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from pathlib import Path
 
 from bot.config.model import DEMO_REMOVABLE_AUTHORITIES, DemoSettings, IPNetwork, SystemSettings
 from bot.config.readers.checks import read_check_overrides
 from bot.config.validation import Problems, Section, not_empty, pattern_check, wrong_type_text
+from bot.net import AddressProblem, parse_typed_network
 
 _SYSTEM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
@@ -109,28 +109,25 @@ def _read_system(section: Section) -> SystemSettings:
 
 
 def _parse_network(problems: Problems, key: str, text: str) -> IPNetwork | None:
+    """A trusted network, as bot.net reads what a person typed; None (and a problem) when it is refused."""
     try:
-        network = ipaddress.ip_network(text.strip(), strict=True)
-    except ValueError as exc:
-        if "has host bits set" in str(exc):
-            loose = ipaddress.ip_network(text.strip(), strict=False)
-            problems.add(key, f"{text} has host bits set; did you mean {loose}?")
-        else:
+        return parse_typed_network(text, NETWORK_FORM)
+    except AddressProblem as problem:
+        if problem.kind == "host_bits":
+            problems.add(key, f"{text} has host bits set; did you mean {problem.suggestion}?")
+        elif problem.kind == "mapped":
+            problems.add(key, f"{text!r} is an IPv4-mapped IPv6 network; expected {_ipv4_form_of(problem)}")
+        elif problem.kind == "invalid":
             problems.add(key, f"{text!r} is not an IP network; expected {NETWORK_FORM}")
+        else:
+            problems.add(key, problem.message(repr).removesuffix("."))
         return None
-    if isinstance(network, ipaddress.IPv6Network) and network.network_address.ipv4_mapped is not None:
-        problems.add(key, f"{text!r} is an IPv4-mapped IPv6 network; expected {_ipv4_form_of(network)}")
-        return None
-    return network
 
 
-def _ipv4_form_of(network: ipaddress.IPv6Network) -> str:
-    mapped = network.network_address.ipv4_mapped
-    if mapped is None or network.prefixlen < 96:
+def _ipv4_form_of(problem: AddressProblem) -> str:
+    if problem.suggestion is None:
         return f"the IPv4 networks written in IPv4 form, like {NETWORK_FORM}"
-    ipv4 = ipaddress.ip_network((mapped, network.prefixlen - 96))
-    written = str(ipv4.network_address) if ipv4.prefixlen == 32 else str(ipv4)
-    return f"the IPv4 form '{written}' instead (IPv4-mapped addresses are matched as IPv4)"
+    return f"the IPv4 form '{problem.suggestion}' instead (IPv4-mapped addresses are matched as IPv4)"
 
 
 def _read_credential_names(section: Section) -> tuple[str | None, str | None]:

@@ -12,16 +12,14 @@ import ipaddress
 from collections.abc import Iterable
 from socket import AF_INET, AF_INET6, inet_pton
 
-from bot.ibmi.rows import IPAddress, parse_address
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from bot.net.address import IPAddress, Network, parse_address
 
 # An address as one integer (`key_of`): an IPv4 address is its value, an IPv6 address its value with bit
 # 128 set. Keys of the two families never meet, and sort in (version, address) order.
 AddressKey = int
 IPV6_KEY_BIT = 1 << 128
 
-# What `is_local` calls local: unspecified and loopback. ::/127 is :: and ::1.
+# What `bot.net.address.is_local` calls local: unspecified and loopback. ::/127 is :: and ::1.
 _LOCAL = tuple(ipaddress.ip_network(n) for n in ("0.0.0.0/32", "127.0.0.0/8", "::/127"))
 
 
@@ -40,7 +38,7 @@ class TrustList:
 
     def untrusted_key(self, text: str | None) -> AddressKey | None:
         """The `address_key` of `text` if it is an address neither local nor trusted, else None."""
-        return self.untrusted_keys((text,)).get(text)
+        return None if text is None else self.untrusted_keys((text,)).get(text)
 
     def untrusted_keys(self, texts: Iterable[str | None]) -> dict[str, AddressKey]:
         """The texts that are addresses neither local nor trusted, each with its `address_key`.
@@ -51,14 +49,9 @@ class TrustList:
         return _keys_outside(texts, self._quiet)
 
 
-def is_local(address: IPAddress) -> bool:
-    """Loopback or unspecified: the system talking to itself, or a socket with no peer."""
-    return address.is_loopback or address.is_unspecified
-
-
 def address_key(text: str | None) -> AddressKey | None:
     """`key_of(parse_address(text))`, or None where that is None: the same answer, faster."""
-    return _keys_outside((text,), ()).get(text)
+    return None if text is None else _keys_outside((text,), ()).get(text)
 
 
 def key_of(address: IPAddress) -> AddressKey:
@@ -95,6 +88,8 @@ def _keys_outside(texts: Iterable[str | None], bounds: list[int] | tuple[()]) ->
     pton = inet_pton if _inet_pton_agrees else _refuse
     from_bytes, af_inet, af_inet6, bisect_right = int.from_bytes, AF_INET, AF_INET6, bisect.bisect_right
     for text in dict.fromkeys(texts):
+        if text is None:  # NULL in NETSTAT: no address
+            continue
         try:
             if ":" in text:  # IPv6; IPv4-mapped ::ffff:a.b.c.d is unwrapped to IPv4, as parse_address does
                 key = from_bytes(pton(af_inet6, text))
