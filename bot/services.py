@@ -20,7 +20,7 @@ from bot.approvals import ApprovalService
 from bot.blocks import escape_mrkdwn, text_blocks
 from bot.checks import CHECKS, build_settings
 from bot.checks.finding import Finding
-from bot.command_text import EndRequest, TrustRequest
+from bot.command_parsing import EndRequest, TrustRequest
 from bot.config import Config, SystemSettings
 from bot.enrichment import OwnerEnricher
 from bot.home_view import home_view

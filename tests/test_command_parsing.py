@@ -11,8 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.command_text import (
-    SUB_COMMANDS,
+from bot.command_parsing import (
     AuditRequest,
     ClRequest,
     EndRequest,
@@ -25,11 +24,10 @@ from bot.command_text import (
     UnsilenceRequest,
     UntrustRequest,
     UsageError,
-    parse_command_text,
-    usage_of,
 )
 from bot.ibmi import cl
 from bot.ibmi.cl import AddSmtpListEntry, ChangeSmtpRelay, RemoveSmtpListEntry
+from handlers.commands import SUB_COMMANDS, parse_command_text, usage_of
 
 SYSTEMS = ["PROD", "Dev2"]
 NETSTAT_USAGE = "/ibmi netstat [SYSTEM] [--port N]"
