@@ -19,7 +19,7 @@ from bot.config import Config, Secrets
 from bot.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
 from bot.remediation import Remediation
 from bot.roles import Roles
-from bot.services import Services, WardenServices
+from bot.services import WardenServices
 from bot.slack_client import make_web_client
 from bot.trace import Tracer
 from storage import Storage, open_database
@@ -94,7 +94,7 @@ class _IgnoreTokenFromEnvironment(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
-def build_app(config: Config, secrets: Secrets, services: Services, http: bool) -> App:
+def build_app(config: Config, secrets: Secrets, services: WardenServices, http: bool) -> App:
     """process_before_response=True answers each request from its own thread once the listener returns;
     listeners ack and hand slow work to the bot's work pool, so a slow IBM i never delays an ack."""
     bolt_log = logging.getLogger("slack_bolt")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from bot.command_text import SUB_COMMANDS
 from bot.reports import NetstatEntry, NetstatReport, SystemStatus
 
 MAX_MESSAGE_BLOCKS = 50
@@ -85,9 +85,25 @@ def _sections_within(lines: Sequence[str], room: int) -> tuple[list[SectionBlock
     return [_section("\n".join(chunk)) for chunk in chunks], sum(len(chunk) for chunk in chunks)
 
 
-def help_blocks(slash: str) -> list[dict]:
+class HelpEntry(Protocol):
+    """What `/ibmi help` shows of one declared sub-command."""
+
+    @property
+    def usage(self) -> str: ...  # after the slash command
+
+    @property
+    def example(self) -> str: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def available(self) -> bool: ...
+
+
+def help_blocks(slash: str, sub_commands: Sequence[HelpEntry]) -> list[dict]:
     lines = []
-    for sub in SUB_COMMANDS:
+    for sub in sub_commands:
         soon = "" if sub.available else " _(coming in a later version)_"
         lines.append(f"• `{slash} {sub.usage}` — {sub.summary}{soon}\n    e.g. `{slash} {sub.example}`")
     blocks: list[Block] = [_header("ibmi-warden commands"), *_sections_from_lines(lines)]
@@ -95,8 +111,8 @@ def help_blocks(slash: str) -> list[dict]:
     return to_dicts(blocks)
 
 
-def help_text(slash: str) -> str:
-    return "\n".join(f"{slash} {sub.usage}  (e.g. {slash} {sub.example})" for sub in SUB_COMMANDS)
+def help_text(slash: str, sub_commands: Sequence[HelpEntry]) -> str:
+    return "\n".join(f"{slash} {sub.usage}  (e.g. {slash} {sub.example})" for sub in sub_commands)
 
 
 def _when(moment: datetime | None) -> str:

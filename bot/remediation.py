@@ -1,7 +1,7 @@
 """What `/ibmi` and the alert buttons ask of the bot beyond reading: owner lookups, the SMTP lists, change
 requests (handed to the approval workflow), silences, and the approvals and audit listings.
 
-Every value arriving here was validated by bot/command_text.py or cl.py; this module decides nothing
+Every value arriving here was validated by bot/command_parsing or cl.py; this module decides nothing
 about who may do what beyond asking `roles`, and builds no CL of its own except from NETSTAT rows
 through cl.py's builders.
 """
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from bot.alerting.silences import SilenceService
 from bot.approvals import ApprovalService, Submitted
 from bot.blocks import escape_mrkdwn
-from bot.command_text import ClRequest, EndRequest, SilenceRequest, TrustRequest, UnsilenceRequest, UntrustRequest
+from bot.command_parsing import ClRequest, EndRequest, SilenceRequest, TrustRequest, UnsilenceRequest, UntrustRequest
 from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import EndTcpConnection

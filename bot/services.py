@@ -23,7 +23,7 @@ from bot.checks import registry
 from bot.checks.cycle import CheckOutcome, PlannedCheck, run_checks
 from bot.checks.definition import CheckTarget, system_host
 from bot.checks.finding import Finding
-from bot.command_text import EndRequest, TrustRequest
+from bot.command_parsing import EndRequest, TrustRequest
 from bot.config import Config, SystemSettings
 from bot.home_view import home_view
 from bot.ibmi import sql

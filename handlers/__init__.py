@@ -1,4 +1,8 @@
-"""Slack listeners only: parse, authorise, ack, and hand the slow part to the bot."""
+"""Slack listeners only: parse, authorise, ack, and hand the slow part to the bot.
+
+`slash_command` dispatches `/ibmi` to the sub-commands declared in `commands/`; `actions` (buttons), `views`
+(forms) and `home` (the App Home tab) are the other listeners; `gate` authorises all of them; `ports` lists
+what they may call on the bot's services."""
 
 from __future__ import annotations
 
@@ -7,13 +11,16 @@ from concurrent.futures import Executor
 from slack_bolt import App
 
 from bot.config import Config
-from bot.services import Services
-from handlers import actions, commands, home, views
+from handlers import actions, home, slash_command, views
+from handlers.gate import Gate
+from handlers.ports import HandlerServices
 
 
-def register(app: App, services: Services, config: Config, work: Executor) -> None:
-    """`work` is the pool that runs what cannot be answered within Slack's 3 seconds."""
-    commands.register(app, services, config, work)
-    home.register(app, services, work)
-    actions.register(app, services, work)
-    views.register(app, services, work)
+def register(app: App, services: HandlerServices, config: Config, work: Executor) -> None:
+    """`work` is the pool that runs what cannot be answered within Slack's 3 seconds. One gate authorises
+    every listener."""
+    gate = Gate(services)
+    slash_command.register(app, services, gate, config.slack.command, work)
+    home.register(app, services, gate, work)
+    actions.register(app, services, gate, work)
+    views.register(app, services, gate, work)

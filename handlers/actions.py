@@ -16,7 +16,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot import request_blocks
 from bot.alerting.render import ACTION_END, ACTION_SILENCE, ACTION_TRACE, ACTION_TRUST
-from bot.services import Services
+from handlers.gate import Gate
+from handlers.ports import ApprovalsPort, HandlerServices
 from handlers.views import ALERT_REQUEST, reason_modal
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def _say(respond: Respond, text: str) -> None:
     respond(response_type="ephemeral", replace_original=False, text=text)
 
 
-def register(app: App, services: Services, work: Executor) -> None:
+def register(app: App, services: HandlerServices, gate: Gate, work: Executor) -> None:
     def later(job: Callable[[dict[str, Any], Respond], None]) -> Callable[..., None]:
         """Ack at once on the request's thread; the job runs on the work pool with just the body and respond."""
 
@@ -51,15 +52,17 @@ def register(app: App, services: Services, work: Executor) -> None:
 
     def silence(body: dict[str, Any], respond: Respond) -> None:
         user, fingerprint, _ = _clicked(body)
-        if not services.may_operate(user):
-            _say(respond, "Only operators or approvers may silence alerts ([roles] in the bot's configuration).")
+        refusal = gate.refusal(user, "operator", "silence alerts ([roles] in the bot's configuration)")
+        if refusal is not None:
+            _say(respond, refusal)
             return
         _say(respond, services.silence_alert(fingerprint, user, SILENCE_SECONDS, "silenced for 24h from the alert"))
 
     def trace(body: dict[str, Any], respond: Respond) -> None:
         user, fingerprint, _ = _clicked(body)
-        if not services.may_view(user):
-            _say(respond, "Only viewers may trace addresses.")
+        refusal = gate.refusal(user, "viewer", "trace addresses")
+        if refusal is not None:
+            _say(respond, refusal)
             return
         _say(respond, services.trace_alert(fingerprint))
 
@@ -68,8 +71,9 @@ def register(app: App, services: Services, work: Executor) -> None:
         user, fingerprint, _ = _clicked(body)
         action_id = (body.get("actions") or [{}])[0].get("action_id")
         ack()
-        if not services.may_operate(user):
-            _say(respond, "Only operators or approvers may request changes ([roles] operators).")
+        refusal = gate.refusal(user, "operator", "request changes ([roles] operators)")
+        if refusal is not None:
+            _say(respond, refusal)
             return
         action = "trust" if action_id == ACTION_TRUST else "end-connection"
         title = "Trust address" if action == "trust" else "End connection"
@@ -85,14 +89,20 @@ def register(app: App, services: Services, work: Executor) -> None:
             ),
         )
 
+    def approvals() -> ApprovalsPort:
+        if services.approvals is None:
+            raise RuntimeError("approving needs the bot running with Slack")
+        return services.approvals
+
     def approve(body: dict[str, Any], respond: Respond) -> None:
+        """Who may approve this request is the approval service's check."""
         user, request_id, block_id = _clicked(body)
-        _say(respond, services.approvals.approve(request_id, user, _system_of_block(block_id)))
+        _say(respond, approvals().approve(request_id, user, _system_of_block(block_id)))
 
     def ask_rejection_reason(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user, request_id, block_id = _clicked(body)
         ack()
-        refusal = services.approvals.refusal(request_id, user, _system_of_block(block_id), "reject")
+        refusal = approvals().refusal(request_id, user, _system_of_block(block_id), "reject")
         if refusal:
             _say(respond, refusal)
             return

@@ -10,21 +10,29 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.services import Services
+from bot.blocks import text_blocks
+from handlers.gate import Gate
+from handlers.ports import HandlerServices
 
 log = logging.getLogger(__name__)
 
 
-def register(app: App, services: Services, work: Executor) -> None:
+def register(app: App, services: HandlerServices, gate: Gate, work: Executor) -> None:
     """Publishes the dashboard when a user opens the Home tab, and again for everyone who has opened it
     whenever alerts or change requests change."""
     viewers: set[str] = set()
     lock = threading.Lock()
     client_holder: list[WebClient] = []
 
+    def view_for(user: str) -> dict[str, Any]:
+        refusal = gate.refusal(user, "viewer", "see the state of the IBM i systems")
+        if refusal is not None:
+            return {"type": "home", "blocks": text_blocks(refusal)}
+        return services.home(user)
+
     def publish(user: str, client: WebClient) -> None:
         try:
-            client.views_publish(user_id=user, view=services.home(user))
+            client.views_publish(user_id=user, view=view_for(user))
         except Exception:
             log.warning("publishing the Home tab for %s failed", user, exc_info=True)
 
@@ -44,5 +52,4 @@ def register(app: App, services: Services, work: Executor) -> None:
                 work.submit(publish, user, client)
 
     app.event("app_home_opened")(home_opened)
-    if hasattr(services, "on_change"):
-        services.on_change = refresh_all
+    services.on_change = refresh_all

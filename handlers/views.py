@@ -11,9 +11,10 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot import request_blocks
-from bot.command_text import ClRequest, reason_problem
+from bot.command_parsing import ClRequest, reason_problem
 from bot.ibmi.cl import AddSmtpListEntry, CLValidationError
-from bot.services import Services
+from handlers.gate import Gate
+from handlers.ports import HandlerServices
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +91,16 @@ def _logged(job: Callable[[], str]) -> None:
         log.exception("a form's work failed")
 
 
-def register(app: App, services: Services, work: Executor) -> None:
+def register(app: App, services: HandlerServices, gate: Gate, work: Executor) -> None:
     def smtp_add(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
-        if not services.may_operate(user):
-            ack(response_action="errors", errors={"reason": "Only operators or approvers may request changes."})
+        refusal = gate.refusal(user, "operator", "request changes")
+        if refusal is not None:
+            ack(response_action="errors", errors={"reason": refusal})
+            return
+        remediation = services.remediation
+        if remediation is None:
+            ack(response_action="errors", errors={"reason": "Change requests need the bot running with Slack."})
             return
         system = view.get("private_metadata", "")
         if system not in services.system_names():
@@ -116,15 +122,22 @@ def register(app: App, services: Services, work: Executor) -> None:
             ack(response_action="errors", errors={"reason": str(error)})
             return
         ack()
-        work.submit(_logged, lambda: services.remediation.request_cl(system, request, user).text)
+        work.submit(_logged, lambda: remediation.request_cl(system, request, user).text)
 
     def reject(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Who may reject this request is the approval service's check."""
         ack()
         request_id, user, reason = view.get("private_metadata", ""), body["user"]["id"], _value(view, "reason")
-        work.submit(_logged, lambda: services.approvals.reject(request_id, user, reason))
+        approvals = services.approvals
+        if approvals is not None:
+            work.submit(_logged, lambda: approvals.reject(request_id, user, reason))
 
     def alert_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
+        refusal = gate.refusal(user, "operator", "request changes")
+        if refusal is not None:
+            ack(response_action="errors", errors={"reason": refusal})
+            return
         metadata = json.loads(view.get("private_metadata") or "{}")
         reason = " ".join(_value(view, "reason").split())
         problem = "A reason is required." if not reason else reason_problem(reason)

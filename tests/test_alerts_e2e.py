@@ -440,7 +440,7 @@ def test_an_alert_back_during_a_silence_is_announced_as_back_when_it_ends(slack,
 
 
 def test_the_silence_command_is_said_in_the_alert_s_thread_like_the_button(slack, tmp_path, clock):
-    from bot.command_text import SilenceRequest, UnsilenceRequest
+    from bot.command_parsing import SilenceRequest, UnsilenceRequest
 
     parts = start(slack, tmp_path, clock)
     try:

@@ -12,8 +12,8 @@ import pytest
 from slack_sdk.models.blocks import Block, DividerBlock, SectionBlock
 
 from bot import blocks
-from bot.command_text import SUB_COMMANDS
 from bot.services import NetstatEntry, NetstatReport, SystemStatus
+from handlers.commands import SUB_COMMANDS
 
 LINE = re.compile(r"^(:warning:|:white_check_mark:) `")
 
@@ -73,7 +73,7 @@ def test_to_dicts_returns_validated_plain_dicts() -> None:
 
 @pytest.mark.parametrize("slash", ["/ibmi", "/warden"])
 def test_help_mentions_every_sub_command_with_its_example(slash: str) -> None:
-    message = blocks.help_blocks(slash)
+    message = blocks.help_blocks(slash, SUB_COMMANDS)
     assert_within_limits(message)
     text = all_text(message)
     for sub in SUB_COMMANDS:
@@ -84,7 +84,7 @@ def test_help_mentions_every_sub_command_with_its_example(slash: str) -> None:
 
 
 def test_help_text_fallback_mentions_every_example() -> None:
-    text = blocks.help_text("/ibmi")
+    text = blocks.help_text("/ibmi", SUB_COMMANDS)
     for sub in SUB_COMMANDS:
         assert f"/ibmi {sub.example}" in text
 

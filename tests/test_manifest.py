@@ -99,7 +99,7 @@ def test_manifest_command_is_the_configured_default() -> None:
 
 
 def test_manifest_usage_hint_lists_the_available_sub_commands() -> None:
-    from bot.command_text import SUB_COMMANDS
+    from handlers.commands import SUB_COMMANDS
 
     hint = manifest()["features"]["slash_commands"][0]["usage_hint"]
     for sub in SUB_COMMANDS:

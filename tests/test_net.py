@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.command_text import TraceRequest, UsageError, parse_command_text
+from bot.command_parsing import TraceRequest, UsageError
 from bot.net import (
     AddressProblem,
     is_local,
@@ -21,6 +21,7 @@ from bot.net import (
     quoted,
     unmapped,
 )
+from handlers.commands import parse_command_text
 from tests.test_cli import write_config
 from tests.test_config import DEMO_SYSTEM, single_problem, with_system
 

@@ -1,0 +1,46 @@
+"""`/ibmi smtp list|add|remove …`: show the SMTP lists (viewers), or request ADDSMTPLE / RMVSMTPLE (operators);
+`smtp add` alone opens the form."""
+
+from __future__ import annotations
+
+from bot.command_parsing import ClRequest, SmtpAddFormRequest, SmtpListRequest, grammar
+from handlers.gate import Role
+from handlers.sub_command import Invocation, Reply, SubCommand, open_form, say, working
+from handlers.views import smtp_add_modal
+
+SmtpRequest = SmtpListRequest | SmtpAddFormRequest | ClRequest
+
+
+def _role(request: SmtpRequest) -> Role:
+    return "viewer" if isinstance(request, SmtpListRequest) else "operator"
+
+
+def _ack(invocation: Invocation[SmtpRequest]) -> Reply:
+    if isinstance(invocation.request, SmtpAddFormRequest):
+        return open_form(smtp_add_modal(invocation.system))
+    if isinstance(invocation.request, SmtpListRequest):
+        return working(f"Reading the SMTP lists of {invocation.system}…")
+    return working("Preparing the change request…")
+
+
+def _answer(invocation: Invocation[SmtpRequest]) -> Reply:
+    request, remediation = invocation.request, invocation.remediation
+    if isinstance(request, SmtpListRequest):
+        return say(remediation.smtp_lists(invocation.system, request.list_type))
+    if isinstance(request, ClRequest):
+        return say(remediation.request_cl(invocation.system, request, invocation.user).text)
+    raise TypeError("the form is answered by its ack")
+
+
+COMMAND = SubCommand[SmtpRequest](
+    name="smtp",
+    usage="smtp list [accept|reject] | add [accept|reject IP [MASK] REASON] | remove accept|reject IP [MASK] [REASON]",
+    example="smtp add accept 10.1.1.0 255.255.255.0 branch office",
+    summary="show the SMTP lists; request ADDSMTPLE / RMVSMTPLE (MASK: 255.255.255.0 or /24)",
+    required_role=_role,
+    needs_system=True,
+    parse=grammar.parse_smtp,
+    ack=_ack,
+    answer=_answer,
+    order=60,
+)

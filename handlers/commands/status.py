@@ -1,0 +1,26 @@
+"""`/ibmi status`: each system, reachable or its error, and its last check (from the bot's records)."""
+
+from __future__ import annotations
+
+from bot import blocks
+from bot.command_parsing import grammar
+from handlers.sub_command import Invocation, Reply, SubCommand
+
+
+def _ack(invocation: Invocation[None]) -> Reply:
+    statuses = invocation.services.system_statuses()
+    return Reply(blocks.status_text(statuses), blocks.status_blocks(statuses))
+
+
+COMMAND = SubCommand(
+    name="status",
+    usage="status",
+    example="status",
+    summary="each system: reachable or the error, and its last check",
+    required_role="viewer",
+    needs_system=False,
+    parse=grammar.parse_no_arguments,
+    ack=_ack,
+    order=20,
+    needs_remediation=False,
+)

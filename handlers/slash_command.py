@@ -1,0 +1,125 @@
+"""The `/ibmi` listener, the same for every declared sub-command: authorise, parse, ack within Slack's
+3 seconds, and hand the declaration's slow answer to the work pool."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import replace
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks
+from bot.command_parsing import ParsedCommand, UsageError
+from handlers.commands import SUB_COMMANDS, parse_command_text
+from handlers.gate import Gate
+from handlers.ports import HandlerServices
+from handlers.sub_command import Invocation, Reply, SubCommand
+
+log = logging.getLogger(__name__)
+
+
+class IbmiCommand:
+    def __init__(
+        self,
+        services: HandlerServices,
+        gate: Gate,
+        slash: str,
+        work: Executor,
+        sub_commands: Sequence[SubCommand[Any]] = SUB_COMMANDS,
+    ):
+        self.services = services
+        self.gate = gate
+        self.slash = slash
+        self.work = work
+        self.sub_commands = tuple(sub_commands)
+        self._by_name = {sub.name: sub for sub in self.sub_commands}
+
+    def handle(self, ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """Answers on the request's own thread what needs no IBM i or RDAP; hands the rest to the work pool
+        (only the invocation travels, so the ack never waits behind slow work or copies of the request)."""
+        invocation = self.ack(ack, command, client)
+        if invocation is not None:
+            self.work.submit(self.answer, invocation, respond)
+
+    def ack(self, ack: Ack, command: dict[str, Any], client: WebClient) -> Invocation[Any] | None:
+        """Acks the command; returns it when its answer remains to be given."""
+        user = command.get("user_id", "")
+        refusal = self.gate.refusal(user, "viewer", f"use {self.slash} ([roles] viewers)")
+        if refusal is not None:
+            _ephemeral(ack, refusal)
+            return None
+        try:
+            sub, parsed = self._parse(command)
+        except UsageError as error:
+            ack(
+                response_type="ephemeral",
+                text=f"{error.problem} Usage: {error.usage or self.slash + ' help'}",
+                blocks=blocks.error_blocks(error.problem, error.usage),
+            )
+            return None
+        role = sub.role_for(parsed.request)
+        if role != "viewer":
+            refusal = self.gate.refusal(user, role, "do that ([roles] operators)")
+            if refusal is not None:
+                _ephemeral(ack, refusal)
+                return None
+        if sub.needs_remediation and self.services.remediation is None:
+            _ephemeral(ack, f"`{self.slash} {sub.name}` needs the bot running with Slack.")
+            return None
+        invocation = Invocation(parsed, parsed.request, user, self.slash, self.services, self.sub_commands)
+        reply = sub.ack(invocation)
+        if reply.modal is not None:
+            reply = _opened(client, command.get("trigger_id", ""), reply.modal)
+        if not reply.text:
+            ack()
+            return None
+        ack(response_type="ephemeral", text=reply.text, blocks=reply.blocks)
+        return invocation if reply.answer_follows and sub.answer is not None else None
+
+    def _parse(self, command: dict[str, Any]) -> tuple[SubCommand[Any], ParsedCommand]:
+        names = self.services.system_names()
+        parsed = parse_command_text(command.get("text") or "", names, self.slash, self.sub_commands)
+        sub = self._by_name[parsed.name]
+        if sub.needs_system and parsed.system is None:
+            if len(names) != 1:
+                raise UsageError(
+                    f"Several systems are configured; name one of {', '.join(names)} with @SYSTEM.",
+                    f"{self.slash} {sub.usage}",
+                )
+            parsed = replace(parsed, system=names[0])
+        return sub, parsed
+
+    def answer(self, invocation: Invocation[Any], respond: Respond) -> None:
+        """On the work pool: the slow part, answered through response_url."""
+        name = invocation.parsed.name
+        answer = self._by_name[name].answer
+        try:
+            if answer is not None:
+                reply = answer(invocation)
+                respond(response_type="ephemeral", text=reply.text, blocks=reply.blocks)
+        except Exception:
+            log.exception("%s %s failed", self.slash, name)
+            respond(response_type="ephemeral", text=f":x: `{self.slash} {name}` failed; the bot's log has the details.")
+
+
+def _ephemeral(ack: Ack, text: str) -> None:
+    ack(response_type="ephemeral", text=text, blocks=blocks.text_blocks(text))
+
+
+def _opened(client: WebClient, trigger_id: str, view: dict[str, Any]) -> Reply:
+    """An empty reply once the form is open; what Slack answered when it could not be opened."""
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        text = f"The form could not be opened (Slack answered {error.response.get('error')})."
+        return Reply(text, blocks.text_blocks(text))
+    return Reply("", [])
+
+
+def register(app: App, services: HandlerServices, gate: Gate, slash: str, work: Executor) -> None:
+    app.command(slash)(IbmiCommand(services, gate, slash, work).handle)

@@ -1,0 +1,1 @@
+"""Sub-commands declared only for the tests, discovered as `handlers/commands/` is."""
