@@ -987,7 +987,7 @@ def check_outcome(text: str) -> None:
         except UsageError as plain:
             assert problem.count("`") == plain.problem.count("`")
             return
-        raise AssertionError(f"{text!r} was refused ({problem}) but parses without its backticks")
+        raise AssertionError(f"{text!r} was refused ({problem}) but parses without its backticks") from None
     assert_valid(parsed)
 
 
