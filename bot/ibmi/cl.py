@@ -469,12 +469,12 @@ def _scan_parameters(text: str, position: int) -> list[tuple[str | None, str]]:
     while position < len(text):
         opened = _KEYWORD_OPEN.match(text, position)
         if opened:
-            keyword: str | None = opened.group(1).upper()
+            keyword = opened.group(1).upper()
             value, position = _scan_parenthesised(text, opened.end(), keyword)
+            parameters.append((keyword, value))
         else:
-            keyword = None
             value, position = _scan_value(text, position)
-        parameters.append((keyword, value))
+            parameters.append((None, value))
         position = _scan_separator(text, position)
     return parameters
 

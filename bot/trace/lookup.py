@@ -30,8 +30,8 @@ from urllib.request import (
 
 import dns.exception
 import dns.resolver
-from ipwhois import IPWhois  # type: ignore[import-untyped]
-from ipwhois.exceptions import (  # type: ignore[import-untyped]
+from ipwhois import IPWhois
+from ipwhois.exceptions import (
     ASNRegistryError,
     BaseIpwhoisException,
     HTTPLookupError,

@@ -25,7 +25,7 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
-from ipwhois.exceptions import IPDefinedError  # type: ignore[import-untyped]
+from ipwhois.exceptions import IPDefinedError
 
 from bot.net import AddressProblem, IPAddress, parse_address, parse_typed_address
 from bot.trace.errors import NOT_FOUND_MESSAGE, TraceError
