@@ -1,0 +1,133 @@
+"""The CL commands the bot builds: each holds only validated values, so `to_cl()` never carries free text."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import ClassVar, Self
+
+from bot.ibmi.cl.values import (
+    IPAddress,
+    _canonical,
+    _check_remote,
+    _ip_address,
+    _ipv4_address,
+    _list_type,
+    _mask,
+    _port,
+    _relay_policy,
+    quote_cl_string,
+)
+
+
+@dataclass(frozen=True)
+class EndTcpConnection:
+    """ENDTCPCNN for one TCP connection, with its addresses and ports as NETSTAT shows them.
+
+    IPv4-mapped IPv6 addresses are kept as given, since the connection is identified by them.
+    """
+
+    local_address: IPAddress
+    local_port: int
+    remote_address: IPAddress
+    remote_port: int
+
+    def __post_init__(self) -> None:
+        _canonical("LCLINTNETA", self.local_address, _ip_address)
+        _canonical("LCLPORT", self.local_port, _port)
+        _canonical("RMTINTNETA", self.remote_address, _ip_address)
+        _canonical("RMTPORT", self.remote_port, _port)
+        _check_remote(self.local_address, self.remote_address)
+
+    @classmethod
+    def build(
+        cls,
+        local_address: str | IPAddress,
+        local_port: int | str,
+        remote_address: str | IPAddress,
+        remote_port: int | str,
+    ) -> Self:
+        return cls(
+            _ip_address("LCLINTNETA", local_address),
+            _port("LCLPORT", local_port),
+            _ip_address("RMTINTNETA", remote_address),
+            _port("RMTPORT", remote_port),
+        )
+
+    def to_cl(self) -> str:
+        return (
+            f"ENDTCPCNN PROTOCOL(*TCP) LCLINTNETA({quote_cl_string(self.local_address.compressed)})"
+            f" LCLPORT({self.local_port}) RMTINTNETA({quote_cl_string(self.remote_address.compressed)})"
+            f" RMTPORT({self.remote_port})"
+        )
+
+
+@dataclass(frozen=True)
+class _SmtpListEntry:
+    list_type: str
+    address: ipaddress.IPv4Address
+    mask: ipaddress.IPv4Address
+
+    cl_name: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        _canonical("TYPE", self.list_type, _list_type)
+        _canonical("INTNETADR", self.address, _ipv4_address)
+        _canonical("SUBNETMASK", self.mask, _mask)
+
+    @classmethod
+    def build(
+        cls,
+        list_type: str,
+        address: str | ipaddress.IPv4Address,
+        mask: str | int | ipaddress.IPv4Address | None = None,
+    ) -> Self:
+        """list_type: *ACCEPT or *REJECT in any case, with or without the asterisk.
+
+        mask: dotted (255.255.255.0), a prefix length (24 or "/24"), or None for a single host.
+        """
+        return cls(_list_type("TYPE", list_type), _ipv4_address("INTNETADR", address), _mask("SUBNETMASK", mask))
+
+    def to_cl(self) -> str:
+        return (
+            f"{self.cl_name} TYPE({self.list_type}) INTNETADR({quote_cl_string(str(self.address))})"
+            f" SUBNETMASK({quote_cl_string(str(self.mask))})"
+        )
+
+
+@dataclass(frozen=True)
+class AddSmtpListEntry(_SmtpListEntry):
+    """ADDSMTPLE: add an address and mask to the *ACCEPT (relay) or *REJECT list."""
+
+    cl_name: ClassVar[str] = "ADDSMTPLE"
+
+
+@dataclass(frozen=True)
+class RemoveSmtpListEntry(_SmtpListEntry):
+    """RMVSMTPLE: remove an address and mask from the *ACCEPT or *REJECT list.
+
+    IBM's RMVSMTPLE parameters are unconfirmed; they are assumed to mirror ADDSMTPLE.
+    """
+
+    cl_name: ClassVar[str] = "RMVSMTPLE"
+
+
+@dataclass(frozen=True)
+class ChangeSmtpRelay:
+    """CHGSMTPA ALWRLY: who may relay mail through the SMTP server."""
+
+    allow_relay: str
+
+    def __post_init__(self) -> None:
+        _canonical("ALWRLY", self.allow_relay, _relay_policy)
+
+    @classmethod
+    def build(cls, allow_relay: str) -> Self:
+        """allow_relay: one of RELAY_POLICIES, in any case, with or without the asterisk."""
+        return cls(_relay_policy("ALWRLY", allow_relay))
+
+    def to_cl(self) -> str:
+        return f"CHGSMTPA ALWRLY({self.allow_relay})"
+
+
+ClCommand = EndTcpConnection | AddSmtpListEntry | RemoveSmtpListEntry | ChangeSmtpRelay
