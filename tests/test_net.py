@@ -106,6 +106,8 @@ def test_shown_text_is_one_printable_line_of_at_most_60_characters() -> None:
         ("0.0.0.0/0", "0.0.0.0/0"),
         ("10.0.0.0/08", "10.0.0.0/8"),
         (" 10.0.0.0/8 ", "10.0.0.0/8"),
+        ("10.0.0.0/255.0.0.0", "10.0.0.0/8"),  # a dotted mask, as configurations have always written it
+        ("192.168.7.0/255.255.255.0", "192.168.7.0/24"),
     ],
 )
 def test_typed_networks_that_are_accepted(text: str, expected: str) -> None:
@@ -117,9 +119,21 @@ def test_typed_networks_that_are_accepted(text: str, expected: str) -> None:
     [
         ("10.1.1.5/24", "host_bits", "“10.1.1.5/24” has host bits set; did you mean 10.1.1.0/24?", "10.1.1.0/24"),
         ("2001:db8::1/32", "host_bits", "did you mean 2001:db8::/32?", "2001:db8::/32"),
-        ("10.0.0.0/33", "prefix", "“/33” is not a prefix length; expected /0 to /32 for IPv4.", None),
+        (
+            "10.0.0.0/33",
+            "prefix",
+            "“/33” is not a prefix length; expected /0 to /32 for IPv4 (or a contiguous mask",
+            None,
+        ),
         ("2001:db8::/129", "prefix", "expected /0 to /128 for IPv6.", None),
-        ("10.0.0.0/255.0.0.0", "prefix", "“/255.0.0.0” is not a prefix length", None),  # no netmask form
+        (
+            "10.0.0.0/255.0.255.0",
+            "prefix",
+            "“/255.0.255.0” is not a prefix length; expected /0 to /32 for IPv4 (or a",
+            None,
+        ),
+        ("10.1.0.0/255.0.0.0", "host_bits", "did you mean 10.0.0.0/8?", "10.0.0.0/8"),
+        ("2001:db8::/ffff::", "prefix", "expected /0 to /128 for IPv6.", None),
         ("10.0.0.0/", "prefix", "“/” is not a prefix length", None),
         ("10.0.0.0/-8", "prefix", "is not a prefix length", None),
         ("10.0.0.0/８", "prefix", "“/８” is not a prefix length", None),
@@ -158,11 +172,21 @@ def test_problem_kinds_are_checked() -> None:
 # --- the configuration file reads trusted networks by the same policy -------------------------------------------
 
 
+def test_a_dotted_mask_is_read_the_same_by_the_configuration_and_by_slack(tmp_path: Path) -> None:
+    from bot.config import load_config
+    from tests.test_config import write
+
+    text = with_system(DEMO_SYSTEM.replace("10.0.0.0/8", "10.0.0.0/255.0.0.0"))
+    config = load_config(write(tmp_path, text), env={})
+    assert config.systems[0].trusted[0] == N("10.0.0.0/8")
+    assert parse_command_text("trust 10.0.0.0/255.0.0.0 the office", []).request.network == N("10.0.0.0/8")
+
+
 @pytest.mark.parametrize(
     ("network", "problem"),
     [
         ("[10.0.0.0]/8", "'[10.0.0.0]' is in brackets; give the address without them"),
-        ("10.0.0.0/255.0.0.0", "'/255.0.0.0' is not a prefix length; expected /0 to /32 for IPv4"),
+        ("10.0.0.0/255.0.255.0", "'/255.0.255.0' is not a prefix length; expected /0 to /32 for IPv4 (or a contiguous"),
         ("vpn.example.com", "'vpn.example.com' looks like a host name; ibmi-warden does not look names up."),
         ("010.0.0.0/8", "has leading zeros"),
         ("１０.0.0.0/8", "only look like ASCII"),

@@ -5,13 +5,13 @@ Accepted:
 - one IPv4 address in dotted-decimal form (203.0.113.7) or one IPv6 address (2001:db8::7), in plain ASCII;
   ASCII spaces, tabs and line ends around it are ignored;
 - an IPv4-mapped IPv6 address (::ffff:203.0.113.7) as an address: it is its IPv4 address, as in NETSTAT rows;
-- a network: such an address, then /PREFIX in decimal digits (/0 to /32, or /0 to /128), with no host bits
-  set; a single address is a /32 or /128 network.
+- a network: such an address, then /PREFIX in decimal digits (/0 to /32, or /0 to /128) or, for IPv4, a
+  dotted mask (/255.255.255.0), with no host bits set; a single address is a /32 or /128 network.
 
 Refused, each with an `AddressProblem` saying what was wrong and what is accepted: nothing at all; characters
 that only look like ASCII (fullwidth digits); a network where one address is wanted; a %zone id; [brackets];
 host names (ibmi-warden does not look names up); leading zeros (octal or decimal?); a prefix that is not
-decimal digits in range (a netmask such as /255.0.0.0 included); host bits; and an IPv4-mapped network
+decimal digits in range or, for IPv4, a dotted mask such as /255.0.0.0; host bits; and an IPv4-mapped network
 (trust lists match mapped addresses as IPv4, so the IPv4 form is asked for).
 
 Addresses that IBM i shows are read leniently instead (`bot.net.address.parse_address`).
@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from bot.net.address import IPAddress, Network, unmapped
 
+_DOTTED_MASK = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 ADDRESS_EXPECTED = "an IPv4 address such as 203.0.113.7 or an IPv6 address such as 2001:db8::7"
 NETWORK_EXPECTED = "an address such as 198.51.100.7 or a network such as 198.51.100.0/24"
 
@@ -95,11 +96,9 @@ def parse_typed_network(text: str, expected: str = NETWORK_EXPECTED) -> Network:
         raise AddressProblem("invalid", word, "is not an IP address or network", f"expected {expected}.")
     address = _typed_address(address_text, expected)
     limit = address.max_prefixlen
-    if slash and not (prefix.isascii() and prefix.isdigit() and len(prefix) <= 3 and int(prefix) <= limit):
-        raise AddressProblem(
-            "prefix", "/" + prefix, "is not a prefix length", f"expected /0 to /{limit} for IPv{address.version}."
-        )
-    length = int(prefix) if slash else limit
+    length = limit
+    if slash:
+        length = _prefix_length(prefix, address)
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         suggestion = None
         if length >= 96:
@@ -116,6 +115,22 @@ def parse_typed_network(text: str, expected: str = NETWORK_EXPECTED) -> Network:
     if network.network_address != address:
         raise AddressProblem("host_bits", word, "has host bits set", f"did you mean {network}?", str(network))
     return network
+
+
+def _prefix_length(prefix: str, address: IPAddress) -> int:
+    """/24, or for IPv4 the dotted mask /255.255.255.0 (as the configuration has always accepted it)."""
+    limit = address.max_prefixlen
+    if prefix.isascii() and prefix.isdigit() and len(prefix) <= 3 and int(prefix) <= limit:
+        return int(prefix)
+    if address.version == 4 and _DOTTED_MASK.fullmatch(prefix):
+        try:
+            return ipaddress.IPv4Network(f"0.0.0.0/{prefix}").prefixlen
+        except ValueError:
+            pass
+    mask = " (or a contiguous mask such as /255.255.255.0)" if address.version == 4 else ""
+    raise AddressProblem(
+        "prefix", "/" + prefix, "is not a prefix length", f"expected /0 to /{limit} for IPv{address.version}{mask}."
+    )
 
 
 def plain_address(text: str) -> IPAddress | None:
