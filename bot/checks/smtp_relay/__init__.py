@@ -10,19 +10,15 @@ from pathlib import Path
 
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings
 from bot.checks.finding import Finding
-from bot.checks.smtp_relay.rules import (
+from bot.checks.smtp_relay.accept_list import (
     ACCEPT_HEURISTIC,
     ACCEPT_MEMBER_HINT,
-    CHECK_ID,
-    SmtpRelaySettingError,
-    SmtpRelaySettings,
     accept_prefix,
-    evaluate,
     is_accept_member,
-    server_jobs,
-    smtp_running,
     too_broad,
 )
+from bot.checks.smtp_relay.rules import evaluate, server_jobs, smtp_running
+from bot.checks.smtp_relay.settings import CHECK_ID, SmtpRelaySettingError, SmtpRelaySettings
 from bot.checks.smtp_relay.sources import SMTP_PROBE, smtp_status
 from bot.checks.sources import NETSTAT, SMTP_JOBS, SMTP_LISTS
 from bot.ibmi.rows import SmtpListReading

@@ -15,32 +15,13 @@ from typing import Any
 
 from bot.checks.finding import Finding
 from bot.checks.smtp_relay.accept_list import (
-    ACCEPT_HEURISTIC,
-    ACCEPT_MEMBER_HINT,
-    accept_prefix,
     covering_accept_entries,
-    is_accept_member,
     list_findings,
-    too_broad,
 )
 from bot.checks.smtp_relay.probe import ProbeResult
-from bot.checks.smtp_relay.settings import CHECK_ID, SmtpRelaySettingError, SmtpRelaySettings
+from bot.checks.smtp_relay.settings import CHECK_ID, SmtpRelaySettings
 from bot.ibmi.cl import ChangeSmtpRelay
 from bot.ibmi.rows import ActiveJob, SmtpListReading, SmtpStatus
-
-__all__ = [
-    "ACCEPT_HEURISTIC",
-    "ACCEPT_MEMBER_HINT",
-    "CHECK_ID",
-    "SmtpRelaySettingError",
-    "SmtpRelaySettings",
-    "accept_prefix",
-    "evaluate",
-    "is_accept_member",
-    "server_jobs",
-    "smtp_running",
-    "too_broad",
-]
 
 OPEN_POLICY = "*ALL"
 ATTESTED = "attested in config"
