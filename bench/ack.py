@@ -239,7 +239,7 @@ def serve_bare(config: Config, slack_secrets: Secrets) -> tuple[int, Callable[[]
     from slack_bolt import Ack, App
 
     from bot.runtime import serve_http
-    from bot.slack_client import make_web_client
+    from bot.slack.client import make_web_client
 
     app = App(
         client=make_web_client(slack_secrets.slack_bot_token, slack_secrets.slack_api_url),

@@ -13,14 +13,14 @@ import handlers
 from bot import __version__
 from bot.alerting.lifecycle import AlertManager
 from bot.alerting.owners import OwnerEnricher
-from bot.approvals import ApprovalService
+from bot.changes.approvals import ApprovalService
+from bot.changes.requests import Remediation
 from bot.checks import registry
 from bot.config import Config, Secrets
-from bot.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
-from bot.remediation import Remediation
-from bot.roles import Roles
 from bot.services import WardenServices
-from bot.slack_client import make_web_client
+from bot.slack.client import make_web_client
+from bot.slack.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
+from bot.slack.roles import Roles
 from bot.trace import Tracer
 from storage import Storage, open_database
 

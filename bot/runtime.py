@@ -15,8 +15,8 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.delivery import DeliveryWorker
 from bot.services import WardenServices
+from bot.slack.delivery import DeliveryWorker
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def start_scheduler(services: WardenServices) -> BackgroundScheduler:
         )
     digest = services.config.digest
     if digest.enabled:  # one message a day at digest.time, local to digest.timezone
-        from bot.digest import post_scheduled_digest
+        from bot.slack.digest import post_scheduled_digest
 
         scheduler.add_job(
             post_scheduled_digest,

@@ -17,24 +17,24 @@ from typing import Any, Protocol
 from bot.alerting.lifecycle import AlertManager
 from bot.alerting.owners import OwnerEnricher
 from bot.alerting.silences import SilenceService
-from bot.approvals import ApprovalService
-from bot.blocks import escape_mrkdwn, text_blocks
+from bot.changes.approvals import ApprovalService
+from bot.changes.render import reply
+from bot.changes.requests import Remediation
 from bot.checks import registry
 from bot.checks.cycle import CheckOutcome, PlannedCheck, run_checks
 from bot.checks.definition import CheckTarget, system_host
 from bot.checks.finding import Finding
 from bot.command_parsing import EndRequest, TrustRequest
 from bot.config import Config, SystemSettings
-from bot.home_view import home_view
 from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.errors import ConnectionFailedError, DriverMissingError, IbmiError
 from bot.ibmi_settings import open_system
 from bot.net import TrustList, is_local
-from bot.remediation import Remediation
 from bot.reports import CheckStatus, NetstatEntry, NetstatReport, SystemStatus
-from bot.request_blocks import reply
-from bot.roles import Roles
+from bot.slack.blocks import escape_mrkdwn, text_blocks
+from bot.slack.home_view import home_view
+from bot.slack.roles import Roles
 from bot.trace import TraceError, Tracer, describe_owner
 from storage import Storage, outbox
 from storage.alerts import active_silences, open_alerts

@@ -14,8 +14,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import request_blocks
 from bot.alerting.render import ACTION_END, ACTION_SILENCE, ACTION_TRACE, ACTION_TRUST
+from bot.changes import render
 from handlers.gate import Gate
 from handlers.ports import ApprovalsPort, HandlerServices
 from handlers.views import ALERT_REQUEST, reason_modal
@@ -106,14 +106,14 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
         if refusal:
             _say(respond, refusal)
             return
-        _open(client, respond, body["trigger_id"], request_blocks.reject_modal(request_id))
+        _open(client, respond, body["trigger_id"], render.reject_modal(request_id))
 
     app.action(ACTION_SILENCE)(later(silence))
     app.action(ACTION_TRACE)(later(trace))
     app.action(ACTION_TRUST)(ask_reason)
     app.action(ACTION_END)(ask_reason)
-    app.action(request_blocks.ACTION_APPROVE)(later(approve))
-    app.action(request_blocks.ACTION_REJECT)(ask_rejection_reason)
+    app.action(render.ACTION_APPROVE)(later(approve))
+    app.action(render.ACTION_REJECT)(ask_rejection_reason)
 
 
 def _open(client: WebClient, respond: Respond, trigger_id: str, view: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.blocks import text_blocks
+from bot.slack.blocks import text_blocks
 from handlers.gate import Gate
 from handlers.ports import HandlerServices
 

@@ -13,8 +13,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
 from bot.command_parsing import ParsedCommand, UsageError
+from bot.slack import blocks
 from handlers.commands import SUB_COMMANDS, parse_command_text
 from handlers.gate import Gate
 from handlers.ports import HandlerServices

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from bot import blocks
 from bot.command_parsing import Arguments, ParsedCommand, Request
+from bot.slack import blocks
 from handlers.gate import Role
 from handlers.ports import HandlerServices, RemediationPort
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import request_blocks
+from bot.changes import render
 from bot.command_parsing import ClRequest, reason_problem
 from bot.ibmi.cl import AddSmtpListEntry, CLValidationError
 from handlers.gate import Gate
@@ -149,5 +149,5 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
         work.submit(_logged, lambda: services.request_from_alert(fingerprint, action, user, reason))
 
     app.view(SMTP_ADD)(smtp_add)
-    app.view(request_blocks.REJECT_MODAL)(reject)
+    app.view(render.REJECT_MODAL)(reject)
     app.view(ALERT_REQUEST)(alert_request)

@@ -12,12 +12,12 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot import __version__
-from bot.blocks import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT
 from bot.config import Config, ConfigError, DigestSettings, SlackSettings, find_example_config, load_config
-from bot.delivery import DeliveryWorker
-from bot.digest import HEADER, MAX_DIGEST_TEXT, build_digest, post_digest, post_scheduled_digest
 from bot.runtime import start_scheduler
-from bot.slack_client import make_web_client
+from bot.slack.blocks import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT
+from bot.slack.client import make_web_client
+from bot.slack.delivery import DeliveryWorker
+from bot.slack.digest import HEADER, MAX_DIGEST_TEXT, build_digest, post_digest, post_scheduled_digest
 from storage import Storage, approvals, open_database, outbox
 from storage.alerts import AlertRecord, add_silence, end_silence, save_alert
 from storage.approvals import ChangeRequest

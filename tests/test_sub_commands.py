@@ -14,9 +14,9 @@ import pytest
 
 import handlers.commands
 import tests.example_sub_commands
-from bot import blocks
 from bot.command_parsing import ParsedCommand
 from bot.reports import NetstatReport, SystemStatus
+from bot.slack import blocks
 from handlers import home, views
 from handlers.commands import SUB_COMMANDS, discover, parse_command_text, usage_of
 from handlers.gate import Gate

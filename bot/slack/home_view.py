@@ -9,11 +9,11 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
-from bot import request_blocks
 from bot.alerting.render import SEVERITY_MARK
 from bot.alerting.routing import SEVERITY_RANK
-from bot.blocks import escape_mrkdwn, fit, status_line
+from bot.changes import render
 from bot.reports import SystemStatus
+from bot.slack.blocks import escape_mrkdwn, fit, status_line
 from storage.alerts import AlertRecord, Silence
 from storage.approvals import ChangeRequest
 
@@ -53,7 +53,7 @@ def home_view(
     may_decide: Callable[[ChangeRequest], bool],
 ) -> dict[str, Any]:
     decidable = [r for r in requests if may_decide(r)][:MAX_REQUESTS]
-    decision_blocks = [block for r in decidable for block in request_blocks.request_message(r)["blocks"]]
+    decision_blocks = [block for r in decidable for block in render.request_message(r)["blocks"]]
     # header, a summary line, the divider and footer, and a header over the requests when there are any
     room = MAX_VIEW_BLOCKS - 4 - len(decision_blocks) - (2 if decidable else 0)
     blocks: list[Block] = [HeaderBlock(text="IBM i systems")]

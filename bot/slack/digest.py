@@ -27,8 +27,8 @@ from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlo
 from bot.alerting.render import SEVERITY_MARK
 from bot.alerting.routing import SEVERITY_RANK
 from bot.alerting.silences import silence_matches
-from bot.blocks import MAX_SECTION_TEXT, escape_mrkdwn, to_dicts
 from bot.config import Config
+from bot.slack.blocks import MAX_SECTION_TEXT, escape_mrkdwn, to_dicts
 from storage import outbox
 from storage.alerts import AlertRecord, Silence, active_silences, alert, open_alerts
 from storage.database import Storage

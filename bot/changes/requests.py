@@ -12,13 +12,13 @@ import re
 from collections.abc import Callable
 
 from bot.alerting.silences import SilenceService
-from bot.approvals import ApprovalService, Submitted
-from bot.blocks import escape_mrkdwn
+from bot.changes.approvals import ApprovalService, Submitted
 from bot.command_parsing import ClRequest, EndRequest, SilenceRequest, TrustRequest, UnsilenceRequest, UntrustRequest
 from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import EndTcpConnection
 from bot.ibmi.rows import parse_address
+from bot.slack.blocks import escape_mrkdwn
 from bot.trace import Owner, TraceError, Tracer, describe_owner
 from storage import approvals as requests_store
 from storage import audit, outbox
