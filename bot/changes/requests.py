@@ -1,5 +1,5 @@
-"""What `/ibmi` and the alert buttons ask of the bot beyond reading: owner lookups, the SMTP lists, change
-requests (handed to the approval workflow), silences, and the approvals and audit listings.
+"""What `/ibmi` asks of the bot beyond reading: owner lookups, the SMTP lists, change requests (handed to the
+approval workflow), silences, and the approvals and audit listings.
 
 Every value arriving here was validated by bot/command_parsing or cl.py; this module decides nothing
 about who may do what beyond asking `roles`, and builds no CL of its own except from NETSTAT rows
@@ -33,20 +33,20 @@ def owner_text(owner: Owner) -> str:
     return "\n".join(lines)
 
 
-class Remediation:
+class ChangeRequests:
     def __init__(
         self,
         storage: Storage,
         approvals: ApprovalService,
         tracer: Tracer,
+        silences: SilenceService,
         connection_for: Callable[[str], SystemConnection],
-        clock: Callable[[], float],
     ):
         self.storage = storage
         self.approvals = approvals
         self.tracer = tracer
+        self.silences = silences
         self.connection_for = connection_for
-        self.clock = clock
 
     def trace(self, address: str) -> str:
         try:
@@ -133,11 +133,10 @@ class Remediation:
         )
 
     def silence(self, request: SilenceRequest, author: str) -> str:
-        silences = SilenceService(self.storage, self.clock, self.approvals.alerts)
-        return silences.silence_target(request.kind, request.target, request.seconds, request.reason, author)
+        return self.silences.silence_target(request.kind, request.target, request.seconds, request.reason, author)
 
     def unsilence(self, request: UnsilenceRequest, author: str) -> str:
-        return SilenceService(self.storage, self.clock, self.approvals.alerts).end(request.kind, request.target, author)
+        return self.silences.end(request.kind, request.target, author)
 
     def pending_text(self) -> str:
         pending = requests_store.pending(self.storage)

@@ -17,7 +17,7 @@ import json
 import logging
 import zoneinfo
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -137,12 +137,12 @@ def post_digest(storage: Storage, config: Config, now: float) -> int:
     return item_id
 
 
-def post_scheduled_digest(services: Any) -> None:
-    """The scheduler's job: post the digest, then wake the delivery worker (if the services can reach it)."""
-    post_digest(services.storage, services.config, services.clock())
-    alerts = getattr(services, "alerts", None)
-    if alerts is not None:
-        alerts.on_enqueued()
+def post_scheduled_digest(
+    storage: Storage, config: Config, clock: Callable[[], float], wake: Callable[[], None]
+) -> None:
+    """The scheduler's job: queue the digest, then wake the delivery worker."""
+    post_digest(storage, config, clock())
+    wake()
 
 
 # --- reading storage ------------------------------------------------------------------------------

@@ -22,5 +22,4 @@ COMMAND = SubCommand(
     parse=grammar.parse_no_arguments,
     ack=_ack,
     order=10,
-    needs_remediation=False,
 )

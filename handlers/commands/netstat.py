@@ -12,7 +12,7 @@ def _ack(invocation: Invocation[None]) -> Reply:
 
 
 def _answer(invocation: Invocation[None]) -> Reply:
-    report = invocation.services.netstat(invocation.system, invocation.parsed.port)
+    report = invocation.services.systems.netstat(invocation.system, invocation.parsed.port)
     return Reply(f"Connections on {report.system}", blocks.netstat_blocks(report))
 
 
@@ -27,5 +27,4 @@ COMMAND = SubCommand(
     ack=_ack,
     answer=_answer,
     order=30,
-    needs_remediation=False,
 )
