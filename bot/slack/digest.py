@@ -9,6 +9,9 @@ summarised ("and N more systems"), so it never exceeds Slack's 50 blocks, 3000 c
 nor ``MAX_DIGEST_TEXT`` characters in all (Slack may refuse a long message with ``msg_blocks_too_long``;
 that total is undocumented). Every text that comes from storage (system names, titles, summaries,
 reasons) is escaped for mrkdwn.
+
+It is longer than the other modules because reading the window from storage, the caps and the layout of the
+one message are tuned together; splitting them would spread one budget over several files.
 """
 
 from __future__ import annotations
