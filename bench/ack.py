@@ -6,7 +6,7 @@ time (the ack) per request, from opening the connection to having read the respo
 is done before the clock starts. Every server first gets --warmup requests of the same kind that are
 not measured, so first-request costs (imports, caches, thread start-up) are left out.
 
-- as shipped: the real app (`assemble` + `build_app(http=True)`) served by the real `Runner`
+- as shipped: the real app (`build_bot` + `build_app(http=True)`) served by the real `Runner`
   (waitress, 16 threads) on 127.0.0.1, configured from bot/warden.example.toml with the demo IBM i
   answering every statement after --latency seconds. --requests `/ibmi netstat` commands, each with
   its own response_url: the ack says "Reading connections…" and a lazy listener reads the slow demo.
@@ -125,18 +125,18 @@ class _OfflineTracer:
 
 def post_alerts(config_path: Path, slack: SlackTestServer) -> None:
     """One check cycle (demo latency left out, only to be quick) and every outbox message delivered."""
-    from bot.app import assemble
+    from bot.wiring import build_bot
     from storage import outbox
 
     clock = _SteppedClock()
-    parts = assemble(
+    parts = build_bot(
         without_latency(load_config(config_path)),
         Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url),
         clock=clock,
         tracer=_OfflineTracer(),
     )  # type: ignore[arg-type]
     try:
-        parts.services.run_cycle()
+        parts.checks.run_cycle()
         for _ in range(500):
             parts.delivery.deliver_due()
             if outbox.pending_count(parts.storage) == 0:
@@ -214,22 +214,15 @@ def serve(kind: str, config_path: Path) -> None:
 
 def serve_shipped(config: Config, slack_secrets: Secrets) -> tuple[int, Callable[[], None]]:
     """The app as `ibmi-warden run --http` builds and serves it."""
-    from bot.app import assemble, build_app
     from bot.runtime import Runner
+    from bot.wiring import build_app, build_bot
 
-    parts = assemble(config, slack_secrets)
-    app = build_app(config, slack_secrets, parts.services, http=True)
-    runner = Runner(
-        app, parts.services, http_port=0, http_host="127.0.0.1", schedule_checks=False, delivery=parts.delivery
-    )
+    parts = build_bot(config, slack_secrets)
+    app = build_app(parts, slack_secrets, http=True)
+    runner = Runner(app, parts, http_port=0, http_host="127.0.0.1", schedule_checks=False)
     runner.start()
-
-    def stop() -> None:
-        runner.stop()
-        parts.storage.close()
-
     assert runner.http_port is not None
-    return runner.http_port, stop
+    return runner.http_port, runner.stop  # stopping the runner closes the bot
 
 
 def serve_bare(config: Config, slack_secrets: Secrets) -> tuple[int, Callable[[], None]]:
@@ -239,7 +232,7 @@ def serve_bare(config: Config, slack_secrets: Secrets) -> tuple[int, Callable[[]
     from slack_bolt import Ack, App
 
     from bot.runtime import serve_http
-    from bot.slack_client import make_web_client
+    from bot.slack.client import make_web_client
 
     app = App(
         client=make_web_client(slack_secrets.slack_bot_token, slack_secrets.slack_api_url),

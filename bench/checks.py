@@ -181,8 +181,8 @@ def slack_calls(connections: int, addresses: int) -> tuple[int, int]:
     from bot import __version__
     from bot.alerting.lifecycle import AlertManager
     from bot.config import AlertSettings, Route
-    from bot.delivery import DeliveryWorker
-    from bot.slack_client import make_web_client
+    from bot.slack.client import make_web_client
+    from bot.slack.delivery import DeliveryWorker
     from storage import open_database, outbox
     from tests.slack_server import SlackTestServer
 

@@ -9,6 +9,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.checks import registry
@@ -16,6 +17,9 @@ from bot.cli_text import format_audit, format_findings, owner_text
 from bot.config import Config, ConfigError, Secrets, find_example_config, load_config, system_credentials
 from bot.logging_setup import configure_logging
 from storage import StorageError, audit, open_database
+
+if TYPE_CHECKING:
+    from bot.wiring import Checker
 
 log = logging.getLogger("ibmi-warden")
 
@@ -138,11 +142,11 @@ def _system_secret_values(config: Config) -> list[str]:
     return [os.environ[n] for n in names if os.environ.get(n)]
 
 
-def _services(config: Config):  # noqa: ANN202 - imported lazily to keep `--help` fast
-    from bot.services import WardenServices
+def _checker(config: Config) -> Checker:
+    from bot.wiring import build_checker  # imported lazily to keep `--help` fast
 
     _require_credentials(config)
-    return WardenServices(config, open_database(config.storage.path, __version__))
+    return build_checker(config)
 
 
 def _require_credentials(config: Config) -> None:
@@ -175,12 +179,11 @@ def _check(config: Config, system: str | None, as_json: bool) -> int:
             names = ", ".join(s.name for s in config.systems)
             print(f"ibmi-warden: unknown system {system!r}; configured: {names}", file=sys.stderr)
             return EXIT_ERROR
-    services = _services(config)
+    checker = _checker(config)
     try:
-        result = services.run_cycle(system)
+        result = checker.checks.run_cycle(system)
     finally:
-        services.close()
-        services.storage.close()
+        checker.close()
     if as_json:
         print(json.dumps({"findings": [f.to_json() for f in result.findings], "errors": result.errors}, indent=2))
     else:
@@ -218,20 +221,19 @@ def _run(config: Config, secrets: Secrets, http_port: int | None, host: str) -> 
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
 
-    from bot.app import assemble, build_app
     from bot.runtime import Runner
+    from bot.wiring import build_app, build_bot
 
     _require_credentials(config)
-    parts = assemble(config, secrets)
+    bot = build_bot(config, secrets)
     try:
-        app = build_app(config, secrets, parts.services, http=http_port is not None)
+        app = build_app(bot, secrets, http=http_port is not None)
     except (BoltError, SlackApiError) as error:
         # Bolt checks the token with auth.test while it builds the app
         print(f"ibmi-warden: Slack did not accept the bot token: {error}", file=sys.stderr)
-        parts.close()
+        bot.close()
         return EXIT_ERROR
-    Runner(app, parts.services, secrets.slack_app_token, http_port, host, delivery=parts.delivery).run_until_signalled()
-    parts.storage.close()
+    Runner(app, bot, secrets.slack_app_token, http_port, host).run_until_signalled()  # closes the bot
     return EXIT_OK
 
 

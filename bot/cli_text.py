@@ -1,6 +1,6 @@
 """The terminal's renderer: plain text, no markup and no escaping; control characters from outside are made harmless.
 
-Slack's renderer (mrkdwn, with `&`, `<` and `>` escaped) is `bot.blocks`; nothing here escapes for Slack.
+Slack's renderer (mrkdwn, with `&`, `<` and `>` escaped) is `bot.slack.blocks`; nothing here escapes for Slack.
 """
 
 from __future__ import annotations

@@ -402,7 +402,7 @@ def check_slack(config: Config, secrets: Secrets, report: Report) -> None:
         return
     from slack_sdk.errors import SlackApiError, SlackClientError
 
-    from bot.slack_client import api_base_url, make_web_client
+    from bot.slack.client import api_base_url, make_web_client
 
     client = make_web_client(secrets.slack_bot_token, secrets.slack_api_url)
     try:

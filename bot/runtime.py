@@ -15,8 +15,8 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.delivery import DeliveryWorker
-from bot.services import WardenServices
+from bot.slack.digest import post_scheduled_digest
+from bot.wiring import Bot
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +24,14 @@ EVENTS_PATH = "/slack/events"
 HTTP_THREADS = 16
 
 
-def start_scheduler(services: WardenServices) -> BackgroundScheduler:
+def start_scheduler(bot: Bot) -> BackgroundScheduler:
     """One interval job per system and group of checks sharing an interval (they read their sources once);
     a run never overlaps itself and missed runs coalesce."""
     scheduler = BackgroundScheduler(timezone="UTC")
-    for system in services.system_names():
-        for interval, checks in services.check_groups(system).items():
+    for system in bot.systems.names():
+        for interval, checks in bot.checks.check_groups(system).items():
             scheduler.add_job(
-                services.run_checks,
+                bot.checks.run_checks,
                 "interval",
                 args=(system, tuple(checks)),
                 seconds=interval,
@@ -42,30 +42,32 @@ def start_scheduler(services: WardenServices) -> BackgroundScheduler:
                 next_run_time=_soon(),
             )
     scheduler.add_job(
-        services.maintain, "interval", hours=6, max_instances=1, coalesce=True, id="maintenance", next_run_time=_soon()
+        bot.maintenance.run,
+        "interval",
+        hours=6,
+        max_instances=1,
+        coalesce=True,
+        id="maintenance",
+        next_run_time=_soon(),
     )
-    if services.approvals is not None:
-        scheduler.add_job(
-            services.approvals.expire, "interval", seconds=60, max_instances=1, coalesce=True, id="expire-requests"
-        )
-    if services.roles is not None:  # keep @usergroup members cached, so role checks on the ack path need no call
-        scheduler.add_job(
-            services.roles.prefetch,
-            "interval",
-            seconds=max(30.0, services.roles.ttl / 3),
-            max_instances=1,
-            coalesce=True,
-            id="resolve-usergroups",
-            next_run_time=_soon(),
-        )
-    digest = services.config.digest
+    scheduler.add_job(
+        bot.approvals.expire, "interval", seconds=60, max_instances=1, coalesce=True, id="expire-requests"
+    )
+    scheduler.add_job(  # keep @usergroup members cached, so role checks on the ack path need no call
+        bot.roles.prefetch,
+        "interval",
+        seconds=max(30.0, bot.roles.ttl / 3),
+        max_instances=1,
+        coalesce=True,
+        id="resolve-usergroups",
+        next_run_time=_soon(),
+    )
+    digest = bot.config.digest
     if digest.enabled:  # one message a day at digest.time, local to digest.timezone
-        from bot.digest import post_scheduled_digest
-
         scheduler.add_job(
             post_scheduled_digest,
             "cron",
-            args=(services,),
+            args=(bot.storage, bot.config, bot.clock.now, bot.delivery.wake),
             hour=digest.hour,
             minute=digest.minute,
             timezone=digest.timezone,
@@ -114,22 +116,23 @@ def serve_http(app: App, host: str, port: int, ident: str = "ibmi-warden") -> tu
 
 
 class Runner:
-    """Starts the Slack transport and the scheduler, and stops them all on SIGTERM/SIGINT."""
+    """Starts the Slack transport, the delivery worker and the scheduler, and stops them all on SIGTERM/SIGINT;
+    then drains the bot's work pool and closes the bot. `deliver=False` leaves delivery to the caller (tests)."""
 
     def __init__(
         self,
         app: App,
-        services: WardenServices,
+        bot: Bot,
         app_token: str | None = None,
         http_port: int | None = None,
         http_host: str = "0.0.0.0",
         schedule_checks: bool = True,
-        delivery: DeliveryWorker | None = None,
+        deliver: bool = True,
     ):
         self.app = app
-        self.delivery = delivery
+        self.bot = bot
+        self.deliver = deliver
         self.schedule_checks = schedule_checks
-        self.services = services
         self.app_token = app_token
         self.http_port = http_port
         self.http_host = http_host
@@ -138,13 +141,12 @@ class Runner:
         self._stops: list[Callable[[], None]] = []
 
     def start(self) -> None:
-        if self.services.approvals is not None:
-            self.services.approvals.recover()  # a request left executing by a crash becomes unknown, never re-run
-        if self.delivery is not None:
-            self.delivery.start()
-            self._stops.append(self.delivery.stop)
+        self.bot.approvals.recover()  # a request left executing by a crash becomes unknown, never re-run
+        if self.deliver:
+            self.bot.delivery.start()
+            self._stops.append(self.bot.delivery.stop)
         if self.schedule_checks:
-            scheduler = start_scheduler(self.services)
+            scheduler = start_scheduler(self.bot)
             self._stops.append(lambda: scheduler.shutdown(wait=False))
         if self.http_port is not None:
             self._start_http()
@@ -166,15 +168,13 @@ class Runner:
         if self._stopped:
             return
         self._stopped = True
-        work = getattr(self.app, "warden_work", None)
-        if work is not None:
-            self._stops.insert(0, lambda: work.shutdown(wait=True))  # after Slack stops, before storage closes
+        self._stops.insert(0, lambda: self.bot.work.shutdown(wait=True))  # after Slack stops, before storage closes
         for stop in reversed(self._stops):
             try:
                 stop()
             except Exception:
                 log.warning("error while stopping", exc_info=True)
-        self.services.close()
+        self.bot.close()
         log.info("stopped")
 
     def run_until_signalled(self) -> None:

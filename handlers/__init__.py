@@ -10,17 +10,16 @@ from concurrent.futures import Executor
 
 from slack_bolt import App
 
-from bot.config import Config
 from handlers import actions, home, slash_command, views
 from handlers.gate import Gate
 from handlers.ports import HandlerServices
 
 
-def register(app: App, services: HandlerServices, config: Config, work: Executor) -> None:
-    """`work` is the pool that runs what cannot be answered within Slack's 3 seconds. One gate authorises
-    every listener."""
-    gate = Gate(services)
-    slash_command.register(app, services, gate, config.slack.command, work)
+def register(app: App, services: HandlerServices, slash: str, work: Executor) -> None:
+    """`slash` is the configured slash command (e.g. /ibmi); `work` is the pool that runs what cannot be answered
+    within Slack's 3 seconds. One gate authorises every listener."""
+    gate = Gate(services.roles)
+    slash_command.register(app, services, gate, slash, work)
     home.register(app, services, gate, work)
     actions.register(app, services, gate, work)
     views.register(app, services, gate, work)

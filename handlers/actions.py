@@ -14,10 +14,10 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import request_blocks
 from bot.alerting.render import ACTION_END, ACTION_SILENCE, ACTION_TRACE, ACTION_TRUST
+from bot.changes import render
 from handlers.gate import Gate
-from handlers.ports import ApprovalsPort, HandlerServices
+from handlers.ports import HandlerServices
 from handlers.views import ALERT_REQUEST, reason_modal
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,10 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
         if refusal is not None:
             _say(respond, refusal)
             return
-        _say(respond, services.silence_alert(fingerprint, user, SILENCE_SECONDS, "silenced for 24h from the alert"))
+        _say(
+            respond,
+            services.alerts.silence_alert(fingerprint, user, SILENCE_SECONDS, "silenced for 24h from the alert"),
+        )
 
     def trace(body: dict[str, Any], respond: Respond) -> None:
         user, fingerprint, _ = _clicked(body)
@@ -64,7 +67,7 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
         if refusal is not None:
             _say(respond, refusal)
             return
-        _say(respond, services.trace_alert(fingerprint))
+        _say(respond, services.alerts.trace_alert(fingerprint))
 
     def ask_reason(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         """Trust… and End connection… on an alert: a change, so it needs a reason and then an approval."""
@@ -89,31 +92,26 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
             ),
         )
 
-    def approvals() -> ApprovalsPort:
-        if services.approvals is None:
-            raise RuntimeError("approving needs the bot running with Slack")
-        return services.approvals
-
     def approve(body: dict[str, Any], respond: Respond) -> None:
         """Who may approve this request is the approval service's check."""
         user, request_id, block_id = _clicked(body)
-        _say(respond, approvals().approve(request_id, user, _system_of_block(block_id)))
+        _say(respond, services.approvals.approve(request_id, user, _system_of_block(block_id)))
 
     def ask_rejection_reason(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user, request_id, block_id = _clicked(body)
         ack()
-        refusal = approvals().refusal(request_id, user, _system_of_block(block_id), "reject")
+        refusal = services.approvals.refusal(request_id, user, _system_of_block(block_id), "reject")
         if refusal:
             _say(respond, refusal)
             return
-        _open(client, respond, body["trigger_id"], request_blocks.reject_modal(request_id))
+        _open(client, respond, body["trigger_id"], render.reject_modal(request_id))
 
     app.action(ACTION_SILENCE)(later(silence))
     app.action(ACTION_TRACE)(later(trace))
     app.action(ACTION_TRUST)(ask_reason)
     app.action(ACTION_END)(ask_reason)
-    app.action(request_blocks.ACTION_APPROVE)(later(approve))
-    app.action(request_blocks.ACTION_REJECT)(ask_rejection_reason)
+    app.action(render.ACTION_APPROVE)(later(approve))
+    app.action(render.ACTION_REJECT)(ask_rejection_reason)
 
 
 def _open(client: WebClient, respond: Respond, trigger_id: str, view: dict[str, Any]) -> None:

@@ -19,8 +19,8 @@ class Gate:
 
     def allows(self, user: str, role: Role) -> bool:
         if role == "viewer":
-            return self._roles.may_view(user)
-        return self._roles.may_operate(user)
+            return self._roles.is_viewer(user)
+        return self._roles.is_operator(user)
 
     def refusal(self, user: str, role: Role, doing: str) -> str | None:
         """None when the user may; else the refusal to show, "Only viewers may <doing>."."""

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.blocks import text_blocks
+from bot.slack.blocks import text_blocks
 from handlers.gate import Gate
 from handlers.ports import HandlerServices
 
@@ -28,7 +28,7 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
         refusal = gate.refusal(user, "viewer", "see the state of the IBM i systems")
         if refusal is not None:
             return {"type": "home", "blocks": text_blocks(refusal)}
-        return services.home(user)
+        return services.home.view(user)
 
     def publish(user: str, client: WebClient) -> None:
         try:
@@ -52,4 +52,4 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
                 work.submit(publish, user, client)
 
     app.event("app_home_opened")(home_opened)
-    services.on_change = refresh_all
+    services.changes.subscribe(refresh_all)

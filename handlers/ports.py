@@ -1,13 +1,14 @@
 """What the Slack handlers may ask of the bot: exactly the methods they call, and nothing else.
 
-`bot.services.WardenServices` (with its `Remediation` and `ApprovalService`) is the implementation; a test may
-pass any object with these methods. `remediation` and `approvals` are None only when the bot was not assembled
-with Slack (then `/ibmi` answers that the sub-command needs it).
+The handlers receive one `HandlerServices`; each field is typed by a port listing what they call on it. The
+running bot's parts satisfy the ports (bot.wiring builds it, and mypy checks it there); a test may build one
+from fakes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.command_parsing import (
@@ -18,7 +19,7 @@ from bot.command_parsing import (
     UnsilenceRequest,
     UntrustRequest,
 )
-from bot.reports import NetstatReport, SystemStatus
+from bot.systems import NetstatReport, SystemStatus
 
 
 class Outcome(Protocol):
@@ -28,7 +29,7 @@ class Outcome(Protocol):
     def text(self) -> str: ...
 
 
-class RemediationPort(Protocol):
+class RequestsPort(Protocol):
     """The `/ibmi` sub-commands that read slowly or change something."""
 
     def trace(self, address: str) -> str: ...
@@ -63,27 +64,23 @@ class ApprovalsPort(Protocol):
 class RolesPort(Protocol):
     """What the gate asks about a user."""
 
-    def may_view(self, user_id: str) -> bool: ...
+    def is_viewer(self, user_id: str) -> bool: ...
 
-    def may_operate(self, user_id: str) -> bool: ...
+    def is_operator(self, user_id: str) -> bool: ...
 
 
-class HandlerServices(RolesPort, Protocol):
-    """Everything the handlers call on the services object they are given."""
+class SystemsPort(Protocol):
+    """The configured systems and what `status` and `netstat` show of them."""
 
-    on_change: Callable[[], None] | None  # called whenever alerts or change requests change
+    def names(self) -> list[str]: ...
 
-    @property
-    def remediation(self) -> RemediationPort | None: ...
-
-    @property
-    def approvals(self) -> ApprovalsPort | None: ...
-
-    def system_names(self) -> list[str]: ...
-
-    def system_statuses(self) -> list[SystemStatus]: ...
+    def statuses(self) -> list[SystemStatus]: ...
 
     def netstat(self, system: str, port: int | None = None) -> NetstatReport: ...
+
+
+class AlertActionsPort(Protocol):
+    """The buttons on an alert."""
 
     def silence_alert(self, fingerprint: str, author: str, seconds: float, reason: str) -> str: ...
 
@@ -91,4 +88,27 @@ class HandlerServices(RolesPort, Protocol):
 
     def request_from_alert(self, fingerprint: str, action: str, user: str, reason: str) -> str: ...
 
-    def home(self, user_id: str) -> dict[str, Any]: ...
+
+class HomePort(Protocol):
+    """The App Home view of one user."""
+
+    def view(self, user_id: str) -> dict[str, Any]: ...
+
+
+class StateChangesPort(Protocol):
+    """Tells subscribers whenever alerts or change requests change."""
+
+    def subscribe(self, callback: Callable[[], None]) -> None: ...
+
+
+@dataclass(frozen=True)
+class HandlerServices:
+    """Everything the handlers call, one port each."""
+
+    roles: RolesPort
+    systems: SystemsPort
+    alerts: AlertActionsPort
+    requests: RequestsPort
+    approvals: ApprovalsPort
+    home: HomePort
+    changes: StateChangesPort

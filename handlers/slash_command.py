@@ -13,8 +13,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
 from bot.command_parsing import ParsedCommand, UsageError
+from bot.slack import blocks
 from handlers.commands import SUB_COMMANDS, parse_command_text
 from handlers.gate import Gate
 from handlers.ports import HandlerServices
@@ -68,9 +68,6 @@ class IbmiCommand:
             if refusal is not None:
                 _ephemeral(ack, refusal)
                 return None
-        if sub.needs_remediation and self.services.remediation is None:
-            _ephemeral(ack, f"`{self.slash} {sub.name}` needs the bot running with Slack.")
-            return None
         invocation = Invocation(parsed, parsed.request, user, self.slash, self.services, self.sub_commands)
         reply = sub.ack(invocation)
         if reply.modal is not None:
@@ -82,7 +79,7 @@ class IbmiCommand:
         return invocation if reply.answer_follows and sub.answer is not None else None
 
     def _parse(self, command: dict[str, Any]) -> tuple[SubCommand[Any], ParsedCommand]:
-        names = self.services.system_names()
+        names = self.services.systems.names()
         parsed = parse_command_text(command.get("text") or "", names, self.slash, self.sub_commands)
         sub = self._by_name[parsed.name]
         if sub.needs_system and parsed.system is None:

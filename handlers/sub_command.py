@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from bot import blocks
 from bot.command_parsing import Arguments, ParsedCommand, Request
+from bot.slack import blocks
 from handlers.gate import Role
-from handlers.ports import HandlerServices, RemediationPort
+from handlers.ports import HandlerServices
 
 R = TypeVar("R", bound=Request | None)
 
@@ -62,13 +62,6 @@ class Invocation(Generic[R]):
         """The chosen system; "" for sub-commands that need none."""
         return self.parsed.system or ""
 
-    @property
-    def remediation(self) -> RemediationPort:
-        remediation = self.services.remediation
-        if remediation is None:  # the dispatcher answers sub-commands that need it before their ack
-            raise RuntimeError(f"{self.slash} {self.parsed.name} needs the bot running with Slack")
-        return remediation
-
 
 @dataclass(frozen=True)
 class SubCommand(Generic[R]):
@@ -82,7 +75,6 @@ class SubCommand(Generic[R]):
     ack: Callable[[Invocation[R]], Reply]
     answer: Callable[[Invocation[R]], Reply] | None = None
     order: int = 1000  # its place in /ibmi help and in the list of sub-commands
-    needs_remediation: bool = True  # False: answers without the bot's Slack parts (help, status, netstat)
     available: bool = True
 
     def role_for(self, request: R) -> Role:

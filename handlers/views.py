@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import request_blocks
+from bot.changes import render
 from bot.command_parsing import ClRequest, reason_problem
 from bot.ibmi.cl import AddSmtpListEntry, CLValidationError
 from handlers.gate import Gate
@@ -98,12 +98,8 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
         if refusal is not None:
             ack(response_action="errors", errors={"reason": refusal})
             return
-        remediation = services.remediation
-        if remediation is None:
-            ack(response_action="errors", errors={"reason": "Change requests need the bot running with Slack."})
-            return
         system = view.get("private_metadata", "")
-        if system not in services.system_names():
+        if system not in services.systems.names():
             ack(response_action="errors", errors={"address": "This form no longer matches a configured system."})
             return
         mask = _value(view, "mask") or None
@@ -122,15 +118,13 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
             ack(response_action="errors", errors={"reason": str(error)})
             return
         ack()
-        work.submit(_logged, lambda: remediation.request_cl(system, request, user).text)
+        work.submit(_logged, lambda: services.requests.request_cl(system, request, user).text)
 
     def reject(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Who may reject this request is the approval service's check."""
         ack()
         request_id, user, reason = view.get("private_metadata", ""), body["user"]["id"], _value(view, "reason")
-        approvals = services.approvals
-        if approvals is not None:
-            work.submit(_logged, lambda: approvals.reject(request_id, user, reason))
+        work.submit(_logged, lambda: services.approvals.reject(request_id, user, reason))
 
     def alert_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
@@ -146,8 +140,8 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
             return
         ack()
         fingerprint, action = metadata.get("fingerprint", ""), metadata.get("action", "")
-        work.submit(_logged, lambda: services.request_from_alert(fingerprint, action, user, reason))
+        work.submit(_logged, lambda: services.alerts.request_from_alert(fingerprint, action, user, reason))
 
     app.view(SMTP_ADD)(smtp_add)
-    app.view(request_blocks.REJECT_MODAL)(reject)
+    app.view(render.REJECT_MODAL)(reject)
     app.view(ALERT_REQUEST)(alert_request)

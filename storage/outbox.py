@@ -13,7 +13,7 @@ Two tables (migration ``m002_outbox``):
 
 Keys name messages, not rows: an alert can enqueue its post and, in the same transaction, a
 reply in its thread and an edit of it, before anything was sent. The worker
-(``bot/delivery.py``) resolves the keys when each row comes up.
+(``bot/slack/delivery.py``) resolves the keys when each row comes up.
 
 Times are seconds since the epoch (floats), so the worker can run on an injected clock.
 Every function holds ``storage.lock``; ``enqueue`` does not begin or commit a transaction of its

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import BotParts, assemble
 from bot.config import Config, DemoSettings, Route, Secrets, load_config
 from bot.ibmi.cl import EndTcpConnection
 from bot.ibmi.errors import ConnectionFailedError
+from bot.wiring import Bot, build_bot
 from tests.slack_server import SlackTestServer
 from tests.test_cli import write_config
 
@@ -78,13 +78,13 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def start(slack: SlackTestServer, folder: Path, clock: FakeClock, **config_changes) -> BotParts:
+def start(slack: SlackTestServer, folder: Path, clock: FakeClock, **config_changes) -> Bot:
     config = make_config(folder, **config_changes)
     secrets = Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url)
-    return assemble(config, secrets, clock=clock, tracer=OfflineTracer())
+    return build_bot(config, secrets, clock=clock, tracer=OfflineTracer())
 
 
-def deliver_all(parts: BotParts, clock: FakeClock, limit: int = 500) -> None:
+def deliver_all(parts: Bot, clock: FakeClock, limit: int = 500) -> None:
     """Run the worker until nothing is pending, a second of fake time per pass (Slack's pace per channel)."""
     from storage import outbox
 
@@ -96,8 +96,8 @@ def deliver_all(parts: BotParts, clock: FakeClock, limit: int = 500) -> None:
     raise AssertionError("the outbox did not drain")
 
 
-def cycle(parts: BotParts, clock: FakeClock) -> None:
-    parts.services.run_cycle()
+def cycle(parts: Bot, clock: FakeClock) -> None:
+    parts.checks.run_cycle()
     deliver_all(parts, clock)
 
 
@@ -138,7 +138,7 @@ def test_an_ended_connection_is_resolved_in_its_thread_and_the_parent_edited(sla
     try:
         cycle(parts, clock)
         unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
-        parts.services.connection("DEMO").run_cl(
+        parts.systems.connection("DEMO").run_cl(
             EndTcpConnection.build(
                 local_address="10.1.1.5", local_port=23, remote_address="210.107.73.73", remote_port=40411
             )
@@ -160,10 +160,10 @@ def test_a_finding_that_comes_back_is_reopened_in_the_same_thread(slack, tmp_pat
     try:
         cycle(parts, clock)
         first_posts = len(top_level(slack))
-        parts.services.connection("DEMO").run_cl(EndTcpConnection.build(**connection))
+        parts.systems.connection("DEMO").run_cl(EndTcpConnection.build(**connection))
         clock.advance(300)
         cycle(parts, clock)
-        db = parts.services.connection("DEMO")
+        db = parts.systems.connection("DEMO")
         db.query("SELECT 1 FROM QSYS2.NETSTAT_INFO")  # the demo keeps its tables; put the connection back
         import sqlite3
 
@@ -198,7 +198,7 @@ def test_a_reminder_after_the_repeat_interval_only(slack, tmp_path, clock):
 
 def test_an_unreachable_system_is_one_alert_and_one_recovery_while_others_are_checked(slack, tmp_path, clock):
     parts = start(slack, tmp_path, clock, systems=("DEMO", "OTHER"))
-    demo = parts.services.connection("DEMO")
+    demo = parts.systems.connection("DEMO")
     working_driver = demo._driver
 
     class Refusing:
@@ -264,7 +264,7 @@ def test_a_silenced_address_is_not_posted(slack, tmp_path, clock):
 
 def test_delivery_survives_a_restart_without_losing_or_repeating(slack, tmp_path, clock):
     parts = start(slack, tmp_path, clock)
-    parts.services.run_cycle()  # alerts are in the outbox; nothing sent yet
+    parts.checks.run_cycle()  # alerts are in the outbox; nothing sent yet
     parts.delivery.deliver_due()  # one message goes out, then the process "stops"
     sent_before = len(slack.calls_to("chat.postMessage"))
     parts.close()
@@ -279,13 +279,13 @@ def test_delivery_survives_a_restart_without_losing_or_repeating(slack, tmp_path
 
 
 def test_alert_buttons_over_socket_mode(slack, tmp_path, clock):
-    from bot.app import build_app
     from bot.runtime import Runner
+    from bot.wiring import build_app
 
     parts = start(slack, tmp_path, clock)
     secrets = Secrets(slack_bot_token=slack.bot_token, slack_app_token=slack.app_token, slack_api_url=slack.base_url)
-    app = build_app(parts.services.config, secrets, parts.services, http=False)
-    runner = Runner(app, parts.services, slack.app_token, schedule_checks=False)
+    app = build_app(parts, secrets, http=False)
+    runner = Runner(app, parts, slack.app_token, schedule_checks=False, deliver=False)
     runner.start()
     try:
         slack.socket.wait_connected()
@@ -321,7 +321,7 @@ def test_alert_buttons_over_socket_mode(slack, tmp_path, clock):
         [request] = store.pending(parts.storage)
         assert request.action == "end-connection" and request.alert_fingerprint == fingerprint
         assert "RMTINTNETA('210.107.73.73')" in request.commands[0]
-        assert "Approved" in parts.services.approvals.approve(request.id, "U02APPROVER")
+        assert "Approved" in parts.approvals.approve(request.id, "U02APPROVER")
         deliver_all(parts, clock)
         assert any(
             f"Change request {request.id}" in r["text"] and "done" in r["text"]
@@ -344,10 +344,10 @@ def test_maintenance_prunes_delivered_outbox_rows_but_keeps_message_records(slac
         delivered = len(outbox.items(parts.storage, state="sent"))
         assert delivered >= 4
         clock.advance(15 * 86400)
-        parts.services.maintain()
+        parts.maintenance.run()
         assert outbox.items(parts.storage, state="sent") == []
         unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
-        parts.services.connection("DEMO").run_cl(
+        parts.systems.connection("DEMO").run_cl(
             EndTcpConnection.build(
                 local_address="10.1.1.5", local_port=23, remote_address="210.107.73.73", remote_port=40411
             )
@@ -379,20 +379,20 @@ def test_the_owner_is_added_to_a_posted_alert_by_editing_it(slack, tmp_path, clo
             )
 
     config = make_config(tmp_path)
-    parts = assemble(
+    parts = build_bot(
         config,
         Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url),
         clock=clock,
         tracer=SlowRegistry(),
     )
     try:
-        parts.services.run_cycle()
+        parts.checks.run_cycle()
         deliver_all(parts, clock)  # posted before any owner is known
         unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
         posted = slack.calls_to("chat.postMessage")
         first_post = next(c for c in posted if "unknown-connections" in c.params.get("text", ""))
         assert "BORANET" not in json.dumps(first_post.params)
-        parts.services.enricher.wait_idle(timeout=10)
+        parts.enricher.wait_idle(timeout=10)
         deliver_all(parts, clock)
         edited = slack.message(ALERTS, unknown["ts"])
         assert "Owner: BORANET" in text_of(edited)
@@ -446,14 +446,14 @@ def test_the_silence_command_is_said_in_the_alert_s_thread_like_the_button(slack
     try:
         cycle(parts, clock)
         unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
-        remediation = parts.services.remediation
-        assert remediation is not None
+        change_requests = parts.requests
+        assert change_requests is not None
         request = SilenceRequest("address", "210.107.73.73", 3600.0, "vendor test")
-        assert remediation.silence(request, "U01OPERATOR") == "Silenced 210.107.73.73 for 1h."
+        assert change_requests.silence(request, "U01OPERATOR") == "Silenced 210.107.73.73 for 1h."
         deliver_all(parts, clock)
         replies = [r["text"] for r in slack.replies(ALERTS, unknown["ts"])]
         assert any(r.startswith(":zipper_mouth_face: Silenced by <@U01OPERATOR>") for r in replies)
-        ended = remediation.unsilence(UnsilenceRequest("address", "210.107.73.73"), "U01OPERATOR")
+        ended = change_requests.unsilence(UnsilenceRequest("address", "210.107.73.73"), "U01OPERATOR")
         assert ended == "Ended 1 silence(s) of 210.107.73.73."
         deliver_all(parts, clock)
         assert any(

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from bot import __version__
-from bot.approvals import ApprovalService
+from bot.changes.approvals import ApprovalService
 from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import ChangeSmtpRelay, EndTcpConnection

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from bot.app import assemble, build_app
 from bot.config import DemoSettings, Secrets, load_config
 from bot.ibmi import sql
 from bot.runtime import Runner
+from bot.wiring import build_app, build_bot
 from storage import approvals as store
 from storage import audit
 from tests.slack_server import SlackTestServer, find_action, interactive_form, sign_request
@@ -58,15 +58,17 @@ class Bot:
             )
         self.clock = Clock()
         self.slack = slack
-        self.parts = assemble(
+        self.parts = build_bot(
             config,
             Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url),
             clock=self.clock,
             tracer=OfflineTracer(),
         )
         secrets = Secrets(slack_bot_token=slack.bot_token, slack_signing_secret=SECRET, slack_api_url=slack.base_url)
-        self.app = build_app(config, secrets, self.parts.services, http=True)
-        self.runner = Runner(self.app, self.parts.services, http_port=0, http_host="127.0.0.1", schedule_checks=False)
+        self.app = build_app(self.parts, secrets, http=True)
+        self.runner = Runner(
+            self.app, self.parts, http_port=0, http_host="127.0.0.1", schedule_checks=False, deliver=False
+        )
         self.runner.start()
         self.url = f"http://127.0.0.1:{self.runner.http_port}/slack/events"
         self.storage = self.parts.storage
@@ -169,7 +171,7 @@ def bot(slack, tmp_path):
 
 
 def remotes(bot: Bot) -> set[str]:
-    return {r.remote_address for r in sql.read_tcp_connections(bot.parts.services.connection("DEMO"))}
+    return {r.remote_address for r in sql.read_tcp_connections(bot.parts.systems.connection("DEMO"))}
 
 
 def test_end_request_is_approved_by_another_person_and_runs_the_exact_cl_once(bot, slack):

@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 from slack_sdk.models.blocks import Block, DividerBlock, SectionBlock
 
-from bot import blocks
-from bot.services import NetstatEntry, NetstatReport, SystemStatus
+from bot.slack import blocks
+from bot.systems import NetstatEntry, NetstatReport, SystemStatus
 from handlers.commands import SUB_COMMANDS
 
 LINE = re.compile(r"^(:warning:|:white_check_mark:) `")

@@ -5,20 +5,19 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from bot.app import assemble
 from bot.checks import registry
 from bot.checks.cycle import PlannedCheck, run_checks
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings, Source, SourceContext
 from bot.checks.finding import Finding
-from bot.config import Config, DigestSettings, Secrets, SlackSettings, load_config
+from bot.config import Secrets, load_config
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.errors import ConnectionFailedError, NotAuthorizedError, QueryTimeoutError
 from bot.runtime import start_scheduler
+from bot.wiring import build_bot
 from storage.check_runs import last_runs
 
 
@@ -64,9 +63,9 @@ def reads_of(view: str, sent: list[str]) -> int:
 
 
 def test_one_demo_cycle_reads_netstat_once(tmp_path: Path, statements: list[str]) -> None:
-    parts = assemble(load_config(write_config(tmp_path), env={}), Secrets(slack_bot_token="xoxb-test"))
+    parts = build_bot(load_config(write_config(tmp_path), env={}), Secrets(slack_bot_token="xoxb-test"))
     try:
-        result = parts.services.run_cycle()
+        result = parts.checks.run_cycle()
     finally:
         parts.close()
     assert result.errors == {}
@@ -77,10 +76,10 @@ def test_one_demo_cycle_reads_netstat_once(tmp_path: Path, statements: list[str]
 
 
 def test_a_shared_cycle_finds_what_each_check_finds_alone(tmp_path: Path) -> None:
-    parts = assemble(load_config(write_config(tmp_path), env={}), Secrets(slack_bot_token="xoxb-test"))
+    parts = build_bot(load_config(write_config(tmp_path), env={}), Secrets(slack_bot_token="xoxb-test"))
     try:
-        together = parts.services.run_checks("DEMO", registry.check_ids())
-        alone = {check: parts.services.run_check("DEMO", check) for check in registry.check_ids()}
+        together = parts.checks.run_checks("DEMO", registry.check_ids())
+        alone = {check: parts.checks.run_check("DEMO", check) for check in registry.check_ids()}
         runs = last_runs(parts.storage)
     finally:
         parts.close()
@@ -90,25 +89,14 @@ def test_a_shared_cycle_finds_what_each_check_finds_alone(tmp_path: Path) -> Non
 
 def test_checks_are_grouped_by_interval_one_scheduler_job_a_group(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, '[checks.plaintext-services]\ninterval = "1h"\n'), env={})
-    parts = assemble(config, Secrets(slack_bot_token="xoxb-test"))
+    parts = build_bot(config, Secrets(slack_bot_token="xoxb-test"))
     try:
-        groups = parts.services.check_groups("DEMO")
+        groups = parts.checks.check_groups("DEMO")
         assert groups == {
             300.0: ["unknown-connections"],
             3600.0: ["plaintext-services", "smtp-relay", "splctl-exposure"],
         }
-        services = SimpleNamespace(
-            config=Config(
-                path=Path("warden.toml"), slack=SlackSettings("C1", "C2"), systems=(), digest=DigestSettings()
-            ),  # type: ignore[arg-type]
-            system_names=lambda: ["DEMO"],
-            check_groups=parts.services.check_groups,
-            run_checks=parts.services.run_checks,
-            maintain=lambda: None,
-            approvals=None,
-            roles=None,
-        )
-        scheduler = start_scheduler(services)  # type: ignore[arg-type]
+        scheduler = start_scheduler(parts)  # stopped before its first job is due
         try:
             jobs = {job.id: job for job in scheduler.get_jobs() if job.id.startswith("DEMO/")}
         finally:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot import __version__
-from bot.delivery import DeliveryWorker, SystemClock, worker_client
-from bot.slack_client import make_web_client
+from bot.slack.client import make_web_client
+from bot.slack.delivery import DeliveryWorker, SystemClock, worker_client
 from storage import Storage, open_database, outbox
 from storage.outbox import SentMessage
 from tests.slack_server import SlackTestServer
@@ -367,7 +367,7 @@ def test_permanent_errors_fail_the_item_and_the_channel_moves_on(
     outbox.enqueue(storage, "C1", outbox.POST, {"text": "bad", "blocks": [{"type": "bogus"}]}, now=T0)
     post(storage, "C1", "x" * 40_001)
     post(storage, "C1", "good")
-    with caplog.at_level(logging.ERROR, logger="bot.delivery"):
+    with caplog.at_level(logging.ERROR, logger="bot.slack.delivery"):
         run_until_empty(worker, clock)
     assert texts(slack, "C1") == ["good"]
     states = [(item.state, item.error) for item in outbox.items(storage)]
@@ -398,7 +398,7 @@ def test_a_reply_or_edit_of_a_failed_parent_fails_too(
 
     assert worker.deliver_due() == 0  # the parent: invalid_blocks
     clock.advance(1)
-    with caplog.at_level(logging.ERROR, logger="bot.delivery"):
+    with caplog.at_level(logging.ERROR, logger="bot.slack.delivery"):
         assert worker.deliver_due() == 1  # reply and edit fail without a call, so "unrelated" goes now
     assert texts(slack, "C1") == ["unrelated"]
     assert slack.calls_to("chat.update") == []
@@ -468,7 +468,7 @@ def test_an_item_left_sending_is_sent_again_after_a_restart(
     clock.advance(5)
     reopened = open_database(db_path, __version__)
     try:
-        with caplog.at_level(logging.WARNING, logger="bot.delivery"):
+        with caplog.at_level(logging.WARNING, logger="bot.slack.delivery"):
             restarted = new_worker(reopened, slack, clock)
         assert "sending it again" in caplog.text
         assert restarted.deliver_due() == 1

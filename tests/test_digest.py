@@ -12,12 +12,12 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot import __version__
-from bot.blocks import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT
 from bot.config import Config, ConfigError, DigestSettings, SlackSettings, find_example_config, load_config
-from bot.delivery import DeliveryWorker
-from bot.digest import HEADER, MAX_DIGEST_TEXT, build_digest, post_digest, post_scheduled_digest
 from bot.runtime import start_scheduler
-from bot.slack_client import make_web_client
+from bot.slack.blocks import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT
+from bot.slack.client import make_web_client
+from bot.slack.delivery import DeliveryWorker
+from bot.slack.digest import HEADER, MAX_DIGEST_TEXT, build_digest, post_digest, post_scheduled_digest
 from storage import Storage, approvals, open_database, outbox
 from storage.alerts import AlertRecord, add_silence, end_silence, save_alert
 from storage.approvals import ChangeRequest
@@ -368,10 +368,10 @@ def test_the_scheduled_digest_of_a_demo_cycle_reaches_the_alerts_channel(slack, 
     clock = FakeClock(NOW)
     parts = start(slack, tmp_path, clock)
     try:
-        parts.services.run_cycle()
+        parts.checks.run_cycle()
         deliver_all(parts, clock)
         clock.advance(HOUR)
-        post_scheduled_digest(parts.services)  # what the daily job runs
+        post_scheduled_digest(parts.storage, parts.config, parts.clock.now, parts.delivery.wake)  # the daily job
         deliver_all(parts, clock)
         digest = [m for m in slack.messages(ALERTS) if m.get("blocks", [{}])[0].get("text", {}).get("text") == HEADER]
         assert len(digest) == 1
@@ -449,8 +449,17 @@ def test_bad_digest_settings_are_named(tmp_path, digest, key, words):
 
 
 def scheduler_services(config: Config, **parts: object) -> SimpleNamespace:
+    """The parts of the bot the scheduler reaches, with no system to check."""
     return SimpleNamespace(
-        config=config, system_names=lambda: [], maintain=lambda: None, approvals=None, roles=None, **parts
+        config=config,
+        storage=None,
+        clock=SimpleNamespace(now=lambda: NOW),
+        delivery=SimpleNamespace(wake=lambda: None),
+        systems=SimpleNamespace(names=lambda: []),
+        maintenance=SimpleNamespace(run=lambda: None),
+        approvals=SimpleNamespace(expire=lambda: None),
+        roles=SimpleNamespace(prefetch=lambda: None, ttl=300.0),
+        **parts,
     )
 
 
@@ -475,13 +484,7 @@ def test_the_scheduler_runs_the_digest_daily_at_its_local_time_only_when_enabled
 
 def test_the_scheduled_job_queues_the_digest_and_wakes_delivery(storage):
     woken = []
-    services = SimpleNamespace(
-        storage=storage,
-        config=make_config(),
-        clock=lambda: NOW,
-        alerts=SimpleNamespace(on_enqueued=lambda: woken.append(True)),
-    )
-    post_scheduled_digest(services)
+    post_scheduled_digest(storage, make_config(), lambda: NOW, lambda: woken.append(True))
     (item,) = outbox.items(storage)
     assert item.channel == ALERTS and item.payload["blocks"][0]["text"]["text"] == HEADER
     assert woken == [True]

@@ -12,10 +12,10 @@ import pytest
 
 from bot import cli
 from bot.alerting.render import group_message
-from bot.app import runbook_url_of
 from bot.checks import registry
 from bot.checks.finding import Finding
 from bot.config import ConfigError, load_config
+from bot.wiring import runbook_url_of
 from storage.alerts import AlertRecord
 
 EXAMPLES = "tests.example_checks"

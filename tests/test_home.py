@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import Block
 
-from bot.home_view import home_view
-from bot.reports import CheckStatus, SystemStatus
+from bot.slack.home_view import home_view
+from bot.systems import CheckStatus, SystemStatus
 from storage.alerts import AlertRecord, Silence
 from storage.approvals import ChangeRequest
 

@@ -12,7 +12,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.config import APPROVAL_ACTIONS, ApprovalPolicy, RoleSettings
-from bot.roles import Roles
+from bot.slack.roles import Roles
 from tests.slack_server import SlackTestServer
 
 
@@ -141,7 +141,7 @@ def test_a_handle_is_never_mistaken_for_a_user(slack: UsergroupsSlack, clock: Cl
 
 def test_unknown_handle_is_no_one(slack: UsergroupsSlack, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
     roles = make_roles(slack, clock, approvers=("@ghosts",))
-    with caplog.at_level(logging.WARNING, logger="bot.roles"):
+    with caplog.at_level(logging.WARNING, logger="bot.slack.roles"):
         assert roles.members(["@ghosts"]) == frozenset()
         assert not roles.is_approver("U0ALICE")
     assert "@ghosts" in caplog.text and "no enabled user group has this handle" in caplog.text
@@ -214,7 +214,7 @@ def test_slack_error_is_no_one_and_warns_once_per_ttl(
 ) -> None:
     roles = make_roles(slack, clock, viewers=("@security-team",), approvers=("@security-team",))
     slack.fail_next("usergroups.users.list", status=HTTPStatus.OK, error="fatal_error")
-    with caplog.at_level(logging.WARNING, logger="bot.roles"):
+    with caplog.at_level(logging.WARNING, logger="bot.slack.roles"):
         assert not roles.is_approver("U0ALICE")
         assert not roles.is_viewer("U0ALICE")  # the failure is remembered: no second call at once
         assert roles.members(["@security-team", "U0DAVE"]) == {"U0DAVE"}
@@ -239,7 +239,7 @@ def test_unreachable_slack_is_no_one(clock: Clock, caplog: pytest.LogCaptureFixt
     with SlackTestServer() as gone:
         client = client_for(gone)
     roles = Roles(RoleSettings(approvers=("@security-team", "U0APPROVER")), {}, client, clock=clock)
-    with caplog.at_level(logging.WARNING, logger="bot.roles"):
+    with caplog.at_level(logging.WARNING, logger="bot.slack.roles"):
         assert not roles.is_approver("U0ALICE")
         assert roles.is_approver("U0APPROVER")
     assert "usergroups.list failed" in caplog.text
@@ -272,7 +272,7 @@ def test_no_client_means_handles_are_no_one(clock: Clock, caplog: pytest.LogCapt
         operators=("@security-team",),
         approvers=("@security-team", "U0APPROVER"),
     )
-    with caplog.at_level(logging.WARNING, logger="bot.roles"):
+    with caplog.at_level(logging.WARNING, logger="bot.slack.roles"):
         assert not roles.is_viewer("U0ALICE")
         assert not roles.is_operator("U0ALICE")
         assert not roles.is_approver("U0ALICE")
@@ -280,7 +280,7 @@ def test_no_client_means_handles_are_no_one(clock: Clock, caplog: pytest.LogCapt
         assert roles.is_approver("U0APPROVER")
     assert len([r for r in caplog.records if "no Slack client" in r.getMessage()]) == 1
     clock.now += 300
-    with caplog.at_level(logging.WARNING, logger="bot.roles"):
+    with caplog.at_level(logging.WARNING, logger="bot.slack.roles"):
         assert not roles.is_viewer("U0ALICE")
     assert len([r for r in caplog.records if "no Slack client" in r.getMessage()]) == 2
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.alerting.render import group_message
-from bot.app import assemble, runbook_url_of
 from bot.checks import registry
 from bot.checks.finding import Finding
 from bot.config import DEFAULT_RUNBOOK_BASE_URL, ConfigError, Secrets, SlackSettings, load_config
+from bot.wiring import build_bot, runbook_url_of
 from storage import outbox
 from storage.alerts import AlertRecord
 
@@ -160,9 +160,9 @@ def test_a_configured_runbook_address_is_used_for_every_check(tmp_path: Path) ->
 
 
 def test_the_posted_alert_carries_the_runbook_link(tmp_path: Path) -> None:
-    """Through the bot's own wiring: assemble() gives the alert lifecycle the runbook links."""
+    """Through the bot's own wiring: build_bot() gives the alert lifecycle the runbook links."""
     config = load_config(write_config(tmp_path), env={})
-    parts = assemble(config, Secrets(slack_bot_token="xoxb-test"))
+    parts = build_bot(config, Secrets(slack_bot_token="xoxb-test"))
     try:
         finding = Finding("DEMO", "smtp-relay", "critical", "relay-policy", "Open relay")
         parts.alerts.process("DEMO", "smtp-relay", [finding])

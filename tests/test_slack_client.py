@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bot.slack_client import api_base_url, make_web_client
+from bot.slack.client import api_base_url, make_web_client
 from tests.slack_server import SlackTestServer
 
 

@@ -13,12 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import __version__
-from bot.app import build_app
 from bot.config import Config, DemoSettings, Secrets, load_config
 from bot.runtime import Runner
-from bot.services import WardenServices
-from storage import open_database
+from bot.wiring import build_app, build_bot
 from tests.slack_server import SlackTestServer, sign_request
 from tests.test_cli import write_config
 
@@ -38,28 +35,28 @@ def make_config(folder: Path, latency: float = 0.0) -> Config:
 class Bot:
     def __init__(self, slack: SlackTestServer, folder: Path, http: bool, latency: float = 0.0):
         self.config = make_config(folder, latency)
-        self.services = WardenServices(self.config, open_database(self.config.storage.path, __version__))
         secrets = Secrets(
             slack_bot_token=slack.bot_token,
             slack_app_token=slack.app_token,
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=slack.base_url,
         )
-        self.app = build_app(self.config, secrets, self.services, http=http)
+        self.bot = build_bot(self.config, secrets)
+        self.app = build_app(self.bot, secrets, http=http)
         self.runner = Runner(
             self.app,
-            self.services,
+            self.bot,
             slack.app_token,
             http_port=0 if http else None,
             http_host="127.0.0.1",
             schedule_checks=False,
+            deliver=False,  # these tests look at acks and answers; alerts stay in the outbox
         )
         self.runner.start()
         self.url = f"http://127.0.0.1:{self.runner.http_port}/slack/events" if http else None
 
     def stop(self) -> None:
-        self.runner.stop()
-        self.services.storage.close()
+        self.runner.stop()  # closes the bot
 
     def post(self, body: str, headers: dict[str, str]) -> tuple[int, dict, float]:
         assert self.url
@@ -83,6 +80,7 @@ class Bot:
 
     def command(self, slack: SlackTestServer, text: str, **form) -> tuple[int, dict, float, str]:
         response_url = slack.new_response_url()
+        form.setdefault("user_id", "U0TESTUSER")  # a workspace user: with no [roles] viewers, everyone may look
         body = slack.slash_command_form(text, response_url=response_url, **form)
         return (*self.post(body, sign_request(body, SIGNING_SECRET)), response_url)
 
@@ -115,7 +113,7 @@ def test_http_help_is_answered_in_the_ack(http_bot, slack):
 @pytest.mark.parametrize("tamper", ["bad signature", "stale timestamp"])
 def test_http_rejects_forged_or_stale_requests_and_runs_nothing(http_bot, slack, tamper):
     response_url = slack.new_response_url()
-    body = slack.slash_command_form("netstat", response_url=response_url)
+    body = slack.slash_command_form("netstat", user_id="U0TESTUSER", response_url=response_url)
     if tamper == "bad signature":
         headers = sign_request(body, "not-the-signing-secret")
     else:
@@ -126,7 +124,7 @@ def test_http_rejects_forged_or_stale_requests_and_runs_nothing(http_bot, slack,
     time.sleep(0.5)
     assert slack.responses() == []
     assert len(slack.calls) == calls_before
-    assert http_bot.services.storage.db["system_reachability"].count == 0  # IBM i was not touched
+    assert http_bot.bot.storage.db["system_reachability"].count == 0  # IBM i was not touched
 
 
 def test_http_netstat_acks_within_3s_and_answers_by_response_url(slack, tmp_path):
@@ -154,7 +152,7 @@ def test_http_bad_arguments_get_an_ephemeral_explanation(http_bot, slack):
 
 
 def test_http_status_shows_each_system(http_bot, slack):
-    http_bot.services.run_cycle()
+    http_bot.bot.checks.run_cycle()
     _, body, _, _ = http_bot.command(slack, "status")
     text = _texts(body["blocks"])
     assert "DEMO" in text and "reachable" in text and "unknown-connections" in text
@@ -198,7 +196,7 @@ def socket_bot(slack, tmp_path):
 
 
 def test_socket_mode_help_ack_carries_the_answer(socket_bot, slack):
-    envelope = slack.socket.send_slash_command("help")
+    envelope = slack.socket.send_slash_command("help", user_id="U0TESTUSER")
     ack = slack.socket.wait_for_ack(envelope)
     assert slack.socket.ack_delay(envelope) < 3
     assert "/ibmi netstat" in _texts(ack["payload"]["blocks"])
@@ -208,7 +206,7 @@ def test_socket_mode_netstat_with_slow_ibmi(slack, tmp_path):
     bot = Bot(slack, tmp_path, http=False, latency=5.0)
     try:
         slack.socket.wait_connected()
-        envelope = slack.socket.send_slash_command("netstat --port 23")
+        envelope = slack.socket.send_slash_command("netstat --port 23", user_id="U0TESTUSER")
         ack = slack.socket.wait_for_ack(envelope)
         assert slack.socket.ack_delay(envelope) < 3
         assert "Reading connections" in ack["payload"]["text"]

@@ -14,12 +14,14 @@ import pytest
 
 import handlers.commands
 import tests.example_sub_commands
-from bot import blocks
 from bot.command_parsing import ParsedCommand
-from bot.reports import NetstatReport, SystemStatus
+from bot.slack import blocks
+from bot.state_changes import StateChanges
+from bot.systems import NetstatReport, SystemStatus
 from handlers import home, views
 from handlers.commands import SUB_COMMANDS, discover, parse_command_text, usage_of
 from handlers.gate import Gate
+from handlers.ports import HandlerServices
 from handlers.slash_command import IbmiCommand
 
 VIEWER, OPERATOR, STRANGER = "U0VIEWER", "U0OPERATOR", "U0STRANGER"
@@ -49,40 +51,65 @@ class Recorder:
         return [call.get("text", "") for call in self.calls]
 
 
-class FakeServices:
-    """The few methods these tests reach; anything else would fail loudly."""
-
-    def __init__(self, systems: list[str]) -> None:
-        self.systems = systems
-        self.remediation = None
-        self.approvals = None
-        self.on_change: Callable[[], None] | None = None
-        self.home_asked: list[str] = []
-
-    def may_view(self, user_id: str) -> bool:
+class FakeRoles:
+    def is_viewer(self, user_id: str) -> bool:
         return user_id in (VIEWER, OPERATOR)
 
-    def may_operate(self, user_id: str) -> bool:
+    def is_operator(self, user_id: str) -> bool:
         return user_id == OPERATOR
 
-    def system_names(self) -> list[str]:
-        return self.systems
 
-    def system_statuses(self) -> list[SystemStatus]:
+class FakeSystems:
+    def __init__(self, names: list[str]) -> None:
+        self._names = names
+
+    def names(self) -> list[str]:
+        return self._names
+
+    def statuses(self) -> list[SystemStatus]:
         return []
 
     def netstat(self, system: str, port: int | None = None) -> NetstatReport:
         return NetstatReport(system, (), port)
 
-    def home(self, user_id: str) -> dict[str, Any]:
-        self.home_asked.append(user_id)
+
+class FakeHome:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def view(self, user_id: str) -> dict[str, Any]:
+        self.asked.append(user_id)
         return {"type": "home", "blocks": []}
+
+
+class FakeRequests:
+    """Only the listing is answered; anything else would fail loudly."""
+
+    def pending_text(self) -> str:
+        return "No change requests are waiting for approval."
+
+    def smtp_lists(self, system: str, list_type: str | None) -> str:
+        return f"No {list_type or 'SMTP list'} entries on {system}."
+
+
+def fake_services(systems: list[str]) -> HandlerServices:
+    """The handlers' services built from fakes; a port no test reaches is an object without methods."""
+    nothing: Any = object()
+    return HandlerServices(
+        roles=FakeRoles(),
+        systems=FakeSystems(systems),
+        alerts=nothing,
+        requests=FakeRequests(),  # type: ignore[arg-type]
+        approvals=nothing,
+        home=FakeHome(),
+        changes=StateChanges(),
+    )
 
 
 def run(text: str, user: str = OPERATOR, systems: list[str] | None = None) -> tuple[Recorder, Recorder]:
     """`/ibmi TEXT` through the dispatcher with the test-only `ping` declared too: the ack and the responses."""
-    services = FakeServices(["PROD"] if systems is None else systems)
-    command = IbmiCommand(services, Gate(services), "/ibmi", Inline(), EXTENDED)  # type: ignore[arg-type]
+    services = fake_services(["PROD"] if systems is None else systems)
+    command = IbmiCommand(services, Gate(services.roles), "/ibmi", Inline(), EXTENDED)
     ack, respond = Recorder(), Recorder()
     command.handle(ack, {"text": text, "user_id": user, "trigger_id": "t"}, None, respond)  # type: ignore[arg-type]
     return ack, respond
@@ -172,16 +199,16 @@ def test_a_new_declaration_gets_its_role_refusal() -> None:
     assert ack.texts == ["Only viewers may use /ibmi ([roles] viewers)."]
 
 
-def test_sub_commands_that_need_the_bot_parts_say_so_without_them() -> None:
+def test_approvals_is_answered_in_the_ack_and_netstat_from_the_work_pool() -> None:
     ack, respond = run("approvals", user=VIEWER)
-    assert ack.texts == ["`/ibmi approvals` needs the bot running with Slack."]
+    assert ack.texts == ["No change requests are waiting for approval."]
     ack, respond = run("netstat", user=VIEWER)
     assert ack.texts == ["Reading connections on PROD…"]
     assert respond.texts == ["Connections on PROD"]
 
 
 def test_smtp_list_is_for_viewers_and_smtp_changes_for_operators() -> None:
-    assert run("smtp list", user=VIEWER)[0].texts == ["`/ibmi smtp` needs the bot running with Slack."]
+    assert run("smtp list", user=VIEWER)[1].texts == ["No SMTP list entries on PROD."]
     refused = ["Only operators or approvers may do that ([roles] operators)."]
     assert run("smtp add", user=VIEWER)[0].texts == refused
     assert run("smtp remove accept 10.1.1.0", user=VIEWER)[0].texts == refused
@@ -191,7 +218,7 @@ def test_smtp_list_is_for_viewers_and_smtp_changes_for_operators() -> None:
 
 
 def test_the_gate_says_who_may() -> None:
-    gate = Gate(FakeServices([]))  # type: ignore[arg-type]
+    gate = Gate(FakeRoles())
     assert gate.refusal(VIEWER, "viewer", "trace addresses") is None
     assert gate.refusal(OPERATOR, "operator", "request changes") is None
     assert gate.refusal(STRANGER, "viewer", "trace addresses") == "Only viewers may trace addresses."
@@ -219,8 +246,8 @@ class FakeApp:
 
 
 def test_a_request_from_an_alert_is_refused_at_submission_to_a_non_operator() -> None:
-    services, app, ack = FakeServices(["PROD"]), FakeApp(), Recorder()
-    views.register(app, services, Gate(services), Inline())  # type: ignore[arg-type]
+    services, app, ack = fake_services(["PROD"]), FakeApp(), Recorder()
+    views.register(app, services, Gate(services.roles), Inline())  # type: ignore[arg-type]
     view = {"private_metadata": "{}", "state": {"values": {"reason": {"value": {"value": "why not"}}}}}
     app.listeners[views.ALERT_REQUEST](ack=ack, body={"user": {"id": VIEWER}}, view=view)
     assert ack.calls == [
@@ -229,8 +256,8 @@ def test_a_request_from_an_alert_is_refused_at_submission_to_a_non_operator() ->
 
 
 def test_the_home_tab_of_a_non_viewer_is_the_gate_refusal() -> None:
-    services, app = FakeServices(["PROD"]), FakeApp()
-    home.register(app, services, Gate(services), Inline())  # type: ignore[arg-type]
+    services, app = fake_services(["PROD"]), FakeApp()
+    home.register(app, services, Gate(services.roles), Inline())  # type: ignore[arg-type]
     published: list[dict[str, Any]] = []
 
     class Client:
@@ -244,5 +271,24 @@ def test_the_home_tab_of_a_non_viewer_is_the_gate_refusal() -> None:
         "blocks": blocks.text_blocks("Only viewers may see the state of the IBM i systems."),
     }
     assert published[1] == {"type": "home", "blocks": []}
-    assert services.home_asked == [VIEWER]
-    assert services.on_change is not None
+    assert isinstance(services.home, FakeHome) and services.home.asked == [VIEWER]
+    assert isinstance(services.changes, StateChanges) and len(services.changes._subscribers) == 1
+
+
+def test_the_home_tab_is_published_again_for_its_viewers_when_the_state_changes() -> None:
+    services, app = fake_services(["PROD"]), FakeApp()
+    home.register(app, services, Gate(services.roles), Inline())  # type: ignore[arg-type]
+    published: list[str] = []
+
+    class Client:
+        def views_publish(self, user_id: str, view: dict[str, Any]) -> None:
+            published.append(user_id)
+
+    assert isinstance(services.changes, StateChanges)
+    services.changes.notify()  # no one has opened the tab yet
+    assert published == []
+    app.listeners["app_home_opened"](event={"tab": "home", "user": VIEWER}, client=Client())
+    app.listeners["app_home_opened"](event={"tab": "messages", "user": OPERATOR}, client=Client())
+    assert published == [VIEWER]
+    services.changes.notify()
+    assert published == [VIEWER, VIEWER]

@@ -966,8 +966,8 @@ def test_lookups_never_exceed_max_concurrent(storage: Storage, max_concurrent: i
 
 
 def test_one_owner_description_is_escaped_for_slack_and_plain_on_the_terminal() -> None:
+    from bot.changes.requests import owner_text as slack_text
     from bot.cli_text import owner_text as terminal_text
-    from bot.remediation import owner_text as slack_text
 
     owner = Owner(
         address="12.0.0.1",

@@ -17,8 +17,8 @@ from slack_sdk.models.blocks import (
 
 from bot.alerting.diff import REMINDER, REOPENED, RESOLVED, Change
 from bot.alerting.routing import SEVERITY_RANK
-from bot.blocks import escape_mrkdwn, fit, slack_date, to_dicts
 from bot.checks import registry
+from bot.slack.blocks import escape_mrkdwn, fit, slack_date, to_dicts
 from storage.alerts import AlertRecord
 
 SEVERITY_MARK = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from bot.alerting.diff import REPORTED, SILENCED, Change
 from bot.alerting.render import silenced_reply, unsilenced_reply
-from bot.blocks import escape_mrkdwn
+from bot.slack.blocks import escape_mrkdwn
 from storage import audit
 from storage.alerts import AlertRecord, Silence, active_silences, add_silence, end_silence, open_alerts
 from storage.alerts import alert as stored_alert

@@ -7,7 +7,7 @@ from handlers.sub_command import Invocation, Reply, SubCommand, say
 
 
 def _ack(invocation: Invocation[None]) -> Reply:
-    return say(invocation.remediation.pending_text())
+    return say(invocation.services.requests.pending_text())
 
 
 COMMAND = SubCommand(

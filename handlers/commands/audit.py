@@ -7,7 +7,7 @@ from handlers.sub_command import Invocation, Reply, SubCommand, say
 
 
 def _ack(invocation: Invocation[AuditRequest]) -> Reply:
-    return say(invocation.remediation.audit_text(invocation.request.count))
+    return say(invocation.services.requests.audit_text(invocation.request.count))
 
 
 COMMAND = SubCommand(

@@ -11,7 +11,7 @@ def _ack(invocation: Invocation[EndRequest]) -> Reply:
 
 
 def _answer(invocation: Invocation[EndRequest]) -> Reply:
-    return say(invocation.remediation.request_end(invocation.system, invocation.request, invocation.user).text)
+    return say(invocation.services.requests.request_end(invocation.system, invocation.request, invocation.user).text)
 
 
 COMMAND = SubCommand(

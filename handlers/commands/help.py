@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import blocks
 from bot.command_parsing import grammar
+from bot.slack import blocks
 from handlers.sub_command import Invocation, Reply, SubCommand
 
 
@@ -22,5 +22,4 @@ COMMAND = SubCommand(
     parse=grammar.parse_no_arguments,
     ack=_ack,
     order=10,
-    needs_remediation=False,
 )

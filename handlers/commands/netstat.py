@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import blocks
 from bot.command_parsing import grammar
+from bot.slack import blocks
 from handlers.sub_command import Invocation, Reply, SubCommand, working
 
 
@@ -12,7 +12,7 @@ def _ack(invocation: Invocation[None]) -> Reply:
 
 
 def _answer(invocation: Invocation[None]) -> Reply:
-    report = invocation.services.netstat(invocation.system, invocation.parsed.port)
+    report = invocation.services.systems.netstat(invocation.system, invocation.parsed.port)
     return Reply(f"Connections on {report.system}", blocks.netstat_blocks(report))
 
 
@@ -27,5 +27,4 @@ COMMAND = SubCommand(
     ack=_ack,
     answer=_answer,
     order=30,
-    needs_remediation=False,
 )

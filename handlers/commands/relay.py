@@ -11,7 +11,7 @@ def _ack(invocation: Invocation[ClRequest]) -> Reply:
 
 
 def _answer(invocation: Invocation[ClRequest]) -> Reply:
-    return say(invocation.remediation.request_cl(invocation.system, invocation.request, invocation.user).text)
+    return say(invocation.services.requests.request_cl(invocation.system, invocation.request, invocation.user).text)
 
 
 COMMAND = SubCommand(

@@ -7,7 +7,7 @@ from handlers.sub_command import Invocation, Reply, SubCommand, say
 
 
 def _ack(invocation: Invocation[SilenceRequest]) -> Reply:
-    return say(invocation.remediation.silence(invocation.request, invocation.user))
+    return say(invocation.services.requests.silence(invocation.request, invocation.user))
 
 
 COMMAND = SubCommand(

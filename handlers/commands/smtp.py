@@ -24,11 +24,11 @@ def _ack(invocation: Invocation[SmtpRequest]) -> Reply:
 
 
 def _answer(invocation: Invocation[SmtpRequest]) -> Reply:
-    request, remediation = invocation.request, invocation.remediation
+    request, requests = invocation.request, invocation.services.requests
     if isinstance(request, SmtpListRequest):
-        return say(remediation.smtp_lists(invocation.system, request.list_type))
+        return say(requests.smtp_lists(invocation.system, request.list_type))
     if isinstance(request, ClRequest):
-        return say(remediation.request_cl(invocation.system, request, invocation.user).text)
+        return say(requests.request_cl(invocation.system, request, invocation.user).text)
     raise TypeError("the form is answered by its ack")
 
 

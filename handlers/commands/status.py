@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot import blocks
 from bot.command_parsing import grammar
+from bot.slack import blocks
 from handlers.sub_command import Invocation, Reply, SubCommand
 
 
 def _ack(invocation: Invocation[None]) -> Reply:
-    statuses = invocation.services.system_statuses()
+    statuses = invocation.services.systems.statuses()
     return Reply(blocks.status_text(statuses), blocks.status_blocks(statuses))
 
 
@@ -22,5 +22,4 @@ COMMAND = SubCommand(
     parse=grammar.parse_no_arguments,
     ack=_ack,
     order=20,
-    needs_remediation=False,
 )

@@ -11,7 +11,7 @@ def _ack(invocation: Invocation[TraceRequest]) -> Reply:
 
 
 def _answer(invocation: Invocation[TraceRequest]) -> Reply:
-    return say(invocation.remediation.trace(str(invocation.request.address)))
+    return say(invocation.services.requests.trace(str(invocation.request.address)))
 
 
 COMMAND = SubCommand(

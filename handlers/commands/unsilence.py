@@ -7,7 +7,7 @@ from handlers.sub_command import Invocation, Reply, SubCommand, say
 
 
 def _ack(invocation: Invocation[UnsilenceRequest]) -> Reply:
-    return say(invocation.remediation.unsilence(invocation.request, invocation.user))
+    return say(invocation.services.requests.unsilence(invocation.request, invocation.user))
 
 
 COMMAND = SubCommand(

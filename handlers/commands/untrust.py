@@ -11,7 +11,7 @@ def _ack(invocation: Invocation[UntrustRequest]) -> Reply:
 
 
 def _answer(invocation: Invocation[UntrustRequest]) -> Reply:
-    return say(invocation.remediation.request_trust(invocation.system, invocation.request, invocation.user).text)
+    return say(invocation.services.requests.request_trust(invocation.system, invocation.request, invocation.user).text)
 
 
 COMMAND = SubCommand(

@@ -25,5 +25,4 @@ COMMAND = SubCommand(
     ack=_ack,
     answer=_answer,
     order=15,
-    needs_remediation=False,
 )

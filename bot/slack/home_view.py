@@ -1,5 +1,6 @@
 """The App Home dashboard: every system's state, open findings, silences, and the change requests the viewer
-may decide — within Slack's 100 blocks per view, however many systems and findings there are."""
+may decide — within Slack's 100 blocks per view, however many systems and findings there are. `HomeView`
+reads them from storage for one user; `home_view` lays them out."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
-from bot import request_blocks
 from bot.alerting.render import SEVERITY_MARK
 from bot.alerting.routing import SEVERITY_RANK
-from bot.blocks import escape_mrkdwn, fit, status_line
-from bot.reports import SystemStatus
-from storage.alerts import AlertRecord, Silence
+from bot.changes import render
+from bot.slack.blocks import escape_mrkdwn, fit, status_line, text_blocks
+from bot.slack.roles import Roles
+from bot.systems import Systems, SystemStatus
+from storage import Storage
+from storage.alerts import AlertRecord, Silence, active_silences, open_alerts
 from storage.approvals import ChangeRequest
+from storage.approvals import pending as pending_requests
 
 MAX_VIEW_BLOCKS = 100
 MAX_REQUESTS = 10  # each takes a section and its buttons
@@ -53,7 +57,7 @@ def home_view(
     may_decide: Callable[[ChangeRequest], bool],
 ) -> dict[str, Any]:
     decidable = [r for r in requests if may_decide(r)][:MAX_REQUESTS]
-    decision_blocks = [block for r in decidable for block in request_blocks.request_message(r)["blocks"]]
+    decision_blocks = [block for r in decidable for block in render.request_message(r)["blocks"]]
     # header, a summary line, the divider and footer, and a header over the requests when there are any
     room = MAX_VIEW_BLOCKS - 4 - len(decision_blocks) - (2 if decidable else 0)
     blocks: list[Block] = [HeaderBlock(text="IBM i systems")]
@@ -79,3 +83,33 @@ def home_view(
     view = View(type="home", blocks=dicts)
     view.validate_json()  # slack_sdk checks the 100-block limit of a view
     return view.to_dict()
+
+
+class HomeView:
+    """The App Home view for one user: only the change requests they may decide get buttons."""
+
+    def __init__(self, storage: Storage, systems: Systems, roles: Roles, clock: Callable[[], float]) -> None:
+        self.storage = storage
+        self.systems = systems
+        self.roles = roles
+        self.clock = clock
+
+    def view(self, user_id: str) -> dict[str, Any]:
+        if not self.roles.is_viewer(user_id):
+            return {"type": "home", "blocks": text_blocks("Only viewers may see the state of the IBM i systems.")}
+        now = self.clock()
+
+        def may_decide(request: ChangeRequest) -> bool:
+            return (
+                request.requester != user_id
+                and self.roles.is_approver(user_id, request.action)
+                and request.expires_at > now
+            )
+
+        return home_view(
+            self.systems.statuses(),
+            open_alerts(self.storage),
+            active_silences(self.storage, now),
+            pending_requests(self.storage),
+            may_decide,
+        )

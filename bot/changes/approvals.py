@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot import request_blocks
 from bot.alerting.lifecycle import AlertManager
-from bot.blocks import escape_mrkdwn
+from bot.changes import render
 from bot.config import Config
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import ClCommand, parse
 from bot.ibmi.errors import CLCommandError, ConnectionFailedError, IbmiError, QueryTimeoutError
+from bot.slack.blocks import escape_mrkdwn
 from storage import approvals as store
 from storage import audit, outbox
 from storage.approvals import ChangeRequest
@@ -111,7 +111,7 @@ class ApprovalService:
                 self.storage,
                 channel,
                 POST,
-                request_blocks.request_message(request),
+                render.request_message(request),
                 message_key=request.message_key,
                 now=now,
             )
@@ -359,7 +359,7 @@ class ApprovalService:
                     self.storage,
                     request.channel,
                     UPDATE,
-                    request_blocks.request_message(request),
+                    render.request_message(request),
                     target_key=request.message_key,
                     now=self.clock(),
                 )
@@ -372,17 +372,17 @@ class ApprovalService:
                 self.storage,
                 request.channel,
                 UPDATE,
-                request_blocks.request_message(request),
+                render.request_message(request),
                 target_key=request.message_key,
                 now=now,
             )
             outbox.enqueue(
-                self.storage, request.channel, POST, request_blocks.reply(text), thread_key=request.message_key, now=now
+                self.storage, request.channel, POST, render.reply(text), thread_key=request.message_key, now=now
             )
         if self.alerts is not None and request.alert_fingerprint:
             self.alerts.reply(
                 request.alert_fingerprint,
-                request_blocks.reply(f"Change request {request.id} ({request.summary}): {request.state}"),
+                render.reply(f"Change request {request.id} ({request.summary}): {request.state}"),
             )
 
     def _refused(self, user: str, verb: str, system: str | None, subject: str, why: str, now: float) -> None:

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from bot.reports import NetstatEntry, NetstatReport, SystemStatus
+from bot.systems import NetstatEntry, NetstatReport, SystemStatus
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_SECTION_TEXT = 3000

@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks import escape_mrkdwn, slack_date, to_dicts
+from bot.slack.blocks import escape_mrkdwn, slack_date, to_dicts
 from storage.approvals import ChangeRequest
 
 ACTION_APPROVE = "request_approve"

@@ -1,5 +1,5 @@
-"""What `/ibmi` and the alert buttons ask of the bot beyond reading: owner lookups, the SMTP lists, change
-requests (handed to the approval workflow), silences, and the approvals and audit listings.
+"""What `/ibmi` asks of the bot beyond reading: owner lookups, the SMTP lists, change requests (handed to the
+approval workflow), silences, and the approvals and audit listings.
 
 Every value arriving here was validated by bot/command_parsing or cl.py; this module decides nothing
 about who may do what beyond asking `roles`, and builds no CL of its own except from NETSTAT rows
@@ -12,13 +12,13 @@ import re
 from collections.abc import Callable
 
 from bot.alerting.silences import SilenceService
-from bot.approvals import ApprovalService, Submitted
-from bot.blocks import escape_mrkdwn
+from bot.changes.approvals import ApprovalService, Submitted
 from bot.command_parsing import ClRequest, EndRequest, SilenceRequest, TrustRequest, UnsilenceRequest, UntrustRequest
 from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import EndTcpConnection
 from bot.ibmi.rows import parse_address
+from bot.slack.blocks import escape_mrkdwn
 from bot.trace import Owner, TraceError, Tracer, describe_owner
 from storage import approvals as requests_store
 from storage import audit, outbox
@@ -33,20 +33,20 @@ def owner_text(owner: Owner) -> str:
     return "\n".join(lines)
 
 
-class Remediation:
+class ChangeRequests:
     def __init__(
         self,
         storage: Storage,
         approvals: ApprovalService,
         tracer: Tracer,
+        silences: SilenceService,
         connection_for: Callable[[str], SystemConnection],
-        clock: Callable[[], float],
     ):
         self.storage = storage
         self.approvals = approvals
         self.tracer = tracer
+        self.silences = silences
         self.connection_for = connection_for
-        self.clock = clock
 
     def trace(self, address: str) -> str:
         try:
@@ -133,11 +133,10 @@ class Remediation:
         )
 
     def silence(self, request: SilenceRequest, author: str) -> str:
-        silences = SilenceService(self.storage, self.clock, self.approvals.alerts)
-        return silences.silence_target(request.kind, request.target, request.seconds, request.reason, author)
+        return self.silences.silence_target(request.kind, request.target, request.seconds, request.reason, author)
 
     def unsilence(self, request: UnsilenceRequest, author: str) -> str:
-        return SilenceService(self.storage, self.clock, self.approvals.alerts).end(request.kind, request.target, author)
+        return self.silences.end(request.kind, request.target, author)
 
     def pending_text(self) -> str:
         pending = requests_store.pending(self.storage)

@@ -9,6 +9,9 @@ summarised ("and N more systems"), so it never exceeds Slack's 50 blocks, 3000 c
 nor ``MAX_DIGEST_TEXT`` characters in all (Slack may refuse a long message with ``msg_blocks_too_long``;
 that total is undocumented). Every text that comes from storage (system names, titles, summaries,
 reasons) is escaped for mrkdwn.
+
+It is longer than the other modules because reading the window from storage, the caps and the layout of the
+one message are tuned together; splitting them would spread one budget over several files.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import json
 import logging
 import zoneinfo
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -27,8 +30,8 @@ from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlo
 from bot.alerting.render import SEVERITY_MARK
 from bot.alerting.routing import SEVERITY_RANK
 from bot.alerting.silences import silence_matches
-from bot.blocks import MAX_SECTION_TEXT, escape_mrkdwn, to_dicts
 from bot.config import Config
+from bot.slack.blocks import MAX_SECTION_TEXT, escape_mrkdwn, to_dicts
 from storage import outbox
 from storage.alerts import AlertRecord, Silence, active_silences, alert, open_alerts
 from storage.database import Storage
@@ -137,12 +140,12 @@ def post_digest(storage: Storage, config: Config, now: float) -> int:
     return item_id
 
 
-def post_scheduled_digest(services: Any) -> None:
-    """The scheduler's job: post the digest, then wake the delivery worker (if the services can reach it)."""
-    post_digest(services.storage, services.config, services.clock())
-    alerts = getattr(services, "alerts", None)
-    if alerts is not None:
-        alerts.on_enqueued()
+def post_scheduled_digest(
+    storage: Storage, config: Config, clock: Callable[[], float], wake: Callable[[], None]
+) -> None:
+    """The scheduler's job: queue the digest, then wake the delivery worker."""
+    post_digest(storage, config, clock())
+    wake()
 
 
 # --- reading storage ------------------------------------------------------------------------------

@@ -1,0 +1,151 @@
+"""Running the checks: which are enabled on each system and how often, one run of a group reading each data
+source once (bot.checks.cycle), recording every run and the system's reachability, and handing the outcome
+to an `Announcer` (the alert lifecycle in the running bot; nothing for `ibmi-warden check`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from bot.alerting.lifecycle import AlertManager
+from bot.alerting.owners import OwnerEnricher
+from bot.checks import registry
+from bot.checks.cycle import CheckOutcome, PlannedCheck, run_checks
+from bot.checks.definition import CheckTarget, system_host
+from bot.checks.finding import Finding
+from bot.config import Config
+from bot.ibmi.errors import ConnectionFailedError, DriverMissingError
+from bot.state_changes import StateChanges
+from bot.systems import Systems
+from storage import Storage
+from storage.check_runs import CheckRun, record_reachability, record_run
+
+log = logging.getLogger(__name__)
+
+REACHABILITY = "reachability"
+
+
+def unreachable(system: str, error: str) -> Finding:
+    return Finding(
+        system=system,
+        check=REACHABILITY,
+        severity="critical",
+        subject="unreachable",
+        title=f"{system} cannot be reached",
+        details=(error,),
+    )
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    findings: tuple[Finding, ...]
+    errors: dict[str, str]  # "SYSTEM/check" → error text
+
+
+class Announcer(Protocol):
+    """Told of every recorded run."""
+
+    def announce(
+        self, system: str, check: str, findings: list[Finding], error: str | None, reachable: bool
+    ) -> None: ...
+
+
+class NotAnnounced:
+    """For a one-off cycle in the terminal: findings are returned, not announced."""
+
+    def announce(self, system: str, check: str, findings: list[Finding], error: str | None, reachable: bool) -> None:
+        return None
+
+
+class AlertAnnouncer:
+    """Hands each run to the alert lifecycle, new alerts to the owner look-up, and says when the state changed."""
+
+    def __init__(self, alerts: AlertManager, enricher: OwnerEnricher, changes: StateChanges) -> None:
+        self.alerts = alerts
+        self.enricher = enricher
+        self.changes = changes
+
+    def announce(self, system: str, check: str, findings: list[Finding], error: str | None, reachable: bool) -> None:
+        """A failed run resolves nothing; an unreachable system is one alert of its own, resolved ("reachable
+        again") by the next run that reaches it."""
+        if error is None:
+            result = self.alerts.process(system, check, findings)
+            reachability_result = self.alerts.process(system, REACHABILITY, [])
+            if result.new:
+                self.enricher.enrich(result.new)
+            if result.changed or reachability_result.changed:
+                self.changes.notify()
+        elif not reachable:
+            if self.alerts.process(system, REACHABILITY, [unreachable(system, error)]).changed:
+                self.changes.notify()
+
+
+class CheckRunner:
+    def __init__(self, config: Config, storage: Storage, systems: Systems, announcer: Announcer) -> None:
+        self.config = config
+        self.storage = storage
+        self.systems = systems
+        self.announcer = announcer
+
+    def enabled_checks(self, system: str) -> list[str]:
+        settings = self.config.system(system)
+        return [c for c in registry.check_ids() if self.config.check_for(settings, c).enabled]
+
+    def check_interval(self, system: str, check: str) -> float:
+        interval = self.config.check_for(self.config.system(system), check).interval
+        return interval or registry.check(check).default_interval
+
+    def check_groups(self, system: str) -> dict[float, list[str]]:
+        """The system's enabled checks by interval: each group runs together, reading its sources once."""
+        groups: dict[float, list[str]] = {}
+        for check in self.enabled_checks(system):
+            groups.setdefault(self.check_interval(system, check), []).append(check)
+        return groups
+
+    def run_check(self, system: str, check: str) -> tuple[list[Finding], str | None]:
+        """Run one check on one system and record the run; returns its findings and its error, if any."""
+        return self.run_checks(system, [check])[check]
+
+    def run_checks(self, system: str, checks: Sequence[str]) -> dict[str, tuple[list[Finding], str | None]]:
+        """Run checks on one system, each source read once for all of them, and record each run.
+        Returns each check's findings and its error, if any."""
+        settings = self.config.system(system)
+        started = datetime.now(UTC)
+        planned = []
+        for check_id in checks:
+            check = registry.check(check_id)
+            planned.append(PlannedCheck(check, check.build_settings(self.config.check_for(settings, check_id).options)))
+        target = CheckTarget(settings.name, self.systems.effective(settings).trusted, system_host(settings.connection))
+        outcomes = run_checks(self.systems.connection(system), target, planned)
+        return {outcome.check: self._record(settings.name, started, outcome) for outcome in outcomes}
+
+    def _record(self, system: str, started: datetime, outcome: CheckOutcome) -> tuple[list[Finding], str | None]:
+        """Store one check's run and announce it."""
+        check, findings, failure = outcome.check, outcome.findings, outcome.error
+        error = str(failure) if failure is not None else None
+        reachable = not isinstance(failure, ConnectionFailedError | DriverMissingError)
+        if error:
+            log.warning("%s/%s failed: %s", system, check, error)
+        else:
+            log.info("%s/%s: %d finding(s) in %.1fs", system, check, len(findings), outcome.duration)
+        result = "error" if error else ("findings" if findings else "ok")
+        record_run(self.storage, CheckRun(system, check, started, outcome.duration, result, len(findings), error))
+        record_reachability(self.storage, system, reachable, error if not reachable else None, started)
+        self.announcer.announce(system, check, findings, error, reachable)
+        return findings, error
+
+    def run_cycle(self, system: str | None = None) -> CycleResult:
+        """Every enabled check on every system (or one), each system's sources read once.
+        One failing system never stops the others."""
+        systems = [self.config.system(system).name] if system else self.systems.names()
+        findings: list[Finding] = []
+        errors: dict[str, str] = {}
+        for name in systems:
+            for check, (found, error) in self.run_checks(name, self.enabled_checks(name)).items():
+                findings.extend(found)
+                if error:
+                    errors[f"{name}/{check}"] = error
+        return CycleResult(tuple(findings), errors)

@@ -1,0 +1,196 @@
+"""The composition root: every service of the running bot built once, in dependency order, each given its
+dependencies in its constructor; the smaller set `ibmi-warden check` and `demo` need without Slack; and the
+Bolt App with the handlers registered. The one module of `bot` that imports `handlers`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from slack_bolt import App
+
+import handlers
+from bot import __version__
+from bot.alerting.lifecycle import AlertManager
+from bot.alerting.owners import OwnerEnricher
+from bot.alerting.silences import SilenceService
+from bot.changes.alert_actions import AlertActions
+from bot.changes.approvals import ApprovalService
+from bot.changes.requests import ChangeRequests
+from bot.check_runner import AlertAnnouncer, CheckRunner, NotAnnounced
+from bot.checks import registry
+from bot.config import Config, Secrets
+from bot.maintenance import Maintenance
+from bot.slack.client import make_web_client
+from bot.slack.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
+from bot.slack.home_view import HomeView
+from bot.slack.roles import Roles
+from bot.state_changes import StateChanges
+from bot.systems import Systems
+from bot.trace import Tracer
+from handlers.ports import HandlerServices
+from storage import Storage, open_database
+
+WORK_THREADS = 8  # slow answers (IBM i, RDAP, change requests) run here, never on an ack's thread
+
+
+@dataclass(frozen=True)
+class Bot:
+    """The running bot's services, each built once by `build_bot`."""
+
+    config: Config
+    clock: Clock
+    storage: Storage
+    delivery: DeliveryWorker
+    alerts: AlertManager
+    tracer: Tracer
+    enricher: OwnerEnricher
+    silences: SilenceService
+    roles: Roles
+    systems: Systems
+    changes: StateChanges
+    checks: CheckRunner
+    approvals: ApprovalService
+    requests: ChangeRequests
+    alert_actions: AlertActions
+    home: HomeView
+    maintenance: Maintenance
+    work: ThreadPoolExecutor  # the Runner drains it at shutdown, so an approved command's outcome is recorded
+    _closed: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+
+    def close(self) -> None:
+        """Stop delivering and close the connections and the database; a second call does nothing."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self.work.shutdown(wait=True)
+        self.delivery.stop()
+        self.enricher.close()
+        self.systems.close()
+        self.storage.close()
+
+
+def build_bot(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tracer: Tracer | None = None) -> Bot:
+    """Every service of the bot that joins Slack. `tracer` replaces the RDAP tracer (tests, benchmarks)."""
+    storage = open_database(config.storage.path, __version__)
+    client = make_web_client(secrets.slack_bot_token, secrets.slack_api_url)
+    delivery = DeliveryWorker(storage, client, clock=clock)
+    alerts = AlertManager(
+        storage,
+        config.alerts,
+        config.slack.alert_routes,
+        clock=clock.now,
+        on_enqueued=delivery.wake,
+        runbook_url=runbook_url_of(config),
+    )
+    tracer = tracer or Tracer(
+        storage,
+        ttl=config.trace.ttl,
+        timeout=config.trace.timeout,
+        asn_methods=config.trace.asn_methods,
+        max_concurrent=config.trace.max_concurrent,
+        clock=clock.now,
+    )
+    enricher = OwnerEnricher(storage, tracer, alerts)
+    silences = SilenceService(storage, clock.now, alerts)
+    roles = Roles(config.roles, config.approvals, client, clock=clock.now)
+    systems = Systems(config, storage)
+    changes = StateChanges()
+    checks = CheckRunner(config, storage, systems, AlertAnnouncer(alerts, enricher, changes))
+
+    def requests_changed() -> None:
+        delivery.wake()
+        changes.notify()  # the App Home shows pending requests
+
+    approvals = ApprovalService(
+        storage, config, roles, systems.connection, clock.now, alerts=alerts, on_enqueued=requests_changed
+    )
+    requests = ChangeRequests(storage, approvals, tracer, silences, systems.connection)
+    return Bot(
+        config=config,
+        clock=clock,
+        storage=storage,
+        delivery=delivery,
+        alerts=alerts,
+        tracer=tracer,
+        enricher=enricher,
+        silences=silences,
+        roles=roles,
+        systems=systems,
+        changes=changes,
+        checks=checks,
+        approvals=approvals,
+        requests=requests,
+        alert_actions=AlertActions(storage, tracer, silences, requests, alerts),
+        home=HomeView(storage, systems, roles, clock.now),
+        maintenance=Maintenance(storage, tracer, clock.now),
+        work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="warden-work"),
+    )
+
+
+@dataclass(frozen=True)
+class Checker:
+    """What a one-off check cycle in the terminal needs: findings are returned, not announced."""
+
+    storage: Storage
+    systems: Systems
+    checks: CheckRunner
+
+    def close(self) -> None:
+        self.systems.close()
+        self.storage.close()
+
+
+def build_checker(config: Config) -> Checker:
+    storage = open_database(config.storage.path, __version__)
+    systems = Systems(config, storage)
+    return Checker(storage, systems, CheckRunner(config, storage, systems, NotAnnounced()))
+
+
+def runbook_url_of(config: Config) -> Callable[[str], str | None]:
+    """Each check's runbook page (<package>/runbook.md under slack.runbook_base_url); None for anything else."""
+
+    def url(check: str) -> str | None:
+        path = registry.runbook_path(check)
+        return f"{config.slack.runbook_base_url}{path}" if path else None
+
+    return url
+
+
+def handler_services(bot: Bot) -> HandlerServices:
+    """What the Slack handlers may call, one port each; mypy checks here that the bot's parts satisfy them."""
+    return HandlerServices(
+        roles=bot.roles,
+        systems=bot.systems,
+        alerts=bot.alert_actions,
+        requests=bot.requests,
+        approvals=bot.approvals,
+        home=bot.home,
+        changes=bot.changes,
+    )
+
+
+class _IgnoreTokenFromEnvironment(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN is unused whenever a client is passed; here that is intended."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def build_app(bot: Bot, secrets: Secrets, http: bool) -> App:
+    """process_before_response=True answers each request from its own thread once the listener returns;
+    listeners ack and hand slow work to the bot's work pool, so a slow IBM i never delays an ack."""
+    bolt_log = logging.getLogger("slack_bolt")
+    bolt_log.addFilter(_IgnoreTokenFromEnvironment())
+    app = App(
+        client=make_web_client(secrets.slack_bot_token, secrets.slack_api_url),
+        signing_secret=secrets.slack_signing_secret if http else None,
+        request_verification_enabled=http,
+        process_before_response=True,
+        logger=bolt_log,
+    )
+    handlers.register(app, handler_services(bot), bot.config.slack.command, bot.work)
+    return app
