@@ -95,10 +95,7 @@ def parse_typed_network(text: str, expected: str = NETWORK_EXPECTED) -> Network:
     if slash and not address_text:
         raise AddressProblem("invalid", word, "is not an IP address or network", f"expected {expected}.")
     address = _typed_address(address_text, expected)
-    limit = address.max_prefixlen
-    length = limit
-    if slash:
-        length = _prefix_length(prefix, address)
+    length = _prefix_length(prefix, address) if slash else int(address.max_prefixlen)
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         suggestion = None
         if length >= 96:
