@@ -1,29 +1,25 @@
-"""`ibmi-warden doctor`: a checklist of what the bot needs, one line per item, with a fix for each failure.
-
-Items: the configuration, the ODBC driver (only when an ODBC system is configured), per system what its
-profile can read (NETSTAT, the job view, output queues, the SMTP lists) and whether it may run approved
-SMTP changes, and Slack (the bot token and its scopes). Each item is `ok`, `FAIL`, `WARN`, `unknown` or
-`skipped`; FAIL and WARN come with the fix. Nothing is changed anywhere: only reads, and Slack's auth.test.
-
-Exit status: 0 when everything the configuration needs holds (WARN and unknown allowed), 1 when an item
-failed, 2 when the configuration cannot be loaded.
-"""
+"""Doctor: one IBM i — reachable, what its profile can read, and whether it may run approved SMTP changes."""
 
 from __future__ import annotations
 
 import os
-import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
-from bot.config import Config, ConfigError, Secrets, SystemSettings, load_config
+from bot.config import Config, SystemSettings
+from bot.doctor.driver import IBM_I_ODBC_DRIVER
+from bot.doctor.report import (
+    FAIL,
+    OK,
+    UNKNOWN,
+    WARN,
+    Report,
+)
 from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.drivers.demo.seed import BOT_PROFILE as DEMO_BOT_PROFILE
-from bot.ibmi.drivers.odbc import DRIVER_HELP, load_pyodbc
+from bot.ibmi.drivers.odbc import DRIVER_HELP
 from bot.ibmi.errors import (
     ConnectionFailedError,
     DriverMissingError,
@@ -32,129 +28,9 @@ from bot.ibmi.errors import (
     QueryTimeoutError,
 )
 from bot.ibmi_settings import open_system
-from bot.logging_setup import RedactingFilter
 
-EXIT_READY, EXIT_NOT_READY, EXIT_NO_CONFIG = 0, 1, 2
-
-OK, FAIL, WARN, UNKNOWN, SKIPPED = "ok", "FAIL", "WARN", "unknown", "skipped"
-
-# The bot token scopes the code needs: the same list as app.json's oauth_config.scopes.bot (a test keeps
-# them equal; app.json sits beside the package, not inside it).
-BOT_SCOPES: tuple[str, ...] = ("chat:write", "commands", "usergroups:read")
-
-IBM_I_ODBC_DRIVER = "IBM i Access ODBC Driver"
 # The approval actions that run CHGSMTPA, ADDSMTPLE or RMVSMTPLE, which need *IOSYSCFG.
 SMTP_ACTIONS: tuple[str, ...] = ("smtp-add", "smtp-remove", "relay-set")
-
-
-@dataclass(frozen=True)
-class Item:
-    status: str  # OK, FAIL, WARN, UNKNOWN or SKIPPED
-    name: str  # "DEMO: NETSTAT readable"
-    detail: str = ""
-    fix: str = ""
-    more: tuple[str, ...] = ()  # further lines, e.g. each configuration problem
-
-
-class Report:
-    """Prints each item as soon as it is known (a slow sign-on shows where it waits) and counts them."""
-
-    def __init__(self, out: TextIO, secrets: Sequence[str] = ()):
-        self.out = out
-        self.items: list[Item] = []
-        self._redactor = RedactingFilter(secrets)
-
-    def add(self, status: str, name: str, detail: str = "", fix: str = "", more: Sequence[str] = ()) -> Item:
-        item = Item(status, name, detail, fix, tuple(more))
-        self.items.append(item)
-        lines = [f"  {status:<8}{name}" + (f" ({detail})" if detail else "")]
-        lines += [f"          {line}" for line in item.more]
-        if fix:
-            lines.append(f"          {'fix' if status in (FAIL, WARN) else 'hint'}: {fix}")
-        for line in lines:
-            print(self._redactor.redact(line), file=self.out, flush=True)
-        return item
-
-    def count(self, status: str) -> int:
-        return sum(1 for item in self.items if item.status == status)
-
-    @property
-    def failed(self) -> bool:
-        return self.count(FAIL) > 0
-
-    def summary(self) -> str:
-        counts = ", ".join(f"{self.count(s)} {s}" for s in (OK, FAIL, WARN, UNKNOWN, SKIPPED) if self.count(s))
-        verdict = (
-            "not ready: fix the FAIL items above"
-            if self.failed
-            else "ready: nothing the configuration needs is missing"
-        )
-        return f"{counts}\n{verdict}"
-
-
-def run_doctor(
-    config_path: str | Path | None,
-    secrets: Secrets,
-    env: Mapping[str, str] = os.environ,
-    out: TextIO | None = None,
-) -> int:
-    """Run every item, print the checklist to `out` (standard output), and return the exit status."""
-    out = out or sys.stdout
-    try:
-        config = load_config(config_path, env)
-    except ConfigError as error:
-        report = Report(out, secrets.values())
-        report.add(
-            FAIL,
-            "configuration",
-            f"{len(error.problems)} problem{'s' if len(error.problems) != 1 else ''}",
-            fix="correct the keys named above; bot/warden.example.toml shows every key with its default",
-            more=error.problems,
-        )
-        print(f"\n{report.summary()}", file=out)
-        return EXIT_NO_CONFIG
-    report = Report(out, secrets.values() + _system_secrets(config, env))
-    print(f"ibmi-warden doctor: {config.path}", file=out)
-    systems = ", ".join(s.name for s in config.systems)
-    report.add(OK, "configuration", f"{len(config.systems)} system{'s' if len(config.systems) != 1 else ''}: {systems}")
-    check_odbc_driver(config, report)
-    for system in config.systems:
-        check_system(config, system, report, env)
-    check_slack(config, secrets, report)
-    print(f"\n{report.summary()}", file=out)
-    return EXIT_NOT_READY if report.failed else EXIT_READY
-
-
-def _system_secrets(config: Config, env: Mapping[str, str]) -> list[str]:
-    return [env[s.password_env] for s in config.systems if s.password_env and env.get(s.password_env)]
-
-
-# --- ODBC ---------------------------------------------------------------------------------------------------
-
-
-def check_odbc_driver(config: Config, report: Report, pyodbc_loader: Callable[[], Any] = load_pyodbc) -> None:
-    if all(system.is_demo for system in config.systems):
-        report.add(OK, "ODBC driver", "not needed: demo systems only")
-        return
-    try:
-        pyodbc = pyodbc_loader()
-    except DriverMissingError as error:
-        report.add(FAIL, "ODBC driver", str(error).split(";")[0], fix=DRIVER_HELP)
-        return
-    drivers = list(pyodbc.drivers())
-    if IBM_I_ODBC_DRIVER in drivers:
-        report.add(OK, "ODBC driver", f"pyodbc {pyodbc.version}; {IBM_I_ODBC_DRIVER} registered with unixODBC")
-        return
-    registered = ", ".join(drivers) if drivers else "none"
-    report.add(
-        FAIL,
-        "ODBC driver",
-        f"{IBM_I_ODBC_DRIVER} is not registered with unixODBC (registered: {registered})",
-        fix=DRIVER_HELP,
-    )
-
-
-# --- One IBM i ----------------------------------------------------------------------------------------------
 
 T = TypeVar("T")
 
@@ -391,71 +267,3 @@ def _check_smtp(config: Config, system: SystemSettings, connection: SystemConnec
     else:
         count = len(lists.entries)
         report.add(OK, item, f"{count} entr{'ies' if count != 1 else 'y'} in members {', '.join(lists.members)}")
-
-
-# --- Slack --------------------------------------------------------------------------------------------------
-
-
-def check_slack(config: Config, secrets: Secrets, report: Report) -> None:
-    if not secrets.slack_bot_token:
-        report.add(SKIPPED, "Slack", "SLACK_BOT_TOKEN not set")
-        return
-    from slack_sdk.errors import SlackApiError, SlackClientError
-
-    from bot.slack.client import api_base_url, make_web_client
-
-    client = make_web_client(secrets.slack_bot_token, secrets.slack_api_url)
-    try:
-        response = client.auth_test()
-    except SlackApiError as error:
-        reason = error.response.get("error") if error.response is not None else str(error)
-        report.add(
-            FAIL,
-            "Slack: bot token",
-            f"the token was refused: {reason}",
-            fix="reinstall the app to the workspace and copy its bot token (xoxb-…) into SLACK_BOT_TOKEN",
-        )
-        return
-    except (SlackClientError, OSError) as error:
-        report.add(
-            FAIL,
-            "Slack: reachable",
-            f"{api_base_url(secrets.slack_api_url)}: {error}",
-            fix="check the network path (and proxy) to Slack, or SLACK_API_URL when it is set",
-        )
-        return
-    team, user = response.get("team"), response.get("user")
-    report.add(OK, "Slack: bot token", f"accepted: workspace {team}, bot user {user}")
-
-    headers = {str(key).lower(): value for key, value in (response.headers or {}).items()}
-    granted_header = headers.get("x-oauth-scopes")
-    if isinstance(granted_header, list):
-        granted_header = ",".join(granted_header)
-    if granted_header is None:
-        report.add(UNKNOWN, "Slack: scopes", "Slack did not report the token's scopes (no x-oauth-scopes header)")
-    else:
-        granted = {scope.strip() for scope in str(granted_header).split(",") if scope.strip()}
-        missing = [scope for scope in BOT_SCOPES if scope not in granted]
-        if missing:
-            report.add(
-                FAIL,
-                "Slack: scopes",
-                f"missing {', '.join(missing)}",
-                fix=f"add {', '.join(missing)} to the app's bot token scopes (OAuth & Permissions, as in "
-                "app.json), reinstall the app, and copy the new bot token into SLACK_BOT_TOKEN",
-            )
-        else:
-            report.add(OK, "Slack: scopes", ", ".join(BOT_SCOPES))
-
-    channels = list(
-        dict.fromkeys(
-            [config.slack.alerts_channel, config.slack.approvals_channel]
-            + [route.channel for route in config.slack.routes]
-        )
-    )
-    report.add(
-        UNKNOWN,
-        f"Slack: channels {', '.join(channels)}",
-        "checked when the bot first posts: reading a channel needs channels:read, which the bot does not ask for",
-        fix="invite the bot to each channel: /invite @ibmi-warden",
-    )

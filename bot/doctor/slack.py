@@ -1,0 +1,81 @@
+"""Doctor: Slack — the bot token, its scopes, and the channels (unknown until the bot posts)."""
+
+from __future__ import annotations
+
+from bot.config import Config, Secrets
+from bot.doctor.report import (
+    FAIL,
+    OK,
+    SKIPPED,
+    UNKNOWN,
+    Report,
+)
+
+# The bot token scopes the code needs: the same list as app.json's oauth_config.scopes.bot (a test keeps
+# them equal; app.json sits beside the package, not inside it).
+BOT_SCOPES: tuple[str, ...] = ("chat:write", "commands", "usergroups:read")
+
+
+def check_slack(config: Config, secrets: Secrets, report: Report) -> None:
+    if not secrets.slack_bot_token:
+        report.add(SKIPPED, "Slack", "SLACK_BOT_TOKEN not set")
+        return
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.slack.client import api_base_url, make_web_client
+
+    client = make_web_client(secrets.slack_bot_token, secrets.slack_api_url)
+    try:
+        response = client.auth_test()
+    except SlackApiError as error:
+        reason = error.response.get("error") if error.response is not None else str(error)
+        report.add(
+            FAIL,
+            "Slack: bot token",
+            f"the token was refused: {reason}",
+            fix="reinstall the app to the workspace and copy its bot token (xoxb-…) into SLACK_BOT_TOKEN",
+        )
+        return
+    except (SlackClientError, OSError) as error:
+        report.add(
+            FAIL,
+            "Slack: reachable",
+            f"{api_base_url(secrets.slack_api_url)}: {error}",
+            fix="check the network path (and proxy) to Slack, or SLACK_API_URL when it is set",
+        )
+        return
+    team, user = response.get("team"), response.get("user")
+    report.add(OK, "Slack: bot token", f"accepted: workspace {team}, bot user {user}")
+
+    headers = {str(key).lower(): value for key, value in (response.headers or {}).items()}
+    granted_header = headers.get("x-oauth-scopes")
+    if isinstance(granted_header, list):
+        granted_header = ",".join(granted_header)
+    if granted_header is None:
+        report.add(UNKNOWN, "Slack: scopes", "Slack did not report the token's scopes (no x-oauth-scopes header)")
+    else:
+        granted = {scope.strip() for scope in str(granted_header).split(",") if scope.strip()}
+        missing = [scope for scope in BOT_SCOPES if scope not in granted]
+        if missing:
+            report.add(
+                FAIL,
+                "Slack: scopes",
+                f"missing {', '.join(missing)}",
+                fix=f"add {', '.join(missing)} to the app's bot token scopes (OAuth & Permissions, as in "
+                "app.json), reinstall the app, and copy the new bot token into SLACK_BOT_TOKEN",
+            )
+        else:
+            report.add(OK, "Slack: scopes", ", ".join(BOT_SCOPES))
+
+    channels = list(
+        dict.fromkeys(
+            [config.slack.alerts_channel, config.slack.approvals_channel]
+            + [route.channel for route in config.slack.routes]
+        )
+    )
+    report.add(
+        UNKNOWN,
+        f"Slack: channels {', '.join(channels)}",
+        "checked when the bot first posts: reading a channel needs channels:read, which the bot does not ask for",
+        fix="invite the bot to each channel: /invite @ibmi-warden",
+    )
