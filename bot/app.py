@@ -14,6 +14,7 @@ from bot import __version__
 from bot.alerting.lifecycle import AlertManager
 from bot.alerting.owners import OwnerEnricher
 from bot.approvals import ApprovalService
+from bot.audit_anchor import attach_audit_key
 from bot.checks import registry
 from bot.config import Config, Secrets
 from bot.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
@@ -43,6 +44,7 @@ class BotParts:
 def assemble(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tracer: Tracer | None = None) -> BotParts:
     """Storage, the outbox's delivery worker, the alert lifecycle, owner tracing and the services."""
     storage = open_database(config.storage.path, __version__)
+    attach_audit_key(storage, secrets)
     client = make_web_client(secrets.slack_bot_token, secrets.slack_api_url)
     delivery = DeliveryWorker(storage, client, clock=clock)
     alerts = AlertManager(

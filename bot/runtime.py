@@ -15,6 +15,7 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.audit_anchor import ANCHOR_INTERVAL_MINUTES, post_scheduled_anchor
 from bot.delivery import DeliveryWorker
 from bot.services import WardenServices
 
@@ -56,6 +57,17 @@ def start_scheduler(services: WardenServices) -> BackgroundScheduler:
             max_instances=1,
             coalesce=True,
             id="resolve-usergroups",
+            next_run_time=_soon(),
+        )
+    if services.config.slack.audit_channel:  # the audit head, posted outside the host once per new head
+        scheduler.add_job(
+            post_scheduled_anchor,
+            "interval",
+            args=(services,),
+            minutes=ANCHOR_INTERVAL_MINUTES,
+            id="anchor-audit-head",
+            max_instances=1,
+            coalesce=True,
             next_run_time=_soon(),
         )
     digest = services.config.digest
