@@ -2,8 +2,9 @@
 
 Items: the configuration, the ODBC driver (only when an ODBC system is configured), per system what its
 profile can read (NETSTAT, the job view, output queues, the SMTP lists) and whether it may run approved
-SMTP changes, and Slack (the bot token and its scopes). Each item is `ok`, `FAIL`, `WARN`, `unknown` or
-`skipped`; FAIL and WARN come with the fix. Nothing is changed anywhere: only reads, and Slack's auth.test.
+SMTP changes, Slack (the bot token and its scopes), and the audit key and anchor channel. Each item is
+`ok`, `FAIL`, `WARN`, `unknown` or `skipped`; FAIL and WARN come with the fix. Nothing is changed anywhere:
+only reads, and Slack's auth.test.
 
 Exit status: 0 when everything the configuration needs holds (WARN and unknown allowed), 1 when an item
 failed, 2 when the configuration cannot be loaded.
@@ -121,6 +122,7 @@ def run_doctor(
     for system in config.systems:
         check_system(config, system, report, env)
     check_slack(config, secrets, report)
+    check_audit_key(config, secrets, report)
     print(f"\n{report.summary()}", file=out)
     return EXIT_NOT_READY if report.failed else EXIT_READY
 
@@ -451,6 +453,7 @@ def check_slack(config: Config, secrets: Secrets, report: Report) -> None:
         dict.fromkeys(
             [config.slack.alerts_channel, config.slack.approvals_channel]
             + [route.channel for route in config.slack.routes]
+            + ([config.slack.audit_channel] if config.slack.audit_channel else [])
         )
     )
     report.add(
@@ -459,3 +462,30 @@ def check_slack(config: Config, secrets: Secrets, report: Report) -> None:
         "checked when the bot first posts: reading a channel needs channels:read, which the bot does not ask for",
         fix="invite the bot to each channel: /invite @ibmi-warden",
     )
+
+
+def check_audit_key(config: Config, secrets: Secrets, report: Report) -> None:
+    """WARDEN_AUDIT_KEY keys the audit chain; [slack] audit_channel anchors its head outside the host."""
+    name = "audit log: WARDEN_AUDIT_KEY"
+    make_key = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+    try:
+        key = secrets.audit_key_bytes()
+    except ConfigError as error:
+        report.add(FAIL, name, error.problems[0], fix=f"set a longer key, e.g. the output of {make_key}")
+        return
+    if key is None:
+        report.add(
+            WARN,
+            name,
+            "not set: audit hashes are plain SHA-256, so anyone who can write the database can rewrite the whole log",
+            fix=f"set WARDEN_AUDIT_KEY in the bot's environment (make one with {make_key}); see docs/deployment.md",
+        )
+    elif not config.slack.audit_channel:
+        report.add(
+            WARN,
+            name,
+            "set, but [slack] audit_channel is not: the audit head is not anchored outside this host",
+            fix="set [slack] audit_channel to a channel only the security team can post in, and invite the bot",
+        )
+    else:
+        report.add(OK, name, f"set; the audit head is anchored to {config.slack.audit_channel}")

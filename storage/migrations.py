@@ -279,10 +279,11 @@ def m007_sealed_audit(db: Database) -> None:
         "audit_head_forward_only": (
             "BEFORE UPDATE ON audit_head WHEN NOT ("
             "(NEW.rows = OLD.rows + 1 AND NEW.hash = (SELECT hash FROM audit ORDER BY id DESC LIMIT 1) "
+            " AND OLD.hash = (SELECT prev_hash FROM audit ORDER BY id DESC LIMIT 1) "
             " AND NEW.id = OLD.id AND NEW.keyed_from IS OLD.keyed_from AND NEW.key_check IS OLD.key_check) "
             "OR (OLD.key_check IS NULL AND NEW.key_check IS NOT NULL AND NEW.keyed_from = OLD.rows + 1 "
             " AND NEW.id = OLD.id AND NEW.rows = OLD.rows AND NEW.hash = OLD.hash))",
-            "the audit head only moves forward with the rows",
+            "the audit head only moves forward, to a new row linked to it",
         ),
         "audit_head_no_delete": ("BEFORE DELETE ON audit_head", "the audit head cannot be deleted"),
         "audit_anchors_no_update": ("BEFORE UPDATE ON audit_anchors", "audit anchors are append-only"),
