@@ -16,7 +16,8 @@ from bot.checks import registry
 from bot.cli_text import format_audit, format_findings, owner_text
 from bot.config import Config, ConfigError, Secrets, find_example_config, load_config, system_credentials
 from bot.logging_setup import configure_logging
-from storage import StorageError, audit, open_database
+from storage import Storage, StorageError, audit, audit_anchors, open_database
+from storage.audit_verify import verify
 
 if TYPE_CHECKING:
     from bot.wiring import Checker
@@ -58,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(audit_log, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
     audit_mode = audit_log.add_mutually_exclusive_group()
     audit_mode.add_argument(
-        "--verify", action="store_true", help="check the hash chain: exit 0 when intact, 1 when tampered with"
+        "--verify",
+        action="store_true",
+        help="check the hash chain (with WARDEN_AUDIT_KEY when the log is keyed): exit 0 when intact, "
+        "1 when tampered with",
     )
     audit_mode.add_argument(
         "--csv",
@@ -73,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=20,
         metavar="N",
         help="print the last N events, oldest first (the default, with N = 20)",
+    )
+    audit_log.add_argument(
+        "--head",
+        type=_audit_head,
+        metavar="SEQ:HASH",
+        help="with --verify: also prove that rows 1 to SEQ are present and unchanged since this head was "
+        "anchored (copy it from the audit channel)",
     )
 
     trace = commands.add_parser("trace", help="who owns an address (RDAP; cached; special ranges answered locally)")
@@ -101,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return _demo(config, secrets, args)
         if args.command == "audit":
-            return _audit(config, args)
+            return _audit(config, args, secrets)
         return _run(config, secrets, args.http, args.host)
     except ConfigError as error:
         print(f"ibmi-warden: configuration error:\n{error}", file=sys.stderr)
@@ -247,7 +258,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _audit(config: Config, args: argparse.Namespace) -> int:
+def _audit_head(text: str) -> tuple[int, str]:
+    try:
+        return audit_anchors.parse_head(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _audit(config: Config, args: argparse.Namespace, secrets: Secrets) -> int:
+    if args.head is not None and not args.verify:
+        print("ibmi-warden: --head goes with --verify: audit --verify --head SEQ:HASH", file=sys.stderr)
+        return EXIT_ERROR
+    key = secrets.audit_key_bytes() if args.verify else None
     path = config.storage.path
     if not path.exists():  # a read-only command: never create an empty database that reads as intact
         print(
@@ -258,13 +280,7 @@ def _audit(config: Config, args: argparse.Namespace) -> int:
     storage = open_database(path, __version__)
     try:
         if args.verify:
-            result = audit.verify(storage)
-            if not result.ok:
-                where = f"first bad row {result.first_bad_id}" if result.first_bad_id is not None else "the head"
-                print(f"audit log tampered: {where}: {result.problem}")
-                return EXIT_FINDINGS
-            print(f"audit log intact: {result.rows} rows (last hash {result.last_hash})")
-            return EXIT_OK
+            return _verify_audit(storage, key, args.head)
         if args.csv is not None:
             if args.csv == "-":
                 audit.export_csv(storage, sys.stdout)
@@ -284,6 +300,22 @@ def _audit(config: Config, args: argparse.Namespace) -> int:
         raise StorageError(f"{path}: {error}") from error
     finally:
         storage.close()
+
+
+def _verify_audit(storage: Storage, key: bytes | None, head: tuple[int, str] | None) -> int:
+    result = verify(storage, key=key, anchor=head)
+    if result.needs_key:
+        print(f"ibmi-warden: cannot verify: {result.problem}", file=sys.stderr)
+        return EXIT_ERROR
+    if not result.ok:
+        where = f"first bad row {result.first_bad_id}" if result.first_bad_id is not None else "the head"
+        print(f"audit log tampered: {where}: {result.problem}")
+        return EXIT_FINDINGS
+    mode = f"keyed with WARDEN_AUDIT_KEY from row {result.keyed_from}" if result.keyed_from else "unkeyed"
+    print(f"audit log intact: {result.rows} rows, head {result.rows}:{result.last_hash} ({mode})")
+    if head is not None:
+        print(f"rows 1–{head[0]} are present and unchanged since head {head[0]}:{head[1]} was anchored")
+    return EXIT_OK
 
 
 def _trace(config: Config, address: str) -> int:

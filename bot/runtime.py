@@ -15,6 +15,7 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.audit_anchor import ANCHOR_INTERVAL_MINUTES, post_scheduled_anchor
 from bot.slack.digest import post_scheduled_digest
 from bot.wiring import Bot
 
@@ -62,6 +63,17 @@ def start_scheduler(bot: Bot) -> BackgroundScheduler:
         id="resolve-usergroups",
         next_run_time=_soon(),
     )
+    if bot.config.slack.audit_channel:  # the audit head, posted outside the host once per new head
+        scheduler.add_job(
+            post_scheduled_anchor,
+            "interval",
+            args=(bot.storage, bot.config, bot.clock.now, bot.delivery.wake),
+            minutes=ANCHOR_INTERVAL_MINUTES,
+            id="anchor-audit-head",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=_soon(),
+        )
     digest = bot.config.digest
     if digest.enabled:  # one message a day at digest.time, local to digest.timezone
         scheduler.add_job(

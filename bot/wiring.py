@@ -17,6 +17,7 @@ from bot import __version__
 from bot.alerting.lifecycle import AlertManager
 from bot.alerting.owners import OwnerEnricher
 from bot.alerting.silences import SilenceService
+from bot.audit_anchor import attach_audit_key
 from bot.changes.alert_actions import AlertActions
 from bot.changes.approvals import ApprovalService
 from bot.changes.requests import ChangeRequests
@@ -76,6 +77,11 @@ class Bot:
 def build_bot(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tracer: Tracer | None = None) -> Bot:
     """Every service of the bot that joins Slack. `tracer` replaces the RDAP tracer (tests, benchmarks)."""
     storage = open_database(config.storage.path, __version__)
+    try:
+        attach_audit_key(storage, secrets)  # a keyed log refuses to be written without its key
+    except Exception:
+        storage.close()
+        raise
     client = make_web_client(secrets.slack_bot_token, secrets.slack_api_url)
     delivery = DeliveryWorker(storage, client, clock=clock)
     alerts = AlertManager(

@@ -27,22 +27,23 @@ How the chain works. Row ``n`` stores ``prev_hash`` (the ``hash`` of row ``n - 1
                sort_keys=True, separators=(",", ":"))
 
 where ``at`` is the float of seconds since the epoch and ``details_json`` the stored text,
-itself ``json.dumps(details, sort_keys=True, separators=(",", ":"))``. The one-row table
-``audit_head`` holds the number of rows and the hash of the last one, written in the same
-transaction as each row, so deleting the last rows (or all of them) is noticed too. Triggers
-refuse UPDATE and DELETE on ``audit``.
+itself ``json.dumps(details, sort_keys=True, separators=(",", ":"))``. When the bot runs with
+``WARDEN_AUDIT_KEY`` (`use_key`), rows are hashed with HMAC-SHA256 under that key instead, from
+the row the head records as ``keyed_from`` on (`storage.audit_key`). The one-row table
+``audit_head`` holds the number of rows and the hash of the last one (and, keyed, a MAC of
+both), written in the same transaction as each row, so deleting the last rows (or all of
+them) is noticed too. Triggers refuse UPDATE and DELETE on ``audit`` and ``audit_head``, an
+INSERT (or INSERT OR REPLACE) that is not the next row linked to the head, and a head that
+does not follow the rows.
 
-What it protects against: anyone who edits, inserts or deletes rows with the SQLite file in
-hand (dropping the triggers first) without recomputing every later hash and the head is
-named by `verify`. Someone who rewrites the whole chain from the tampered row onwards, head
-included, can only be caught against a copy of the head kept elsewhere: `verify` returns
-the last hash so that it can be written down, posted or exported with `export_csv`.
+What it protects against is for `storage.audit_verify` to say: in short, edits by anyone
+without the key are named; a rewrite by someone holding the key (or of an unkeyed log) is
+caught against a head anchored outside the host (`storage.audit_anchors`).
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -50,6 +51,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from storage import audit_key
 from storage.database import Storage
 
 GENESIS = "0" * 64
@@ -92,15 +94,6 @@ class AuditEvent:
     def at_text(self) -> str:
         """``at`` as ISO 8601 UTC with microseconds, e.g. ``2026-11-28T00:12:03.000000Z``."""
         return iso_utc(self.at)
-
-
-@dataclass(frozen=True)
-class AuditVerification:
-    ok: bool
-    rows: int  # rows in the log (up to the newest row when verify started)
-    first_bad_id: int | None  # the first row that is wrong or missing; None when only the head is wrong
-    problem: str | None  # what is wrong, in words
-    last_hash: str = GENESIS  # the hash the head records: keep a copy elsewhere to catch a rewritten chain
 
 
 def append(
@@ -151,23 +144,64 @@ def append(
         raise ValueError(f"details must be JSON (strings, numbers, booleans, null, lists, objects): {exc}") from None
     at = float(at)
 
+    key = storage.audit_key
     with storage.transaction() as db:
-        # A write first: a transaction opened here takes SQLite's write lock before it reads
-        # the head, so another process appending at the same moment waits for it.
-        db.execute("INSERT INTO audit_head (id, rows, hash) VALUES (1, 0, ?) ON CONFLICT (id) DO NOTHING", [GENESIS])
-        head_rows, prev_hash, last_id = db.execute(
-            "SELECT rows, hash, (SELECT max(id) FROM audit) FROM audit_head WHERE id = 1"
+        _ensure_head(db)
+        head_rows, prev_hash, keyed_from, stored_check, last_id = db.execute(
+            "SELECT rows, hash, keyed_from, key_check, (SELECT max(id) FROM audit) FROM audit_head WHERE id = 1"
         ).fetchone()
+        audit_key.require_key_for(stored_check, key)
+        if key is not None and stored_check is None:
+            keyed_from = _key_head(db, key, head_rows, prev_hash)
         # The new row links to what the head remembers, so a row deleted or a head rewritten
         # before this append stays visible to `verify` instead of being papered over.
         row_id = (last_id or 0) + 1
-        digest = row_hash(row_id, at, actor, action, system, subject, outcome, details_json, prev_hash)
+        row_key = key if keyed_from is not None else None
+        digest = row_hash(row_id, at, actor, action, system, subject, outcome, details_json, prev_hash, key=row_key)
         db.execute(
             f"INSERT INTO audit ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [row_id, at, actor, action, system, subject, outcome, details_json, prev_hash, digest],
         )
-        db.execute("UPDATE audit_head SET rows = ?, hash = ? WHERE id = 1", [head_rows + 1, digest])
+        mac = audit_key.head_mac(row_key, head_rows + 1, digest, keyed_from) if row_key and keyed_from else None
+        db.execute("UPDATE audit_head SET rows = ?, hash = ?, mac = ? WHERE id = 1", [head_rows + 1, digest, mac])
     return AuditEvent(row_id, at, actor, action, system, subject, outcome, json.loads(details_json), prev_hash, digest)
+
+
+def use_key(storage: Storage, key: bytes | None) -> None:
+    """Write every later row with `key` (HMAC-SHA256), or unkeyed with None.
+
+    An unkeyed log is keyed at once: the head records that rows from the next one on are keyed.
+    Raises AuditKeyError, changing nothing, when the log is keyed and `key` is None or another key.
+    """
+    with storage.transaction() as db:
+        row = db.execute("SELECT rows, hash, key_check FROM audit_head WHERE id = 1").fetchone()
+        if row is None and key is not None:
+            _ensure_head(db)
+            row = (0, GENESIS, None)
+        if row is not None:
+            audit_key.require_key_for(row[2], key)
+            if key is not None and row[2] is None:
+                _key_head(db, key, row[0], row[1])
+        storage.audit_key = key
+
+
+def _ensure_head(db: Any) -> None:
+    # A write first (even when it inserts nothing): a transaction opened here takes SQLite's write
+    # lock before it reads the head, so another process appending at the same moment waits for it.
+    db.execute(
+        "INSERT INTO audit_head (id, rows, hash) SELECT 1, 0, ? WHERE NOT EXISTS (SELECT 1 FROM audit_head)",
+        [GENESIS],
+    )
+
+
+def _key_head(db: Any, key: bytes, rows: int, head_hash: str) -> int:
+    """Record in the head that rows from the next one on are keyed; return that row's id."""
+    keyed_from = rows + 1
+    db.execute(
+        "UPDATE audit_head SET keyed_from = ?, key_check = ?, mac = ? WHERE id = 1",
+        [keyed_from, audit_key.key_check(key), audit_key.head_mac(key, rows, head_hash, keyed_from)],
+    )
+    return keyed_from
 
 
 def recent(storage: Storage, limit: int = 20) -> list[AuditEvent]:
@@ -177,85 +211,6 @@ def recent(storage: Storage, limit: int = 20) -> list[AuditEvent]:
     with storage.lock:
         rows = storage.db.execute(f"SELECT {_COLUMNS} FROM audit ORDER BY id DESC LIMIT ?", [limit]).fetchall()
     return [_event(row) for row in rows]
-
-
-def verify(storage: Storage) -> AuditVerification:
-    """Walk the whole chain, oldest first, and compare its end with the head.
-
-    Names the first row that is wrong: an edited row (its content no longer matches its
-    hash), a row that does not link to the one before it (forged, or its predecessor
-    rewritten), a row inserted between two others, the row after a gap left by deleted rows,
-    rows added without the head, or the missing rows when the last ones were deleted. When
-    only the head is wrong, `first_bad_id` is None and `problem` says so.
-
-    Rows appended while it runs are left for the next verification. The lock is released
-    between chunks of rows, so the bot keeps working during a long walk.
-    """
-    with storage.lock:  # one statement, so the head and the rows are read from the same snapshot
-        head_rows, head_hash, last_id, rows_found = storage.db.execute(
-            "SELECT (SELECT rows FROM audit_head WHERE id = 1), (SELECT hash FROM audit_head WHERE id = 1), "
-            "(SELECT max(id) FROM audit), (SELECT count(*) FROM audit)"
-        ).fetchone()
-
-    def bad(first_bad_id: int | None, problem: str) -> AuditVerification:
-        return AuditVerification(False, rows_found, first_bad_id, problem, head_hash or GENESIS)
-
-    expected_id = 1
-    prev, prev_prev = GENESIS, None  # the hashes of the last two rows walked
-    hash_at_head_rows = GENESIS if not head_rows else None
-    for row in _rows(storage, last_id):
-        row_id, stored_prev, stored_hash = row[0], row[8], row[9]
-        if row_id != expected_id:
-            if isinstance(row_id, int) and row_id > expected_id:
-                missing = _span(expected_id, row_id - 1)
-                where = (
-                    f"row {row_id} follows row {expected_id - 1}"
-                    if expected_id > 1
-                    else f"the log starts at row {row_id}"
-                )
-                return bad(row_id, f"{missing} missing (deleted): {where}")
-            return bad(row_id, f"row id {row_id!r} is out of sequence: expected {expected_id}")
-        if stored_prev != prev and prev_prev is not None and stored_prev == prev_prev:
-            before = f"row {row_id - 2}" if row_id > 2 else "the start of the log"
-            return bad(row_id - 1, f"row {row_id - 1} was inserted: row {row_id} links straight to {before}")
-        if _content_hash(row) != stored_hash:
-            return bad(row_id, f"row {row_id} was edited (or renumbered): its content no longer matches its hash")
-        if stored_prev != prev:
-            return bad(
-                row_id,
-                f"row {row_id} does not link to row {row_id - 1} (its prev_hash is not that row's "
-                f"hash): row {row_id} was forged, or row {row_id - 1} rewritten",
-            )
-        prev_prev, prev = prev, stored_hash
-        if row_id == head_rows:
-            hash_at_head_rows = stored_hash
-        expected_id += 1
-
-    if head_rows is None:
-        if rows_found:
-            return bad(None, f"the audit head is missing, but the log has {rows_found} rows: it was deleted")
-        return AuditVerification(True, 0, None, None, GENESIS)
-    if head_rows == rows_found and head_hash == prev:
-        return AuditVerification(True, rows_found, None, None, head_hash)
-    if head_rows > rows_found:
-        missing = _span(rows_found + 1, head_rows)
-        return bad(
-            rows_found + 1,
-            f"the head records {head_rows} rows but the log has {rows_found}: "
-            f"{missing} missing (deleted from the end of the log)",
-        )
-    if head_rows < rows_found and head_hash == hash_at_head_rows:
-        return bad(
-            head_rows + 1,
-            f"the head records {head_rows} rows but the log has {rows_found}: "
-            f"row {head_rows + 1} onwards were added without the head",
-        )
-    return bad(
-        None,
-        f"the audit head does not match the log: it records {head_rows} rows ending in "
-        f"{_short(head_hash)}, the log has {rows_found} rows ending in {_short(prev)}: "
-        "the head was rewritten",
-    )
 
 
 def export_csv(storage: Storage, out: TextIO) -> int:
@@ -269,7 +224,7 @@ def export_csv(storage: Storage, out: TextIO) -> int:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     written = 0
-    for row in _rows(storage, last_id):
+    for row in rows_up_to(storage, last_id):
         values = list(row)
         values[1] = _csv_time(values[1])
         writer.writerow(values)
@@ -287,14 +242,16 @@ def row_hash(
     outcome: str,
     details_json: str,
     prev_hash: str,
+    *,
+    key: bytes | None = None,
 ) -> str:
-    """The SHA-256 (hex) of a row's canonical form: see the module's documentation."""
+    """The SHA-256 (hex) of a row's canonical form, or its HMAC-SHA256 with `key`: see the module's documentation."""
     canonical = json.dumps(
         [row_id, at, actor, action, system, subject, outcome, details_json, prev_hash],
         sort_keys=True,
         separators=(",", ":"),
     )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return audit_key.digest(canonical, key)
 
 
 def iso_utc(at: float) -> str:
@@ -302,7 +259,7 @@ def iso_utc(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _rows(storage: Storage, last_id: int | None) -> Iterator[tuple[Any, ...]]:
+def rows_up_to(storage: Storage, last_id: int | None) -> Iterator[tuple[Any, ...]]:
     """Every row up to `last_id`, oldest first, read in chunks so the lock is not held throughout."""
     if last_id is None:
         return
@@ -324,9 +281,10 @@ def _rows(storage: Storage, last_id: int | None) -> Iterator[tuple[Any, ...]]:
         after = chunk[-1][0]
 
 
-def _content_hash(row: tuple[Any, ...]) -> str | None:
+def content_hash(row: tuple[Any, ...], key: bytes | None = None) -> str | None:
+    """The hash a stored row (in CSV_COLUMNS order) should carry; None when its values cannot be hashed."""
     try:
-        return row_hash(*row[:9])
+        return row_hash(*row[:9], key=key)
     except (TypeError, ValueError):  # a value of a type no append writes (a blob), so tampered
         return None
 
@@ -357,16 +315,8 @@ def _refuse_secrets(value: Any, where: str) -> None:
         raise ValueError(f"{where} looks like a Slack token; secrets never go in the audit log")
 
 
-def _span(first: int, last: int) -> str:
-    return f"row {first} is" if first == last else f"rows {first}–{last} are"
-
-
 def _csv_time(at: Any) -> Any:
     try:
         return iso_utc(at)
     except (TypeError, ValueError, OverflowError, OSError):  # not a time an append writes: show it as stored
         return at
-
-
-def _short(digest: str | None) -> str:
-    return f"{digest[:12]}…" if digest else "(none)"

@@ -57,6 +57,8 @@ class Storage:
     db: Database
     path: Path
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # the key audit rows are written with (HMAC-SHA256), set by storage.audit.use_key; None: unkeyed
+    audit_key: bytes | None = field(default=None, repr=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:

@@ -238,6 +238,96 @@ def m006_approvals(db: Database) -> None:
     )
 
 
+@migrations()
+def m007_sealed_audit(db: Database) -> None:
+    """Keyed audit heads, anchors of the head, and triggers that keep the audit and decided requests as written.
+
+    The head gains what a keyed chain needs (storage/audit_key.py): the first keyed row, a check value
+    of the key and a MAC of the head. `audit_anchors` records each head posted outside the host
+    (storage/audit_anchors.py). Triggers refuse what the earlier ones let through: INSERT OR REPLACE
+    over an audit row (REPLACE deletes without firing DELETE triggers), rows out of order or not
+    linked to the head, a head that does not follow the rows, deleting the head, changing anchors,
+    deleting change requests or approvals, rewriting a request's stored content, and any change to a
+    request once it is decided.
+    """
+    for column, kind in (("keyed_from", "INTEGER"), ("key_check", "TEXT"), ("mac", "TEXT")):
+        db.execute(f"ALTER TABLE audit_head ADD COLUMN {column} {kind}")
+    db.execute(
+        """
+        CREATE TABLE audit_anchors (
+            id INTEGER PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            at REAL NOT NULL,
+            channel TEXT NOT NULL,
+            outbox_id INTEGER
+        )
+        """
+    )
+    genesis = "0" * 64
+    statements = {
+        "audit_insert_in_order": (
+            "BEFORE INSERT ON audit WHEN NEW.id IS NOT (SELECT coalesce(max(id), 0) + 1 FROM audit) "
+            "OR NEW.prev_hash IS NOT (SELECT hash FROM audit_head WHERE id = 1)",
+            "an audit row is only ever appended: the next id, linked to the head",
+        ),
+        "audit_head_insert_once": (
+            "BEFORE INSERT ON audit_head WHEN EXISTS (SELECT 1 FROM audit_head) "
+            f"OR NEW.rows IS NOT 0 OR NEW.hash IS NOT '{genesis}' OR NEW.key_check IS NOT NULL",
+            "the audit head is written once, empty, and then only moves forward",
+        ),
+        "audit_head_forward_only": (
+            "BEFORE UPDATE ON audit_head WHEN NOT ("
+            "(NEW.rows = OLD.rows + 1 AND NEW.hash = (SELECT hash FROM audit ORDER BY id DESC LIMIT 1) "
+            " AND OLD.hash = (SELECT prev_hash FROM audit ORDER BY id DESC LIMIT 1) "
+            " AND NEW.id = OLD.id AND NEW.keyed_from IS OLD.keyed_from AND NEW.key_check IS OLD.key_check) "
+            "OR (OLD.key_check IS NULL AND NEW.key_check IS NOT NULL AND NEW.keyed_from = OLD.rows + 1 "
+            " AND NEW.id = OLD.id AND NEW.rows = OLD.rows AND NEW.hash = OLD.hash))",
+            "the audit head only moves forward, to a new row linked to it",
+        ),
+        "audit_head_no_delete": ("BEFORE DELETE ON audit_head", "the audit head cannot be deleted"),
+        "audit_anchors_no_update": ("BEFORE UPDATE ON audit_anchors", "audit anchors are append-only"),
+        "audit_anchors_no_delete": ("BEFORE DELETE ON audit_anchors", "audit anchors are append-only"),
+        "change_requests_no_delete": ("BEFORE DELETE ON change_requests", "change requests are never deleted"),
+        "change_requests_no_replace": (
+            "BEFORE INSERT ON change_requests WHEN EXISTS (SELECT 1 FROM change_requests WHERE id = NEW.id)",
+            "a change request is written once",
+        ),
+        "change_requests_content_fixed": (
+            "BEFORE UPDATE ON change_requests WHEN NEW.id IS NOT OLD.id OR NEW.system IS NOT OLD.system "
+            "OR NEW.action IS NOT OLD.action OR NEW.params_json IS NOT OLD.params_json "
+            "OR NEW.commands_json IS NOT OLD.commands_json OR NEW.summary IS NOT OLD.summary "
+            "OR NEW.requester IS NOT OLD.requester OR NEW.reason IS NOT OLD.reason "
+            "OR NEW.created_at IS NOT OLD.created_at OR NEW.expires_at IS NOT OLD.expires_at "
+            "OR NEW.min_approvals IS NOT OLD.min_approvals OR NEW.alert_fingerprint IS NOT OLD.alert_fingerprint",
+            "what a change request asks for cannot change after it was made",
+        ),
+        "change_requests_decided_once": (
+            "BEFORE UPDATE ON change_requests WHEN NOT ("
+            "(OLD.state = 'pending' AND NEW.state IN ('executing', 'rejected', 'expired')) "
+            "OR (OLD.state = 'executing' AND NEW.state IN ('done', 'failed', 'unknown')))",
+            "a change request moves pending → executing → done, failed or unknown, or pending → rejected "
+            "or expired, once; a decided request cannot change",
+        ),
+        "change_approvals_no_update": ("BEFORE UPDATE ON change_approvals", "approvals cannot change"),
+        "change_approvals_no_delete": ("BEFORE DELETE ON change_approvals", "approvals cannot be deleted"),
+        "change_approvals_only_pending": (
+            "BEFORE INSERT ON change_approvals WHEN "
+            "(SELECT state FROM change_requests WHERE id = NEW.request_id) IS NOT 'pending'",
+            "only a pending request can be approved",
+        ),
+    }
+    for name, (when, message) in statements.items():
+        db.execute(f"CREATE TRIGGER {name} {when} BEGIN SELECT RAISE(ABORT, '{message}'); END")
+    # INSERT OR REPLACE of an approval already counted keeps the one recorded (REPLACE would delete it
+    # without firing the DELETE trigger); INSERT OR IGNORE of a repeated click stays a quiet no-op.
+    db.execute(
+        "CREATE TRIGGER change_approvals_no_replace BEFORE INSERT ON change_approvals WHEN EXISTS "
+        "(SELECT 1 FROM change_approvals WHERE request_id = NEW.request_id AND approver = NEW.approver) "
+        "BEGIN SELECT RAISE(IGNORE); END"
+    )
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in the order they apply."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]

@@ -19,6 +19,7 @@ from bot.runtime import Runner
 from bot.wiring import build_app, build_bot
 from storage import approvals as store
 from storage import audit
+from storage.audit_verify import verify
 from tests.slack_server import SlackTestServer, find_action, interactive_form, sign_request
 from tests.test_alerts_e2e import OfflineTracer, deliver_all
 from tests.test_cli import write_config
@@ -330,7 +331,7 @@ def test_silence_approvals_and_audit_commands(bot):
     assert "Only operators" in body["text"]
     _, body = bot.command("audit 5")
     assert "silence" in body["text"] and "request" in body["text"]
-    assert audit.verify(bot.storage).ok
+    assert verify(bot.storage).ok
 
 
 def view_submission(bot: Bot, view: dict[str, Any], user: str, values: dict[str, Any]) -> tuple[int, dict]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot import __version__
-from storage import audit, open_database
+from storage import audit, audit_verify, open_database
 from storage.audit import GENESIS
 from tests.test_cli import CLEAN_ENV, warden, write_config
 
@@ -45,18 +45,16 @@ def add(storage, n: int, **overrides) -> list[audit.AuditEvent]:
 
 
 def attacker(storage, *statements: tuple[str, list]) -> None:
-    """Someone with the file in hand: drops the triggers, runs SQL, puts the triggers back."""
+    """Someone with the file in hand: drops every trigger, runs SQL, puts the triggers back."""
     conn = sqlite3.connect(storage.path)
     try:
-        conn.execute("DROP TRIGGER audit_no_update")
-        conn.execute("DROP TRIGGER audit_no_delete")
+        triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+        for name, _ in triggers:
+            conn.execute(f"DROP TRIGGER {name}")
         for sql, params in statements:
             conn.execute(sql, params)
-        for event in ("UPDATE", "DELETE"):
-            conn.execute(
-                f"CREATE TRIGGER audit_no_{event.lower()} BEFORE {event} ON audit "
-                "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
-            )
+        for _, sql in triggers:
+            conn.execute(sql)
         conn.commit()
     finally:
         conn.close()
@@ -124,27 +122,27 @@ def test_the_hash_is_the_documented_canonical_form(storage):
 def test_an_integer_time_hashes_the_same_as_it_reads_back(storage):
     audit.append(storage, actor="bot", action="expire", subject="R1", outcome="ok", at=int(T0))
     assert audit.recent(storage)[0].at == T0
-    assert audit.verify(storage).ok
+    assert audit_verify.verify(storage).ok
 
 
 def test_an_empty_log_and_a_chain_of_50_verify(storage):
-    assert audit.verify(storage) == audit.AuditVerification(True, 0, None, None, GENESIS)
+    assert audit_verify.verify(storage) == audit_verify.AuditVerification(True, 0, None, None, GENESIS)
     events = add(storage, 50)
-    result = audit.verify(storage)
-    assert result == audit.AuditVerification(True, 50, None, None, events[-1].hash)
+    result = audit_verify.verify(storage)
+    assert result == audit_verify.AuditVerification(True, 50, None, None, events[-1].hash)
 
 
 def test_a_long_chain_is_walked_in_chunks(storage, monkeypatch):
     monkeypatch.setattr(audit, "_CHUNK", 7)
     add(storage, 50)
-    assert audit.verify(storage).ok
+    assert audit_verify.verify(storage).ok
     assert audit.export_csv(storage, io.StringIO()) == 50
     attacker(
         storage,
         ("UPDATE audit SET outcome = 'ok' WHERE id = 44", []),
         ("UPDATE audit SET subject = 'R9999' WHERE id = 44", []),
     )
-    assert audit.verify(storage).first_bad_id == 44
+    assert audit_verify.verify(storage).first_bad_id == 44
 
 
 def test_an_event_written_in_the_callers_transaction_rolls_back_with_it(storage):
@@ -155,7 +153,7 @@ def test_an_event_written_in_the_callers_transaction_rolls_back_with_it(storage)
     with storage.transaction():
         event = audit.append(storage, actor="U02APPROVER", action="approve", subject="R1", outcome="ok", at=T0)
     assert event.id == 4
-    assert audit.verify(storage).ok
+    assert audit_verify.verify(storage).ok
 
 
 def test_concurrent_appends_from_8_threads_keep_the_chain_valid(storage):
@@ -176,7 +174,7 @@ def test_concurrent_appends_from_8_threads_keep_the_chain_valid(storage):
     for thread in threads:
         thread.join()
     assert not errors
-    result = audit.verify(storage)
+    result = audit_verify.verify(storage)
     assert result.ok and result.rows == 200
 
 
@@ -218,7 +216,7 @@ def test_bad_events_are_refused(storage, change):
     fields = {"actor": "U01", "action": "request", "subject": "R1", "outcome": "ok", "at": T0, **change}
     with pytest.raises(ValueError):
         audit.append(storage, **fields)
-    assert audit.verify(storage).rows == 0
+    assert audit_verify.verify(storage).rows == 0
 
 
 # --- the triggers and tampering ----------------------------------------------------------
@@ -237,13 +235,13 @@ def test_the_triggers_refuse_update_and_delete(storage, sql):
         conn.close()
     with pytest.raises(sqlite3.IntegrityError, match="append-only"), storage.transaction() as db:
         db.execute(sql)
-    assert audit.verify(storage).ok and audit.verify(storage).rows == 3
+    assert audit_verify.verify(storage).ok and audit_verify.verify(storage).rows == 3
 
 
 def test_an_edited_row_is_named(storage):
     add(storage, 50)
     attacker(storage, ("UPDATE audit SET outcome = 'refused: wrong role' WHERE id = 17", []))
-    result = audit.verify(storage)
+    result = audit_verify.verify(storage)
     assert not result.ok and result.first_bad_id == 17 and result.rows == 50
     assert "row 17 was edited" in result.problem
 
@@ -254,7 +252,7 @@ def test_an_edited_row_with_its_hash_recomputed_is_caught_at_the_next_row(storag
     row[2] = "U09SOMEONEELSE"
     new_hash = audit.row_hash(*row[:9])
     attacker(storage, ("UPDATE audit SET actor = ?, hash = ? WHERE id = 17", [row[2], new_hash]))
-    result = audit.verify(storage)
+    result = audit_verify.verify(storage)
     assert result.first_bad_id == 18 and "row 17 rewritten" in result.problem
 
 
@@ -264,7 +262,7 @@ def test_a_row_inserted_in_the_middle_with_a_made_up_hash_is_named(storage):
     forged = [20, T0 + 19.5, "U02APPROVER", "approve", "PROD", "R0019", "ok", "{}", raw_row(storage, 19)[9], "f" * 64]
     attacker(storage, *shift, insert_sql(forged))
     assert [row[0] for row in (raw_row(storage, 20), raw_row(storage, 51))] == [20, 51]
-    result = audit.verify(storage)
+    result = audit_verify.verify(storage)
     assert result.first_bad_id == 20 and "row 20" in result.problem
 
 
@@ -273,7 +271,7 @@ def test_a_row_inserted_in_the_middle_with_a_correct_hash_is_named(storage):
     shift = [("UPDATE audit SET id = -id WHERE id >= 20", []), ("UPDATE audit SET id = 1 - id WHERE id < 0", [])]
     forged = [20, T0 + 19.5, "U02APPROVER", "approve", "PROD", "R0019", "ok", "{}", raw_row(storage, 19)[9]]
     attacker(storage, *shift, insert_sql([*forged, audit.row_hash(*forged)]))
-    result = audit.verify(storage)
+    result = audit_verify.verify(storage)
     assert result.first_bad_id == 20 and "row 20 was inserted" in result.problem
 
 
@@ -282,14 +280,14 @@ def test_a_forged_row_linked_to_nothing_is_named(storage):
     attacker(storage, ("DELETE FROM audit WHERE id = 6", []))
     forged = [6, T0 + 5, "U02APPROVER", "approve", "PROD", "R0005", "ok", "{}", "a" * 64]
     attacker(storage, insert_sql([*forged, audit.row_hash(*forged)]))
-    result = audit.verify(storage)
+    result = audit_verify.verify(storage)
     assert result.first_bad_id == 6 and "does not link to row 5" in result.problem
 
 
 def test_a_deleted_middle_row_is_named(storage):
     add(storage, 50)
     attacker(storage, ("DELETE FROM audit WHERE id = 23", []))
-    result = audit.verify(storage)
+    result = audit_verify.verify(storage)
     assert result.first_bad_id == 24 and result.rows == 49
     assert "row 23 is missing" in result.problem
 
@@ -297,14 +295,14 @@ def test_a_deleted_middle_row_is_named(storage):
 def test_deleted_first_rows_are_named(storage):
     add(storage, 10)
     attacker(storage, ("DELETE FROM audit WHERE id <= 3", []))
-    result = audit.verify(storage)
+    result = audit_verify.verify(storage)
     assert result.first_bad_id == 4 and "rows 1–3 are missing" in result.problem
 
 
 def test_a_deleted_last_row_is_detected(storage):
     add(storage, 50)
     attacker(storage, ("DELETE FROM audit WHERE id = 50", []))
-    result = audit.verify(storage)
+    result = audit_verify.verify(storage)
     assert not result.ok and result.first_bad_id == 50 and result.rows == 49
     assert "row 50 is missing" in result.problem
 
@@ -312,21 +310,21 @@ def test_a_deleted_last_row_is_detected(storage):
 def test_deleting_every_row_is_detected(storage):
     add(storage, 5)
     attacker(storage, ("DELETE FROM audit", []))
-    result = audit.verify(storage)
+    result = audit_verify.verify(storage)
     assert not result.ok and result.first_bad_id == 1 and "rows 1–5 are missing" in result.problem
 
 
 def test_a_rewritten_head_is_detected(storage):
     add(storage, 50)
     attacker(storage, ("UPDATE audit_head SET hash = ?", ["e" * 64]))
-    result = audit.verify(storage)
+    result = audit_verify.verify(storage)
     assert not result.ok and result.first_bad_id is None and "head was rewritten" in result.problem
 
 
 def test_a_deleted_head_is_detected(storage):
     add(storage, 5)
     attacker(storage, ("DELETE FROM audit_head", []))
-    result = audit.verify(storage)
+    result = audit_verify.verify(storage)
     assert not result.ok and "head is missing" in result.problem
 
 
@@ -334,7 +332,7 @@ def test_rows_added_without_the_head_are_named(storage):
     events = add(storage, 50)
     forged = [51, T0 + 60, "U02APPROVER", "approve", "PROD", "R9999", "ok", "{}", events[-1].hash]
     attacker(storage, insert_sql([*forged, audit.row_hash(*forged)]))
-    result = audit.verify(storage)
+    result = audit_verify.verify(storage)
     assert result.first_bad_id == 51 and "without the head" in result.problem
 
 
@@ -342,12 +340,12 @@ def test_appending_after_tampering_does_not_hide_it(storage):
     add(storage, 10)
     attacker(storage, ("DELETE FROM audit WHERE id = 10", []))
     audit.append(storage, actor="bot", action="expire", subject="R1", outcome="ok", at=T0 + 100)
-    result = audit.verify(storage)
+    result = audit_verify.verify(storage)
     assert not result.ok and result.first_bad_id == 10
 
     attacker(storage, ("DELETE FROM audit_head", []))
     audit.append(storage, actor="bot", action="expire", subject="R2", outcome="ok", at=T0 + 101)
-    assert not audit.verify(storage).ok
+    assert not audit_verify.verify(storage).ok
 
 
 # --- CSV ---------------------------------------------------------------------------------

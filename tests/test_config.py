@@ -202,7 +202,8 @@ def test_unknown_key_in_a_system(tmp_path: Path) -> None:
 
 def test_unknown_key_in_slack(tmp_path: Path) -> None:
     problem = single_problem(tmp_path, with_system(DEMO_SYSTEM).replace("[slack]", '[slack]\ntoken = "xoxb-1"'))
-    assert ": slack.token: unknown key; expected one of alerts_channel, approvals_channel, command" in problem
+    expected = "expected one of alerts_channel, approvals_channel, audit_channel, command"
+    assert f": slack.token: unknown key; {expected}" in problem
 
 
 def test_missing_channel(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from bot.alerting.silences import SilenceService
 from bot.checks.finding import Finding
 from storage import audit, open_database
 from storage.alerts import AlertRecord, active_silences, save_alert
+from storage.audit_verify import verify
 
 NOW = 1_800_000_000.0
 DAY = 86400.0
@@ -143,7 +144,7 @@ def test_ending_a_silence_is_audited_and_said_in_the_thread(storage, silences, t
         ("unsilence", "2 silence(s) ended"),
         ("silence", f"until {int(NOW + 7200)}"),
     ]
-    assert audit.verify(storage).ok
+    assert verify(storage).ok
 
 
 def test_without_an_alert_lifecycle_nothing_is_said_in_threads(storage):

@@ -21,6 +21,8 @@ APPROVAL_ACTIONS: tuple[str, ...] = ("end-connection", "smtp-add", "smtp-remove"
 # How the tracer finds an address's registry (ipwhois asn_methods); "http" works where DNS and port 43 are blocked.
 TRACE_ASN_METHODS: tuple[str, ...] = ("http", "dns", "whois")
 MAX_TRACE_CONCURRENCY = 16
+AUDIT_KEY_ENV = "WARDEN_AUDIT_KEY"
+MIN_AUDIT_KEY_LENGTH = 32
 
 
 class ConfigError(Exception):
@@ -54,6 +56,7 @@ class SlackSettings:
     command: str = "/ibmi"
     routes: tuple[Route, ...] = ()  # empty: every alert goes to alerts_channel
     runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL  # https://…/ ending in "/"; <base><package>/runbook.md
+    audit_channel: str | None = None  # where the audit head is anchored; None: not anchored outside the host
 
     @property
     def alert_routes(self) -> tuple[Route, ...]:
@@ -235,6 +238,7 @@ class Secrets:
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_api_url: str | None = None
+    audit_key: str | None = field(default=None, repr=False)  # WARDEN_AUDIT_KEY: audit hashes become HMAC-SHA256
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Secrets:
@@ -247,8 +251,22 @@ class Secrets:
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_api_url=get("SLACK_API_URL"),
+            audit_key=get(AUDIT_KEY_ENV),
         )
 
     def values(self) -> list[str]:
         """Every secret value, for log redaction."""
-        return [v for v in (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret) if v]
+        return [v for v in (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret, self.audit_key) if v]
+
+    def audit_key_bytes(self) -> bytes | None:
+        """WARDEN_AUDIT_KEY as the HMAC key, None when unset; ConfigError when it is too short to be a key."""
+        if self.audit_key is None:
+            return None
+        if len(self.audit_key) < MIN_AUDIT_KEY_LENGTH:
+            raise ConfigError(
+                [
+                    f"{AUDIT_KEY_ENV} is {len(self.audit_key)} characters long; a key needs at least "
+                    f"{MIN_AUDIT_KEY_LENGTH} (make one with: python3 -c 'import secrets; print(secrets.token_hex(32))')"
+                ]
+            )
+        return self.audit_key.encode("utf-8")

@@ -2,8 +2,9 @@
 
 Items: the configuration, the ODBC driver (only when an ODBC system is configured), per system what its
 profile can read (NETSTAT, the job view, output queues, the SMTP lists) and whether it may run approved
-SMTP changes, and Slack (the bot token and its scopes). Each item is `ok`, `FAIL`, `WARN`, `unknown` or
-`skipped`; FAIL and WARN come with the fix. Nothing is changed anywhere: only reads, and Slack's auth.test.
+SMTP changes, Slack (the bot token and its scopes), and the audit key and anchor channel. Each item is
+`ok`, `FAIL`, `WARN`, `unknown` or `skipped`; FAIL and WARN come with the fix. Nothing is changed anywhere:
+only reads, and Slack's auth.test.
 
 Exit status: 0 when everything the configuration needs holds (WARN and unknown allowed), 1 when an item
 failed, 2 when the configuration cannot be loaded.
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Config, ConfigError, Secrets, load_config
+from bot.doctor.audit import check_audit_key
 from bot.doctor.driver import check_odbc_driver
 from bot.doctor.report import EXIT_NO_CONFIG, EXIT_NOT_READY, EXIT_READY, FAIL, OK, Report
 from bot.doctor.slack import BOT_SCOPES, check_slack
@@ -55,6 +57,7 @@ def run_doctor(
     for system in config.systems:
         check_system(config, system, report, env)
     check_slack(config, secrets, report)
+    check_audit_key(config, secrets, report)
     print(f"\n{report.summary()}", file=out)
     return EXIT_NOT_READY if report.failed else EXIT_READY
 

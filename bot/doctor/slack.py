@@ -71,6 +71,7 @@ def check_slack(config: Config, secrets: Secrets, report: Report) -> None:
         dict.fromkeys(
             [config.slack.alerts_channel, config.slack.approvals_channel]
             + [route.channel for route in config.slack.routes]
+            + ([config.slack.audit_channel] if config.slack.audit_channel else [])
         )
     )
     report.add(

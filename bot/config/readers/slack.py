@@ -1,4 +1,4 @@
-"""The [slack] section: channels, the slash command, alert routes and the runbook address."""
+"""The [slack] section: the channels (alerts, approvals, audit anchor), slash command, alert routes, runbook address."""
 
 from __future__ import annotations
 
@@ -22,12 +22,15 @@ def check_channel(value: str) -> str | None:
 
 def read_slack(root: Section) -> SlackSettings:
     section = root.table(
-        "slack", ("alerts_channel", "approvals_channel", "command", "routes", "runbook_base_url"), required=True
+        "slack",
+        ("alerts_channel", "approvals_channel", "audit_channel", "command", "routes", "runbook_base_url"),
+        required=True,
     )
     if section is None:
         return SlackSettings(alerts_channel="", approvals_channel="")
     alerts = section.string("alerts_channel", CHANNEL_FORM, required=True, check=check_channel)
     approvals = section.string("approvals_channel", CHANNEL_FORM, required=True, check=check_channel)
+    audit_channel = section.string("audit_channel", CHANNEL_FORM, check=check_channel)
     command = section.string(
         "command",
         "a slash command like '/ibmi'",
@@ -40,6 +43,7 @@ def read_slack(root: Section) -> SlackSettings:
         command=command or "/ibmi",
         routes=_read_routes(section),
         runbook_base_url=runbook_base_url or DEFAULT_RUNBOOK_BASE_URL,
+        audit_channel=audit_channel or None,
     )
 
 
