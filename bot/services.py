@@ -24,7 +24,7 @@ from bot.checks.cycle import CheckOutcome, PlannedCheck, run_checks
 from bot.checks.definition import CheckTarget, system_host
 from bot.checks.finding import Finding
 from bot.command_parsing import EndRequest, TrustRequest
-from bot.config import Config, SystemSettings
+from bot.config import EVERYONE, Config, SystemSettings
 from bot.home_view import home_view
 from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
@@ -148,7 +148,7 @@ class WardenServices:
         if self.roles is not None:
             return self.roles.is_viewer(user_id)
         viewers = self.config.roles.viewers  # without Slack (CLI): user ids only
-        return not viewers or user_id in viewers
+        return EVERYONE in viewers or user_id in viewers or self.may_operate(user_id)
 
     def may_operate(self, user_id: str) -> bool:
         if self.roles is not None:
