@@ -96,20 +96,35 @@ class OneLineFormatter(logging.Formatter):
         return line
 
 
+class QuietLibraries(logging.Filter):
+    """Drops records below WARNING from the named loggers and their children, whatever level a library gave its
+    own loggers (Bolt copies a level onto each logger it creates)."""
+
+    def __init__(self, names: Iterable[str]):
+        super().__init__()
+        self.names = tuple(names)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        return not any(record.name == name or record.name.startswith(f"{name}.") for name in self.names)
+
+
 def configure_logging(level: str | int, secrets: Iterable[str] = (), stream: TextIO | None = None) -> RedactingFilter:
     """Log to stderr (or `stream`) through a redacting filter on the handler, so records from every library
     pass it, one line a record."""
+    root = logging.getLogger()
+    root.setLevel(level.upper() if isinstance(level, str) else level)
+    debugging = root.level <= logging.DEBUG
     redactor = RedactingFilter(secrets)
     handler = logging.StreamHandler(stream)
     handler.setFormatter(OneLineFormatter(LOG_FORMAT))
+    if not debugging:  # before the redactor, which formats every message it is given
+        handler.addFilter(QuietLibraries(_QUIET_BELOW_DEBUG))
     handler.addFilter(redactor)
-    root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
     root.addHandler(handler)
-    root.setLevel(level.upper() if isinstance(level, str) else level)
     for name in _QUIET_BELOW_DEBUG:
-        logging.getLogger(name).setLevel(
-            root.level if root.level <= logging.DEBUG else max(logging.WARNING, root.level)
-        )
+        logging.getLogger(name).setLevel(root.level if debugging else max(logging.WARNING, root.level))
     return redactor
