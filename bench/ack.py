@@ -70,7 +70,7 @@ SCOPES = "chat:write,commands"  # what app.json asks for
 EVENTS_PATH = "/slack/events"
 BUTTON = "alert_silence_24h"
 CLICKER = "U0STRANGER"  # neither operator nor approver in the example configuration
-VIEWER = "U0VIEWER"  # the example configuration lets every user look (no [roles] viewers)
+VIEWER = "U0VIEWER"  # any user may look: write_config sets [roles] viewers = ["*"]
 P99_TARGET_MS = 100.0
 RATIO_TARGET = 1.5
 
@@ -80,12 +80,14 @@ RATIO_TARGET = 1.5
 
 
 def write_config(folder: Path, latency: float) -> Path:
-    """bot/warden.example.toml with the demo and the storage in `folder`, and the demo's latency."""
+    """bot/warden.example.toml with the demo and the storage in `folder`, the demo's latency, and every user
+    a viewer."""
     text = (REPO / "bot" / "warden.example.toml").read_text()
     for old, new in {
         'path = "demo-ibmi"': f"path = {json.dumps((folder / 'demo-ibmi').as_posix())}",
         'path = "warden-demo.db"': f"path = {json.dumps((folder / 'warden.db').as_posix())}",
         'latency = "0s"': f'latency = "{latency:g}s"',
+        "viewers = []": 'viewers = ["*"]',
     }.items():
         if old not in text:
             raise SystemExit(f"bot/warden.example.toml no longer contains {old!r}; update bench/ack.py")

@@ -18,6 +18,7 @@ from bot.config import Config, ConfigError, Secrets, find_example_config, load_c
 from bot.logging_setup import configure_logging
 from storage import Storage, StorageError, audit, audit_anchors, open_database
 from storage.audit_verify import verify
+from storage.private_files import open_private_text
 
 if TYPE_CHECKING:
     from bot.wiring import Checker
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("ibmi-warden")
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+PRIVATE_UMASK = 0o077
+HOST_HELP = "address to listen on with --http (default: [http] host, else 127.0.0.1; 0.0.0.0 for every address)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,12 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the bot: Socket Mode, or HTTP with --http PORT")
     with_config(run, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
     run.add_argument("--http", type=int, metavar="PORT", help="serve Slack's HTTP requests on PORT instead")
-    run.add_argument("--host", default="0.0.0.0", help="address to listen on with --http (default 0.0.0.0)")
+    run.add_argument("--host", help=HOST_HELP)
 
     demo = commands.add_parser("demo", help="the embedded demo IBM i: one check cycle, or the bot with Slack tokens")
     with_config(demo, "configuration file (default: the bundled warden.example.toml)")
     demo.add_argument("--http", type=int, metavar="PORT", help="with Slack tokens: serve HTTP on PORT")
-    demo.add_argument("--host", default="0.0.0.0", help="address to listen on with --http")
+    demo.add_argument("--host", help=HOST_HELP)
 
     check = commands.add_parser(
         "check",
@@ -98,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    previous_umask = os.umask(PRIVATE_UMASK)  # whatever the bot creates is readable by its own user only
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous_umask)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     secrets = Secrets.from_env()
     try:
@@ -113,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(config, secrets, args)
         if args.command == "audit":
             return _audit(config, args, secrets)
-        return _run(config, secrets, args.http, args.host)
+        return _run(config, secrets, args.http, args.host or config.http.host)
     except ConfigError as error:
         print(f"ibmi-warden: configuration error:\n{error}", file=sys.stderr)
         return EXIT_ERROR
@@ -209,7 +220,7 @@ def _demo(config: Config, secrets: Secrets, args: argparse.Namespace) -> int:
         print('ibmi-warden: the configuration has no system with connection = "demo"', file=sys.stderr)
         return EXIT_ERROR
     if _joins_slack(secrets, args.http):
-        return _run(config, secrets, args.http, args.host)
+        return _run(config, secrets, args.http, args.host or config.http.host)
     folders = ", ".join(str(s.demo.path) for s in config.systems if s.demo)
     print(f"ibmi-warden {__version__} — one check cycle on the embedded demo IBM i ({folders})\n")
     status = _check(config, None, as_json=False)
@@ -286,7 +297,7 @@ def _audit(config: Config, args: argparse.Namespace, secrets: Secrets) -> int:
                 audit.export_csv(storage, sys.stdout)
                 return EXIT_OK
             try:
-                with open(args.csv, "w", newline="", encoding="utf-8") as out:
+                with open_private_text(args.csv) as out:
                     count = audit.export_csv(storage, out)
             except OSError as error:
                 print(f"ibmi-warden: cannot write {args.csv}: {error.strerror or error}", file=sys.stderr)

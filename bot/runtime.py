@@ -16,13 +16,14 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.audit_anchor import ANCHOR_INTERVAL_MINUTES, post_scheduled_anchor
+from bot.config import HttpSettings
+from bot.http_limits import WSGIApp, limit_request_bodies, waitress_options
 from bot.slack.digest import post_scheduled_digest
 from bot.wiring import Bot
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-HTTP_THREADS = 16
 
 
 def start_scheduler(bot: Bot) -> BackgroundScheduler:
@@ -96,8 +97,9 @@ def _soon() -> datetime:
     return datetime.now(UTC) + timedelta(seconds=random.uniform(1, 5))
 
 
-def wsgi_application(app: App) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
-    """Bolt's WSGI adapter on /slack/events, plus a health check for load balancers."""
+def wsgi_application(app: App, max_body_bytes: int = HttpSettings.max_body_bytes) -> WSGIApp:
+    """Bolt's WSGI adapter on /slack/events, plus a health check for load balancers, behind a guard that
+    refuses a body of more than `max_body_bytes` before it is read."""
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -106,14 +108,20 @@ def wsgi_application(app: App) -> Callable[[dict[str, Any], Callable[..., Any]],
             return [b"ok\n"]
         return bolt(environ, start_response)
 
-    return application
+    return limit_request_bodies(application, max_body_bytes)
 
 
-def serve_http(app: App, host: str, port: int, ident: str = "ibmi-warden") -> tuple[int, Callable[[], None]]:
-    """Serve the app on waitress in a background thread; returns the port it listens on and its stop function."""
+def serve_http(
+    app: App, host: str, port: int, settings: HttpSettings | None = None, ident: str = "ibmi-warden"
+) -> tuple[int, Callable[[], None]]:
+    """Serve the app on waitress in a background thread, with the limits of `settings` ([http]); returns the
+    port it listens on and its stop function."""
     from waitress import create_server, wasyncore
 
-    server = create_server(wsgi_application(app), host=host, port=port, threads=HTTP_THREADS, ident=ident)
+    settings = settings or HttpSettings()
+    server = create_server(
+        wsgi_application(app, settings.max_body_bytes), host=host, port=port, ident=ident, **waitress_options(settings)
+    )
     thread = threading.Thread(target=server.run, name="http", daemon=True)
     thread.start()
 
@@ -137,7 +145,7 @@ class Runner:
         bot: Bot,
         app_token: str | None = None,
         http_port: int | None = None,
-        http_host: str = "0.0.0.0",
+        http_host: str = HttpSettings.host,
         schedule_checks: bool = True,
         deliver: bool = True,
     ):
@@ -166,9 +174,11 @@ class Runner:
             self._start_socket_mode()
 
     def _start_http(self) -> None:
-        self.http_port, stop_http = serve_http(self.app, self.http_host, self.http_port or 0)
+        settings = self.bot.config.http
+        self.http_port, stop_http = serve_http(self.app, self.http_host, self.http_port or 0, settings)
         self._stops.append(stop_http)
-        log.info("listening for Slack on http://%s:%s%s", self.http_host, self.http_port, EVENTS_PATH)
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        log.info("listening for Slack on http://%s:%s%s", host, self.http_port, EVENTS_PATH)
 
     def _start_socket_mode(self) -> None:
         handler = SocketModeHandler(self.app, app_token=self.app_token, concurrency=10)

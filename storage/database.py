@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from storage.migrations import migration_names, migrations
+from storage.private_files import SQLITE_COMPANIONS, create_private, make_private
 
 SCHEMA_VERSION = len(migration_names())
 BUSY_TIMEOUT_MS = 5000
@@ -80,13 +81,16 @@ def open_database(path: str | Path, app_version: str) -> Storage:
     """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(f"{path}: cannot create the folder {path.parent} ({exc.strerror})") from None
+    created = _create_private(path)
     conn = _connect(path)
     try:
         db = Database(conn)
         _refuse_newer(db, path, app_version)
+        if not created:
+            _make_private(path)
         db.enable_wal()
         _migrate(db, path, app_version)
     except sqlite3.Error as exc:
@@ -96,6 +100,24 @@ def open_database(path: str | Path, app_version: str) -> Storage:
         conn.close()
         raise
     return Storage(db=db, path=path)
+
+
+def _create_private(path: Path) -> bool:
+    """Create a new database file with mode 0600 (SQLite gives its -wal and -shm files the same mode);
+    False when there already is one."""
+    try:
+        return create_private(path)
+    except IsADirectoryError:
+        return False  # _connect says what is wrong with it
+    except OSError as exc:
+        raise StorageError(f"{path}: cannot create the database ({exc.strerror})") from None
+
+
+def _make_private(path: Path) -> None:
+    """An existing database (or its -wal, -shm) readable by other users loses those permissions."""
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_COMPANIONS)):
+        if file.is_file():
+            make_private(file)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

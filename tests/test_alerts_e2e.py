@@ -303,7 +303,8 @@ def test_alert_buttons_over_socket_mode(slack, tmp_path, clock):
 
         assert "Only operators or approvers" in click("alert_silence_24h", "U0STRANGER")
         assert "Only operators or approvers" in click("alert_trust", "U0STRANGER")
-        assert "Could not trace" in click("alert_trace_owner", "U0STRANGER")
+        assert "Only viewers may trace addresses" in click("alert_trace_owner", "U0STRANGER")
+        assert "Could not trace" in click("alert_trace_owner", "U01OPERATOR")  # operators may view
         # End connection… asks for a reason in a modal, then requests the change for the alert's address
         slack.socket.send_block_action(
             ALERTS, unknown["ts"], "alert_end_connection", user_id="U01OPERATOR", block_id=f"alert:{fingerprint}"

@@ -15,6 +15,7 @@ from bot.config import (
     Config,
     ConfigError,
     DemoSettings,
+    HttpSettings,
     RoleSettings,
     Secrets,
     SlackSettings,
@@ -588,6 +589,53 @@ def test_bad_trace_values_fall_back_to_defaults(tmp_path: Path) -> None:
     text = with_system(DEMO_SYSTEM + '[trace]\nasn_methods = ["dns", "cymru"]\nmax_concurrent = 99\n')
     problems = problems_of(tmp_path, text)
     assert [p.split(": ")[1] for p in problems] == ["trace.asn_methods[1]", "trace.max_concurrent"]
+
+
+# --- roles: who may view -------------------------------------------------------------------------
+
+
+def test_a_star_in_viewers_means_everyone_and_is_refused_elsewhere(tmp_path: Path) -> None:
+    text = with_system(DEMO_SYSTEM + '[roles]\nviewers = ["*"]\n')
+    assert load_config(write(tmp_path, text), env={}).roles.viewers == ("*",)
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + '[roles]\noperators = ["*"]\n'))
+    assert "roles.operators[0]: '*' is not a Slack user id or user group" in problem
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + '[roles]\nviewers = ["everyone"]\n'))
+    assert "or '*' for everyone in the workspace" in problem
+
+
+# --- http ---------------------------------------------------------------------------------------
+
+
+def test_http_defaults_listen_on_loopback_with_bounds_suited_to_slack() -> None:
+    defaults = HttpSettings()
+    assert defaults.host == "127.0.0.1" and defaults.max_body_bytes == 1024 * 1024
+    assert defaults.channel_timeout == 10.0 and defaults.connection_limit == 100 and defaults.threads == 16
+
+
+def test_http_settings_are_read(tmp_path: Path) -> None:
+    text = with_system(
+        DEMO_SYSTEM + '[http]\nhost = "::1"\nmax_body_bytes = 65536\nchannel_timeout = "5s"\n'
+        "connection_limit = 20\nthreads = 8\n"
+    )
+    assert load_config(write(tmp_path, text), env={}).http == HttpSettings("::1", 65536, 5.0, 20, 8)
+    assert load_config(write(tmp_path, with_system(DEMO_SYSTEM)), env={}).http == HttpSettings()
+
+
+@pytest.mark.parametrize(
+    ("table", "fragment"),
+    [
+        ('host = "every address"', "http.host: 'every address' is not an address or host name; expected an address"),
+        ("host = 1", "http.host: expected a string, got an integer"),
+        ("max_body_bytes = 100", "http.max_body_bytes: 100 is out of range; expected a whole number from 16384 to"),
+        ('channel_timeout = "0s"', "http.channel_timeout: '0s' is too short; expected a duration of at least 1s"),
+        ("connection_limit = 0", "http.connection_limit: 0 is out of range; expected a whole number of at least 1"),
+        ("threads = 65", "http.threads: 65 is out of range; expected a whole number from 1 to 64"),
+        ("port = 3000", "http.port: unknown key; expected one of host, max_body_bytes, channel_timeout"),
+    ],
+)
+def test_bad_http_values_name_the_key(tmp_path: Path, table: str, fragment: str) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + f"[http]\n{table}\n"))
+    assert f"{tmp_path / 'warden.toml'}: {fragment}" in problem
 
 
 # --- where the file comes from ------------------------------------------------------------------

@@ -7,7 +7,14 @@ import logging
 
 import pytest
 
-from bot.logging_setup import REDACTED, RedactingFilter, configure_logging
+from bot.logging_setup import (
+    MAX_MESSAGE_CHARS,
+    REDACTED,
+    OneLineFormatter,
+    RedactingFilter,
+    configure_logging,
+    escape_controls,
+)
 
 BOT_TOKEN = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"
 APP_TOKEN = "xapp-1-A0123456789-1234567890123-0123456789abcdef0123456789abcdef"
@@ -22,12 +29,15 @@ def root_logging():
     """configure_logging replaces the root logger's handlers; put pytest's back afterwards."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    quiet = {name: logging.getLogger(name).level for name in ("slack_bolt", "apscheduler")}
     yield root
     for handler in list(root.handlers):
         root.removeHandler(handler)
     for handler in handlers:
         root.addHandler(handler)
     root.setLevel(level)
+    for name, old in quiet.items():
+        logging.getLogger(name).setLevel(old)
 
 
 class Capture:
@@ -174,13 +184,13 @@ def test_configure_logging_redacts_records_from_any_logger(root_logging) -> None
     redactor = configure_logging("INFO", [SIGNING_SECRET, IBMI_PASSWORD], stream=stream)
     assert isinstance(redactor, RedactingFilter)
     logging.getLogger("slack_sdk").warning("Sending a request with token %s", BOT_TOKEN)
-    logging.getLogger("slack_bolt.App").info("signature check with %s", SIGNING_SECRET)
+    logging.getLogger("slack_bolt.App").warning("signature check with %s", SIGNING_SECRET)
     logging.getLogger("pyodbc.something").error("DSN=PROD;UID=W;PWD=%s", IBMI_PASSWORD)
     logging.getLogger("slack_sdk").debug("below the level: %s", "not shown")
     lines = stream.getvalue().splitlines()
     assert len(lines) == 3, lines
     assert lines[0].endswith(f"WARNING slack_sdk: Sending a request with token {REDACTED}")
-    assert lines[1].endswith(f"INFO slack_bolt.App: signature check with {REDACTED}")
+    assert lines[1].endswith(f"WARNING slack_bolt.App: signature check with {REDACTED}")
     assert lines[2].endswith(f"ERROR pyodbc.something: DSN=PROD;UID=W;PWD={REDACTED}")
 
 
@@ -199,3 +209,102 @@ def test_configure_logging_replaces_earlier_handlers(root_logging) -> None:
     configure_logging("INFO", stream=second)
     logging.getLogger("any").warning("once")
     assert first.getvalue() == "" and second.getvalue().count("once") == 1
+
+
+# --- one line a record ------------------------------------------------------------------------------------
+
+FORGED = "2026-01-01 12:00:00,000 INFO bot.approvals: request R1 approved by U0APPROVER"
+
+
+def one_line_capture(secrets=()) -> Capture:
+    capture = Capture(secrets)
+    capture.logger.handlers[0].setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
+    return capture
+
+
+def test_a_newline_in_a_value_cannot_forge_a_line() -> None:
+    capture = one_line_capture()
+    capture.logger.warning("unknown command %r from %s", "x", f"U0OPERATOR\n{FORGED}\r\n{FORGED}")
+    lines = capture.text.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("WARNING ")
+    assert f"U0OPERATOR\\n{FORGED}\\r\\n{FORGED}" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("char", "shown"),
+    [
+        ("\n", "\\n"),
+        ("\r", "\\r"),
+        ("\t", "\\t"),
+        ("\x00", "\\x00"),
+        ("\x1b", "\\x1b"),
+        ("\x7f", "\\x7f"),
+        ("\x85", "\\x85"),
+        ("\x9b", "\\x9b"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+        ("\x0b", "\\x0b"),
+        ("\x0c", "\\x0c"),
+    ],
+)
+def test_every_control_character_is_escaped(char: str, shown: str) -> None:
+    assert escape_controls(f"a{char}b") == f"a{shown}b"
+    capture = one_line_capture()
+    capture.logger.info("value %s", f"a{char}b")
+    assert capture.text == f"INFO {capture.logger.name}: value a{shown}b\n"
+    assert len(capture.text.splitlines()) == 1
+
+
+def test_printable_text_is_left_alone() -> None:
+    text = "naïve café 東京 — ✓ C:\\path\\to 'quoted' \"double\""
+    assert escape_controls(text) == text
+
+
+def test_a_traceback_is_one_line_after_the_message_and_still_redacted() -> None:
+    capture = one_line_capture([SIGNING_SECRET])
+    try:
+        raise RuntimeError(f"refused with {SIGNING_SECRET}\n{FORGED}")
+    except RuntimeError:
+        capture.logger.exception("request failed")
+    lines = capture.text.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"ERROR {capture.logger.name}: request failed | Traceback (most recent call last):\\n")
+    assert SIGNING_SECRET not in lines[0] and REDACTED in lines[0] and f"\\n{FORGED}" in lines[0]
+
+
+def test_stack_info_is_on_the_same_line() -> None:
+    capture = one_line_capture()
+    capture.logger.info("here", stack_info=True)
+    lines = capture.text.splitlines()
+    assert len(lines) == 1 and " | Stack (most recent call last):\\n" in lines[0]
+
+
+def test_a_long_message_is_cut_saying_how_long_it_was() -> None:
+    capture = one_line_capture()
+    capture.logger.info("body: %s", "\n" * 10 + "x" * 5_000_000)
+    (line,) = capture.text.splitlines()
+    assert len(line) < MAX_MESSAGE_CHARS + 100
+    assert line.endswith("… [cut: 5000016 characters in all]")
+
+
+def test_a_secret_is_redacted_before_the_message_is_cut() -> None:
+    capture = one_line_capture([SIGNING_SECRET])
+    capture.logger.info("%s%s", "x" * (MAX_MESSAGE_CHARS - 5), SIGNING_SECRET)
+    assert SIGNING_SECRET[:10] not in capture.text and "[cut:" in capture.text
+
+
+def test_configure_logging_keeps_bolt_below_warning_out_unless_debugging(root_logging) -> None:
+    stream = io.StringIO()
+    bolt = logging.getLogger("slack_bolt.RequestVerification")
+    bolt.setLevel(logging.INFO)  # as Bolt sets it on an App built before logging was configured
+    try:
+        configure_logging("INFO", stream=stream)
+        bolt.info("Invalid request signature detected (body: %s)", f"text=x\n{FORGED}")
+        bolt.warning("something Bolt warns about")
+        assert "Invalid request signature" not in stream.getvalue() and "Bolt warns" in stream.getvalue()
+        debug = io.StringIO()
+        configure_logging("DEBUG", stream=debug)
+        bolt.info("Invalid request signature detected (body: %s)", f"text=x\n{FORGED}")
+        assert debug.getvalue().count("\n") == 1 and f"\\n{FORGED}" in debug.getvalue()
+    finally:
+        bolt.setLevel(logging.NOTSET)

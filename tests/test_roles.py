@@ -95,16 +95,30 @@ def make_roles(
 
 def test_user_ids_need_no_slack(clock: Clock) -> None:
     roles = make_roles(None, clock, viewers=("U0VIEW",))
-    assert roles.is_viewer("U0VIEW") and not roles.is_viewer("U0OPER")
+    assert roles.is_viewer("U0VIEW") and not roles.is_viewer("U0NOBODY")
     assert roles.is_operator("U0OPER") and not roles.is_operator("U0VIEW")
     assert roles.is_approver("U0APPROVER") and not roles.is_approver("U0OPER")
     assert roles.members(["U0A1", "W0ENTERPRISE", "U0A1"]) == {"U0A1", "W0ENTERPRISE"}
 
 
-def test_empty_viewers_means_everyone(clock: Clock) -> None:
-    roles = make_roles(None, clock)
-    assert roles.is_viewer("U0ANYONE") and roles.is_viewer("W0ANYONE")
+def test_empty_viewers_means_operators_and_approvers_only(clock: Clock) -> None:
+    roles = make_roles(None, clock, policies={"trust": ApprovalPolicy(approvers=("U0TRUSTEE",))})
+    assert roles.is_viewer("U0OPER") and roles.is_viewer("U0APPROVER") and roles.is_viewer("U0TRUSTEE")
+    assert not roles.is_viewer("U0ANYONE") and not roles.is_viewer("W0ANYONE")
     assert not roles.is_viewer("") and not roles.is_viewer("@security-team")
+
+
+def test_operators_and_approvers_may_view_beside_the_listed_viewers(clock: Clock) -> None:
+    roles = make_roles(None, clock, viewers=("U0VIEW",))
+    assert roles.is_viewer("U0VIEW") and roles.is_viewer("U0OPER") and roles.is_viewer("U0APPROVER")
+
+
+def test_a_star_among_the_viewers_opens_viewing_to_everyone(clock: Clock) -> None:
+    roles = make_roles(None, clock, viewers=("*",))
+    assert roles.is_viewer("U0ANYONE") and roles.is_viewer("W0ANYONE")
+    assert not roles.is_viewer("") and not roles.is_viewer("@security-team") and not roles.is_viewer("*")
+    assert roles.members(["*"]) == frozenset() and roles.handles() == ()
+    assert not roles.is_operator("U0ANYONE")
 
 
 def test_approvers_may_request(clock: Clock) -> None:
@@ -118,7 +132,8 @@ def test_handles_resolve_through_slack(slack: UsergroupsSlack, clock: Clock) -> 
     roles = make_roles(slack, clock, viewers=("@security-team", "U0DAVE"), operators=("@network-team",))
     assert roles.members(["@security-team", "U0DAVE"]) == {"U0ALICE", "U0BOB", "U0DAVE"}
     assert roles.is_viewer("U0ALICE") and roles.is_viewer("U0DAVE")
-    assert not roles.is_viewer("U0CAROL")
+    assert roles.is_viewer("U0CAROL")  # an operator, through @network-team
+    assert not roles.is_viewer("U0NOBODY")
     assert roles.is_operator("U0CAROL") and not roles.is_operator("U0ALICE")
     (users_call,) = [
         c for c in slack.calls if c.method == "usergroups.users.list" and c.params.get("usergroup") == "S0SECOPS"

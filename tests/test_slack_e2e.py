@@ -28,7 +28,10 @@ def make_config(folder: Path, latency: float = 0.0) -> Config:
     system = config.systems[0]
     demo = replace(system.demo or DemoSettings(), path=folder / "demo-ibmi", latency=latency)
     return replace(
-        config, systems=(replace(system, demo=demo),), storage=replace(config.storage, path=folder / "warden.db")
+        config,
+        systems=(replace(system, demo=demo),),
+        storage=replace(config.storage, path=folder / "warden.db"),
+        roles=replace(config.roles, viewers=("*",)),  # anyone in the workspace may look, as the users here do
     )
 
 
@@ -277,10 +280,10 @@ def test_ibmi_warden_run_serves_slack_and_stops_cleanly_on_sigterm(slack, tmp_pa
     try:
         if mode in ("socket", "demo"):
             slack.socket.wait_connected(timeout=20)
-            envelope = slack.socket.send_slash_command("help", user_id="U0TESTUSER")
+            envelope = slack.socket.send_slash_command("help", user_id="U01OPERATOR")
             assert "/ibmi netstat" in _texts(slack.socket.wait_for_ack(envelope, timeout=10)["payload"]["blocks"])
         else:
-            body = slack.slash_command_form("help", user_id="U0TESTUSER", response_url=slack.new_response_url())
+            body = slack.slash_command_form("help", user_id="U01OPERATOR", response_url=slack.new_response_url())
             deadline = time.monotonic() + 20
             while True:
                 try:

@@ -19,6 +19,7 @@ from bot.config.model import (
     APPROVAL_ACTIONS,
     DEFAULT_RUNBOOK_BASE_URL,
     DEMO_REMOVABLE_AUTHORITIES,
+    EVERYONE,
     LOG_LEVELS,
     MAX_TRACE_CONCURRENCY,
     MIN_CHECK_INTERVAL,
@@ -32,6 +33,7 @@ from bot.config.model import (
     ConfigError,
     DemoSettings,
     DigestSettings,
+    HttpSettings,
     IPNetwork,
     RoleSettings,
     Route,
@@ -43,7 +45,8 @@ from bot.config.model import (
     merge_check,
 )
 from bot.config.readers.alerts import DIGEST_TIME_FORM, TIMEZONE_FORM
-from bot.config.readers.roles import MIN_APPROVAL_TTL, ROLE_MEMBER_FORM
+from bot.config.readers.roles import MIN_APPROVAL_TTL, ROLE_MEMBER_FORM, VIEWER_FORM
+from bot.config.readers.runtime import HOST_FORM
 from bot.config.readers.slack import CHANNEL_FORM, RUNBOOK_BASE_URL_FORM, SEVERITY_FORM
 from bot.config.readers.systems import CONNECTION_FORM, NETWORK_FORM
 from bot.config.validation import DURATION_FORM, parse_duration
@@ -58,7 +61,9 @@ __all__ = [
     "DEMO_REMOVABLE_AUTHORITIES",
     "DIGEST_TIME_FORM",
     "DURATION_FORM",
+    "EVERYONE",
     "EXAMPLE_CONFIG_NAME",
+    "HOST_FORM",
     "LOG_LEVELS",
     "MAX_TRACE_CONCURRENCY",
     "MIN_APPROVAL_TTL",
@@ -70,6 +75,7 @@ __all__ = [
     "SEVERITY_FORM",
     "TIMEZONE_FORM",
     "TRACE_ASN_METHODS",
+    "VIEWER_FORM",
     "AlertSettings",
     "ApprovalPolicy",
     "CheckOverride",
@@ -78,6 +84,7 @@ __all__ = [
     "ConfigError",
     "DemoSettings",
     "DigestSettings",
+    "HttpSettings",
     "IPNetwork",
     "RoleSettings",
     "Route",

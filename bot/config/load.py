@@ -16,7 +16,7 @@ from bot.config.model import Config, ConfigError, SystemSettings
 from bot.config.readers.alerts import read_alerts, read_digest
 from bot.config.readers.checks import read_checks
 from bot.config.readers.roles import read_approvals, read_roles
-from bot.config.readers.runtime import read_log_level, read_storage
+from bot.config.readers.runtime import read_http, read_log_level, read_storage
 from bot.config.readers.slack import read_slack
 from bot.config.readers.systems import read_systems
 from bot.config.readers.trace import read_trace
@@ -108,13 +108,26 @@ def _build_config(path: Path, data: Mapping[str, Any], problems: Problems) -> Co
         problems,
         "",
         data,
-        ("log_level", "slack", "roles", "approvals", "storage", "systems", "checks", "alerts", "trace", "digest"),
+        (
+            "log_level",
+            "slack",
+            "roles",
+            "approvals",
+            "storage",
+            "http",
+            "systems",
+            "checks",
+            "alerts",
+            "trace",
+            "digest",
+        ),
     )
     log_level = read_log_level(root)
     slack = read_slack(root)
     roles = read_roles(root)
     approvals = read_approvals(root, roles)
     storage = read_storage(root)
+    http = read_http(root)
     systems = read_systems(root)
     checks = read_checks(root)
     alerts = read_alerts(root)
@@ -126,6 +139,7 @@ def _build_config(path: Path, data: Mapping[str, Any], problems: Problems) -> Co
         systems=systems,
         roles=roles,
         storage=storage,
+        http=http,
         checks=checks,
         log_level=log_level,
         alerts=alerts,

@@ -87,9 +87,14 @@ class DigestSettings:
         return int(self.time.split(":")[1])
 
 
+# In [roles] viewers: everyone in the workspace may view.
+EVERYONE = "*"
+
+
 @dataclass(frozen=True)
 class RoleSettings:
-    """Slack user ids (U…/W…) or @usergroup handles. Empty viewers means anyone may view."""
+    """Slack user ids (U…/W…) or @usergroup handles. Operators and approvers may always view; viewers lists
+    who else may, and "*" among them opens viewing to everyone in the workspace."""
 
     viewers: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
@@ -118,6 +123,22 @@ class TraceSettings:
     timeout: float = 5.0  # seconds per lookup step
     asn_methods: tuple[str, ...] = ("http",)  # in the order ipwhois tries them
     max_concurrent: int = 4  # lookups at a time
+
+
+MIN_HTTP_BODY_BYTES = 16 * 1024
+MAX_HTTP_BODY_BYTES = 64 * 1024 * 1024
+MAX_HTTP_THREADS = 64
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """HTTP mode (`run --http PORT`): where waitress listens and what it accepts before Bolt checks a signature."""
+
+    host: str = "127.0.0.1"  # behind a TLS reverse proxy on the same host; "0.0.0.0" listens everywhere
+    max_body_bytes: int = 1024 * 1024  # a larger body is refused with 413, unread; Slack's payloads are far smaller
+    channel_timeout: float = 10.0  # seconds a connection may idle (or trickle a request) before it is closed
+    connection_limit: int = 100  # open connections; beyond it, new ones wait in the listen backlog
+    threads: int = 16  # requests handled at once
 
 
 @dataclass(frozen=True)
@@ -183,6 +204,7 @@ class Config:
     systems: tuple[SystemSettings, ...]
     roles: RoleSettings = field(default_factory=RoleSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
     checks: Mapping[str, CheckSettings] = field(default_factory=dict)
     log_level: str = "INFO"
     alerts: AlertSettings = field(default_factory=AlertSettings)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
-from bot.config import APPROVAL_ACTIONS, ApprovalPolicy, RoleSettings
+from bot.config import APPROVAL_ACTIONS, EVERYONE, ApprovalPolicy, RoleSettings
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +81,11 @@ class Roles:
     # --- the questions ------------------------------------------------------------------------------
 
     def is_viewer(self, user_id: str) -> bool:
-        """May look at status, connections and alerts. Empty viewers: everyone may."""
-        if not self.settings.viewers:
+        """May look at status, connections and alerts: the viewers, operators and approvers ("*" among the
+        viewers: everyone). Empty viewers: operators and approvers only."""
+        if EVERYONE in self.settings.viewers:
             return _is_user_id(user_id)
-        return self._listed(user_id, self.settings.viewers)
+        return self._listed(user_id, (*self.settings.viewers, *self.operator_entries()))
 
     def is_operator(self, user_id: str) -> bool:
         """May request changes: the operators, and every approver (of [roles] or of any action's policy)."""

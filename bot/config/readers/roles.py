@@ -6,23 +6,26 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.config.model import APPROVAL_ACTIONS, ApprovalPolicy, RoleSettings
+from bot.config.model import APPROVAL_ACTIONS, EVERYONE, ApprovalPolicy, RoleSettings
 from bot.config.validation import Section
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _USERGROUP = re.compile(r"@[a-z0-9._-]{1,80}")
 
 ROLE_MEMBER_FORM = "a Slack user id like 'U01ABCDEF' or a user group handle like '@security-team'"
+VIEWER_FORM = f"{ROLE_MEMBER_FORM}, or {EVERYONE!r} for everyone in the workspace"
 
 
-def _read_members(section: Section, name: str) -> tuple[str, ...]:
-    """A list of Slack user ids and @usergroup handles; a problem for each other entry."""
+def _read_members(section: Section, name: str, everyone_allowed: bool = False) -> tuple[str, ...]:
+    """A list of Slack user ids and @usergroup handles (and "*" where `everyone_allowed`); a problem for each
+    other entry."""
+    form = VIEWER_FORM if everyone_allowed else ROLE_MEMBER_FORM
     valid = []
-    for key, value in section.strings(name, ROLE_MEMBER_FORM):
-        if _USER_ID.fullmatch(value) or _USERGROUP.fullmatch(value):
+    for key, value in section.strings(name, form):
+        if _USER_ID.fullmatch(value) or _USERGROUP.fullmatch(value) or (everyone_allowed and value == EVERYONE):
             valid.append(value)
         else:
-            problem = f"{value!r} is not a Slack user id or user group; expected {ROLE_MEMBER_FORM}"
+            problem = f"{value!r} is not a Slack user id or user group; expected {form}"
             section.problems.add(key, problem)
     return tuple(valid)
 
@@ -32,7 +35,7 @@ def read_roles(root: Section) -> RoleSettings:
     if section is None:
         return RoleSettings()
     return RoleSettings(
-        viewers=_read_members(section, "viewers"),
+        viewers=_read_members(section, "viewers", everyone_allowed=True),
         operators=_read_members(section, "operators"),
         approvers=_read_members(section, "approvers"),
     )

@@ -1,11 +1,23 @@
-"""The settings of the running process: the top-level log_level and the [storage] section."""
+"""The settings of the running process: the top-level log_level and the [storage] and [http] sections."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 
-from bot.config.model import LOG_LEVELS, StorageSettings
+from bot.config.model import (
+    LOG_LEVELS,
+    MAX_HTTP_BODY_BYTES,
+    MAX_HTTP_THREADS,
+    MIN_HTTP_BODY_BYTES,
+    HttpSettings,
+    StorageSettings,
+)
 from bot.config.validation import Section, not_empty
+
+HOST_FORM = "an address to listen on like '127.0.0.1', '::1' or '0.0.0.0' (every address), or a host name"
+_HOST_NAME = re.compile(r"(?i)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
 
 
 def read_log_level(root: Section) -> str:
@@ -26,3 +38,29 @@ def read_storage(root: Section) -> StorageSettings:
     expected = "a file path like 'warden.db'"
     path = section.string("path", expected, check=not_empty(expected))
     return StorageSettings(path=Path(path)) if path else StorageSettings()
+
+
+def read_http(root: Section) -> HttpSettings:
+    section = root.table("http", ("host", "max_body_bytes", "channel_timeout", "connection_limit", "threads"))
+    if section is None:
+        return HttpSettings()
+    defaults = HttpSettings()
+    return HttpSettings(
+        host=section.string("host", HOST_FORM, check=_host_problem) or defaults.host,
+        max_body_bytes=section.ranged_integer("max_body_bytes", MIN_HTTP_BODY_BYTES, MAX_HTTP_BODY_BYTES)
+        or defaults.max_body_bytes,
+        channel_timeout=section.duration("channel_timeout", defaults.channel_timeout, 1.0),
+        connection_limit=section.ranged_integer("connection_limit", 1) or defaults.connection_limit,
+        threads=section.ranged_integer("threads", 1, MAX_HTTP_THREADS) or defaults.threads,
+    )
+
+
+def _host_problem(value: str) -> str | None:
+    try:
+        ipaddress.ip_address(value)
+        return None
+    except ValueError:
+        pass
+    if _HOST_NAME.fullmatch(value):
+        return None
+    return f"{value!r} is not an address or host name; expected {HOST_FORM}"
