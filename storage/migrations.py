@@ -238,6 +238,12 @@ def m006_approvals(db: Database) -> None:
     )
 
 
+@migrations()
+def m007_request_cl_digest(db: Database) -> None:
+    """The SHA-256 of exactly what the approval message showed, checked again at Approve and before running."""
+    db.execute("ALTER TABLE change_requests ADD COLUMN cl_digest TEXT")
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in the order they apply."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]
