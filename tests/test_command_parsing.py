@@ -885,7 +885,7 @@ def assert_valid(parsed: ParsedCommand) -> None:
     assert reason == " ".join(reason.split()) and reason.isprintable() and "`" not in reason and len(reason) <= 500
     if isinstance(found, ClRequest):
         assert cl.parse(found.to_cl()) == found.command
-        assert found.to_cl() != "CHGSMTPA ALWRLY(*ALL)" or parsed.name == "relay set"
+        assert found.to_cl() != "CHGSMTPA ALWRLY(*ALL)" or parsed.name == "relay"
     if isinstance(found, SilenceRequest):
         assert 60 <= found.seconds <= 30 * 86400
     if isinstance(found, SilenceRequest | UnsilenceRequest) and found.kind == "address":
