@@ -2,7 +2,8 @@
 
 Every state change is a compare-and-set (`UPDATE … WHERE state = …`), so concurrent and repeated
 clicks decide a request once: pending → executing → done | failed, or pending → rejected | expired;
-executing → unknown when the bot stopped mid-command (never re-run by itself).
+executing → unknown when the bot stopped mid-command (never re-run by itself); pending | executing → failed,
+with a "tampered" outcome, when the stored request no longer matches what was shown or no longer passes the rules.
 """
 
 from __future__ import annotations
