@@ -227,8 +227,9 @@ class ApprovalService:
         if store.claim_execution(self.storage, request.id, now):
             self._execute(request.id)
             final = store.get(self.storage, request.id)
-            if final is not None and (final.outcome or {}).get("tampered"):
-                return f"{request.id} was refused before running; nothing ran: {final.outcome['text']}"
+            outcome = (final.outcome if final else None) or {}
+            if outcome.get("tampered"):
+                return f"{request.id} was refused before running; nothing ran: {outcome.get('text')}"
             return f"Approved; {request.id} is {final.state if final else 'decided'}."
         current = store.get(self.storage, request.id)
         if current is not None and current.state == "pending":
