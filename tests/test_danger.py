@@ -181,3 +181,13 @@ def test_limits_are_read_from_approvals_limits(tmp_path: Path):
     assert config.approval_limits == ApprovalLimits(max_commands=20, dangerous_min_approvals=3)
     bad = with_system(DEMO_SYSTEM + ROLES) + "[approvals.limits]\ntrust_max_prefix_ipv4 = 0\n"
     assert "approvals.limits.trust_max_prefix_ipv4: 0 is out of range" in single_problem(tmp_path, bad)
+
+
+def test_the_home_view_shows_large_requests_in_full_or_not_at_all():
+    from bot.slack.home_view import home_view
+
+    big = request([end("203.0.113.7", 30000 + i).to_cl() for i in range(50)])
+    view = home_view([], [], [], [big] * 5, lambda r: True)  # validates Slack's 100-block limit
+    assert len(view["blocks"]) <= 100
+    shown = json.dumps(view["blocks"])
+    assert shown.count(big.commands[-1]) == shown.count(big.commands[0]) >= 1
