@@ -186,8 +186,10 @@ def test_limits_are_read_from_approvals_limits(tmp_path: Path):
 def test_the_home_view_shows_large_requests_in_full_or_not_at_all():
     from bot.slack.home_view import home_view
 
-    big = request([end("203.0.113.7", 30000 + i).to_cl() for i in range(50)])
-    view = home_view([], [], [], [big] * 5, lambda r: True)  # validates Slack's 100-block limit
+    big = request([end("203.0.113.7", 30000 + i).to_cl() for i in range(100)])  # max_commands may be 200
+    effects = [f"• 203.0.113.7:{30000 + i} → 10.1.1.5:23: job 123456/GUEST/QPADEV0001, user GUEST" for i in range(100)]
+    big = ChangeRequest(**{**big.__dict__, "params": {**big.params, "effects": effects}})
+    view = home_view([], [], [], [big] * 10, lambda r: True)  # validates Slack's 100-block limit
     assert len(view["blocks"]) <= 100
     shown = json.dumps(view["blocks"])
     assert shown.count(big.commands[-1]) == shown.count(big.commands[0]) >= 1
