@@ -80,6 +80,13 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
             return
         action = "trust" if action_id == ACTION_TRUST else "end-connection"
         title = "Trust address" if action == "trust" else "End connection"
+        note = (
+            "Trusting changes nothing on IBM i: once approved, the bot stops alerting about connections from this "
+            "address, and plaintext sessions from it count as trusted."
+            if action == "trust"
+            else "Once approved, ENDTCPCNN runs on IBM i for each of this address's connections; the approval "
+            "message lists every connection with its job and user."
+        )
         _open(
             client,
             respond,
@@ -89,6 +96,7 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
                 title,
                 json.dumps({"fingerprint": fingerprint, "action": action}),
                 "Why? (the request goes to the approvers)",
+                note,
             ),
         )
 

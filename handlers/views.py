@@ -66,7 +66,9 @@ def smtp_add_modal(system: str) -> dict[str, Any]:
     }
 
 
-def reason_modal(callback_id: str, title: str, metadata: str, label: str) -> dict[str, Any]:
+def reason_modal(callback_id: str, title: str, metadata: str, label: str, note: str = "") -> dict[str, Any]:
+    """A form asking for a reason; `note` says what the request will do once approved."""
+    said = [{"type": "section", "text": {"type": "mrkdwn", "text": note[:3000]}}] if note else []
     return {
         "type": "modal",
         "callback_id": callback_id,
@@ -74,7 +76,7 @@ def reason_modal(callback_id: str, title: str, metadata: str, label: str) -> dic
         "title": {"type": "plain_text", "text": title[:24]},
         "submit": {"type": "plain_text", "text": "Submit"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [_input("reason", label)],
+        "blocks": [*said, _input("reason", label)],
     }
 
 

@@ -2,7 +2,8 @@
 
 Every state change is a compare-and-set (`UPDATE … WHERE state = …`), so concurrent and repeated
 clicks decide a request once: pending → executing → done | failed, or pending → rejected | expired;
-executing → unknown when the bot stopped mid-command (never re-run by itself).
+executing → unknown when the bot stopped mid-command (never re-run by itself); pending | executing → failed,
+with a "tampered" outcome, when the stored request no longer matches what was shown or no longer passes the rules.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ChangeRequest:
     channel: str | None = None
     message_key: str | None = None
     approvals: tuple[str, ...] = field(default=())
+    cl_digest: str | None = None  # SHA-256 of what the approval message showed; None for requests made before it
 
 
 def _row_to_request(row: dict[str, Any], approvals: tuple[str, ...]) -> ChangeRequest:
@@ -62,6 +64,7 @@ def _row_to_request(row: dict[str, Any], approvals: tuple[str, ...]) -> ChangeRe
         channel=row["channel"],
         message_key=row["message_key"],
         approvals=approvals,
+        cl_digest=row.get("cl_digest"),
     )
 
 
@@ -84,6 +87,7 @@ def create(storage: Storage, request: ChangeRequest) -> None:
                 "alert_fingerprint": request.alert_fingerprint,
                 "channel": request.channel,
                 "message_key": request.message_key,
+                "cl_digest": request.cl_digest,
             }
         )
 
@@ -160,6 +164,30 @@ def finish(storage: Storage, request_id: str, state: str, outcome: dict[str, Any
             [state, json.dumps(outcome, sort_keys=True), request_id],
         )
         return cursor.rowcount == 1
+
+
+def refuse_tampered(storage: Storage, request_id: str, outcome: dict[str, Any], now: float) -> bool:
+    """pending | executing → failed without running: the stored request no longer matches what was shown or no
+    longer passes the rules. True when this call changed the state."""
+    with storage.lock:
+        cursor = storage.db.execute(
+            "UPDATE change_requests SET state = 'failed', outcome_json = ?, decided_at = coalesce(decided_at, ?) "
+            "WHERE id = ? AND state IN ('pending', 'executing')",
+            [json.dumps(outcome, sort_keys=True), now, request_id],
+        )
+        return cursor.rowcount == 1
+
+
+def digest_in_audit(storage: Storage, request_id: str) -> str | None:
+    """The digest recorded in the audit log when the request was made (the audit is append-only and chained,
+    so it is a second copy that a write to change_requests alone does not change)."""
+    with storage.lock:
+        row = storage.db.execute(
+            "SELECT json_extract(details_json, '$.cl_digest') FROM audit "
+            "WHERE subject = ? AND action = 'request' ORDER BY id LIMIT 1",
+            [request_id],
+        ).fetchone()
+    return row[0] if row else None
 
 
 def expire_due(storage: Storage, now: float) -> list[ChangeRequest]:

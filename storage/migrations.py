@@ -328,6 +328,35 @@ def m007_sealed_audit(db: Database) -> None:
     )
 
 
+@migrations()
+def m008_request_cl_digest(db: Database) -> None:
+    """The SHA-256 of exactly what the approval message showed, checked again at Approve and before running;
+    like the rest of a request's content, it cannot change once the request is made. A pending request found
+    tampered at Approve may fail without running."""
+    db.execute("ALTER TABLE change_requests ADD COLUMN cl_digest TEXT")
+    db.execute("DROP TRIGGER change_requests_content_fixed")
+    db.execute(
+        "CREATE TRIGGER change_requests_content_fixed "
+        "BEFORE UPDATE ON change_requests WHEN NEW.id IS NOT OLD.id OR NEW.system IS NOT OLD.system "
+        "OR NEW.action IS NOT OLD.action OR NEW.params_json IS NOT OLD.params_json "
+        "OR NEW.commands_json IS NOT OLD.commands_json OR NEW.summary IS NOT OLD.summary "
+        "OR NEW.requester IS NOT OLD.requester OR NEW.reason IS NOT OLD.reason "
+        "OR NEW.created_at IS NOT OLD.created_at OR NEW.expires_at IS NOT OLD.expires_at "
+        "OR NEW.min_approvals IS NOT OLD.min_approvals OR NEW.alert_fingerprint IS NOT OLD.alert_fingerprint "
+        "OR NEW.cl_digest IS NOT OLD.cl_digest "
+        "BEGIN SELECT RAISE(ABORT, 'what a change request asks for cannot change after it was made'); END"
+    )
+    # a pending request found tampered at Approve fails there and then: nothing ran
+    db.execute("DROP TRIGGER change_requests_decided_once")
+    db.execute(
+        "CREATE TRIGGER change_requests_decided_once BEFORE UPDATE ON change_requests WHEN NOT ("
+        "(OLD.state = 'pending' AND NEW.state IN ('executing', 'rejected', 'expired', 'failed')) "
+        "OR (OLD.state = 'executing' AND NEW.state IN ('done', 'failed', 'unknown'))) "
+        "BEGIN SELECT RAISE(ABORT, 'a change request moves pending → executing → done, failed or unknown, "
+        "or pending → rejected, expired or failed (found tampered), once; a decided request cannot change'); END"
+    )
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in the order they apply."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]

@@ -37,6 +37,9 @@ class CountingConnection:
         self.runs: list[str] = []
         self.lock = threading.Lock()
 
+    def query(self, statement: str, params=()):  # noqa: ANN001, ANN201
+        return self.connection.query(statement, params)
+
     def run_cl(self, command) -> None:  # noqa: ANN001
         with self.lock:
             self.runs.append(command.to_cl())

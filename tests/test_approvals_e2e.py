@@ -284,7 +284,7 @@ def test_two_approvals_needed_and_the_same_approver_counts_once(slack, tmp_path)
         "smtp remove reject １０.1.1.0 255.255.255.0 reason",
         "trust 10.0.0.0/8' because",
         "end " + "1" * 5000,
-        "relay set all everyone may relay",
+        "relay set all) CHGSMTPA ALWRLY(*ALL)",
     ],
 )
 def test_injection_attempts_get_a_clear_error_and_no_request(bot, text):

@@ -407,7 +407,6 @@ def test_cl_text_in_a_reason_is_only_text(text: str, cl_text: str) -> None:
         lambda: EndRequest(A("203.0.113.7"), 23, "extra  spaces"),
         lambda: EndRequest(A("203.0.113.7"), 23, " padded"),
         lambda: SmtpListRequest("accept"),
-        lambda: ClRequest(ChangeSmtpRelay.build("*ALL")),
         lambda: ClRequest(AddSmtpListEntry.build("*ACCEPT", "0.0.0.0", "0.0.0.0")),
         lambda: ClRequest(cl.EndTcpConnection.build("10.1.1.5", 23, "203.0.113.7", 4000)),  # type: ignore[arg-type]
         lambda: TrustRequest("10.0.0.0/8"),  # type: ignore[arg-type]
@@ -587,17 +586,25 @@ def test_echoed_input_is_one_line_without_backticks_and_short() -> None:
         ("trace ２０３.0.113.7", "characters that only look like ASCII digits or letters", "/ibmi trace IP"),
         ("trace <script>", "`&lt;script&gt;` is not an IP address", "/ibmi trace IP"),
         # end
-        ("end", "`end` needs the remote IP address.", "/ibmi end IP [PORT] [REASON]"),
-        ("end 0.0.0.0 23", "`0.0.0.0` is the unspecified address", "/ibmi end IP [PORT] [REASON]"),
-        ("end :: 23", "`::` is the unspecified address", "/ibmi end IP [PORT] [REASON]"),
-        ("end 203.0.113.7 0", "`0` is not a port; expected a number from 1 to 65535.", "/ibmi end IP [PORT] [REASON]"),
-        ("end 203.0.113.7 65536", "`65536` is not a port", "/ibmi end IP [PORT] [REASON]"),
-        ("end 203.0.113.7 ２３", "`２３` is not a port", "/ibmi end IP [PORT] [REASON]"),
-        ("end 203.0.113.7 ٢٣", "`٢٣` is not a port", "/ibmi end IP [PORT] [REASON]"),  # Arabic-Indic digits
-        ("end 203.0.113.7 23x", "`23x` is not a port", "/ibmi end IP [PORT] [REASON]"),
-        ("end 203.0.113.7 -1", "`-1` is not a port", "/ibmi end IP [PORT] [REASON]"),
-        ("end 203.0.113.7/32", "is a network", "/ibmi end IP [PORT] [REASON]"),
-        ("end host.example 23", "looks like a host name", "/ibmi end IP [PORT] [REASON]"),
+        ("end", "`end` needs the remote IP address.", "/ibmi end IP [PORT] [--local ADDRESS] [REASON]"),
+        ("end 0.0.0.0 23", "`0.0.0.0` is the unspecified address", "/ibmi end IP [PORT] [--local ADDRESS] [REASON]"),
+        ("end :: 23", "`::` is the unspecified address", "/ibmi end IP [PORT] [--local ADDRESS] [REASON]"),
+        (
+            "end 203.0.113.7 0",
+            "`0` is not a port; expected a number from 1 to 65535.",
+            "/ibmi end IP [PORT] [--local ADDRESS] [REASON]",
+        ),
+        ("end 203.0.113.7 65536", "`65536` is not a port", "/ibmi end IP [PORT] [--local ADDRESS] [REASON]"),
+        ("end 203.0.113.7 ２３", "`２３` is not a port", "/ibmi end IP [PORT] [--local ADDRESS] [REASON]"),
+        (
+            "end 203.0.113.7 ٢٣",
+            "`٢٣` is not a port",
+            "/ibmi end IP [PORT] [--local ADDRESS] [REASON]",
+        ),  # Arabic-Indic digits
+        ("end 203.0.113.7 23x", "`23x` is not a port", "/ibmi end IP [PORT] [--local ADDRESS] [REASON]"),
+        ("end 203.0.113.7 -1", "`-1` is not a port", "/ibmi end IP [PORT] [--local ADDRESS] [REASON]"),
+        ("end 203.0.113.7/32", "is a network", "/ibmi end IP [PORT] [--local ADDRESS] [REASON]"),
+        ("end host.example 23", "looks like a host name", "/ibmi end IP [PORT] [--local ADDRESS] [REASON]"),
         # smtp
         ("smtp", "`smtp` needs list, add or remove.", usage_of("smtp", "/ibmi")),
         ("smtp show", "`smtp show`: expected `smtp list`, `smtp add` or `smtp remove`.", usage_of("smtp", "/ibmi")),
@@ -694,14 +701,23 @@ def test_sub_command_errors(text: str, problem: str, usage: str) -> None:
     assert error.usage == usage
 
 
-def test_open_relay_is_refused_with_the_reason_and_the_accepted_values() -> None:
+def test_open_relay_parses_and_is_left_to_the_danger_policy() -> None:
+    """`relay set all` is a dangerous change (two approvals, in red), judged by bot.changes.danger, not the grammar."""
     for text in ("relay set all everyone may relay", "relay set *ALL x", "relay set All"):
-        error = usage_error(text)
-        assert "will not request an open relay" in error.problem
-        assert "*ALL lets anyone relay mail through the system" in error.problem
-        for value in ("none", "list", "near", "both"):
-            assert value in error.problem
-        assert error.usage == RELAY_USAGE
+        assert parse(text).request.to_cl() == "CHGSMTPA ALWRLY(*ALL)"
+    error = usage_error("relay set open x")
+    for value in ("none", "list", "near", "both", "all"):
+        assert value in error.problem
+    assert error.usage == RELAY_USAGE
+
+
+def test_end_refuses_loopback_and_takes_a_local_address() -> None:
+    for text in ("end 127.0.0.1 23 x", "end ::1", "end 127.9.9.9"):
+        assert "loopback" in usage_error(text).problem
+    request = parse("end 203.0.113.7 23 --local 10.1.1.5 stale session").request
+    assert request == EndRequest(A("203.0.113.7"), 23, "stale session", A("10.1.1.5"))
+    with pytest.raises(ValueError):
+        EndRequest(A("127.0.0.1"))
 
 
 def test_error_usage_follows_the_slash_command() -> None:
@@ -740,9 +756,9 @@ def one_word(value: str) -> str:
 SLOTS: dict[str, tuple[str, str, str, bool]] = {
     "sub-command": ("{} 203.0.113.7", "trace", "/ibmi help", True),
     "trace IP": ("trace {}", "203.0.113.7", "/ibmi trace IP", True),
-    "end IP": ("end {} 23 reason", "203.0.113.7", "/ibmi end IP [PORT] [REASON]", True),
-    "end IPv6": ("end {} 23 reason", "2001:db8::7", "/ibmi end IP [PORT] [REASON]", True),
-    "end PORT": ("end 203.0.113.7 {} reason", "23", "/ibmi end IP [PORT] [REASON]", False),
+    "end IP": ("end {} 23 reason", "203.0.113.7", "/ibmi end IP [PORT] [--local ADDRESS] [REASON]", True),
+    "end IPv6": ("end {} 23 reason", "2001:db8::7", "/ibmi end IP [PORT] [--local ADDRESS] [REASON]", True),
+    "end PORT": ("end 203.0.113.7 {} reason", "23", "/ibmi end IP [PORT] [--local ADDRESS] [REASON]", False),
     "smtp action": ("smtp {} accept 10.1.1.0", "add", usage_of("smtp", "/ibmi"), True),
     "smtp list TYPE": ("smtp list {}", "accept", SMTP_LIST_USAGE, True),
     "smtp add TYPE": ("smtp add {} 10.1.1.0 /24 reason", "accept", SMTP_ADD_USAGE, True),
@@ -877,7 +893,7 @@ def assert_valid(parsed: ParsedCommand) -> None:
     assert reason == " ".join(reason.split()) and reason.isprintable() and "`" not in reason and len(reason) <= 500
     if isinstance(found, ClRequest):
         assert cl.parse(found.to_cl()) == found.command
-        assert found.to_cl() != "CHGSMTPA ALWRLY(*ALL)"
+        assert found.to_cl() != "CHGSMTPA ALWRLY(*ALL)" or parsed.name == "relay"
     if isinstance(found, SilenceRequest):
         assert 60 <= found.seconds <= 30 * 86400
     if isinstance(found, SilenceRequest | UnsilenceRequest) and found.kind == "address":
@@ -1174,7 +1190,12 @@ def valid_commands(draw: st.DrawFn) -> tuple[str, ParsedCommand]:
             st.ip_addresses().filter(
                 lambda a: (
                     not a.is_unspecified
-                    and not (a.version == 6 and a.ipv4_mapped is not None and a.ipv4_mapped.is_unspecified)
+                    and not a.is_loopback
+                    and not (
+                        a.version == 6
+                        and a.ipv4_mapped is not None
+                        and (a.ipv4_mapped.is_unspecified or a.ipv4_mapped.is_loopback)
+                    )
                 )
             )
         )
@@ -1209,7 +1230,7 @@ def valid_commands(draw: st.DrawFn) -> tuple[str, ParsedCommand]:
             command = AddSmtpListEntry if action == "add" else RemoveSmtpListEntry
             found = ClRequest(command.build(list_type, address, mask), reason)
     elif name == "relay":
-        value = draw(st.sampled_from(["none", "list", "near", "both"]))
+        value = draw(st.sampled_from(["none", "list", "near", "both", "all"]))
         words = ["set", draw(st.sampled_from([value, value.upper(), "*" + value]))]
         found = ClRequest(ChangeSmtpRelay.build(value), reason)
     elif name in ("trust", "untrust"):

@@ -2,12 +2,15 @@
 leaves a record.
 
 Nothing trusts the button: it carries only the request id; the request, its system and its CL are read
-from storage, and the clicker is checked against the roles on every click. The CL that runs is the
-canonical text stored with the request, parsed again by cl.py before it runs.
+from storage, and the clicker is checked against the roles on every click. A request stores the SHA-256 of
+exactly what its approval message showed (also recorded in the audit log); Approve checks it, and before
+anything runs the stored request is judged again by the same rules as when it was made
+(`bot.changes.policy`). A request that no longer matches or no longer passes fails as tampered; nothing runs.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 from collections.abc import Callable, Sequence
@@ -16,6 +19,7 @@ from typing import Any, Protocol
 
 from bot.alerting.lifecycle import AlertManager
 from bot.changes import render
+from bot.changes.policy import ChangePolicy, cl_digest
 from bot.config import Config
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import ClCommand, parse
@@ -63,6 +67,11 @@ class ApprovalService:
         self.alerts = alerts
         self.on_enqueued = on_enqueued
 
+    @property
+    def policy(self) -> ChangePolicy:
+        """The rules every request is judged by, with the configuration as it is now."""
+        return ChangePolicy(self.storage, self.config, self.connection_for)
+
     # --- requests ------------------------------------------------------------------------------
 
     def submit(
@@ -88,22 +97,36 @@ class ApprovalService:
         if policy.reason_required and not reason.strip():
             self._refused(requester, "request", system, summary, "no reason given", now)
             return Submitted(False, "A reason is required for this change; add it after the command's arguments.")
+        network = None
+        if action in TRUST_ACTIONS:
+            network = ipaddress.ip_network(str(params.get("network")))
+        verdict = self.policy.judge(system, action, commands, network, requester)
+        if verdict.refusal:
+            self._refused(requester, "request", system, summary, verdict.refusal, now)
+            return Submitted(False, f"Refused: {verdict.refusal}. Nothing was requested.")
         channel = self.config.slack.approvals_channel
+        texts = tuple(command.to_cl() for command in commands)
+        params = {**params, "effects": list(verdict.assessment.effects), "danger": verdict.assessment.danger}
         request = ChangeRequest(
             id="R" + secrets.token_hex(6),
             system=system,
             action=action,
             params=params,
-            commands=tuple(command.to_cl() for command in commands),
+            commands=texts,
             summary=summary,
             requester=requester,
             reason=reason.strip(),
             created_at=now,
             expires_at=now + policy.ttl,
-            min_approvals=policy.min_approvals,
+            min_approvals=verdict.min_approvals,
             alert_fingerprint=alert_fingerprint,
             channel=channel,
+            cl_digest=cl_digest(system, action, texts, params),
         )
+        if not render.fits(request):
+            why = f"the request's {len(texts)} commands do not fit in one Slack message shown in full"
+            self._refused(requester, "request", system, summary, why, now)
+            return Submitted(False, f"Refused: {why}. Narrow it (by port, or by local address) and request again.")
         request = ChangeRequest(**{**request.__dict__, "message_key": f"request:{request.id}"})
         with self.storage.transaction():
             store.create(self.storage, request)
@@ -127,12 +150,19 @@ class ApprovalService:
                     "params": params,
                     "commands": list(request.commands),
                     "reason": request.reason,
+                    "cl_digest": request.cl_digest,
+                    "min_approvals": request.min_approvals,
                 },
                 at=now,
             )
         self.on_enqueued()
         where = f"<#{channel}>" if channel.startswith(("C", "G")) else channel
-        return Submitted(True, f"Request {request.id} is waiting for approval in {where}.", request)
+        danger = (
+            f" :red_circle: Dangerous: {verdict.assessment.danger}; it needs {request.min_approvals} approvals."
+            if verdict.assessment.danger
+            else ""
+        )
+        return Submitted(True, f"Request {request.id} is waiting for approval in {where}.{danger}", request)
 
     # --- decisions -----------------------------------------------------------------------------
 
@@ -169,6 +199,10 @@ class ApprovalService:
         request, refusal = self._decidable(request_id, user, system_in_payload, "approve")
         if request is None:
             return refusal or "Refused."
+        problem = self.policy.check_digest(request)
+        if problem:
+            self._refuse_tampered(request, user, f"tampered: {problem}")
+            return f"Refused: request {request.id} was tampered with ({problem}). Nothing ran."
         now = self.clock()
         with self.storage.transaction():
             counted = store.add_approval(self.storage, request.id, user, now)
@@ -193,6 +227,9 @@ class ApprovalService:
         if store.claim_execution(self.storage, request.id, now):
             self._execute(request.id)
             final = store.get(self.storage, request.id)
+            outcome = (final.outcome if final else None) or {}
+            if outcome.get("tampered"):
+                return f"{request.id} was refused before running; nothing ran: {outcome.get('text')}"
             return f"Approved; {request.id} is {final.state if final else 'decided'}."
         current = store.get(self.storage, request.id)
         if current is not None and current.state == "pending":
@@ -236,6 +273,16 @@ class ApprovalService:
         request = store.get(self.storage, request_id)
         assert request is not None and request.state == "executing"
         self._update_message(request)
+        refusal: str | None
+        try:
+            verdict = self.policy.revalidate(request, len(request.decided_by))
+            refusal, kind = verdict.refusal, "tampered" if verdict.tampered else "no longer allowed"
+        except Exception as error:  # a check that cannot be made is a refusal, never a pass
+            log.exception("request %s could not be checked again", request.id)
+            refusal, kind = f"it could not be checked again before running ({error})", "not checked"
+        if refusal:
+            self._refuse_tampered(request, "ibmi-warden", f"{kind}: {refusal}")
+            return
         try:
             state, outcome = self._run(request)
         except Exception as error:  # the outcome must be recorded whatever happened
@@ -303,6 +350,31 @@ class ApprovalService:
             "text": f"{network} was not trusted by approval on {request.system} "
             "(networks in the configuration file change only there)",
         }
+
+    def _refuse_tampered(self, request: ChangeRequest, actor: str, why: str) -> None:
+        """The request fails without running anything: recorded, audited and shown as tampered."""
+        now = self.clock()
+        outcome = {"ok": False, "tampered": True, "text": f"Refused before running, nothing ran: {why}"}
+        with self.storage.transaction():
+            changed = store.refuse_tampered(self.storage, request.id, outcome, now)
+            audit.append(
+                self.storage,
+                actor=actor,
+                action="refused",
+                system=request.system,
+                subject=request.id,
+                outcome=f"refused: execute: {why}",
+                details={"commands": list(request.commands), "cl_digest": request.cl_digest},
+                at=now,
+            )
+            current = store.get(self.storage, request.id)
+            if changed and current is not None:
+                self._announce(
+                    current,
+                    f"<@{request.requester}> request {request.id} was refused before running: {escape_mrkdwn(why)}",
+                    now,
+                )
+        self.on_enqueued()
 
     # --- housekeeping --------------------------------------------------------------------------
 

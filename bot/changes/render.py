@@ -30,6 +30,7 @@ STATE_LABEL = {
     "expired": ":alarm_clock: Expired",
     "unknown": ":warning: Outcome unknown — verify on the system",
 }
+TAMPERED_LABEL = ":rotating_light: Refused: tampered or no longer allowed — nothing ran"
 
 
 def block_id(request: ChangeRequest) -> str:
@@ -37,35 +38,82 @@ def block_id(request: ChangeRequest) -> str:
     return f"request:{request.system}:{request.id}"
 
 
-def request_message(request: ChangeRequest) -> dict[str, Any]:
+MAX_MESSAGE_BLOCKS = 50  # Slack's limit for one message
+MAX_SECTION_TEXT = 3000
+FENCE = "```"
+
+
+def _chunks(lines: list[str], limit: int, overhead: int = 0) -> list[list[str]]:
+    """Lines grouped so that each group joined by newlines (plus `overhead`) fits in `limit` characters."""
+    groups: list[list[str]] = [[]]
+    size = overhead
+    for line in lines:
+        if groups[-1] and size + 1 + len(line) > limit:
+            groups.append([])
+            size = overhead
+        size += len(line) + (1 if groups[-1] else 0)
+        groups[-1].append(line)
+    return [group for group in groups if group]
+
+
+def _effects(request: ChangeRequest) -> list[str]:
+    return [str(line) for line in request.params.get("effects", ())]
+
+
+def _danger(request: ChangeRequest) -> str | None:
+    danger = request.params.get("danger")
+    return str(danger) if danger else None
+
+
+def shown_code(request: ChangeRequest) -> list[str]:
+    """The code block's lines: every CL command in full, or the trust-list change (no CL)."""
+    if request.action in ("trust", "untrust"):
+        return [f"{request.action} {request.params.get('network')}"]
+    return list(request.commands)
+
+
+def _confirm(request: ChangeRequest) -> ConfirmObject:
+    effects = _effects(request)
+    first = effects[0] if effects else request.summary
+    danger = _danger(request)
+    if request.action in ("trust", "untrust"):
+        title = "Change the trust list?"
+    else:
+        count = len(request.commands)
+        title = f"Run {count} CL command{'s' if count != 1 else ''} on {request.system}?"
+    text = (f"DANGEROUS: {danger}. " if danger else "") + first
+    return ConfirmObject(title=title[:100], text=text[:300], confirm="Approve", deny="Cancel")
+
+
+def request_blocks(request: ChangeRequest) -> list[Block]:
+    approvals = f"{request.min_approvals} approval{'s' if request.min_approvals > 1 else ''}"
     lines = [
         f"*{escape_mrkdwn(request.summary)}* on *{request.system}*",
         f"Requested by <@{request.requester}>: {escape_mrkdwn(request.reason) or '_no reason given_'}",
-        f"Needs {request.min_approvals} approval{'s' if request.min_approvals > 1 else ''} from approvers other "
-        f"than the requester; expires {slack_date(request.expires_at)}.",
+        f"Needs {approvals} from approvers other than the requester; expires {slack_date(request.expires_at)}.",
     ]
     blocks: list[Block] = [
         HeaderBlock(text=f"Change request {request.id}"),
         SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
     ]
+    danger = _danger(request)
+    if danger:
+        warning = f":red_circle: *Dangerous*: {escape_mrkdwn(danger)}. It needs {approvals}."
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=warning[:MAX_SECTION_TEXT])))
+    effects = [escape_mrkdwn(line) for line in _effects(request)]
+    for index, group in enumerate(_chunks(effects, MAX_SECTION_TEXT, len("*What it does*\n"))):
+        heading = "*What it does*\n" if index == 0 else ""
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=heading + "\n".join(group))))
+    code = shown_code(request)
     if request.commands:
-        code = "\n".join(request.commands)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"```{code[:2900]}```")))
-    status = STATE_LABEL.get(request.state, request.state)
-    if request.state == "pending" and request.approvals:
-        status += (
-            f" ({len(request.approvals)} of {request.min_approvals}: "
-            + ", ".join(f"<@{a}>" for a in request.approvals)
-            + ")"
-        )
-    if request.state in ("executing", "done", "failed", "unknown") and request.decided_by:
-        status += " · approved by " + ", ".join(f"<@{a}>" for a in request.decided_by)
-    if request.state == "rejected" and request.decided_by:
-        status += f" by <@{request.decided_by[0]}>: {escape_mrkdwn(request.rejection_reason or '')}"
-    outcome = (request.outcome or {}).get("text")
-    if outcome:
-        status += f"\n{escape_mrkdwn(str(outcome))[:1500]}"
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=status[:3000])]))
+        count = len(request.commands)
+        intro = f"*{count} CL command{'s' if count != 1 else ''}, each shown in full; exactly these run:*"
+    else:
+        intro = "*No CL runs on IBM i*; the bot's own trust list changes:"
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=intro)))
+    for group in _chunks(code, MAX_SECTION_TEXT, 2 * len(FENCE)):
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=FENCE + "\n".join(group) + FENCE)))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_status(request)[:MAX_SECTION_TEXT])]))
     if request.state == "pending":
         blocks.append(
             ActionsBlock(
@@ -76,21 +124,47 @@ def request_message(request: ChangeRequest) -> dict[str, Any]:
                         action_id=ACTION_APPROVE,
                         value=request.id,
                         style="primary",
-                        confirm=ConfirmObject(
-                            title="Run this on IBM i?",
-                            text=f"{request.summary[:250]}",
-                            confirm="Approve",
-                            deny="Cancel",
-                        ),
+                        confirm=_confirm(request),
                     ),
                     ButtonElement(text="Reject", action_id=ACTION_REJECT, value=request.id, style="danger"),
                 ],
             )
         )
-    return {
-        "text": f"Change request {request.id}: {request.summary} — {STATE_LABEL.get(request.state)}",
-        "blocks": to_dicts(blocks),
-    }
+    return blocks
+
+
+def fits(request: ChangeRequest) -> bool:
+    """Whether the whole request, every command in full, fits in one Slack message (pending: with its buttons)."""
+    return len(request_blocks(request)) <= MAX_MESSAGE_BLOCKS
+
+
+def _status(request: ChangeRequest) -> str:
+    status = STATE_LABEL.get(request.state, request.state)
+    outcome = request.outcome or {}
+    if outcome.get("tampered"):
+        status = TAMPERED_LABEL
+    if request.state == "pending" and request.approvals:
+        status += (
+            f" ({len(request.approvals)} of {request.min_approvals}: "
+            + ", ".join(f"<@{a}>" for a in request.approvals)
+            + ")"
+        )
+    if request.state in ("executing", "done", "failed", "unknown") and request.decided_by:
+        status += " · approved by " + ", ".join(f"<@{a}>" for a in request.decided_by)
+    if request.state == "rejected" and request.decided_by:
+        status += f" by <@{request.decided_by[0]}>: {escape_mrkdwn(request.rejection_reason or '')}"
+    if request.cl_digest:
+        status += f" · sha256 {request.cl_digest[:16]}"
+    text = outcome.get("text")
+    if text:
+        status += f"\n{escape_mrkdwn(str(text))[:1500]}"
+    return status
+
+
+def request_message(request: ChangeRequest) -> dict[str, Any]:
+    blocks = request_blocks(request)
+    label = TAMPERED_LABEL if (request.outcome or {}).get("tampered") else STATE_LABEL.get(request.state)
+    return {"text": f"Change request {request.id}: {request.summary} — {label}", "blocks": to_dicts(blocks)}
 
 
 def reply(text: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ through cl.py's builders.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 
 from bot.alerting.silences import SilenceService
@@ -17,12 +18,26 @@ from bot.command_parsing import ClRequest, EndRequest, SilenceRequest, TrustRequ
 from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import EndTcpConnection
-from bot.ibmi.rows import parse_address
+from bot.ibmi.rows import NetstatConnection, parse_address
+from bot.net import is_local
 from bot.slack.blocks import escape_mrkdwn
 from bot.trace import Owner, TraceError, Tracer, describe_owner
 from storage import approvals as requests_store
 from storage import audit, outbox
 from storage.database import Storage
+
+
+def _too_many(address: object, where: str, rows: list[NetstatConnection], limit: int) -> str:
+    """The refusal of an `end` over the cap, with how the connections divide by port and local address."""
+    ports = Counter(row.local_port for row in rows)
+    locals_ = Counter(row.local_address for row in rows)
+    by_port = ", ".join(f"{port}: {n}" for port, n in ports.most_common(10))
+    by_local = ", ".join(f"{local}: {n}" for local, n in locals_.most_common(10))
+    return (
+        f"Refused: {len(rows)} connections from {address}{where} match, more than the {limit} one request may end "
+        f"([approvals.limits] max_commands). By local port: {by_port}. By local address: {by_local}. "
+        f"Narrow it by port (`end {address} PORT`) or by local address (`end {address} --local ADDRESS`)."
+    )
 
 
 def owner_text(owner: Owner) -> str:
@@ -72,16 +87,25 @@ class ChangeRequests:
     def request_end(
         self, system: str, request: EndRequest, requester: str, alert_fingerprint: str | None = None
     ) -> Submitted:
+        connection = self.connection_for(system)
         rows = [
             row
-            for row in sql.read_tcp_connections(self.connection_for(system))
+            for row in sql.read_tcp_connections(connection)
             if row.is_established
             and parse_address(row.remote_address) == request.address
             and (request.port is None or request.port in (row.local_port, row.remote_port))
+            and (request.local_address is None or parse_address(row.local_address) == request.local_address)
         ]
+        where = (f" on port {request.port}" if request.port else "") + (
+            f" to local address {request.local_address}" if request.local_address else ""
+        )
         if not rows:
-            port = f" on port {request.port}" if request.port else ""
-            return Submitted(False, f"No established connection from {request.address}{port} on {system}.")
+            return Submitted(False, f"No established connection from {request.address}{where} on {system}.")
+        if any(is_local(parse_address(row.local_address) or request.address) for row in rows):
+            return Submitted(False, f"Refused: connections from {request.address} are the system's own (loopback).")
+        limit = self.approvals.config.approval_limits.max_commands
+        if len(rows) > limit:
+            return Submitted(False, _too_many(request.address, where, rows, limit))
         commands = [
             EndTcpConnection.build(
                 local_address=row.local_address,
@@ -101,8 +125,13 @@ class ChangeRequests:
             commands=commands,
             requester=requester,
             reason=request.reason,
-            params={"address": str(request.address), "port": request.port, "connections": connections},
-            summary=f"End {len(rows)} connection{'s' if len(rows) > 1 else ''} from {request.address}",
+            params={
+                "address": str(request.address),
+                "port": request.port,
+                "local_address": str(request.local_address) if request.local_address else None,
+                "connections": connections,
+            },
+            summary=f"End {len(rows)} connection{'s' if len(rows) > 1 else ''} from {request.address}{where}",
             alert_fingerprint=alert_fingerprint,
         )
 

@@ -87,14 +87,25 @@ def parse_trace(args: Arguments) -> TraceRequest:
 
 
 def parse_end(args: Arguments) -> EndRequest:
+    """`end IP [PORT] [--local ADDRESS] [REASON]`."""
     address = _address(args.next("the remote IP address"), args.usage)
     if address.is_unspecified:
         raise UsageError(f"`{address}` is the unspecified address, not the remote address of a connection.", args.usage)
+    if address.is_loopback:
+        raise UsageError(
+            f"`{address}` is loopback: its connections are the system talking to itself (the bot's own host "
+            "server jobs among them), and ibmi-warden will not end them.",
+            args.usage,
+        )
     port = None
     after = args.peek()
     if after is not None and _starts_like_a_number(after):
         port = _port(args.next("a port"), args.usage)
-    return EndRequest(address, port, args.reason())
+    local = None
+    if args.peek() in ("--local", "-l"):
+        args.next("--local")
+        local = _address(args.next("the local IP address after --local"), args.usage)
+    return EndRequest(address, port, args.reason(), local)
 
 
 def parse_smtp(args: Arguments) -> SmtpListRequest | SmtpAddFormRequest | ClRequest:
@@ -157,12 +168,10 @@ def parse_relay(args: Arguments) -> ClRequest:
     word = args.next("one of none, list, near or both")
     _printable_word(word, args.usage)
     value = word.lower().removeprefix("*")
-    accepted = "Accepted: none (no relaying), list (the *ACCEPT list), near, or both."
-    if value == "all":
-        raise UsageError(
-            f"ibmi-warden will not request an open relay: *ALL lets anyone relay mail through the system. {accepted}",
-            args.usage,
-        )
+    accepted = (
+        "Accepted: none (no relaying), list (the *ACCEPT list), near, both, or all (an open relay: a dangerous "
+        "change that needs the stronger approval policy)."
+    )
     if value not in RELAY_CHOICES:
         raise UsageError(f"`{_shorten(word)}` is not a relay setting. {accepted}", args.usage)
     return ClRequest(ChangeSmtpRelay.build(value), args.reason())

@@ -21,7 +21,7 @@ DEFAULT_AUDIT_COUNT = 10
 MAX_AUDIT_COUNT = 100
 SILENCE_KINDS = ("address", "fingerprint")
 SMTP_LIST_TYPES = ("*ACCEPT", "*REJECT")
-RELAY_CHOICES = ("none", "list", "near", "both")  # *ALL is refused: it makes an open relay
+RELAY_CHOICES = ("none", "list", "near", "both", "all")  # all: an open relay, a dangerous change
 
 _FINGERPRINT = re.compile(r"[0-9a-f]{16}")
 _ANY_CASE_FINGERPRINT = re.compile(r"[0-9A-Fa-f]{16}")
@@ -39,19 +39,25 @@ class TraceRequest:
 
 @dataclass(frozen=True)
 class EndRequest:
-    """`end IP [PORT] [REASON]`: end the TCP connections whose remote address is `address` and, when `port` is
-    given, whose local or remote port is `port`. The ENDTCPCNN commands are built from the matching NETSTAT rows.
+    """`end IP [PORT] [--local ADDRESS] [REASON]`: end the TCP connections whose remote address is `address`,
+    when `port` is given whose local or remote port is `port`, and when `local_address` is given whose local
+    address is that one. The ENDTCPCNN commands are built from the matching NETSTAT rows. Loopback is refused.
     """
 
     address: IPAddress
     port: int | None = None
     reason: str = ""
+    local_address: IPAddress | None = None
     action: ClassVar[str] = "end-connection"
 
     def __post_init__(self) -> None:
         _check_address(self.address)
         if self.address.is_unspecified:
             raise ValueError("the unspecified address is no connection's remote address")
+        if self.address.is_loopback:
+            raise ValueError("loopback connections are the system's own; they are not ended")
+        if self.local_address is not None:
+            _check_address(self.local_address)
         if self.port is not None and (type(self.port) is not int or not 1 <= self.port <= 65535):
             raise ValueError(f"port {self.port!r} is not a whole number from 1 to 65535")
         _check_reason(self.reason)
@@ -83,8 +89,6 @@ class ClRequest:
     def __post_init__(self) -> None:
         if type(self.command) not in (AddSmtpListEntry, RemoveSmtpListEntry, ChangeSmtpRelay):
             raise ValueError(f"{type(self.command).__name__} is not a command this module requests")
-        if isinstance(self.command, ChangeSmtpRelay) and self.command.allow_relay == "*ALL":
-            raise ValueError("ibmi-warden does not request an open relay (ALWRLY(*ALL))")
         if _opens_the_relay(self.command):
             raise ValueError("ibmi-warden does not request an open relay (an *ACCEPT entry with mask 0.0.0.0)")
         _check_reason(self.reason)

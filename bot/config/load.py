@@ -15,7 +15,7 @@ from typing import Any
 from bot.config.model import Config, ConfigError, SystemSettings
 from bot.config.readers.alerts import read_alerts, read_digest
 from bot.config.readers.checks import read_checks
-from bot.config.readers.roles import read_approvals, read_roles
+from bot.config.readers.roles import read_approval_limits, read_approvals, read_roles
 from bot.config.readers.runtime import read_http, read_log_level, read_storage
 from bot.config.readers.slack import read_slack
 from bot.config.readers.systems import read_systems
@@ -126,6 +126,7 @@ def _build_config(path: Path, data: Mapping[str, Any], problems: Problems) -> Co
     slack = read_slack(root)
     roles = read_roles(root)
     approvals = read_approvals(root, roles)
+    approval_limits = read_approval_limits(root)
     storage = read_storage(root)
     http = read_http(root)
     systems = read_systems(root)
@@ -144,6 +145,7 @@ def _build_config(path: Path, data: Mapping[str, Any], problems: Problems) -> Co
         log_level=log_level,
         alerts=alerts,
         approvals=approvals,
+        approval_limits=approval_limits,
         trace=trace,
         digest=digest,
     )

@@ -116,6 +116,24 @@ class ApprovalPolicy:
 
 
 @dataclass(frozen=True)
+class ApprovalLimits:
+    """[approvals.limits]: how large and how broad a change may be, and what makes it dangerous.
+
+    Prefix lengths stand for address counts: /16 is 65,536 IPv4 addresses. A dangerous change needs
+    `dangerous_min_approvals` approvals (or its action's own min_approvals, if higher).
+    """
+
+    max_commands: int = 50  # CL commands one request may run (and show)
+    smtp_accept_max_prefix: int = 16  # an *ACCEPT entry broader than this is refused
+    smtp_accept_total_max_prefix: int = 8  # the whole *ACCEPT list may cover no more than this prefix holds
+    trust_max_prefix_ipv4: int = 8  # a trusted IPv4 network broader than this is refused (never /0)
+    trust_max_prefix_ipv6: int = 32  # a trusted IPv6 network broader than this is refused (never /0)
+    dangerous_prefix_ipv4: int = 16  # a change opening more IPv4 addresses than this prefix holds is dangerous
+    dangerous_prefix_ipv6: int = 48
+    dangerous_min_approvals: int = 2
+
+
+@dataclass(frozen=True)
 class TraceSettings:
     """Looking up who owns an address (RDAP)."""
 
@@ -210,6 +228,7 @@ class Config:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     # One resolved policy per action in APPROVAL_ACTIONS; actions left out get the defaults with [roles].approvers.
     approvals: Mapping[str, ApprovalPolicy] = field(default_factory=dict)
+    approval_limits: ApprovalLimits = field(default_factory=ApprovalLimits)
     trace: TraceSettings = field(default_factory=TraceSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
 

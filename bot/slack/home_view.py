@@ -22,7 +22,8 @@ from storage.approvals import ChangeRequest
 from storage.approvals import pending as pending_requests
 
 MAX_VIEW_BLOCKS = 100
-MAX_REQUESTS = 10  # each takes a section and its buttons
+MAX_REQUESTS = 10  # each takes its approval message's blocks: every command in full, and its buttons
+MAX_DECISION_BLOCKS = 60  # requests beyond this are decided in the approvals channel
 MAX_NAMED_FINDINGS = 3  # per system, oldest first
 FOOTER = (
     "*What this bot can do:* scheduled checks post alerts; `/ibmi netstat`, `trace`, `smtp list` show; "
@@ -56,8 +57,14 @@ def home_view(
     requests: Sequence[ChangeRequest],
     may_decide: Callable[[ChangeRequest], bool],
 ) -> dict[str, Any]:
-    decidable = [r for r in requests if may_decide(r)][:MAX_REQUESTS]
-    decision_blocks = [block for r in decidable for block in render.request_message(r)["blocks"]]
+    decidable: list[ChangeRequest] = []
+    decision_blocks: list[dict[str, Any]] = []
+    for request in [r for r in requests if may_decide(r)][:MAX_REQUESTS]:
+        request_blocks = render.request_message(request)["blocks"]  # every command in full, or not at all
+        if len(decision_blocks) + len(request_blocks) > MAX_DECISION_BLOCKS:
+            break
+        decidable.append(request)
+        decision_blocks += request_blocks
     # header, a summary line, the divider and footer, and a header over the requests when there are any
     room = MAX_VIEW_BLOCKS - 4 - len(decision_blocks) - (2 if decidable else 0)
     blocks: list[Block] = [HeaderBlock(text="IBM i systems")]

@@ -1,4 +1,4 @@
-"""`/ibmi end IP [PORT] [REASON]`: a change request to end the address's connections (ENDTCPCNN)."""
+"""`/ibmi end IP [PORT] [--local ADDRESS] [REASON]`: a change request to end the address's connections (ENDTCPCNN)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ def _answer(invocation: Invocation[EndRequest]) -> Reply:
 
 COMMAND = SubCommand(
     name="end",
-    usage="end IP [PORT] [REASON]",
+    usage="end IP [PORT] [--local ADDRESS] [REASON]",
     example="end 203.0.113.7 23 unknown telnet session",
-    summary="request ENDTCPCNN for the address's connections (on PORT, local or remote)",
+    summary="request ENDTCPCNN for the address's connections (on PORT, local or remote; to one local ADDRESS)",
     required_role="operator",
     needs_system=True,
     parse=grammar.parse_end,

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.config.model import APPROVAL_ACTIONS, EVERYONE, ApprovalPolicy, RoleSettings
+from bot.config.model import APPROVAL_ACTIONS, EVERYONE, ApprovalLimits, ApprovalPolicy, RoleSettings
 from bot.config.validation import Section
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
@@ -77,7 +77,7 @@ def read_approvals(root: Section, roles: RoleSettings) -> dict[str, ApprovalPoli
         reason_required=True,
         where={"approvers": "roles.approvers"},
     )
-    section = root.table("approvals", _POLICY_KEYS + APPROVAL_ACTIONS, noun="key or action")
+    section = root.table("approvals", (*_POLICY_KEYS, LIMITS_TABLE, *APPROVAL_ACTIONS), noun="key or action")
     shared = _read_policy_values(section) if section is not None else _PolicyValues()
     policies: dict[str, ApprovalPolicy] = {}
     unmet: dict[str, str] = {}  # problems by key, so one shared mistake is reported once
@@ -106,6 +106,34 @@ def read_approvals(root: Section, roles: RoleSettings) -> dict[str, ApprovalPoli
     for key, text in unmet.items():
         root.problems.add(key, text)
     return policies
+
+
+LIMITS_TABLE = "limits"
+# key: (lowest, highest) accepted
+_LIMIT_RANGES: dict[str, tuple[int, int]] = {
+    "max_commands": (1, 200),
+    "smtp_accept_max_prefix": (1, 32),
+    "smtp_accept_total_max_prefix": (1, 32),
+    "trust_max_prefix_ipv4": (1, 32),
+    "trust_max_prefix_ipv6": (1, 128),
+    "dangerous_prefix_ipv4": (1, 32),
+    "dangerous_prefix_ipv6": (1, 128),
+    "dangerous_min_approvals": (1, 10),
+}
+
+
+def read_approval_limits(root: Section) -> ApprovalLimits:
+    """[approvals.limits]: each key a whole number in its range; absent keys keep their defaults. The /0 prefix
+    is never accepted, so no setting lets one change cover every address."""
+    approvals = root.data.get("approvals")
+    if not isinstance(approvals, dict) or LIMITS_TABLE not in approvals:
+        return ApprovalLimits()
+    holder = Section(root.problems, root.key("approvals"), {LIMITS_TABLE: approvals[LIMITS_TABLE]}, (LIMITS_TABLE,))
+    section = holder.table(LIMITS_TABLE, tuple(_LIMIT_RANGES))
+    if section is None:
+        return ApprovalLimits()
+    values = {name: section.ranged_integer(name, *bounds) for name, bounds in _LIMIT_RANGES.items()}
+    return ApprovalLimits(**{name: value for name, value in values.items() if value is not None})
 
 
 def _unmet_policy(
