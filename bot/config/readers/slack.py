@@ -39,10 +39,14 @@ def read_slack(root: Section) -> SlackSettings:
     )
     runbook_base_url = section.string("runbook_base_url", RUNBOOK_BASE_URL_FORM, check=_check_runbook_base_url)
     team_id = section.string(
-        "team_id", "a team id like 'T0123ABCD'", check=pattern_check(_TEAM_ID, "a team id", "'T' and A-Z 0-9")
+        "team_id",
+        "a team id like 'T0123ABCD'",
+        check=pattern_check(_TEAM_ID, "a team id", "'T' and A-Z 0-9, like 'T0123ABCD'"),
     )
     app_id = section.string(
-        "app_id", "an app id like 'A0123ABCD'", check=pattern_check(_APP_ID, "an app id", "'A' and A-Z 0-9")
+        "app_id",
+        "an app id like 'A0123ABCD'",
+        check=pattern_check(_APP_ID, "an app id", "'A' and A-Z 0-9, like 'A0123ABCD'"),
     )
     return SlackSettings(
         alerts_channel=alerts or "",
