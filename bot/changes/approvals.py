@@ -213,7 +213,7 @@ class ApprovalService:
     def _approvals_short(self, request: ChangeRequest, user: str) -> str | None:
         """Just before execution, the stored approvals counted again against the approvers as they are now
         (user groups resolved again): None when enough still count; else the request stays pending, the
-        refusal is audited and the message says who no longer counts."""
+        refusal is audited and the approver is told who no longer counts."""
         current = store.get(self.storage, request.id)
         if current is None or current.state != "pending" or len(current.approvals) < current.min_approvals:
             return None  # not ready, or decided by another click: claim_execution answers
@@ -232,7 +232,6 @@ class ApprovalService:
             f"{len(counted)} of {current.min_approvals}",
             self.clock(),
         )
-        self._update_message(current)
         return (
             f"Not run: {names} {'is no longer an approver' if len(gone) == 1 else 'are no longer approvers'} "
             f"of `{request.action}`, so {len(counted)} of {current.min_approvals} approvals count. "
