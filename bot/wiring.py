@@ -28,10 +28,13 @@ from bot.maintenance import Maintenance
 from bot.slack.client import make_web_client
 from bot.slack.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
 from bot.slack.home_view import HomeView
+from bot.slack.identity import OwnIdentity
 from bot.slack.roles import Roles
 from bot.state_changes import StateChanges
 from bot.systems import Systems
 from bot.trace import Tracer
+from handlers.gate import Gate
+from handlers.origin import Origin, ReplayCache
 from handlers.ports import HandlerServices
 from storage import Storage, open_database
 
@@ -191,12 +194,18 @@ def build_app(bot: Bot, secrets: Secrets, http: bool) -> App:
     listeners ack and hand slow work to the bot's work pool, so a slow IBM i never delays an ack."""
     bolt_log = logging.getLogger("slack_bolt")
     bolt_log.addFilter(_IgnoreTokenFromEnvironment())
+    client = make_web_client(secrets.slack_bot_token, secrets.slack_api_url)
     app = App(
-        client=make_web_client(secrets.slack_bot_token, secrets.slack_api_url),
+        client=client,
         signing_secret=secrets.slack_signing_secret if http else None,
         request_verification_enabled=http,
         process_before_response=True,
         logger=bolt_log,
     )
-    handlers.register(app, handler_services(bot), bot.config.slack.command, bot.work)
+    slack = bot.config.slack
+    identity = OwnIdentity(client, slack.team_id, slack.app_id, clock=bot.clock.now)
+    identity.current()  # auth.test once at start; asked again on the first request if Slack did not answer
+    gate = Gate(bot.roles, bot.storage, bot.clock.now)
+    origin = Origin(gate, identity, ReplayCache(bot.clock.now))
+    handlers.register(app, handler_services(bot), gate, origin, slack.command, bot.work)
     return app

@@ -1,8 +1,9 @@
 """Slack listeners only: parse, authorise, ack, and hand the slow part to the bot.
 
+`origin` refuses replayed requests and requests from another workspace or app before any listener runs;
 `slash_command` dispatches `/ibmi` to the sub-commands declared in `commands/`; `actions` (buttons), `views`
-(forms) and `home` (the App Home tab) are the other listeners; `gate` authorises all of them; `ports` lists
-what they may call on the bot's services."""
+(forms) and `home` (the App Home tab) are the other listeners; `gate` authorises all of them and audits
+every refusal; `ports` lists what they may call on the bot's services."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from concurrent.futures import Executor
 
 from slack_bolt import App
 
-from handlers import actions, home, slash_command, views
+from handlers import actions, home, origin, slash_command, views
 from handlers.gate import Gate
 from handlers.ports import HandlerServices
 
 
-def register(app: App, services: HandlerServices, slash: str, work: Executor) -> None:
+def register(
+    app: App, services: HandlerServices, gate: Gate, requests_origin: origin.Origin, slash: str, work: Executor
+) -> None:
     """`slash` is the configured slash command (e.g. /ibmi); `work` is the pool that runs what cannot be answered
-    within Slack's 3 seconds. One gate authorises every listener."""
-    gate = Gate(services.roles)
+    within Slack's 3 seconds. `requests_origin` checks every request first; one gate authorises every listener."""
+    origin.register(app, requests_origin)
     slash_command.register(app, services, gate, slash, work)
     home.register(app, services, gate, work)
     actions.register(app, services, gate, work)

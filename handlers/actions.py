@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.alerting.render import ACTION_END, ACTION_SILENCE, ACTION_TRACE, ACTION_TRUST
 from bot.changes import render
-from handlers.gate import Gate
+from handlers.gate import Attempt, Gate
 from handlers.ports import HandlerServices
 from handlers.views import ALERT_REQUEST, reason_modal
 
@@ -52,7 +52,9 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
 
     def silence(body: dict[str, Any], respond: Respond) -> None:
         user, fingerprint, _ = _clicked(body)
-        refusal = gate.refusal(user, "operator", "silence alerts ([roles] in the bot's configuration)")
+        refusal = gate.refusal(
+            user, "operator", "silence alerts ([roles] in the bot's configuration)", Attempt("silence", fingerprint)
+        )
         if refusal is not None:
             _say(respond, refusal)
             return
@@ -63,7 +65,7 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
 
     def trace(body: dict[str, Any], respond: Respond) -> None:
         user, fingerprint, _ = _clicked(body)
-        refusal = gate.refusal(user, "viewer", "trace addresses")
+        refusal = gate.refusal(user, "viewer", "trace addresses", Attempt("trace", fingerprint))
         if refusal is not None:
             _say(respond, refusal)
             return
@@ -74,11 +76,12 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
         user, fingerprint, _ = _clicked(body)
         action_id = (body.get("actions") or [{}])[0].get("action_id")
         ack()
-        refusal = gate.refusal(user, "operator", "request changes ([roles] operators)")
+        action = "trust" if action_id == ACTION_TRUST else "end-connection"
+        attempt = Attempt(f"{action} from an alert", fingerprint)
+        refusal = gate.refusal(user, "operator", "request changes ([roles] operators)", attempt)
         if refusal is not None:
             _say(respond, refusal)
             return
-        action = "trust" if action_id == ACTION_TRUST else "end-connection"
         title = "Trust address" if action == "trust" else "End connection"
         note = (
             "Trusting changes nothing on IBM i: once approved, the bot stops alerting about connections from this "

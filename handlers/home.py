@@ -11,7 +11,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.slack.blocks import text_blocks
-from handlers.gate import Gate
+from handlers.gate import Attempt, Gate
 from handlers.ports import HandlerServices
 
 log = logging.getLogger(__name__)
@@ -24,15 +24,17 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
     lock = threading.Lock()
     client_holder: list[WebClient] = []
 
-    def view_for(user: str) -> dict[str, Any]:
-        refusal = gate.refusal(user, "viewer", "see the state of the IBM i systems")
+    def view_for(user: str, opened: bool) -> dict[str, Any]:
+        """`opened`: the user opened the tab (a refusal is audited), not a refresh by the bot."""
+        attempt = Attempt("open the Home tab") if opened else None
+        refusal = gate.refusal(user, "viewer", "see the state of the IBM i systems", attempt)
         if refusal is not None:
             return {"type": "home", "blocks": text_blocks(refusal)}
         return services.home.view(user)
 
-    def publish(user: str, client: WebClient) -> None:
+    def publish(user: str, client: WebClient, opened: bool = False) -> None:
         try:
-            client.views_publish(user_id=user, view=view_for(user))
+            client.views_publish(user_id=user, view=view_for(user, opened))
         except Exception:
             log.warning("publishing the Home tab for %s failed", user, exc_info=True)
 
@@ -42,7 +44,7 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
         with lock:
             viewers.add(event["user"])
             client_holder[:] = [client]
-        work.submit(publish, event["user"], client)
+        work.submit(publish, event["user"], client, True)
 
     def refresh_all() -> None:
         with lock:

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.command_parsing import ParsedCommand, UsageError
 from bot.slack import blocks
 from handlers.commands import SUB_COMMANDS, parse_command_text
-from handlers.gate import Gate
+from handlers.gate import Attempt, Gate
 from handlers.ports import HandlerServices
 from handlers.sub_command import Invocation, Reply, SubCommand
 
@@ -49,7 +49,10 @@ class IbmiCommand:
     def ack(self, ack: Ack, command: dict[str, Any], client: WebClient) -> Invocation[Any] | None:
         """Acks the command; returns it when its answer remains to be given."""
         user = command.get("user_id", "")
-        refusal = self.gate.refusal(user, "viewer", f"use {self.slash} ([roles] viewers)")
+        text = command.get("text") or ""
+        first = text.split()[0].lower() if text.split() else ""
+        verb = f"{self.slash} {first}" if first in self._by_name else self.slash
+        refusal = self.gate.refusal(user, "viewer", f"use {self.slash} ([roles] viewers)", Attempt(verb, text))
         if refusal is not None:
             _ephemeral(ack, refusal)
             return None
@@ -64,7 +67,8 @@ class IbmiCommand:
             return None
         role = sub.role_for(parsed.request)
         if role != "viewer":
-            refusal = self.gate.refusal(user, role, "do that ([roles] operators)")
+            attempt = Attempt(f"{self.slash} {sub.name}", text, parsed.system)
+            refusal = self.gate.refusal(user, role, "do that ([roles] operators)", attempt)
             if refusal is not None:
                 _ephemeral(ack, refusal)
                 return None

@@ -13,7 +13,7 @@ from slack_bolt import Ack, App
 from bot.changes import render
 from bot.command_parsing import ClRequest, reason_problem
 from bot.ibmi.cl import AddSmtpListEntry, CLValidationError
-from handlers.gate import Gate
+from handlers.gate import Attempt, Gate
 from handlers.ports import HandlerServices
 
 log = logging.getLogger(__name__)
@@ -96,11 +96,12 @@ def _logged(job: Callable[[], str]) -> None:
 def register(app: App, services: HandlerServices, gate: Gate, work: Executor) -> None:
     def smtp_add(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
-        refusal = gate.refusal(user, "operator", "request changes")
+        system = view.get("private_metadata", "")
+        attempt = Attempt("smtp add (form)", f"{_value(view, 'type')} {_value(view, 'address')}", system or None)
+        refusal = gate.refusal(user, "operator", "request changes", attempt)
         if refusal is not None:
             ack(response_action="errors", errors={"reason": refusal})
             return
-        system = view.get("private_metadata", "")
         if system not in services.systems.names():
             ack(response_action="errors", errors={"address": "This form no longer matches a configured system."})
             return
@@ -130,11 +131,12 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
 
     def alert_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
-        refusal = gate.refusal(user, "operator", "request changes")
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        attempt = Attempt(f"{metadata.get('action', '?')} from an alert (form)", str(metadata.get("fingerprint", "")))
+        refusal = gate.refusal(user, "operator", "request changes", attempt)
         if refusal is not None:
             ack(response_action="errors", errors={"reason": refusal})
             return
-        metadata = json.loads(view.get("private_metadata") or "{}")
         reason = " ".join(_value(view, "reason").split())
         problem = "A reason is required." if not reason else reason_problem(reason)
         if problem:

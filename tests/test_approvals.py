@@ -28,6 +28,12 @@ class Roles:
     def is_approver(self, user: str, action: str | None = None) -> bool:
         return user in (APPROVER, SECOND)
 
+    def is_approver_now(self, user: str, action: str | None = None) -> bool:
+        return self.is_approver(user, action)
+
+    def approvers_now(self, action: str | None = None) -> frozenset[str]:
+        return frozenset((APPROVER, SECOND))
+
 
 class CountingConnection:
     """The real demo connection, counting the CL it is asked to run."""

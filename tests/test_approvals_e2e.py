@@ -41,8 +41,16 @@ class Clock:
 
 
 class Bot:
-    def __init__(self, slack: SlackTestServer, folder, min_approvals: int = 1):
-        text_changes = {'approvers = ["U02APPROVER"]': f'approvers = ["{APPROVER}", "{SECOND}"]'}
+    def __init__(
+        self,
+        slack: SlackTestServer,
+        folder,
+        min_approvals: int = 1,
+        approvers: tuple[str, ...] = (APPROVER, SECOND),
+        text_changes: dict[str, str] | None = None,
+    ):
+        listed = ", ".join(f'"{approver}"' for approver in approvers)
+        text_changes = {'approvers = ["U02APPROVER"]': f"approvers = [{listed}]", **(text_changes or {})}
         config = load_config(write_config(folder, **text_changes))
         system = config.systems[0]
         config = replace(

@@ -207,6 +207,16 @@ def test_unknown_key_in_slack(tmp_path: Path) -> None:
     assert f": slack.token: unknown key; {expected}" in problem
 
 
+def test_the_bots_own_team_and_app_ids(tmp_path: Path) -> None:
+    text = with_system(DEMO_SYSTEM).replace("[slack]", '[slack]\nteam_id = "T0WARDEN"\napp_id = "A0WARDEN"')
+    slack = load_config(write(tmp_path, text), env={}).slack
+    assert (slack.team_id, slack.app_id) == ("T0WARDEN", "A0WARDEN")
+    assert load_config(write(tmp_path, with_system(DEMO_SYSTEM)), env={}).slack.team_id is None
+    problems = problems_of(tmp_path, text.replace('"T0WARDEN"', '"warden"').replace('"A0WARDEN"', '"B0BOT"'))
+    assert any(": slack.team_id: 'warden' is not a team id; expected 'T' and A-Z 0-9" in p for p in problems)
+    assert any(": slack.app_id: 'B0BOT' is not an app id; expected 'A' and A-Z 0-9" in p for p in problems)
+
+
 def test_missing_channel(tmp_path: Path) -> None:
     problem = single_problem(tmp_path, with_system(DEMO_SYSTEM).replace('alerts_channel = "C0123ALERTS"', ""))
     assert ": slack.alerts_channel: missing; expected a channel id like 'C0123ALERTS'" in problem

@@ -12,7 +12,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.config import APPROVAL_ACTIONS, ApprovalPolicy, RoleSettings
-from bot.slack.roles import Roles
+from bot.slack.roles import FRESH_WITHIN, Roles
 from tests.slack_server import SlackTestServer
 
 
@@ -185,6 +185,21 @@ def test_resolution_is_cached_for_ttl(slack: UsergroupsSlack, clock: Clock) -> N
     clock.now += 1
     assert roles.is_approver("U0CAROL") and not roles.is_approver("U0ALICE")
     assert slack_calls(slack) == ["usergroups.list", "usergroups.users.list"] * 2
+
+
+def test_a_decision_resolves_the_group_again_unless_it_was_resolved_within_seconds(
+    slack: UsergroupsSlack, clock: Clock
+) -> None:
+    roles = make_roles(slack, clock, approvers=("@security-team",))
+    assert roles.is_approver("U0ALICE") and roles.is_approver_now("U0ALICE")
+    assert slack_calls(slack) == ["usergroups.list", "usergroups.users.list"]  # younger than FRESH_WITHIN
+    slack.add_usergroup("S0SECOPS", handle="security-team", users=["U0BOB"])  # Alice leaves the group
+    clock.now += FRESH_WITHIN + 1
+    assert roles.is_approver("U0ALICE")  # the ordinary check keeps its cache for ttl
+    assert not roles.is_approver_now("U0ALICE") and roles.approvers_now() == {"U0BOB"}
+    assert slack_calls(slack) == ["usergroups.list", "usergroups.users.list"] * 2
+    assert not roles.is_approver("U0ALICE")  # and the fresh answer is what the cache holds now
+    assert len(slack_calls(slack)) == 4
 
 
 def test_one_directory_call_serves_every_handle(slack: UsergroupsSlack, clock: Clock) -> None:

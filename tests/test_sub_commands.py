@@ -20,12 +20,32 @@ from bot.state_changes import StateChanges
 from bot.systems import NetstatReport, SystemStatus
 from handlers import home, views
 from handlers.commands import SUB_COMMANDS, discover, parse_command_text, usage_of
-from handlers.gate import Gate
+from handlers.gate import Attempt, Gate
 from handlers.ports import HandlerServices
 from handlers.slash_command import IbmiCommand
+from storage import Storage, audit, open_database
 
 VIEWER, OPERATOR, STRANGER = "U0VIEWER", "U0OPERATOR", "U0STRANGER"
 EXTENDED = tuple(sorted((*SUB_COMMANDS, *discover(tests.example_sub_commands)), key=lambda s: (s.order, s.name)))
+
+
+AUDITED: list[Storage] = []  # the database the gates of this module record their refusals in
+
+
+@pytest.fixture(autouse=True)
+def audit_storage(tmp_path: Path) -> Any:
+    storage = open_database(tmp_path / "gate.db", "test")
+    AUDITED[:] = [storage]
+    yield storage
+    storage.close()
+
+
+def new_gate(roles: Any) -> Gate:
+    return Gate(roles, AUDITED[0], lambda: 1_800_000_000.0)
+
+
+def refusals() -> list[audit.AuditEvent]:
+    return [event for event in audit.recent(AUDITED[0], 100) if event.action == "refused"]
 
 
 class Inline(Executor):
@@ -109,7 +129,7 @@ def fake_services(systems: list[str]) -> HandlerServices:
 def run(text: str, user: str = OPERATOR, systems: list[str] | None = None) -> tuple[Recorder, Recorder]:
     """`/ibmi TEXT` through the dispatcher with the test-only `ping` declared too: the ack and the responses."""
     services = fake_services(["PROD"] if systems is None else systems)
-    command = IbmiCommand(services, Gate(services.roles), "/ibmi", Inline(), EXTENDED)
+    command = IbmiCommand(services, new_gate(services.roles), "/ibmi", Inline(), EXTENDED)
     ack, respond = Recorder(), Recorder()
     command.handle(ack, {"text": text, "user_id": user, "trigger_id": "t"}, None, respond)  # type: ignore[arg-type]
     return ack, respond
@@ -218,11 +238,32 @@ def test_smtp_list_is_for_viewers_and_smtp_changes_for_operators() -> None:
 
 
 def test_the_gate_says_who_may() -> None:
-    gate = Gate(FakeRoles())
-    assert gate.refusal(VIEWER, "viewer", "trace addresses") is None
-    assert gate.refusal(OPERATOR, "operator", "request changes") is None
-    assert gate.refusal(STRANGER, "viewer", "trace addresses") == "Only viewers may trace addresses."
-    assert gate.refusal(VIEWER, "operator", "request changes") == "Only operators or approvers may request changes."
+    gate = new_gate(FakeRoles())
+    attempt = Attempt("trace", "fp1")
+    assert gate.refusal(VIEWER, "viewer", "trace addresses", attempt) is None
+    assert gate.refusal(OPERATOR, "operator", "request changes", attempt) is None
+    assert refusals() == []  # what is allowed leaves no row
+    assert gate.refusal(STRANGER, "viewer", "trace addresses", attempt) == "Only viewers may trace addresses."
+    assert (
+        gate.refusal(VIEWER, "operator", "request changes", Attempt("silence", "fp2", "PROD"))
+        == "Only operators or approvers may request changes."
+    )
+    second, first = refusals()
+    assert (first.actor, first.subject, first.outcome) == (STRANGER, "fp1", "refused: trace: not one of the viewers")
+    assert (second.actor, second.system, second.subject) == (VIEWER, "PROD", "fp2")
+    assert second.outcome == "refused: silence: not one of the operators or approvers"
+
+
+def test_a_refusal_whose_subject_looks_like_a_secret_is_recorded_without_it() -> None:
+    gate = new_gate(FakeRoles())
+    gate.refusal(STRANGER, "viewer", "trace addresses", Attempt("/ibmi trace", "xoxb-1234567890-abcdef"))
+    [event] = refusals()
+    assert event.subject == "(withheld: it looked like a secret)" and event.actor == STRANGER
+
+
+def test_a_redrawn_home_tab_refusal_is_not_an_attempt_and_is_not_recorded() -> None:
+    assert new_gate(FakeRoles()).refusal(STRANGER, "viewer", "see it", None) == "Only viewers may see it."
+    assert refusals() == []
 
 
 class FakeApp:
@@ -247,7 +288,7 @@ class FakeApp:
 
 def test_a_request_from_an_alert_is_refused_at_submission_to_a_non_operator() -> None:
     services, app, ack = fake_services(["PROD"]), FakeApp(), Recorder()
-    views.register(app, services, Gate(services.roles), Inline())  # type: ignore[arg-type]
+    views.register(app, services, new_gate(services.roles), Inline())  # type: ignore[arg-type]
     view = {"private_metadata": "{}", "state": {"values": {"reason": {"value": {"value": "why not"}}}}}
     app.listeners[views.ALERT_REQUEST](ack=ack, body={"user": {"id": VIEWER}}, view=view)
     assert ack.calls == [
@@ -257,7 +298,7 @@ def test_a_request_from_an_alert_is_refused_at_submission_to_a_non_operator() ->
 
 def test_the_home_tab_of_a_non_viewer_is_the_gate_refusal() -> None:
     services, app = fake_services(["PROD"]), FakeApp()
-    home.register(app, services, Gate(services.roles), Inline())  # type: ignore[arg-type]
+    home.register(app, services, new_gate(services.roles), Inline())  # type: ignore[arg-type]
     published: list[dict[str, Any]] = []
 
     class Client:
@@ -277,7 +318,7 @@ def test_the_home_tab_of_a_non_viewer_is_the_gate_refusal() -> None:
 
 def test_the_home_tab_is_published_again_for_its_viewers_when_the_state_changes() -> None:
     services, app = fake_services(["PROD"]), FakeApp()
-    home.register(app, services, Gate(services.roles), Inline())  # type: ignore[arg-type]
+    home.register(app, services, new_gate(services.roles), Inline())  # type: ignore[arg-type]
     published: list[str] = []
 
     class Client:

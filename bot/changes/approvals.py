@@ -40,6 +40,10 @@ class RoleCheck(Protocol):
 
     def is_approver(self, user_id: str, action: str | None = None) -> bool: ...
 
+    def is_approver_now(self, user_id: str, action: str | None = None) -> bool: ...
+
+    def approvers_now(self, action: str | None = None) -> frozenset[str]: ...
+
 
 @dataclass(frozen=True)
 class Submitted:
@@ -167,8 +171,10 @@ class ApprovalService:
     # --- decisions -----------------------------------------------------------------------------
 
     def _decidable(
-        self, request_id: str, user: str, system_in_payload: str | None, verb: str
+        self, request_id: str, user: str, system_in_payload: str | None, verb: str, fresh: bool = True
     ) -> tuple[ChangeRequest | None, str | None]:
+        """`fresh`: the user's approver role resolved again from Slack (a decision); False for the quick check
+        before the rejection form opens, which must answer within Slack's 3 seconds."""
         now = self.clock()
         request = store.get(self.storage, request_id)
         if request is None:
@@ -183,7 +189,8 @@ class ApprovalService:
         if request.state != "pending":
             self._refused(user, verb, request.system, request_id, f"request is {request.state}", now)
             return None, f"Request {request.id} is already {request.state}; it cannot be decided."
-        if not self.roles.is_approver(user, request.action):
+        is_approver = self.roles.is_approver_now if fresh else self.roles.is_approver
+        if not is_approver(user, request.action):
             self._refused(user, verb, request.system, request_id, "not an approver", now)
             return None, "Only approvers may decide change requests ([roles] approvers or [approvals] approvers)."
         if user == request.requester:
@@ -193,7 +200,7 @@ class ApprovalService:
 
     def refusal(self, request_id: str, user: str, system_in_payload: str | None, verb: str) -> str | None:
         """Why `user` may not decide the request now (recorded in the audit), or None when they may."""
-        return self._decidable(request_id, user, system_in_payload, verb)[1]
+        return self._decidable(request_id, user, system_in_payload, verb, fresh=False)[1]
 
     def approve(self, request_id: str, user: str, system_in_payload: str | None = None) -> str:
         request, refusal = self._decidable(request_id, user, system_in_payload, "approve")
@@ -224,6 +231,9 @@ class ApprovalService:
                 f"Your approval of {request.id} is already counted ({len(current.approvals)} "
                 f"of {request.min_approvals})."
             )
+        short = self._approvals_short(request, user)
+        if short is not None:
+            return short
         if store.claim_execution(self.storage, request.id, now):
             self._execute(request.id)
             final = store.get(self.storage, request.id)
@@ -236,6 +246,34 @@ class ApprovalService:
             self._update_message(current)
             return f"Approval counted: {len(current.approvals)} of {current.min_approvals}."
         return f"Approval counted; {request.id} was decided by another click."
+
+    def _approvals_short(self, request: ChangeRequest, user: str) -> str | None:
+        """Just before execution, the stored approvals counted again against the approvers as they are now
+        (user groups resolved again): None when enough still count; else the request stays pending, the
+        refusal is audited and the approver is told who no longer counts."""
+        current = store.get(self.storage, request.id)
+        if current is None or current.state != "pending" or len(current.approvals) < current.min_approvals:
+            return None  # not ready, or decided by another click: claim_execution answers
+        approvers = self.roles.approvers_now(request.action)
+        counted = [a for a in current.approvals if a in approvers and a != request.requester]
+        if len(counted) >= current.min_approvals:
+            return None
+        gone = [a for a in current.approvals if a not in counted]
+        names = ", ".join(f"<@{a}>" for a in gone)
+        self._refused(
+            user,
+            "execute",
+            request.system,
+            request.id,
+            f"approvals no longer count ({', '.join(gone)} no longer approvers): "
+            f"{len(counted)} of {current.min_approvals}",
+            self.clock(),
+        )
+        return (
+            f"Not run: {names} {'is no longer an approver' if len(gone) == 1 else 'are no longer approvers'} "
+            f"of `{request.action}`, so {len(counted)} of {current.min_approvals} approvals count. "
+            f"{request.id} stays pending until another approver approves it."
+        )
 
     def reject(self, request_id: str, user: str, reason: str, system_in_payload: str | None = None) -> str:
         request, refusal = self._decidable(request_id, user, system_in_payload, "reject")

@@ -13,6 +13,11 @@ unreachable; an earlier resolution is not reused once it has expired.
 
 A resolution blocks for a Web API call (and the client's retries), so call these methods off Slack's
 3-second ack path, or `prefetch()` on a schedule shorter than `ttl` to keep the cache warm.
+
+Decisions on change requests ask `is_approver_now` and `approvers_now`: handles resolved again, so someone
+removed from a user group since the last resolution no longer counts. A resolution younger than
+`FRESH_WITHIN` seconds is reused, which keeps `usergroups.list` and `usergroups.users.list` (Slack's
+Tier 2: about 20 calls a minute each) within their rate limits however often approvers click.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TTL = 300.0
 DEFAULT_RETRY = 30.0
+FRESH_WITHIN = 10.0  # seconds a resolution still counts as "now" for a decision
 _DIRECTORY = "usergroups.list"  # the cache key of the handle → user group id map (handles start with @)
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")  # as bot.config accepts them
 
@@ -40,6 +46,7 @@ _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")  # as bot.config accepts them
 class _Entry:
     value: object  # frozenset[str] of members, dict[str, str] of handle → user group id, or _Failure
     expires: float
+    resolved_at: float
 
 
 @dataclass(frozen=True)
@@ -98,12 +105,21 @@ class Roles:
         """
         return self._listed(user_id, self.approver_entries(action))
 
-    def members(self, entries: Sequence[str]) -> frozenset[str]:
-        """The user ids of `entries`, each @handle replaced by its user group's members (no one if unresolved)."""
+    def is_approver_now(self, user_id: str, action: str | None = None) -> bool:
+        """`is_approver` with its @handles resolved again (unless resolved within `FRESH_WITHIN` seconds)."""
+        return self._listed(user_id, self.approver_entries(action), fresh=True)
+
+    def approvers_now(self, action: str | None = None) -> frozenset[str]:
+        """Every user who may decide `action` as Slack answers now (see `is_approver_now`)."""
+        return self.members(self.approver_entries(action), fresh=True)
+
+    def members(self, entries: Sequence[str], fresh: bool = False) -> frozenset[str]:
+        """The user ids of `entries`, each @handle replaced by its user group's members (no one if unresolved).
+        `fresh`: handles resolved again unless resolved within `FRESH_WITHIN` seconds."""
         found: set[str] = set()
         for entry in entries:
             if entry.startswith("@"):
-                found |= self._resolve(entry)
+                found |= self._resolve(entry, fresh)
             elif _is_user_id(entry):
                 found.add(entry)
         return frozenset(found)
@@ -144,46 +160,51 @@ class Roles:
 
     # --- resolution ---------------------------------------------------------------------------------
 
-    def _listed(self, user_id: str, entries: Iterable[str]) -> bool:
+    def _listed(self, user_id: str, entries: Iterable[str], fresh: bool = False) -> bool:
         if not _is_user_id(user_id):
             return False  # a handle or an empty string is never a user
         entries = tuple(entries)
         if user_id in entries:
             return True  # listed by id: no Web API call
-        return any(user_id in self._resolve(entry) for entry in entries if entry.startswith("@"))
+        return any(user_id in self._resolve(entry, fresh) for entry in entries if entry.startswith("@"))
 
-    def _resolve(self, handle: str) -> frozenset[str]:
-        members = self._cached(handle, lambda: self._lookup(handle))
+    def _resolve(self, handle: str, fresh: bool = False) -> frozenset[str]:
+        members = self._cached(handle, lambda: self._lookup(handle, fresh), fresh)
         assert isinstance(members, frozenset)
         return members
 
-    def _cached(self, key: str, load: Callable[[], tuple[object, bool]]) -> object:
-        """The cached value of `key`, or `load()` → (value, ok) cached for ttl (ok) or retry (failed)."""
-        value = self._fresh(key)
+    def _cached(self, key: str, load: Callable[[], tuple[object, bool]], fresh: bool = False) -> object:
+        """The cached value of `key`, or `load()` → (value, ok) cached for ttl (ok) or retry (failed).
+        `fresh`: a value resolved more than `FRESH_WITHIN` seconds ago is loaded again."""
+        value = self._current(key, fresh)
         if value is not None:
             return value
         with self._lock:
             fetching = self._fetching.setdefault(key, threading.Lock())
         with fetching:  # threads asking for the same key wait for one lookup instead of each making it
-            value = self._fresh(key)
+            value = self._current(key, fresh)
             if value is not None:
                 return value
             value, ok = load()
+            now = self._clock()
             with self._lock:
-                self._cache[key] = _Entry(value, self._clock() + (self.ttl if ok else self.retry))
+                self._cache[key] = _Entry(value, now + (self.ttl if ok else self.retry), now)
             return value
 
-    def _fresh(self, key: str) -> object | None:
+    def _current(self, key: str, fresh: bool) -> object | None:
+        now = self._clock()
         with self._lock:
             entry = self._cache.get(key)
-            return entry.value if entry is not None and self._clock() < entry.expires else None
+        if entry is None or now >= entry.expires or (fresh and now - entry.resolved_at > FRESH_WITHIN):
+            return None
+        return entry.value
 
-    def _lookup(self, handle: str) -> tuple[frozenset[str], bool]:
+    def _lookup(self, handle: str, fresh: bool = False) -> tuple[frozenset[str], bool]:
         """(members, True), or (no one, False) after warning why not."""
         if self.client is None:
             self._warn(handle, "there is no Slack client")
             return frozenset(), False
-        directory = self._cached(_DIRECTORY, self._load_directory)
+        directory = self._cached(_DIRECTORY, self._load_directory, fresh)
         if isinstance(directory, _Failure):
             self._warn(handle, f"usergroups.list failed: {directory.why}")
             return frozenset(), False

@@ -10,6 +10,8 @@ from bot.config.validation import Section, pattern_check, wrong_type_text
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
 _CHANNEL_NAME = re.compile(r"#[a-z0-9_-]{1,80}")
 _SLASH_COMMAND = re.compile(r"/[a-z0-9_-]{1,31}")
+_TEAM_ID = re.compile(r"T[A-Z0-9]{2,}")
+_APP_ID = re.compile(r"A[A-Z0-9]{2,}")
 
 CHANNEL_FORM = "a channel id like 'C0123ALERTS' or a name like '#security-alerts'"
 
@@ -23,7 +25,16 @@ def check_channel(value: str) -> str | None:
 def read_slack(root: Section) -> SlackSettings:
     section = root.table(
         "slack",
-        ("alerts_channel", "approvals_channel", "audit_channel", "command", "routes", "runbook_base_url"),
+        (
+            "alerts_channel",
+            "approvals_channel",
+            "audit_channel",
+            "command",
+            "routes",
+            "runbook_base_url",
+            "team_id",
+            "app_id",
+        ),
         required=True,
     )
     if section is None:
@@ -37,6 +48,16 @@ def read_slack(root: Section) -> SlackSettings:
         check=pattern_check(_SLASH_COMMAND, "a slash command", "'/' and up to 31 of a-z 0-9 _ -, like '/ibmi'"),
     )
     runbook_base_url = section.string("runbook_base_url", RUNBOOK_BASE_URL_FORM, check=_check_runbook_base_url)
+    team_id = section.string(
+        "team_id",
+        "a team id like 'T0123ABCD'",
+        check=pattern_check(_TEAM_ID, "a team id", "'T' and A-Z 0-9, like 'T0123ABCD'"),
+    )
+    app_id = section.string(
+        "app_id",
+        "an app id like 'A0123ABCD'",
+        check=pattern_check(_APP_ID, "an app id", "'A' and A-Z 0-9, like 'A0123ABCD'"),
+    )
     return SlackSettings(
         alerts_channel=alerts or "",
         approvals_channel=approvals or "",
@@ -44,6 +65,8 @@ def read_slack(root: Section) -> SlackSettings:
         routes=_read_routes(section),
         runbook_base_url=runbook_base_url or DEFAULT_RUNBOOK_BASE_URL,
         audit_channel=audit_channel or None,
+        team_id=team_id,
+        app_id=app_id,
     )
 
 
