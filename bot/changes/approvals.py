@@ -6,6 +6,10 @@ from storage, and the clicker is checked against the roles on every click. A req
 exactly what its approval message showed (also recorded in the audit log); Approve checks it, and before
 anything runs the stored request is judged again by the same rules as when it was made
 (`bot.changes.policy`). A request that no longer matches or no longer passes fails as tampered; nothing runs.
+
+Every state change of a request (submit, approve, reject, execute, expire, recover) is here on purpose, so
+the compare-and-set steps and the checks made before each can be read together; that keeps this module
+over the usual 400 lines.
 """
 
 from __future__ import annotations
