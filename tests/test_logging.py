@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 
 import pytest
@@ -40,6 +41,9 @@ def root_logging():
         logging.getLogger(name).setLevel(old)
 
 
+_CAPTURES = itertools.count()
+
+
 class Capture:
     """A logger with its own handler that formats through the filter, as configure_logging sets it up."""
 
@@ -48,10 +52,12 @@ class Capture:
         handler = logging.StreamHandler(self.stream)
         handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
         handler.addFilter(RedactingFilter(secrets))
-        self.logger = logging.getLogger(f"test_logging.capture.{id(self)}")
+        # a name of its own: id() is reused once an earlier Capture is gone, and its logger would still
+        # hold that Capture's handler
+        self.logger = logging.getLogger(f"test_logging.capture.{next(_CAPTURES)}")
         self.logger.propagate = False
         self.logger.setLevel(logging.DEBUG)
-        self.logger.addHandler(handler)
+        self.logger.handlers[:] = [handler]
 
     @property
     def text(self) -> str:
