@@ -10,22 +10,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from bot.alerting.lifecycle import AlertManager
-from bot.alerting.owners import OwnerEnricher
 from bot.checks import registry
 from bot.checks.cycle import CheckOutcome, PlannedCheck, run_checks
 from bot.checks.definition import CheckTarget, system_host
 from bot.checks.finding import Finding
 from bot.config import Config
 from bot.ibmi.errors import ConnectionFailedError, DriverMissingError
-from bot.state_changes import StateChanges
 from bot.systems import Systems
 from storage import Storage
 from storage.check_runs import CheckRun, record_reachability, record_run
 
 log = logging.getLogger(__name__)
 
-REACHABILITY = "reachability"
+REACHABILITY = "reachability"  # the check id of a system's own alert: unreachable, reachable again
 
 
 def unreachable(system: str, error: str) -> Finding:
@@ -58,29 +55,6 @@ class NotAnnounced:
 
     def announce(self, system: str, check: str, findings: list[Finding], error: str | None, reachable: bool) -> None:
         return None
-
-
-class AlertAnnouncer:
-    """Hands each run to the alert lifecycle, new alerts to the owner look-up, and says when the state changed."""
-
-    def __init__(self, alerts: AlertManager, enricher: OwnerEnricher, changes: StateChanges) -> None:
-        self.alerts = alerts
-        self.enricher = enricher
-        self.changes = changes
-
-    def announce(self, system: str, check: str, findings: list[Finding], error: str | None, reachable: bool) -> None:
-        """A failed run resolves nothing; an unreachable system is one alert of its own, resolved ("reachable
-        again") by the next run that reaches it."""
-        if error is None:
-            result = self.alerts.process(system, check, findings)
-            reachability_result = self.alerts.process(system, REACHABILITY, [])
-            if result.new:
-                self.enricher.enrich(result.new)
-            if result.changed or reachability_result.changed:
-                self.changes.notify()
-        elif not reachable:
-            if self.alerts.process(system, REACHABILITY, [unreachable(system, error)]).changed:
-                self.changes.notify()
 
 
 class CheckRunner:

@@ -21,7 +21,7 @@ from storage.audit_verify import verify
 from storage.private_files import open_private_text
 
 if TYPE_CHECKING:
-    from bot.wiring import Checker
+    from bot.checker import Checker
 
 log = logging.getLogger("ibmi-warden")
 
@@ -165,7 +165,7 @@ def _system_secret_values(config: Config) -> list[str]:
 
 
 def _checker(config: Config) -> Checker:
-    from bot.wiring import build_checker  # imported lazily to keep `--help` fast
+    from bot.checker import build_checker  # imported lazily to keep `--help` fast
 
     _require_credentials(config)
     return build_checker(config)

@@ -14,6 +14,7 @@ from slack_bolt import App
 
 import handlers
 from bot import __version__
+from bot.alerting.announcer import AlertAnnouncer
 from bot.alerting.lifecycle import AlertManager
 from bot.alerting.owners import OwnerEnricher
 from bot.alerting.silences import SilenceService
@@ -21,7 +22,7 @@ from bot.audit_anchor import attach_audit_key
 from bot.changes.alert_actions import AlertActions
 from bot.changes.approvals import ApprovalService
 from bot.changes.requests import ChangeRequests
-from bot.check_runner import AlertAnnouncer, CheckRunner, NotAnnounced
+from bot.check_runner import CheckRunner
 from bot.checks import registry
 from bot.config import Config, Secrets
 from bot.maintenance import Maintenance
@@ -138,25 +139,6 @@ def build_bot(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tra
         maintenance=Maintenance(storage, tracer, clock.now),
         work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="warden-work"),
     )
-
-
-@dataclass(frozen=True)
-class Checker:
-    """What a one-off check cycle in the terminal needs: findings are returned, not announced."""
-
-    storage: Storage
-    systems: Systems
-    checks: CheckRunner
-
-    def close(self) -> None:
-        self.systems.close()
-        self.storage.close()
-
-
-def build_checker(config: Config) -> Checker:
-    storage = open_database(config.storage.path, __version__)
-    systems = Systems(config, storage)
-    return Checker(storage, systems, CheckRunner(config, storage, systems, NotAnnounced()))
 
 
 def runbook_url_of(config: Config) -> Callable[[str], str | None]:

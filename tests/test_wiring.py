@@ -8,8 +8,9 @@ import inspect
 from pathlib import Path
 
 from bot.check_runner import NotAnnounced
+from bot.checker import build_checker
 from bot.config import Secrets, load_config
-from bot.wiring import build_bot, build_checker, handler_services
+from bot.wiring import build_bot, handler_services
 from handlers import ports
 from tests.test_cli import write_config
 
