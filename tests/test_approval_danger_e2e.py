@@ -59,7 +59,7 @@ def add_demo_connections(bot: Bot, rows: list[tuple[str, int, int, str]]) -> Non
         db.close()
 
 
-# --- finding 1: the relay opened one /1 at a time, reject-all -------------------------------------------------
+# --- the relay opened one /1 at a time, reject-all -------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_a_24_accept_entry_is_requested_approved_and_run(bot, slack):
     assert bot.wait_for_state(request_id, ("done", "failed")) == "done"
 
 
-# --- finding 2: trust that blinds the bot -----------------------------------------------------------------------
+# --- trust that blinds the bot -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("network", ["0.0.0.0/0", "::/0", "8.0.0.0/7"])
@@ -111,7 +111,7 @@ def test_a_16_trust_says_it_changes_nothing_on_ibm_i_and_runs(bot, slack):
     assert "172.16.0.0/16" in store.trusted_networks(bot.storage, "DEMO")
 
 
-# --- finding 3: the message cut at 2,900 characters; no cap -------------------------------------------------
+# --- the message cut at 2,900 characters; no cap -------------------------------------------------
 
 
 def test_sixty_connections_are_refused_with_how_to_narrow_and_twenty_are_shown_in_full(bot, slack):
@@ -141,7 +141,7 @@ def test_an_end_of_three_connections_lists_each_job_and_user_and_runs(bot, slack
     assert "203.0.113.60" not in remotes(bot)
 
 
-# --- finding 4: the stored CL changed after it was shown ----------------------------------------------------
+# --- the stored CL changed after it was shown ----------------------------------------------------
 
 
 def tamper(bot: Bot, request_id: str, commands: list[str], digest: bool = False, **columns: Any) -> None:
@@ -199,7 +199,7 @@ def test_an_open_relay_needs_two_approvers_and_says_so_in_red(bot, slack):
     assert bot.wait_for_state(request_id, ("done", "failed")) == "done"
 
 
-# --- finding 7: loopback, the bot's own connection, QSECOFR --------------------------------------------------
+# --- loopback, the bot's own connection, QSECOFR --------------------------------------------------
 
 
 def test_ending_loopback_is_refused(bot, slack):
