@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.checks import registry
-from bot.checks.cycle import CheckOutcome, PlannedCheck, run_checks
+from bot.checks.cycle import UNREACHABLE_ERRORS, CheckOutcome, PlannedCheck, run_checks
 from bot.checks.definition import CheckTarget, system_host
 from bot.checks.finding import Finding
 from bot.config import Config
-from bot.ibmi.errors import ConnectionFailedError, DriverMissingError
+from bot.ibmi.errors import DeadlineExceededError
 from bot.systems import Systems
 from storage import Storage
 from storage.check_runs import CheckRun, record_reachability, record_run
@@ -25,13 +25,15 @@ log = logging.getLogger(__name__)
 REACHABILITY = "reachability"  # the check id of a system's own alert: unreachable, reachable again
 
 
-def unreachable(system: str, error: str) -> Finding:
+def unreachable(system: str, error: str, degraded: bool = False) -> Finding:
+    """The system's own alert: it cannot be reached, or (degraded) it stopped answering within the deadline.
+    Both are one alert (one subject), resolved by the next run that reaches the system."""
     return Finding(
         system=system,
         check=REACHABILITY,
         severity="critical",
         subject="unreachable",
-        title=f"{system} cannot be reached",
+        title=f"{system} is degraded: its calls do not answer in time" if degraded else f"{system} cannot be reached",
         details=(error,),
     )
 
@@ -46,14 +48,28 @@ class Announcer(Protocol):
     """Told of every recorded run."""
 
     def announce(
-        self, system: str, check: str, findings: list[Finding], error: str | None, reachable: bool
+        self,
+        system: str,
+        check: str,
+        findings: list[Finding],
+        error: str | None,
+        reachable: bool,
+        degraded: bool = False,
     ) -> None: ...
 
 
 class NotAnnounced:
     """For a one-off cycle in the terminal: findings are returned, not announced."""
 
-    def announce(self, system: str, check: str, findings: list[Finding], error: str | None, reachable: bool) -> None:
+    def announce(
+        self,
+        system: str,
+        check: str,
+        findings: list[Finding],
+        error: str | None,
+        reachable: bool,
+        degraded: bool = False,
+    ) -> None:
         return None
 
 
@@ -100,7 +116,7 @@ class CheckRunner:
         """Store one check's run and announce it."""
         check, findings, failure = outcome.check, outcome.findings, outcome.error
         error = str(failure) if failure is not None else None
-        reachable = not isinstance(failure, ConnectionFailedError | DriverMissingError)
+        reachable = not isinstance(failure, UNREACHABLE_ERRORS)
         if error:
             log.warning("%s/%s failed: %s", system, check, error)
         else:
@@ -108,7 +124,9 @@ class CheckRunner:
         result = "error" if error else ("findings" if findings else "ok")
         record_run(self.storage, CheckRun(system, check, started, outcome.duration, result, len(findings), error))
         record_reachability(self.storage, system, reachable, error if not reachable else None, started)
-        self.announcer.announce(system, check, findings, error, reachable)
+        self.announcer.announce(
+            system, check, findings, error, reachable, degraded=isinstance(failure, DeadlineExceededError)
+        )
         return findings, error
 
     def run_cycle(self, system: str | None = None) -> CycleResult:

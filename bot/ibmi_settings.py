@@ -20,11 +20,14 @@ def connection_settings(system: SystemSettings, env: Mapping[str, str] = os.envi
             driver="demo",
             login_timeout=system.login_timeout,
             query_timeout=system.query_timeout,
+            statement_deadline=system.statement_deadline,
+            command_deadline=system.command_deadline,
             demo=None
             if demo is None
             else DemoOptions(
                 path=demo.path,
                 latency=demo.latency,
+                hang=demo.hang,
                 traffic_interval=demo.traffic_interval if demo.traffic else None,
                 seed=demo.seed,
                 missing_authorities=demo.missing_authorities,
@@ -39,6 +42,8 @@ def connection_settings(system: SystemSettings, env: Mapping[str, str] = os.envi
         password=password,
         login_timeout=system.login_timeout,
         query_timeout=system.query_timeout,
+        statement_deadline=system.statement_deadline,
+        command_deadline=system.command_deadline,
     )
 
 

@@ -18,6 +18,9 @@ def demo_settings(
     query_timeout: float = 30.0,
     traffic: bool = False,
     traffic_interval: float = 60.0,
+    hang: bool = False,
+    statement_deadline: float | None = None,
+    command_deadline: float | None = None,
 ) -> SystemSettings:
     import ipaddress
 
@@ -26,7 +29,9 @@ def demo_settings(
         connection="demo",
         trusted=(ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("192.168.0.0/16")),
         query_timeout=query_timeout,
-        demo=DemoSettings(path=folder, latency=latency, traffic=traffic, traffic_interval=traffic_interval),
+        statement_deadline=statement_deadline,
+        command_deadline=command_deadline,
+        demo=DemoSettings(path=folder, latency=latency, hang=hang, traffic=traffic, traffic_interval=traffic_interval),
     )
 
 

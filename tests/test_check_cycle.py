@@ -15,7 +15,7 @@ from bot.checks.definition import CheckDefinition, CheckTarget, Readings, Source
 from bot.checks.finding import Finding
 from bot.config import Secrets, load_config
 from bot.ibmi.access import SystemConnection
-from bot.ibmi.errors import ConnectionFailedError, NotAuthorizedError, QueryTimeoutError
+from bot.ibmi.errors import ConnectionFailedError, DeadlineExceededError, NotAuthorizedError, QueryTimeoutError
 from bot.runtime import start_scheduler
 from bot.wiring import build_bot
 from storage.check_runs import last_runs
@@ -167,6 +167,14 @@ def test_once_the_system_is_unreachable_no_further_source_is_tried() -> None:
     first, second = Counting(error=down), Counting(3)
     outcome = run(made_up_check("a", Source("first", first)), made_up_check("b", Source("second", second)))
     assert outcome == {"a": down, "b": down}
+    assert (first.reads, second.reads) == (1, 0)
+
+
+def test_once_a_call_is_abandoned_at_its_deadline_no_further_source_waits_for_the_system() -> None:
+    hung = DeadlineExceededError("SYS: 'SELECT * FROM QSYS2.NETSTAT_INFO' did not answer within 35s")
+    first, second = Counting(error=hung), Counting(3)
+    outcome = run(made_up_check("a", Source("first", first)), made_up_check("b", Source("second", second)))
+    assert outcome == {"a": hung, "b": hung}
     assert (first.reads, second.reads) == (1, 0)
 
 

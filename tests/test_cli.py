@@ -249,3 +249,23 @@ def test_findings_are_printed_as_they_are():
     assert "connection from AT&T <12.0.0.1>" in text and "Owner: AT&T *Enterprises*" in text
     assert "PROD/smtp-relay  ERROR  a <b> & c" in text
     assert "&amp;" not in text and "&lt;" not in text
+
+
+def test_check_with_one_hung_system_returns_at_the_deadline_with_the_healthy_systems_findings(tmp_path):
+    healthy = write_config(tmp_path).read_text()
+    hung_system = (
+        '\n[[systems]]\nname = "HUNG"\nconnection = "demo"\nstatement_deadline = "0.5s"\nlogin_timeout = "1s"\n'
+        '[systems.demo]\npath = "demo-hung"\nhang = true\n'
+    )
+    head, checks = healthy.split("\n[checks", 1)
+    config = tmp_path / "warden.toml"
+    config.write_text(head + hung_system + "\n[checks" + checks)
+    started = time.monotonic()
+    result = warden("check", "--config", str(config), "--json", cwd=tmp_path)
+    assert time.monotonic() - started < 0.5 + 1 + 20  # the deadline plus a few seconds (a Python start-up)
+    assert result.returncode == 2, result.stderr
+    report = json.loads(result.stdout)
+    assert "210.107.73.73" in {f["subject"] for f in report["findings"] if f["system"] == "DEMO"}
+    assert not [f for f in report["findings"] if f["system"] == "HUNG"]
+    hung_errors = {key: text for key, text in report["errors"].items() if key.startswith("HUNG/")}
+    assert hung_errors and all("did not answer within 1.5s" in text for text in hung_errors.values())

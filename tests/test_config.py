@@ -125,6 +125,8 @@ def test_full_settings_are_read(tmp_path: Path) -> None:
         password_env = "PROD_PASSWORD"
         login_timeout = "1m30s"
         query_timeout = "2m"
+        statement_deadline = "2m10s"
+        command_deadline = "5m"
 
         [[systems]]
         name = "DEMO"
@@ -132,6 +134,7 @@ def test_full_settings_are_read(tmp_path: Path) -> None:
         [systems.demo]
         path = "elsewhere"
         latency = "0s"
+        hang = true
         traffic = true
         traffic_interval = "10s"
         seed = 7
@@ -154,9 +157,11 @@ def test_full_settings_are_read(tmp_path: Path) -> None:
         "2001:db8:1::5/128",
     ]
     assert (prod.login_timeout, prod.query_timeout) == (90.0, 120.0)
+    assert (prod.statement_deadline, prod.command_deadline) == (130.0, 300.0)
+    assert config.system("DEMO").statement_deadline is None  # query_timeout plus the margin, in bot.ibmi
     assert prod.demo is None and not prod.is_demo
     assert config.system("DEMO").demo == DemoSettings(
-        path=Path("elsewhere"), latency=0.0, traffic=True, traffic_interval=10.0, seed=7
+        path=Path("elsewhere"), latency=0.0, hang=True, traffic=True, traffic_interval=10.0, seed=7
     )
     assert config.check("unknown-connections").enabled is False
     assert config.check("unknown-connections").interval == 3600.0

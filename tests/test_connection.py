@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
+import threading
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from bot.config import ConfigError, DemoSettings, SystemSettings
 from bot.ibmi import sql
-from bot.ibmi.access import ConnectionSettings, DemoOptions, SystemConnection, cl_error
+from bot.ibmi.access import DEADLINE_MARGIN, ConnectionSettings, DemoOptions, SystemConnection, cl_error
 from bot.ibmi.cl import ChangeSmtpRelay
 from bot.ibmi.drivers import DRIVERS, demo, driver_for, odbc, system_connection
 from bot.ibmi.drivers.odbc import classify_error, connection_string, load_pyodbc
 from bot.ibmi.errors import (
     CLCommandError,
     ConnectionFailedError,
+    DeadlineExceededError,
     DriverMissingError,
     NotAuthorizedError,
     QueryTimeoutError,
@@ -230,3 +233,107 @@ def test_demo_settings_become_the_demo_driver_own_options(tmp_path):
     assert settings.demo == DemoOptions(path=tmp_path, latency=0.5, traffic_interval=None, seed=3)
     traffic = connection_settings(SystemSettings(name="D", connection="demo", demo=DemoSettings(traffic=True)), {})
     assert traffic.demo is not None and traffic.demo.traffic_interval == 60.0
+
+
+class HangingCursor:
+    """A statement that never answers until its connection is closed, as the IBM i Access driver can hang."""
+
+    def __init__(self, owner: HangingConnection):
+        self.owner = owner
+        self.description: Any = None
+
+    def execute(self, statement: str, params: tuple = ()) -> None:
+        self.owner.statements.append((statement, params))
+        self.owner.started.set()
+        self.owner.closed.wait()
+        raise DriverError("08S01", "Communication link failure")
+
+    def close(self) -> None:
+        pass
+
+
+class HangingConnection:
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, tuple]] = []
+        self.started = threading.Event()
+        self.closed = threading.Event()
+
+    def cursor(self) -> HangingCursor:
+        return HangingCursor(self)
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+class HangingDriver:
+    """Its first connection hangs; the ones after it answer."""
+
+    classify_error = staticmethod(odbc.classify_error)
+
+    def __init__(self) -> None:
+        self.hung = HangingConnection()
+        self.connections: list[Any] = []
+
+    def connect(self, settings: ConnectionSettings) -> Any:
+        connection = self.hung if not self.connections else FakeConnection([])
+        self.connections.append(connection)
+        return connection
+
+
+def expire_once_started(driver: HangingDriver):  # noqa: ANN201
+    """A deadline that passes as soon as the hung statement has started, recording the deadline waited for."""
+    waited: list[float] = []
+
+    def wait(event: threading.Event, seconds: float) -> bool:
+        waited.append(seconds)
+        if event.wait(0):
+            return True
+        if driver.hung.started.wait(5) and not event.is_set():
+            return False
+        return event.wait(5)
+
+    return wait, waited
+
+
+def test_a_statement_past_its_deadline_abandons_the_connection_and_names_system_and_statement():
+    driver = HangingDriver()
+    wait, waited = expire_once_started(driver)
+    connection = SystemConnection(replace(PROD, statement_deadline=0.5), driver, wait=wait)
+    with pytest.raises(DeadlineExceededError, match=r"PROD: 'SELECT \* FROM QSYS2\.NETSTAT_INFO' did not answer"):
+        connection.query("SELECT *\n  FROM QSYS2.NETSTAT_INFO")
+    assert driver.hung.closed.wait(5)  # closed from the bot's side; the hung thread is not waited for
+    assert connection.exclusive().acquire(blocking=False)
+    connection.exclusive().release()
+    assert connection.query("SELECT 1") == [{"ONE": 1}]  # on a new connection
+    assert len(driver.connections) == 2
+    assert waited[0] == 0.5 + PROD.login_timeout  # the first call also connects
+    assert waited[1] == 0.5 + PROD.login_timeout
+
+
+def test_a_command_past_its_deadline_is_unknown_and_not_resent():
+    driver = HangingDriver()
+    wait, waited = expire_once_started(driver)
+    connection = SystemConnection(replace(PROD, command_deadline=2.0), driver, wait=wait)
+    with pytest.raises(QueryTimeoutError, match="PROD: 'CHGSMTPA ALWRLY.*' did not answer .*unknown"):
+        connection.run_cl(ChangeSmtpRelay.build("*LIST"))
+    assert driver.hung.closed.wait(5)
+    assert driver.hung.statements == [(sql.RUN_CL_COMMAND, ("CHGSMTPA ALWRLY(*LIST)",))]
+    assert len(driver.connections) == 1 and waited == [2.0 + PROD.login_timeout]
+
+
+def test_deadlines_default_to_a_few_seconds_above_the_query_timeout():
+    settings = replace(PROD, query_timeout=20.0)
+    assert settings.statement_limit == settings.command_limit == 20.0 + DEADLINE_MARGIN
+    assert 0 < DEADLINE_MARGIN <= 10
+    configured = connection_settings(
+        replace(ODBC, statement_deadline=7.0, command_deadline=9.0), {"PROD_USER": "u", "PROD_PASSWORD": "p"}
+    )
+    assert (configured.statement_limit, configured.command_limit) == (7.0, 9.0)
+
+
+def test_sql0666_the_estimated_time_over_the_query_timeout_is_a_timeout():
+    refused = DriverError("57005", "[SQL0666] Estimated query processing time 45 exceeds limit 30.")
+    assert classify_error(refused) == "timeout"
+    with pytest.raises(QueryTimeoutError, match="SQL0666") as failure:
+        SystemConnection(PROD, FakeDriver([refused])).query("SELECT 1")
+    assert not isinstance(failure.value, DeadlineExceededError)  # the connection is fine: not degraded

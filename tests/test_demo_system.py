@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import threading
 import time
 
 import pytest
@@ -12,7 +13,7 @@ from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import AddSmtpListEntry, ChangeSmtpRelay, EndTcpConnection, RemoveSmtpListEntry
 from bot.ibmi.drivers import demo
 from bot.ibmi.drivers.demo import DemoError, demo_relay_policy
-from bot.ibmi.errors import CLCommandError, QueryTimeoutError
+from bot.ibmi.errors import CLCommandError, DeadlineExceededError
 from bot.ibmi_settings import connection_settings, open_system
 from tests.conftest import demo_settings
 
@@ -118,12 +119,36 @@ def test_unknown_column_fails_like_db2(demo_connection):
         demo_connection.query("SELECT REMOTE_ADDRES FROM QSYS2.NETSTAT_INFO")
 
 
-def test_latency_beyond_the_query_timeout_times_out(tmp_path):
-    connection = open_system(demo_settings(tmp_path / "slow", latency=5, query_timeout=0.2))
+def test_a_hung_demo_statement_blocks_until_its_connection_is_closed(tmp_path):
+    connection = demo.connect(connection_settings(demo_settings(tmp_path / "hung", hang=True)))
+    finished = threading.Event()
+    failures: list[BaseException] = []
+
+    def execute() -> None:
+        try:
+            connection.cursor().execute(sql.SMTP_LISTENERS)
+        except DemoError as error:
+            failures.append(error)
+        finally:
+            finished.set()
+
+    threading.Thread(target=execute, daemon=True).start()
+    assert not finished.wait(0.2)  # no query timeout, however short, ends it: the real driver does not either
+    connection.close()
+    assert finished.wait(5)
+    assert [f.sqlstate for f in failures if isinstance(f, DemoError)] == ["08S01"]
+
+
+def test_a_hung_demo_system_times_out_at_the_deadline_and_the_connection_is_replaced(tmp_path):
+    settings = demo_settings(tmp_path / "hung", hang=True, statement_deadline=0.5)
+    connection = open_system(settings)
     started = time.monotonic()
-    with pytest.raises(QueryTimeoutError):
+    with pytest.raises(DeadlineExceededError, match=r"DEMO: 'SELECT .*' did not answer within"):
         connection.query(sql.SMTP_LISTENERS)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 0.5 + 10 + 3  # the deadline plus the login timeout of a first connect
+    assert connection._dbapi is None  # abandoned: the next call opens a new connection
+    assert connection.exclusive().acquire(blocking=False)  # the system's lock is free again
+    connection.exclusive().release()
 
 
 def test_latency_delays_each_statement(tmp_path):

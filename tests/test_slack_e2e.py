@@ -4,6 +4,7 @@ through slack_sdk's client. Nothing here is mocked but Slack itself."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -16,6 +17,7 @@ import pytest
 from bot.config import Config, DemoSettings, Secrets, load_config
 from bot.runtime import Runner
 from bot.wiring import build_app, build_bot
+from storage.alerts import alerts_of
 from tests.slack_server import SlackTestServer, sign_request
 from tests.test_cli import write_config
 
@@ -23,21 +25,28 @@ SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_SCOPES = "chat:write,commands"  # exactly what app.json asks for
 
 
-def make_config(folder: Path, latency: float = 0.0) -> Config:
+def make_config(folder: Path, latency: float = 0.0, hung_system: bool = False) -> Config:
+    """The demo system DEMO; with hung_system, also HUNG, whose statements never answer (deadline 0.5s)."""
     config = load_config(write_config(folder))
     system = config.systems[0]
     demo = replace(system.demo or DemoSettings(), path=folder / "demo-ibmi", latency=latency)
+    systems = (replace(system, demo=demo),)
+    if hung_system:
+        hung = replace(demo, path=folder / "demo-hung", hang=True)
+        systems += (replace(system, name="HUNG", statement_deadline=0.5, login_timeout=0.5, demo=hung),)
     return replace(
         config,
-        systems=(replace(system, demo=demo),),
+        systems=systems,
         storage=replace(config.storage, path=folder / "warden.db"),
         roles=replace(config.roles, viewers=("*",)),  # anyone in the workspace may look, as the users here do
     )
 
 
 class Bot:
-    def __init__(self, slack: SlackTestServer, folder: Path, http: bool, latency: float = 0.0):
-        self.config = make_config(folder, latency)
+    def __init__(
+        self, slack: SlackTestServer, folder: Path, http: bool, latency: float = 0.0, hung_system: bool = False
+    ):
+        self.config = make_config(folder, latency, hung_system)
         secrets = Secrets(
             slack_bot_token=slack.bot_token,
             slack_app_token=slack.app_token,
@@ -142,6 +151,24 @@ def test_http_netstat_acks_within_3s_and_answers_by_response_url(slack, tmp_path
         text = _texts(answer.body["blocks"])
         assert "210.107.73.73" in text and "untrusted" in text
         assert len(answer.body["blocks"]) <= 50
+    finally:
+        bot.stop()
+
+
+def test_a_hung_system_is_one_degraded_alert_while_netstat_on_a_healthy_one_answers_promptly(slack, tmp_path):
+    bot = Bot(slack, tmp_path, http=True, hung_system=True)
+    try:
+        checking = threading.Thread(target=lambda: [bot.bot.checks.run_cycle("HUNG") for _ in range(3)])
+        checking.start()
+        status, _, elapsed, _ = bot.command(slack, "netstat DEMO")
+        assert status == 200 and elapsed < 3, elapsed
+        [answer] = slack.wait_for_response(count=1, timeout=30)
+        assert "210.107.73.73" in _texts(answer.body["blocks"])
+        checking.join(30)
+        assert not checking.is_alive()
+        [degraded] = alerts_of(bot.bot.storage, "HUNG", "reachability").values()
+        assert degraded.title == "HUNG is degraded: its calls do not answer in time" and degraded.state == "open"
+        assert not alerts_of(bot.bot.storage, "DEMO", "reachability")
     finally:
         bot.stop()
 

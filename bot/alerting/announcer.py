@@ -17,9 +17,17 @@ class AlertAnnouncer:
         self.enricher = enricher
         self.changes = changes
 
-    def announce(self, system: str, check: str, findings: list[Finding], error: str | None, reachable: bool) -> None:
-        """A failed run resolves nothing; an unreachable system is one alert of its own, resolved ("reachable
-        again") by the next run that reaches it."""
+    def announce(
+        self,
+        system: str,
+        check: str,
+        findings: list[Finding],
+        error: str | None,
+        reachable: bool,
+        degraded: bool = False,
+    ) -> None:
+        """A failed run resolves nothing; an unreachable or degraded system is one alert of its own, resolved
+        ("reachable again") by the next run that reaches it."""
         if error is None:
             result = self.alerts.process(system, check, findings)
             reachability_result = self.alerts.process(system, REACHABILITY, [])
@@ -28,5 +36,5 @@ class AlertAnnouncer:
             if result.changed or reachability_result.changed:
                 self.changes.notify()
         elif not reachable:
-            if self.alerts.process(system, REACHABILITY, [unreachable(system, error)]).changed:
+            if self.alerts.process(system, REACHABILITY, [unreachable(system, error, degraded)]).changed:
                 self.changes.notify()

@@ -12,11 +12,18 @@ from typing import Any
 
 from bot.checks.definition import CheckDefinition, CheckTarget, NotReadable, Readings, SourceContext, needed_sources
 from bot.checks.finding import Finding
-from bot.ibmi.errors import ConnectionFailedError, DriverMissingError, IbmiError, NotAuthorizedError
+from bot.ibmi.errors import (
+    ConnectionFailedError,
+    DeadlineExceededError,
+    DriverMissingError,
+    IbmiError,
+    NotAuthorizedError,
+)
 from bot.ibmi.sql import Queryable
 
-# After these, reading further sources would only wait for the same failure again.
-UNREACHABLE_ERRORS = (ConnectionFailedError, DriverMissingError)
+# After these, reading further sources would only wait for the same failure again: the system is unreachable
+# or degraded (a call abandoned at its deadline).
+UNREACHABLE_ERRORS = (ConnectionFailedError, DriverMissingError, DeadlineExceededError)
 
 
 @dataclass(frozen=True)

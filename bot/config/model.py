@@ -176,6 +176,7 @@ class DemoSettings:
 
     path: Path = Path("demo-ibmi")  # folder holding one SQLite file per library
     latency: float = 0.0  # seconds added to every statement
+    hang: bool = False  # every statement blocks until the bot abandons its connection (a hung driver)
     traffic: bool = False  # let connections arrive and leave over time
     traffic_interval: float = 60.0  # seconds between traffic changes
     seed: int = 1
@@ -193,6 +194,10 @@ class SystemSettings:
     password_env: str | None = None  # name of the environment variable holding the password
     login_timeout: float = 10.0
     query_timeout: float = 30.0
+    # Wall-clock seconds the bot waits for one statement / one CL command before abandoning the connection;
+    # None: query_timeout plus a margin (bot.ibmi.access.DEADLINE_MARGIN).
+    statement_deadline: float | None = None
+    command_deadline: float | None = None
     demo: DemoSettings | None = None
     checks: Mapping[str, CheckOverride] = field(default_factory=dict)
 

@@ -2,8 +2,9 @@
 
 A driver (`bot.ibmi.drivers`) opens a DB-API connection from a `ConnectionSettings` and says what kind of
 failure a driver error is. `SystemConnection` builds the bot's connection to one system on it: one caller at a
-time, reads reconnect once after a dropped connection, a CL command is never re-sent (its first attempt may
-have run), and driver errors become the exceptions of `bot.ibmi.errors`.
+time, every call bounded by a wall-clock deadline (`bot.ibmi.deadline`), reads reconnect once after a
+dropped connection, a CL command is never re-sent (its first attempt may have run), and driver errors become
+the exceptions of `bot.ibmi.errors`.
 """
 
 from __future__ import annotations
@@ -11,22 +12,28 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from bot.ibmi import sql
 from bot.ibmi.cl import ClCommand
+from bot.ibmi.deadline import DeadlinePassed, Waiter, call_within, wait_for
 from bot.ibmi.errors import (
     CLCommandError,
     ConnectionFailedError,
+    DeadlineExceededError,
     IbmiError,
     NotAuthorizedError,
     QueryTimeoutError,
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEADLINE_MARGIN = 5.0  # seconds a call may run past the driver's query timeout before the bot abandons it
 
 ErrorKind = Literal["connection", "timeout", "authority", "other"]
 
@@ -41,6 +48,7 @@ class DemoOptions:
 
     path: Path  # folder holding one SQLite file per library
     latency: float = 0.0  # seconds added to every statement
+    hang: bool = False  # every statement blocks until its connection is closed, as a hung driver does
     traffic_interval: float | None = None  # seconds between arriving and leaving connections; None: no traffic
     seed: int = 1
     missing_authorities: tuple[str, ...] = ()  # special authorities the bot's demo profile lacks
@@ -57,7 +65,17 @@ class ConnectionSettings:
     password: str | None = field(default=None, repr=False)
     login_timeout: float = 10.0  # seconds
     query_timeout: float = 30.0  # seconds
+    statement_deadline: float | None = None  # seconds of wall-clock time per statement; None: query_timeout + margin
+    command_deadline: float | None = None  # the same for a CL command
     demo: DemoOptions | None = None  # the demo driver's own settings
+
+    @property
+    def statement_limit(self) -> float:
+        return self.statement_deadline if self.statement_deadline is not None else self.query_timeout + DEADLINE_MARGIN
+
+    @property
+    def command_limit(self) -> float:
+        return self.command_deadline if self.command_deadline is not None else self.query_timeout + DEADLINE_MARGIN
 
 
 class Driver(Protocol):
@@ -72,6 +90,12 @@ class Driver(Protocol):
         ...
 
 
+def short_statement(statement: str, limit: int = 80) -> str:
+    """A statement on one line, cut to `limit` characters: enough to say which one it was."""
+    text = " ".join(statement.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _message(error: BaseException) -> str:
     """The driver's text of an error: DB-API drivers put it last in args, after the SQLSTATE."""
     args = getattr(error, "args", ())
@@ -81,9 +105,10 @@ def _message(error: BaseException) -> str:
 class SystemConnection:
     """The bot's connection to one IBM i. Thread-safe: calls are serialised by a lock."""
 
-    def __init__(self, settings: ConnectionSettings, driver: Driver):
+    def __init__(self, settings: ConnectionSettings, driver: Driver, wait: Waiter = wait_for):
         self.settings = settings
         self._driver = driver
+        self._wait = wait  # how a call's deadline is waited for; tests expire it without waiting
         self._lock = threading.RLock()
         self._dbapi: Any = None
 
@@ -91,15 +116,31 @@ class SystemConnection:
     def name(self) -> str:
         return self.settings.name
 
-    def _ensure_connected(self) -> Any:
-        if self._dbapi is None:
-            try:
-                self._dbapi = self._driver.connect(self.settings)
-            except IbmiError:
-                raise
-            except Exception as error:
-                raise ConnectionFailedError(f"{self.name}: connecting failed: {_message(error)}") from error
-        return self._dbapi
+    def _open(self) -> Any:
+        try:
+            return self._driver.connect(self.settings)
+        except IbmiError:
+            raise
+        except Exception as error:
+            raise ConnectionFailedError(f"{self.name}: connecting failed: {_message(error)}") from error
+
+    def _within(self, body: Callable[[Any], T], deadline: float, what: str, unknown: bool = False) -> T:
+        """`body` on the connection (opened first when there is none), within `deadline` seconds (plus the
+        login timeout when it has to connect). On expiry the connection is abandoned and DeadlineExceededError
+        names `what` (and says whether it ran is unknown, for a command); otherwise the body's result, or what
+        it raised."""
+        limit = deadline + (self.settings.login_timeout if self._dbapi is None else 0.0)
+        try:
+            call = call_within(limit, self._dbapi, self._open, body, self.name, self._wait)
+        except DeadlinePassed:
+            self._dbapi = None
+            log.warning("%s: %s did not answer within %gs; the connection is abandoned", self.name, what, limit)
+            outcome = "; whether it ran is unknown — verify on the system" if unknown else ""
+            raise DeadlineExceededError(f"{self.name}: {what} did not answer within {limit:g}s{outcome}") from None
+        self._dbapi = call.connection
+        if call.error is not None:
+            raise call.error
+        return call.result  # type: ignore[return-value]
 
     def _discard(self) -> None:
         dbapi, self._dbapi = self._dbapi, None
@@ -115,7 +156,7 @@ class SystemConnection:
         if kind == "connection":
             return ConnectionFailedError(text)
         if kind == "timeout":
-            return QueryTimeoutError(f"{self.name}: {doing} took longer than {self.settings.query_timeout:g}s")
+            return QueryTimeoutError(f"{self.name}: {doing} stopped by the query timeout: {_message(error)}")
         if kind == "authority":
             return NotAuthorizedError(text)
         return IbmiError(text)
@@ -127,39 +168,47 @@ class SystemConnection:
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run one statement and return its rows as dicts keyed by upper-case column name."""
+        shown = short_statement(statement)
+
+        def rows_of(connection: Any) -> list[dict[str, Any]]:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(statement, tuple(params))
+                if cursor.description is None:
+                    return []
+                columns = [column[0].upper() for column in cursor.description]
+                return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            finally:
+                cursor.close()
+
         with self._lock:
             for attempt in (1, 2):
-                connection = self._ensure_connected()
                 try:
-                    cursor = connection.cursor()
-                    try:
-                        cursor.execute(statement, tuple(params))
-                        if cursor.description is None:
-                            return []
-                        columns = [column[0].upper() for column in cursor.description]
-                        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-                    finally:
-                        cursor.close()
+                    return self._within(rows_of, self.settings.statement_limit, repr(shown))
+                except IbmiError:
+                    raise
                 except Exception as error:
                     if self._driver.classify_error(error) == "connection":
                         self._discard()
                         if attempt == 1:
                             log.info("%s: connection dropped, reconnecting once", self.name)
                             continue
-                    raise self._translate(error, "query") from error
+                    raise self._translate(error, f"{shown!r}") from error
         raise AssertionError("unreachable")
 
     def run_cl(self, command: ClCommand) -> None:
         """Run a validated CL command through CALL QSYS2.QCMDEXC(?), with the command as a parameter."""
         text = command.to_cl()
         with self._lock:
-            connection = self._ensure_connected()
             try:
-                cursor = connection.cursor()
-                try:
-                    cursor.execute(sql.RUN_CL_COMMAND, (text,))
-                finally:
-                    cursor.close()
+                self._within(
+                    lambda connection: _execute(connection, sql.RUN_CL_COMMAND, (text,)),
+                    self.settings.command_limit,
+                    repr(text),
+                    unknown=True,
+                )
+            except IbmiError:
+                raise
             except Exception as error:
                 kind = self._driver.classify_error(error)
                 if kind == "connection":
@@ -178,6 +227,14 @@ class SystemConnection:
     def close(self) -> None:
         with self._lock:
             self._discard()
+
+
+def _execute(connection: Any, statement: str, params: tuple[Any, ...]) -> None:
+    cursor = connection.cursor()
+    try:
+        cursor.execute(statement, params)
+    finally:
+        cursor.close()
 
 
 def cl_error(command: str, driver_message: str) -> CLCommandError:

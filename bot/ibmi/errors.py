@@ -16,7 +16,13 @@ class ConnectionFailedError(IbmiError):
 
 
 class QueryTimeoutError(IbmiError):
-    """A statement did not finish within the system's query timeout."""
+    """A statement did not finish in time: refused or stopped by the driver's query timeout (SQL0666 is the
+    optimizer's estimate exceeding it), or abandoned at the bot's deadline (DeadlineExceededError)."""
+
+
+class DeadlineExceededError(QueryTimeoutError):
+    """A call did not answer within the bot's wall-clock deadline; its connection was abandoned. The system is
+    degraded: further calls would most likely wait as long again."""
 
 
 class NotAuthorizedError(IbmiError):

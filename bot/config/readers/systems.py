@@ -45,10 +45,12 @@ _SYSTEM_KEYS = (
     "password_env",
     "login_timeout",
     "query_timeout",
+    "statement_deadline",
+    "command_deadline",
     "demo",
     "checks",
 )
-_DEMO_KEYS = ("path", "latency", "traffic", "traffic_interval", "seed", "missing_authorities")
+_DEMO_KEYS = ("path", "latency", "hang", "traffic", "traffic_interval", "seed", "missing_authorities")
 
 
 def read_systems(root: Section) -> tuple[SystemSettings, ...]:
@@ -103,6 +105,8 @@ def _read_system(section: Section) -> SystemSettings:
         password_env=password_env,
         login_timeout=section.duration("login_timeout", 10.0, 0.0, exclusive=True),
         query_timeout=section.duration("query_timeout", 30.0, 0.0, exclusive=True),
+        statement_deadline=section.optional_duration("statement_deadline", 0.0, exclusive=True),
+        command_deadline=section.optional_duration("command_deadline", 0.0, exclusive=True),
         demo=demo,
         checks=read_check_overrides(section),
     )
@@ -155,10 +159,12 @@ def _read_demo(section: Section, connection: object) -> DemoSettings | None:
     expected_path = "a folder path like 'demo-ibmi'"
     path = demo.string("path", expected_path, check=not_empty(expected_path))
     traffic = demo.boolean("traffic")
+    hang = demo.boolean("hang")
     seed = demo.integer("seed")
     return DemoSettings(
         path=Path(path) if path else DemoSettings.path,
         latency=demo.duration("latency", 0.0, 0.0),
+        hang=bool(hang),
         traffic=traffic if traffic is not None else False,
         traffic_interval=demo.duration("traffic_interval", 60.0, 0.0, exclusive=True),
         seed=seed if seed is not None else 1,

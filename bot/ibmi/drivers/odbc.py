@@ -64,7 +64,8 @@ def classify_error(error: BaseException) -> ErrorKind:
     message = " ".join(str(a) for a in args).lower()
     if sqlstate.startswith("08") or any(hint in message for hint in _CONNECTION_HINTS):
         return "connection"
-    if sqlstate in ("HYT00", "HYT01") or "timeout expired" in message:
+    # SQL0666 (SQLSTATE 57005): Db2 for i refuses a query whose *estimated* time exceeds the query timeout.
+    if sqlstate in ("HYT00", "HYT01", "57005") or "timeout expired" in message or "sql0666" in message:
         return "timeout"
     if sqlstate == "42501" or any(hint in message for hint in _AUTHORITY_HINTS):
         return "authority"

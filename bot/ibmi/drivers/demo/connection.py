@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,7 +43,7 @@ def connect(settings: ConnectionSettings) -> DemoConnection:
     return DemoConnection(
         folder,
         latency=demo.latency,
-        query_timeout=settings.query_timeout,
+        hang=demo.hang,
         traffic_interval=demo.traffic_interval,
         seed=demo.seed,
         missing_authorities=demo.missing_authorities,
@@ -56,14 +57,15 @@ class DemoConnection:
         self,
         folder: Path,
         latency: float = 0.0,
-        query_timeout: float = 30.0,
+        hang: bool = False,
         traffic_interval: float | None = None,
         seed: int = 1,
         missing_authorities: Sequence[str] = (),
     ):
         self.folder = folder
         self.latency = latency
-        self.query_timeout = query_timeout
+        self.hang = hang
+        self.closed = threading.Event()
         self.traffic_interval = traffic_interval
         self.seed = seed
         self.missing_authorities = frozenset(missing_authorities)
@@ -82,6 +84,7 @@ class DemoConnection:
         """Nothing to roll back in autocommit mode."""
 
     def close(self) -> None:
+        self.closed.set()
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -112,6 +115,8 @@ class DemoCursor:
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> DemoCursor:
         self._wait_latency()
+        if self._connection.closed.is_set():
+            raise DemoError("08003", "Connection not open")
         normalised = _normalise(statement)
         if normalised == sql.RUN_CL_COMMAND:
             self._run_cl(params[0] if params else "")
@@ -152,13 +157,13 @@ class DemoCursor:
         self.rowcount = len(self._rows)
 
     def _wait_latency(self) -> None:
-        latency = self._connection.latency
-        if latency <= 0:
-            return
-        if latency >= self._connection.query_timeout:
-            time.sleep(self._connection.query_timeout)
-            raise DemoError("HYT00", "[Microsoft][ODBC Driver Manager] Timeout expired")
-        time.sleep(latency)
+        """The configured latency, or, on a hung system, until the connection is closed: as the IBM i Access
+        driver, which never interrupts a running statement, behaves when the network or the server job hangs."""
+        if self._connection.hang:
+            self._connection.closed.wait()
+            raise DemoError("08S01", "[IBM][System i Access ODBC Driver] Communication link failure")
+        if self._connection.latency > 0:
+            time.sleep(self._connection.latency)
 
     def _create_alias(self, alias: str, member: str) -> None:
         table = member_table(member)
