@@ -100,7 +100,7 @@ def test_cl_is_never_resent_after_a_dropped_connection():
     with pytest.raises(ConnectionFailedError, match="unknown"):
         connection.run_cl(ChangeSmtpRelay.build("*LIST"))
     assert driver.opened == 1
-    assert driver.connections[0].statements == [(sql.RUN_CL_COMMAND, ("CHGSMTPA ALWRLY(*LIST)",))]
+    assert driver.connections[0].statements == [(sql.RUN_CL_COMMAND, ("QSYS/CHGSMTPA ALWRLY(*LIST)",))]
 
 
 def test_cl_failure_carries_the_message_id():
@@ -113,7 +113,7 @@ def test_cl_failure_carries_the_message_id():
         SystemConnection(PROD, driver).run_cl(ChangeSmtpRelay.build("none"))
     assert failure.value.message_id == "CPF9801"
     assert failure.value.text.startswith("Object QATMSMTP")
-    assert failure.value.command == "CHGSMTPA ALWRLY(*NONE)"
+    assert failure.value.command == "QSYS/CHGSMTPA ALWRLY(*NONE)"
 
 
 def test_words_that_look_hexadecimal_are_not_message_ids():
