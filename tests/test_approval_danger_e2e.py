@@ -158,7 +158,7 @@ def tamper(bot: Bot, request_id: str, commands: list[str], digest: bool = False,
 def test_a_stored_command_changed_after_it_was_shown_never_runs(bot, slack, recompute_digest):
     answer(bot, slack, "relay set list close the open relay")
     request_id, message = bot.request_message()
-    tamper(bot, request_id, ["CHGSMTPA ALWRLY(*NONE)"], digest=recompute_digest)
+    tamper(bot, request_id, ["QSYS/CHGSMTPA ALWRLY(*NONE)"], digest=recompute_digest)
     count = len(slack.responses())
     bot.click(message, "request_approve", APPROVER)
     reply = slack.wait_for_response(count=count + 1, timeout=10)[-1].body["text"]
@@ -176,7 +176,7 @@ def test_a_dangerous_request_whose_stored_approvals_were_lowered_does_not_run(bo
     reply = answer(bot, slack, "relay set all vendor asked for it")
     assert ":red_circle: Dangerous" in reply and "needs 2 approvals" in reply
     request_id, message = bot.request_message()
-    tamper(bot, request_id, ["CHGSMTPA ALWRLY(*ALL)"], min_approvals=1)
+    tamper(bot, request_id, ["QSYS/CHGSMTPA ALWRLY(*ALL)"], min_approvals=1)
     bot.click(message, "request_approve", APPROVER)
     assert bot.wait_for_state(request_id, ("done", "failed")) == "failed"
     request = store.get(bot.storage, request_id)

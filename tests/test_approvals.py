@@ -84,7 +84,7 @@ def test_a_request_stores_the_exact_cl_and_runs_it_once_approved(setup):
     assert submitted.ok
     request = store.get(storage, submitted.request.id)
     assert request.commands == (
-        "ENDTCPCNN PROTOCOL(*TCP) LCLINTNETA('10.1.1.5') LCLPORT(23) RMTINTNETA('210.107.73.73') RMTPORT(40411)",
+        "QSYS/ENDTCPCNN PROTOCOL(*TCP) LCLINTNETA('10.1.1.5') LCLPORT(23) RMTINTNETA('210.107.73.73') RMTPORT(40411)",
     )
     assert request.state == "pending" and request.expires_at == clock.now() + 3600
     assert "Approved" in service.approve(request.id, APPROVER)

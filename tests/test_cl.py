@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.ibmi.cl import (
+    LIBRARY,
     RELAY_POLICIES,
     SMTP_LIST_TYPES,
     AddSmtpListEntry,
@@ -25,8 +26,8 @@ from bot.ibmi.cl import (
 )
 
 PROPERTY = settings(max_examples=200, deadline=None)
-END_EXAMPLE = "ENDTCPCNN PROTOCOL(*TCP) LCLINTNETA('10.1.1.5') LCLPORT(23) RMTINTNETA('10.9.9.9') RMTPORT(51123)"
-ADD_EXAMPLE = "ADDSMTPLE TYPE(*ACCEPT) INTNETADR('10.1.1.0') SUBNETMASK('255.255.255.0')"
+END_EXAMPLE = "QSYS/ENDTCPCNN PROTOCOL(*TCP) LCLINTNETA('10.1.1.5') LCLPORT(23) RMTINTNETA('10.9.9.9') RMTPORT(51123)"
+ADD_EXAMPLE = "QSYS/ADDSMTPLE TYPE(*ACCEPT) INTNETADR('10.1.1.0') SUBNETMASK('255.255.255.0')"
 
 
 def end_connection() -> EndTcpConnection:
@@ -52,7 +53,7 @@ def test_end_tcp_connection_accepts_text_ints_and_address_objects() -> None:
 def test_end_tcp_connection_renders_ipv6_compressed() -> None:
     command = EndTcpConnection.build("2001:DB8:0:0:0:0:0:5", "992", "2001:db8::9", 40000)
     assert command.to_cl() == (
-        "ENDTCPCNN PROTOCOL(*TCP) LCLINTNETA('2001:db8::5') LCLPORT(992) RMTINTNETA('2001:db8::9') RMTPORT(40000)"
+        "QSYS/ENDTCPCNN PROTOCOL(*TCP) LCLINTNETA('2001:db8::5') LCLPORT(992) RMTINTNETA('2001:db8::9') RMTPORT(40000)"
     )
 
 
@@ -80,24 +81,24 @@ def test_mask_is_accepted_dotted_or_as_prefix_length(mask: object) -> None:
 
 def test_mask_defaults_to_a_single_host() -> None:
     entry = AddSmtpListEntry.build("*ACCEPT", "192.0.2.7")
-    assert entry.to_cl() == "ADDSMTPLE TYPE(*ACCEPT) INTNETADR('192.0.2.7') SUBNETMASK('255.255.255.255')"
+    assert entry.to_cl() == "QSYS/ADDSMTPLE TYPE(*ACCEPT) INTNETADR('192.0.2.7') SUBNETMASK('255.255.255.255')"
 
 
 @pytest.mark.parametrize("mask", ["0.0.0.0", "/0", 0])
 def test_mask_of_zero_is_syntactically_valid(mask: object) -> None:
     entry = AddSmtpListEntry.build("*ACCEPT", "0.0.0.0", mask)  # type: ignore[arg-type]
-    assert entry.to_cl() == "ADDSMTPLE TYPE(*ACCEPT) INTNETADR('0.0.0.0') SUBNETMASK('0.0.0.0')"
+    assert entry.to_cl() == "QSYS/ADDSMTPLE TYPE(*ACCEPT) INTNETADR('0.0.0.0') SUBNETMASK('0.0.0.0')"
 
 
 def test_remove_smtp_list_entry_mirrors_add() -> None:
     entry = RemoveSmtpListEntry.build("reject", "203.0.113.0", "/25")
-    assert entry.to_cl() == "RMVSMTPLE TYPE(*REJECT) INTNETADR('203.0.113.0') SUBNETMASK('255.255.255.128')"
+    assert entry.to_cl() == "QSYS/RMVSMTPLE TYPE(*REJECT) INTNETADR('203.0.113.0') SUBNETMASK('255.255.255.128')"
     assert entry != AddSmtpListEntry.build("reject", "203.0.113.0", "/25")
 
 
 @pytest.mark.parametrize("policy", RELAY_POLICIES)
 def test_change_smtp_relay_builds_each_policy(policy: str) -> None:
-    assert ChangeSmtpRelay.build(policy).to_cl() == f"CHGSMTPA ALWRLY({policy})"
+    assert ChangeSmtpRelay.build(policy).to_cl() == f"QSYS/CHGSMTPA ALWRLY({policy})"
     assert ChangeSmtpRelay.build(policy.lstrip("*").lower()).allow_relay == policy
 
 
@@ -263,6 +264,35 @@ def test_parse_smtp_list_entries() -> None:
     assert removed == RemoveSmtpListEntry.build("*ACCEPT", "10.1.1.0", 16)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "QSYS/CHGSMTPA ALWRLY(*LIST)",
+        "qsys/chgsmtpa alwrly(*list)",
+        "*LIBL/CHGSMTPA ALWRLY(*LIST)",
+        "CHGSMTPA ALWRLY(*LIST)",
+    ],
+)
+def test_parse_accepts_the_name_alone_or_qualified_with_qsys(text: str) -> None:
+    assert parse(text) == ChangeSmtpRelay.build("*LIST")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        EndTcpConnection.build("10.1.1.5", 23, "10.9.9.9", 51123),
+        AddSmtpListEntry.build("*ACCEPT", "10.1.1.0", 24),
+        RemoveSmtpListEntry.build("*REJECT", "192.0.2.7"),
+        ChangeSmtpRelay.build("*NONE"),
+    ],
+)
+def test_every_command_is_built_qualified_with_qsys(command: ClCommand) -> None:
+    assert command.to_cl().startswith(f"{LIBRARY}/")
+    assert LIBRARY == "QSYS"
+    assert parse(command.to_cl()) == command
+    assert parse(command.to_cl().removeprefix("QSYS/")) == command
+
+
 def test_parse_change_smtp_relay() -> None:
     assert parse("CHGSMTPA ALWRLY(*LIST)") == ChangeSmtpRelay.build("*LIST")
     assert parse("chgsmtpa alwrly(*none)") == ChangeSmtpRelay.build("*NONE")
@@ -316,8 +346,11 @@ PARSE_ERRORS = [
     ("", "empty"),
     ("   ", "empty"),
     ("DLTLIB LIB(QGPL)", "Command DLTLIB in library *LIBL not found."),
-    ("QSYS/ENDTCPCNN *TCP '10.1.1.5' 23 '10.9.9.9' 1", "qualified with a library"),
-    ("*LIBL/CHGSMTPA ALWRLY(*LIST)", "qualified with a library"),
+    ("MYLIB/ENDTCPCNN *TCP '10.1.1.5' 23 '10.9.9.9' 1", "Command ENDTCPCNN in library MYLIB not found."),
+    ("QGPL/CHGSMTPA ALWRLY(*LIST)", "Command CHGSMTPA in library QGPL not found."),
+    ("/CHGSMTPA ALWRLY(*LIST)", "is not a library name"),
+    ("QSYS/ ALWRLY(*LIST)", "is not a command name"),
+    ("QSYS/CHGSMTPA/X ALWRLY(*LIST)", "is not a library name"),
     ("CHGSMTPA1234 ALWRLY(*LIST)", "not a command name"),
     ("CHGSMTPA ALWRLY(*LIST) +", "continuation"),
     ("CHGSMTPA ALWRLY(*LIST) -", "continuation"),

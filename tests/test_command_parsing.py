@@ -255,13 +255,13 @@ def test_change_requests_name_their_approval_policy(text: str, request_type: typ
     [
         (
             "smtp add accept 10.1.1.0 255.255.255.0 branch office",
-            "ADDSMTPLE TYPE(*ACCEPT) INTNETADR('10.1.1.0') SUBNETMASK('255.255.255.0')",
+            "QSYS/ADDSMTPLE TYPE(*ACCEPT) INTNETADR('10.1.1.0') SUBNETMASK('255.255.255.0')",
         ),
         (
             "smtp remove reject 192.0.2.1",
-            "RMVSMTPLE TYPE(*REJECT) INTNETADR('192.0.2.1') SUBNETMASK('255.255.255.255')",
+            "QSYS/RMVSMTPLE TYPE(*REJECT) INTNETADR('192.0.2.1') SUBNETMASK('255.255.255.255')",
         ),
-        ("relay set list close the open relay", "CHGSMTPA ALWRLY(*LIST)"),
+        ("relay set list close the open relay", "QSYS/CHGSMTPA ALWRLY(*LIST)"),
     ],
 )
 def test_cl_requests_give_the_exact_command(text: str, cl_text: str) -> None:
@@ -372,13 +372,13 @@ def test_bad_reasons(text: str, problem: str) -> None:
     [
         (
             "smtp add accept 10.1.1.0 /24 x') CHGSMTPA ALWRLY(*ALL) ('",
-            "ADDSMTPLE TYPE(*ACCEPT) INTNETADR('10.1.1.0') SUBNETMASK('255.255.255.0')",
+            "QSYS/ADDSMTPLE TYPE(*ACCEPT) INTNETADR('10.1.1.0') SUBNETMASK('255.255.255.0')",
         ),
         (
             'smtp remove reject 192.0.2.1 "\'); DLTLIB QGPL"',
-            "RMVSMTPLE TYPE(*REJECT) INTNETADR('192.0.2.1') SUBNETMASK('255.255.255.255')",
+            "QSYS/RMVSMTPLE TYPE(*REJECT) INTNETADR('192.0.2.1') SUBNETMASK('255.255.255.255')",
         ),
-        ("relay set none + CHGSMTPA ALWRLY(*ALL)", "CHGSMTPA ALWRLY(*NONE)"),
+        ("relay set none + CHGSMTPA ALWRLY(*ALL)", "QSYS/CHGSMTPA ALWRLY(*NONE)"),
     ],
 )
 def test_cl_text_in_a_reason_is_only_text(text: str, cl_text: str) -> None:
@@ -704,7 +704,7 @@ def test_sub_command_errors(text: str, problem: str, usage: str) -> None:
 def test_open_relay_parses_and_is_left_to_the_danger_policy() -> None:
     """`relay set all` is a dangerous change (two approvals, in red), judged by bot.changes.danger, not the grammar."""
     for text in ("relay set all everyone may relay", "relay set *ALL x", "relay set All"):
-        assert parse(text).request.to_cl() == "CHGSMTPA ALWRLY(*ALL)"
+        assert parse(text).request.to_cl() == "QSYS/CHGSMTPA ALWRLY(*ALL)"
     error = usage_error("relay set open x")
     for value in ("none", "list", "near", "both", "all"):
         assert value in error.problem

@@ -103,7 +103,7 @@ def test_cl_is_never_resent_after_a_dropped_connection():
     with pytest.raises(ConnectionFailedError, match="unknown"):
         connection.run_cl(ChangeSmtpRelay.build("*LIST"))
     assert driver.opened == 1
-    assert driver.connections[0].statements == [(sql.RUN_CL_COMMAND, ("CHGSMTPA ALWRLY(*LIST)",))]
+    assert driver.connections[0].statements == [(sql.RUN_CL_COMMAND, ("QSYS/CHGSMTPA ALWRLY(*LIST)",))]
 
 
 def test_cl_failure_carries_the_message_id():
@@ -116,7 +116,7 @@ def test_cl_failure_carries_the_message_id():
         SystemConnection(PROD, driver).run_cl(ChangeSmtpRelay.build("none"))
     assert failure.value.message_id == "CPF9801"
     assert failure.value.text.startswith("Object QATMSMTP")
-    assert failure.value.command == "CHGSMTPA ALWRLY(*NONE)"
+    assert failure.value.command == "QSYS/CHGSMTPA ALWRLY(*NONE)"
 
 
 def test_words_that_look_hexadecimal_are_not_message_ids():
@@ -314,10 +314,10 @@ def test_a_command_past_its_deadline_is_unknown_and_not_resent():
     driver = HangingDriver()
     wait, waited = expire_once_started(driver)
     connection = SystemConnection(replace(PROD, command_deadline=2.0), driver, wait=wait)
-    with pytest.raises(QueryTimeoutError, match="PROD: 'CHGSMTPA ALWRLY.*' did not answer .*unknown"):
+    with pytest.raises(QueryTimeoutError, match="PROD: 'QSYS/CHGSMTPA ALWRLY.*' did not answer .*unknown"):
         connection.run_cl(ChangeSmtpRelay.build("*LIST"))
     assert driver.hung.closed.wait(5)
-    assert driver.hung.statements == [(sql.RUN_CL_COMMAND, ("CHGSMTPA ALWRLY(*LIST)",))]
+    assert driver.hung.statements == [(sql.RUN_CL_COMMAND, ("QSYS/CHGSMTPA ALWRLY(*LIST)",))]
     assert len(driver.connections) == 1 and waited == [2.0 + PROD.login_timeout]
 
 

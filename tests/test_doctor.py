@@ -196,7 +196,7 @@ def test_the_demo_without_iosyscfg_refuses_netstat_and_smtp_changes_as_ibm_i_7_6
         for command in (ChangeSmtpRelay.build("*LIST"), AddSmtpListEntry.build("*ACCEPT", "10.9.9.9")):
             with pytest.raises(CLCommandError) as raised:
                 connection.run_cl(command)
-            assert raised.value.message_id == "CPF9899" and "*IOSYSCFG" in raised.value.text
+            assert raised.value.message_id == "TCP8050" and "*IOSYSCFG" in raised.value.text
         assert sql.read_user_special_authorities(connection, "warden") == frozenset()
         assert sql.read_user_special_authorities(connection, "NOSUCHUSER") is None
         assert sql.read_smtp_lists(connection).readable

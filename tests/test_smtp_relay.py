@@ -123,7 +123,7 @@ def test_attested_all_is_critical_and_labelled_attested():
     assert "attested in config by J. Smith, 2025-03-01" in finding.title
     assert "open access, very risky" in text_of(finding)
     assert finding.facts["relay_policy"] == "*ALL" and finding.facts["source"].startswith("attested")
-    assert finding.facts["fix_command"] == "CHGSMTPA ALWRLY(*LIST)"
+    assert finding.facts["fix_command"] == "QSYS/CHGSMTPA ALWRLY(*LIST)"
     assert "ALWRLY(*NONE) also blocks mail the system itself sends" in text_of(finding)
 
 
@@ -182,7 +182,7 @@ def test_mask_zero_accepts_relay_from_every_address():
     assert (finding.severity, finding.subject) == ("warning", "accept:0.0.0.0/0")
     assert "accepts relay from every address" in finding.title
     assert finding.facts["member"] == "ACCEPT" and "unconfirmed" in finding.facts["member_heuristic"]
-    assert finding.facts["remove_command"] == "RMVSMTPLE TYPE(*ACCEPT) INTNETADR('0.0.0.0') SUBNETMASK('0.0.0.0')"
+    assert finding.facts["remove_command"] == "QSYS/RMVSMTPLE TYPE(*ACCEPT) INTNETADR('0.0.0.0') SUBNETMASK('0.0.0.0')"
     assert any("member ACCEPT" in line for line in finding.details)
 
 

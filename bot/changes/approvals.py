@@ -346,7 +346,10 @@ class ApprovalService:
                     if recorded
                     else f"{state}, but the request was already {finished.state}: {outcome['text']}"
                 ),
-                details={"commands": list(request.commands)},
+                details={
+                    "commands": list(request.commands),
+                    **({"job_log": outcome["job_log"]} if "job_log" in outcome else {}),
+                },
                 at=now,
             )
             self._announce(
@@ -370,7 +373,13 @@ class ApprovalService:
                 results.append(f"{text}: completed")
             except CLCommandError as error:
                 results.append(f"{text}: {error.message_id or 'failed'} {error.text}")
-                return "failed", {"ok": False, "text": "\n".join(results), "message_id": error.message_id}
+                results += [f"job log: {message.describe()}" for message in error.job_log]
+                return "failed", {
+                    "ok": False,
+                    "text": "\n".join(results),
+                    "message_id": error.message_id,
+                    "job_log": [[message.message_id, message.message_type, message.text] for message in error.job_log],
+                }
             except (ConnectionFailedError, QueryTimeoutError) as error:
                 results.append(f"{text}: {error}")
                 return "unknown", {"ok": None, "text": "\n".join(results) + "\nVerify on the system before any retry."}

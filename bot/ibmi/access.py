@@ -28,6 +28,7 @@ from bot.ibmi.errors import (
     NotAuthorizedError,
     QueryTimeoutError,
 )
+from bot.ibmi.rows import JobLogMessage
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +223,28 @@ class SystemConnection:
                         f"{self.name}: {text!r} did not answer within {self.settings.query_timeout:g}s; "
                         "whether it ran is unknown — verify on the system"
                     ) from error
-                raise cl_error(text, _message(error)) from error
+                raise cl_error(text, _message(error), self._job_log()) from error
+
+    def _job_log(self) -> tuple[JobLogMessage, ...]:
+        """The job log messages a failed command left, read on its own connection (the job log is the server
+        job's) within the statement deadline; none when they cannot be read, since the command's failure is
+        what must be reported."""
+
+        def read(connection: Any) -> list[dict[str, Any]]:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql.JOB_LOG_MESSAGES, ())
+                columns = [column[0].upper() for column in cursor.description or ()]
+                return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            finally:
+                cursor.close()
+
+        try:
+            rows = self._within(read, self.settings.statement_limit, "reading the job log")
+        except Exception:
+            log.info("%s: the job log of a failed command could not be read", self.name, exc_info=True)
+            return ()
+        return sql.job_log_messages(rows)
 
     def close(self) -> None:
         with self._lock:
@@ -237,14 +259,15 @@ def _execute(connection: Any, statement: str, params: tuple[Any, ...]) -> None:
         cursor.close()
 
 
-def cl_error(command: str, driver_message: str) -> CLCommandError:
+def cl_error(command: str, driver_message: str, job_log: tuple[JobLogMessage, ...] = ()) -> CLCommandError:
     """The message id of a failed QCMDEXC, taken after "associated text is" when the driver says so (the
-    SQL0443 form commonly seen; IBM does not document it), else the first id-shaped word in the text."""
+    SQL0443 form commonly seen; IBM does not document it), else the first id-shaped word in the text
+    (also in the driver's "[CPF9899] text" shape, whose bracket is not kept)."""
     associated = driver_message.split("associated text is", 1)
     found = _MESSAGE_ID.findall(associated[-1])
     message_id = found[0] if found else None
     text = driver_message.strip()
     if message_id:
-        after = text.split(message_id, 1)[1].lstrip(" .:-")
+        after = text.split(message_id, 1)[1].lstrip(" .:-]")
         text = after or text
-    return CLCommandError(command, message_id, text)
+    return CLCommandError(command, message_id, text, job_log)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.ibmi.rows import JobLogMessage
+
 
 class IbmiError(Exception):
     """Base class for every failure of the IBM i access layer."""
@@ -30,11 +32,16 @@ class NotAuthorizedError(IbmiError):
 
 
 class CLCommandError(IbmiError):
-    """A CL command run through QSYS2.QCMDEXC failed; message_id is the CPF (or CPD, TCP...) id when known."""
+    """A CL command run through QSYS2.QCMDEXC failed; message_id is the CPF (or CPD, TCP...) id when known.
 
-    def __init__(self, command: str, message_id: str | None, text: str):
+    job_log holds the messages the command left in the job log, oldest first: the reason itself when the
+    driver reports only CPF0006 "Errors occurred in command" (a diagnostic such as CPD0032 comes before it).
+    """
+
+    def __init__(self, command: str, message_id: str | None, text: str, job_log: tuple[JobLogMessage, ...] = ()):
         self.command = command
         self.message_id = message_id
         self.text = text
+        self.job_log = job_log
         prefix = f"{message_id}: " if message_id else ""
         super().__init__(f"{prefix}{text}")

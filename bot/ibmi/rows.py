@@ -183,3 +183,18 @@ class OutputQueue:
     @property
     def qualified_name(self) -> str:
         return f"{self.library}/{self.name}"
+
+
+@dataclass(frozen=True)
+class JobLogMessage:
+    """A row of QSYS2.JOBLOG_INFO: one message of the bot's server job, such as the reason a CL command failed."""
+
+    message_id: str | None  # None for an impromptu message
+    message_type: str | None  # DIAGNOSTIC, ESCAPE, …
+    text: str
+    timestamp: str | None = None
+
+    def describe(self) -> str:
+        """One line: "CPD0032 (diagnostic): Not authorized to command …"."""
+        kind = f" ({self.message_type.lower()})" if self.message_type else ""
+        return f"{self.message_id or 'no id'}{kind}: {self.text}"

@@ -25,6 +25,7 @@ from bot.ibmi.errors import NotAuthorizedError
 from bot.ibmi.rows import (
     ActiveJob,
     ConnectionJob,
+    JobLogMessage,
     NetstatConnection,
     OutputQueue,
     RelayPolicy,
@@ -154,10 +155,23 @@ SELECT SYSTEM_OBJECT_SCHEMA, SYSTEM_OBJECT_NAME, OBJECT_AUTHORITY
 
 RUN_CL_COMMAND = "CALL QSYS2.QCMDEXC(?)"
 
+# The newest messages of the bot's own server job ('*'), read on the connection a CL command just failed on:
+# QCMDEXC reports a command that fails validation as CPF0006 "Errors occurred in command", and the reason (a
+# diagnostic such as CPD0032) is only in the job log. ORDINAL_POSITION is the job log's time order. IBM:
+# https://www.ibm.com/docs/en/ssw_ibm_i_74/rzajq/rzajqudfjobloginfo.htm (no authority needed for one's own job).
+JOB_LOG_LIMIT = 10
+JOB_LOG_MESSAGES = f"""
+SELECT MESSAGE_ID, MESSAGE_TYPE, MESSAGE_TEXT, MESSAGE_TIMESTAMP
+  FROM TABLE(QSYS2.JOBLOG_INFO('*')) X
+ ORDER BY ORDINAL_POSITION DESC
+ FETCH FIRST {JOB_LOG_LIMIT} ROWS ONLY
+"""
+
 IBM_ONLY_STATEMENTS = {
     "SMTP_JOBS": SMTP_JOBS,
     "SMTP_LIST_ALIAS": smtp_list_alias_statement("MEMBER"),
     "RUN_CL_COMMAND": RUN_CL_COMMAND,
+    "JOB_LOG_MESSAGES": JOB_LOG_MESSAGES,
 }
 
 
@@ -383,3 +397,33 @@ def read_user_special_authorities(conn: Queryable, profile: str) -> frozenset[st
     the profile (it silently omits profiles the caller may not read)."""
     rows = conn.query(USER_SPECIAL_AUTHORITIES, (profile.strip().upper(),))
     return _authorities(rows[0]["SPECIAL_AUTHORITIES"]) if rows else None
+
+
+_REASON_TYPES = ("DIAGNOSTIC", "ESCAPE")  # the kinds of message that say why a command failed
+
+
+def job_log_messages(rows: Sequence[Row]) -> tuple[JobLogMessage, ...]:
+    """The rows of JOB_LOG_MESSAGES (newest first) as the messages of the failed call, oldest first.
+
+    Only diagnostic and escape messages are kept; those the SQL interface adds about the call itself
+    (SQL0443 and the like) are left out: they restate what the driver already said.
+    """
+    messages = []
+    for row in rows:
+        message_id = _text(row.get("MESSAGE_ID"))
+        kind = _text(row.get("MESSAGE_TYPE"))
+        if (message_id and message_id.upper().startswith("SQL")) or (kind or "").upper() not in _REASON_TYPES:
+            continue
+        text = _text(row.get("MESSAGE_TEXT")) or ""
+        if not (message_id or text):
+            continue
+        timestamp = row.get("MESSAGE_TIMESTAMP")
+        messages.append(
+            JobLogMessage(
+                message_id=message_id,
+                message_type=kind,
+                text=text,
+                timestamp=None if timestamp is None else str(timestamp),
+            )
+        )
+    return tuple(reversed(messages))

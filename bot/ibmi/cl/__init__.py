@@ -1,7 +1,9 @@
 """CL commands the bot runs through ``CALL QSYS2.QCMDEXC(?)``, and the parser the demo system uses.
 
 A command object holds only parsed addresses, whole-number ports and known keyword values, so
-``to_cl()`` never carries free text; ``parse(cmd.to_cl()) == cmd`` for every command.
+``to_cl()`` never carries free text; ``parse(cmd.to_cl()) == cmd`` for every command. ``to_cl()`` always
+qualifies the command with QSYS (``QSYS/CHGSMTPA …``): an unqualified name is resolved through the server job's
+library list, where a same-named command in an earlier library would run instead.
 Untrusted values enter through each command's ``build()`` (the parser uses it too) and are
 rejected with a `CLValidationError` whose message is safe to show in Slack.
 
@@ -18,6 +20,7 @@ IBM sources:
 """
 
 from bot.ibmi.cl.commands import (
+    LIBRARY,
     AddSmtpListEntry,
     ChangeSmtpRelay,
     ClCommand,
@@ -37,6 +40,7 @@ from bot.ibmi.cl.values import (
 )
 
 __all__ = [
+    "LIBRARY",
     "MAX_COMMAND_LENGTH",
     "RELAY_POLICIES",
     "SMTP_LIST_TYPES",

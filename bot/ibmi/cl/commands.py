@@ -19,6 +19,8 @@ from bot.ibmi.cl.values import (
     quote_cl_string,
 )
 
+LIBRARY = "QSYS"  # every command is qualified, so no same-named command earlier in the library list runs instead
+
 
 @dataclass(frozen=True)
 class EndTcpConnection:
@@ -31,6 +33,8 @@ class EndTcpConnection:
     local_port: int
     remote_address: IPAddress
     remote_port: int
+
+    cl_name: ClassVar[str] = "ENDTCPCNN"
 
     def __post_init__(self) -> None:
         _canonical("LCLINTNETA", self.local_address, _ip_address)
@@ -56,7 +60,7 @@ class EndTcpConnection:
 
     def to_cl(self) -> str:
         return (
-            f"ENDTCPCNN PROTOCOL(*TCP) LCLINTNETA({quote_cl_string(self.local_address.compressed)})"
+            f"{LIBRARY}/{self.cl_name} PROTOCOL(*TCP) LCLINTNETA({quote_cl_string(self.local_address.compressed)})"
             f" LCLPORT({self.local_port}) RMTINTNETA({quote_cl_string(self.remote_address.compressed)})"
             f" RMTPORT({self.remote_port})"
         )
@@ -90,7 +94,7 @@ class _SmtpListEntry:
 
     def to_cl(self) -> str:
         return (
-            f"{self.cl_name} TYPE({self.list_type}) INTNETADR({quote_cl_string(str(self.address))})"
+            f"{LIBRARY}/{self.cl_name} TYPE({self.list_type}) INTNETADR({quote_cl_string(str(self.address))})"
             f" SUBNETMASK({quote_cl_string(str(self.mask))})"
         )
 
@@ -118,6 +122,8 @@ class ChangeSmtpRelay:
 
     allow_relay: str
 
+    cl_name: ClassVar[str] = "CHGSMTPA"
+
     def __post_init__(self) -> None:
         _canonical("ALWRLY", self.allow_relay, _relay_policy)
 
@@ -127,7 +133,7 @@ class ChangeSmtpRelay:
         return cls(_relay_policy("ALWRLY", allow_relay))
 
     def to_cl(self) -> str:
-        return f"CHGSMTPA ALWRLY({self.allow_relay})"
+        return f"{LIBRARY}/{self.cl_name} ALWRLY({self.allow_relay})"
 
 
 ClCommand = EndTcpConnection | AddSmtpListEntry | RemoveSmtpListEntry | ChangeSmtpRelay

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.ibmi.cl.commands import (
+    LIBRARY,
     AddSmtpListEntry,
     ChangeSmtpRelay,
     ClCommand,
@@ -57,13 +58,16 @@ _GRAMMARS: dict[str, _Grammar] = {
 
 _BLANKS = re.compile(r" *")
 _COMMAND_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,9}")
+_LIBRARY_NAME = re.compile(r"\*LIBL|[A-Za-z$#@][A-Za-z0-9$#@_.]{0,9}", re.IGNORECASE)
 _KEYWORD_OPEN = re.compile(r"([A-Za-z][A-Za-z0-9]{0,9})\(")
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 _UNQUOTED = re.compile(r"[A-Za-z0-9*._:]+")
 
 
 def parse(text: str) -> ClCommand:
-    """The command in text, one of ENDTCPCNN, ADDSMTPLE, RMVSMTPLE and CHGSMTPA (see the module docstring).
+    """The command in text, one of ENDTCPCNN, ADDSMTPLE, RMVSMTPLE and CHGSMTPA (see the module docstring), by
+    its name alone or qualified with QSYS (QSYS/CHGSMTPA); *LIBL/ is taken as the name alone. Another library is
+    reported as IBM i reports a command it cannot find there (CPD0030).
 
     Raises CLParseError when text is not one of them, CLValidationError when a value is not valid.
     """
@@ -102,13 +106,14 @@ def _command_name(text: str, position: int) -> tuple[str, int]:
     end = text.find(" ", position)
     end = len(text) if end < 0 else end
     word = text[position:end]
-    if "/" in word:
-        raise CLParseError(f"{show(word)} is qualified with a library; give the command name alone")
+    library, _, word = word.rpartition("/") if "/" in word else ("*LIBL", "", word)
     if not _COMMAND_NAME.fullmatch(word):
         raise CLParseError(f"{show(word)} is not a command name")
-    name = word.upper()
-    if name not in _GRAMMARS:
-        raise CLParseError(f"Command {name} in library *LIBL not found.", "CPD0030")
+    if not _LIBRARY_NAME.fullmatch(library):
+        raise CLParseError(f"{show(library)} is not a library name")
+    name, library = word.upper(), library.upper()
+    if name not in _GRAMMARS or library not in (LIBRARY, "*LIBL"):
+        raise CLParseError(f"Command {name} in library {library} not found.", "CPD0030")
     return name, end
 
 

@@ -6,8 +6,10 @@ import ipaddress
 import sqlite3
 from collections.abc import Collection
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from bot.ibmi.cl import (
+    LIBRARY,
     AddSmtpListEntry,
     ChangeSmtpRelay,
     ClCommand,
@@ -17,38 +19,85 @@ from bot.ibmi.cl import (
     RemoveSmtpListEntry,
     parse,
 )
-from bot.ibmi.drivers.demo import schema, seed
+from bot.ibmi.drivers.demo import schema
 from bot.ibmi.drivers.demo.errors import CommandFailed, DemoError, sql0443
 from bot.ibmi.drivers.demo.store import insert_list_entry
 
 # The CL commands that need *IOSYSCFG special authority.
 _IOSYSCFG_COMMANDS = (AddSmtpListEntry, RemoveSmtpListEntry, ChangeSmtpRelay)
 
+# The demo job's job log, read through QSYS2.JOBLOG_INFO('*'): one per connection, as each server job has its own.
+JOB_LOG_TABLE = "QTEMP.WARDEN_JOBLOG"
+JOB_LOG_COLUMNS = """
+    ORDINAL_POSITION INTEGER PRIMARY KEY,
+    MESSAGE_ID VARCHAR(7),
+    MESSAGE_TYPE VARCHAR(13),
+    MESSAGE_TEXT VARCHAR(1024),
+    MESSAGE_TIMESTAMP TEXT"""
+ERRORS_IN_COMMAND = "Errors occurred in command."
 
-def run_command(db: sqlite3.Connection, text: str, missing_authorities: Collection[str]) -> None:
-    """Run one CL command as QCMDEXC would, and log it with its outcome in WARDEN_DEMO.COMMAND_LOG."""
+
+def run_command(
+    db: sqlite3.Connection,
+    text: str,
+    missing_authorities: Collection[str],
+    excluded_commands: Collection[str] = (),
+) -> None:
+    """Run one CL command as QCMDEXC would: log it with its outcome in WARDEN_DEMO.COMMAND_LOG, and a failure's
+    messages in the job log (docs/demo-system.md names the IBM source of each message id)."""
     try:
         command = parse(text)
+        name = type(command).cl_name
+        if name in excluded_commands:
+            # The command object is *EXCLUDE to the profile: found while the command is checked, before it runs.
+            raise _Refused(("CPD0032", f"Not authorized to command {name} in library {LIBRARY}."))
         if "*IOSYSCFG" in missing_authorities and isinstance(command, _IOSYSCFG_COMMANDS):
-            # CHGSMTPA and ADDSMTPLE need *IOSYSCFG (IBM; RMVSMTPLE is assumed to mirror ADDSMTPLE). The
-            # message id IBM i sends for the missing authority is not confirmed: the demo uses CPF9899.
-            raise CommandFailed(
-                "CPF9899",
-                f"Error occurred during processing of command. {command.to_cl().split()[0]} requires "
-                "*IOSYSCFG special authority, which user profile "
-                f"{seed.BOT_PROFILE} does not have.",
-            )
+            # IBM's TCP/IP configuration commands end with TCP8050 when the profile lacks *IOSYSCFG (RMVSMTPLE is
+            # assumed to mirror ADDSMTPLE and CHGSMTPA, whose pages name the restriction).
+            raise CommandFailed("TCP8050", f"*IOSYSCFG authority required to use {name}.")
         apply_command(db, command)
-        outcome = "completed"
     except (CLParseError, CLValidationError) as error:
-        message_id = getattr(error, "message_id", "CPF0006")
-        outcome = f"{message_id}: {error}"
-        _log_command(db, text, outcome)
-        raise DemoError("38501", sql0443(message_id, str(error))) from error
+        detail = error.detail if isinstance(error, CLParseError) else str(error)
+        detail_id = error.detail_id if isinstance(error, CLParseError) else None
+        _fail(db, text, (detail_id, detail), ("CPF0006", ERRORS_IN_COMMAND), error)
+    except _Refused as refused:
+        _fail(db, text, refused.diagnostic, ("CPF0006", ERRORS_IN_COMMAND), refused)
     except CommandFailed as error:
-        _log_command(db, text, f"{error.message_id}: {error.text}")
-        raise DemoError("38501", sql0443(error.message_id, error.text)) from error
-    _log_command(db, text, outcome)
+        _fail(db, text, None, (error.message_id, error.text), error)
+    _log_command(db, text, "completed")
+
+
+class _Refused(Exception):
+    """A command IBM i refuses while checking it: a diagnostic, then CPF0006."""
+
+    def __init__(self, diagnostic: tuple[str | None, str]):
+        super().__init__(*diagnostic)
+        self.diagnostic = diagnostic
+
+
+def _fail(
+    db: sqlite3.Connection,
+    text: str,
+    diagnostic: tuple[str | None, str] | None,
+    escape: tuple[str, str],
+    cause: Exception,
+) -> NoReturn:
+    """Record a failed command as IBM i would (job log: the diagnostic, the escape message, then the SQL
+    interface's SQL0443) and raise the driver's error, which names only the escape message."""
+    if diagnostic is not None:
+        _log_message(db, diagnostic[0], "DIAGNOSTIC", diagnostic[1])
+    _log_message(db, escape[0], "ESCAPE", escape[1])
+    driver_text = sql0443(escape[0], escape[1] if diagnostic is None else f"{escape[1]} {diagnostic[1]}")
+    _log_message(db, "SQL0443", "DIAGNOSTIC", driver_text.split("]")[-1])
+    _log_command(db, text, f"{escape[0]}: {escape[1]}" + (f" {diagnostic[1]}" if diagnostic else ""))
+    raise DemoError("38501", driver_text) from cause
+
+
+def _log_message(db: sqlite3.Connection, message_id: str | None, message_type: str, text: str) -> None:
+    db.execute(
+        f"INSERT INTO {JOB_LOG_TABLE} (MESSAGE_ID, MESSAGE_TYPE, MESSAGE_TEXT, MESSAGE_TIMESTAMP) VALUES (?, ?, ?, ?)",
+        (message_id, message_type, text[:1024], datetime.now(UTC).isoformat(sep=" ")),
+    )
 
 
 def _log_command(db: sqlite3.Connection, command: str, outcome: str) -> None:

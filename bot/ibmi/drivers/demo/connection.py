@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.ibmi import sql
 from bot.ibmi.access import ConnectionSettings
-from bot.ibmi.drivers.demo.commands import run_command
+from bot.ibmi.drivers.demo.commands import JOB_LOG_COLUMNS, JOB_LOG_TABLE, run_command
 from bot.ibmi.drivers.demo.errors import DemoError, as_db2_error
 from bot.ibmi.drivers.demo.schema import member_table
 from bot.ibmi.drivers.demo.seed import BOT_PROFILE, USERS
@@ -61,6 +61,7 @@ class DemoConnection:
         traffic_interval: float | None = None,
         seed: int = 1,
         missing_authorities: Sequence[str] = (),
+        excluded_commands: Sequence[str] = (),
     ):
         self.folder = folder
         self.latency = latency
@@ -69,7 +70,9 @@ class DemoConnection:
         self.traffic_interval = traffic_interval
         self.seed = seed
         self.missing_authorities = frozenset(missing_authorities)
+        self.excluded_commands = frozenset(name.upper() for name in excluded_commands)  # *EXCLUDE to the profile
         self._db: sqlite3.Connection | None = open_libraries(folder)
+        self._db.execute(f"CREATE TABLE {JOB_LOG_TABLE} ({JOB_LOG_COLUMNS})")
         _set_bot_profile_authorities(self._db, self.missing_authorities)
 
     def cursor(self) -> DemoCursor:
@@ -121,6 +124,13 @@ class DemoCursor:
         if normalised == sql.RUN_CL_COMMAND:
             self._run_cl(params[0] if params else "")
             self._set_result(None, [])
+        elif normalised == _normalise(sql.JOB_LOG_MESSAGES):
+            cursor = self._db.execute(
+                "SELECT MESSAGE_ID, MESSAGE_TYPE, MESSAGE_TEXT, MESSAGE_TIMESTAMP FROM "
+                f"{JOB_LOG_TABLE} ORDER BY ORDINAL_POSITION DESC "
+                f"LIMIT {sql.JOB_LOG_LIMIT}"
+            )
+            self._set_result(cursor.description, cursor.fetchall())
         elif normalised == _normalise(sql.SMTP_JOBS):
             cursor = self._db.execute("SELECT JOB_NAME, JOB_STATUS, SUBSYSTEM FROM WARDEN_DEMO.ACTIVE_JOBS")
             self._set_result(cursor.description, cursor.fetchall())
@@ -176,7 +186,8 @@ class DemoCursor:
         self._db.execute(f"CREATE TABLE QTEMP.{alias} AS SELECT * FROM QUSRSYS.{table}")
 
     def _run_cl(self, text: Any) -> None:
-        run_command(self._db, str(text), self._connection.missing_authorities)
+        connection = self._connection
+        run_command(self._db, str(text), connection.missing_authorities, connection.excluded_commands)
 
     def _advance_traffic(self) -> None:
         advance_traffic(self._db, self._connection.traffic_interval, self._connection.seed)
