@@ -33,12 +33,13 @@ def connection_settings(system: SystemSettings, env: Mapping[str, str] = os.envi
     user, password = system_credentials(system, env)
     return ConnectionSettings(
         name=system.name,
-        driver="odbc",
+        driver=system.driver,
         connection_string=system.connection,
         user=user,
         password=password,
         login_timeout=system.login_timeout,
         query_timeout=system.query_timeout,
+        ca_file=system.ca_file,
     )
 
 

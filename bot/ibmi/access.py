@@ -51,13 +51,14 @@ class ConnectionSettings:
     """What one connection to one IBM i needs; credentials are resolved by whoever builds it."""
 
     name: str  # the system's name, used in every error message
-    driver: str  # a key of bot.ibmi.drivers.DRIVERS: "demo" or "odbc"
-    connection_string: str = ""  # ODBC: the configured string or DSN, without UID/PWD
+    driver: str  # a key of bot.ibmi.drivers.DRIVERS: "demo", "odbc" or "mapepire"
+    connection_string: str = ""  # ODBC: the configured string or DSN, without UID/PWD; Mapepire: mapepire://HOST[:PORT]
     user: str | None = None
     password: str | None = field(default=None, repr=False)
     login_timeout: float = 10.0  # seconds
     query_timeout: float = 30.0  # seconds
     demo: DemoOptions | None = None  # the demo driver's own settings
+    ca_file: Path | None = None  # Mapepire: the PEM file to verify the server's certificate with
 
 
 class Driver(Protocol):
