@@ -34,13 +34,14 @@ class _VerifiedJob(SQLJob):
     def _get_channel(self, db2_server: DaemonServer) -> ClientConnection:
         host = str(db2_server.host)
         netloc = f"[{host}]" if ":" in host else host
+        # Entered as a context manager (closed by the job's close()): websockets 17.1 deprecates any other use.
         return open_websocket(
             f"wss://{netloc}:{db2_server.port}/db/",
             additional_headers={"Authorization": basic_authorization(db2_server.user, db2_server.get_password())},
             open_timeout=self._open_timeout,
             ssl=self._tls,
             max_size=MAX_MESSAGE_BYTES,
-        )
+        ).__enter__()
 
 
 class VerifiedConnection(Connection):
