@@ -223,3 +223,19 @@ def test_doctor_reports_the_mapepire_driver_and_the_trust(tmp_path, standin, cer
     assert f"PROD: reachable (signed on through Mapepire at mapepire://127.0.0.1:{standin.port}" in text
     assert f"certificate verified against {certificate[0]}" in text
     assert "PROD: NETSTAT readable" in text and PASSWORD not in text
+
+
+def test_the_standin_answers_mapepires_own_sql_and_cl_requests(standin, certificate):
+    """mapepire-python's non-DB-API calls (`sql` and `cl` requests) get the shapes the client parses."""
+    from bot.ibmi.drivers.mapepire import connect
+
+    connection = connect(connection_settings(mapepire_system(standin, certificate[0]), ENV))
+    try:
+        rows = connection.job.query_and_run("SELECT COUNT(*) AS N FROM QSYS2.NETSTAT_INFO")
+        assert rows["success"] and rows["data"][0]["N"] > 0
+        done = connection.job.query("CHGSMTPA ALWRLY(*NONE)", opts={"isClCommand": True}).run()
+        assert done["success"] and done["is_done"]
+    finally:
+        connection.close()
+    assert [r["type"] for r in standin.requests] == ["connect", "sql", "cl"]
+    assert standin.requests[-1]["cmd"] == "CHGSMTPA ALWRLY(*NONE)"
