@@ -36,7 +36,7 @@ def connection_settings(system: SystemSettings, env: Mapping[str, str] = os.envi
     user, password = system_credentials(system, env)
     return ConnectionSettings(
         name=system.name,
-        driver="odbc",
+        driver=system.driver,
         connection_string=system.connection,
         user=user,
         password=password,
@@ -44,6 +44,7 @@ def connection_settings(system: SystemSettings, env: Mapping[str, str] = os.envi
         query_timeout=system.query_timeout,
         statement_deadline=system.statement_deadline,
         command_deadline=system.command_deadline,
+        ca_file=system.ca_file,
     )
 
 

@@ -91,6 +91,7 @@ def test_example_config_commented_systems_are_valid(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, uncommented), env={})
     prod, local = config.system("PROD"), config.system("local")
     assert prod.connection.startswith("DRIVER={IBM i Access ODBC Driver}")
+    assert config.system("EDGE").driver == "mapepire"
     assert (prod.user_env, prod.password_env) == ("PROD_USER", "PROD_PASSWORD")
     assert prod.query_timeout == 60.0 and prod.demo is None
     assert local.connection == "DSN=*LOCAL" and local.user_env is None

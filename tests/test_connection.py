@@ -14,7 +14,7 @@ from bot.config import ConfigError, DemoSettings, SystemSettings
 from bot.ibmi import sql
 from bot.ibmi.access import DEADLINE_MARGIN, ConnectionSettings, DemoOptions, SystemConnection, cl_error
 from bot.ibmi.cl import ChangeSmtpRelay
-from bot.ibmi.drivers import DRIVERS, demo, driver_for, odbc, system_connection
+from bot.ibmi.drivers import DRIVERS, demo, driver_for, mapepire, odbc, system_connection
 from bot.ibmi.drivers.odbc import classify_error, connection_string, load_pyodbc
 from bot.ibmi.errors import (
     CLCommandError,
@@ -204,10 +204,10 @@ def test_demo_systems_never_import_pyodbc(demo_system):
 
 
 def test_the_driver_is_chosen_by_its_kind():
-    assert driver_for("demo") is demo and driver_for("odbc") is odbc
-    assert set(DRIVERS) == {"demo", "odbc"}
-    with pytest.raises(ValueError, match="no IBM i driver 'mapepire'; known: demo, odbc"):
-        driver_for("mapepire")
+    assert driver_for("demo") is demo and driver_for("odbc") is odbc and driver_for("mapepire") is mapepire
+    assert set(DRIVERS) == {"demo", "odbc", "mapepire"}
+    with pytest.raises(ValueError, match="no IBM i driver 'jt400'; known: demo, mapepire, odbc"):
+        driver_for("jt400")
 
 
 def test_connection_settings_carry_what_the_driver_needs_and_hide_the_password():

@@ -185,10 +185,14 @@ class DemoSettings:
     missing_authorities: tuple[str, ...] = ()
 
 
+MAPEPIRE_SCHEME = "mapepire://"
+MAPEPIRE_DEFAULT_PORT = 8076  # the Mapepire server's default port
+
+
 @dataclass(frozen=True)
 class SystemSettings:
     name: str
-    connection: str  # "demo", an ODBC connection string, or "DSN=…"
+    connection: str  # "demo", an ODBC connection string, "DSN=…", or "mapepire://HOST[:PORT]"
     trusted: tuple[IPNetwork, ...] = ()
     user_env: str | None = None  # name of the environment variable holding the user profile
     password_env: str | None = None  # name of the environment variable holding the password
@@ -200,10 +204,22 @@ class SystemSettings:
     command_deadline: float | None = None
     demo: DemoSettings | None = None
     checks: Mapping[str, CheckOverride] = field(default_factory=dict)
+    ca_file: Path | None = None  # Mapepire: PEM file of the CA (or the server's own certificate) to trust
 
     @property
     def is_demo(self) -> bool:
         return self.connection == "demo"
+
+    @property
+    def is_mapepire(self) -> bool:
+        return self.connection.lower().startswith(MAPEPIRE_SCHEME)
+
+    @property
+    def driver(self) -> str:
+        """The kind of driver that reaches this system: "demo", "mapepire" or "odbc"."""
+        if self.is_demo:
+            return "demo"
+        return "mapepire" if self.is_mapepire else "odbc"
 
 
 @dataclass(frozen=True)

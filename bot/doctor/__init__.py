@@ -1,6 +1,7 @@
 """`ibmi-warden doctor`: a checklist of what the bot needs, one line per item, with a fix for each failure.
 
-Items: the configuration, the ODBC driver (only when an ODBC system is configured), per system what its
+Items: the configuration, the ODBC driver (only when an ODBC system is configured), mapepire-python (only
+when a Mapepire system is configured), per system what its
 profile can read (NETSTAT, the job view, output queues, the SMTP lists) and whether it may run approved
 SMTP changes, Slack (the bot token and its scopes), and the audit key and anchor channel. Each item is
 `ok`, `FAIL`, `WARN`, `unknown` or `skipped`; FAIL and WARN come with the fix. Nothing is changed anywhere:
@@ -20,7 +21,7 @@ from typing import TextIO
 
 from bot.config import Config, ConfigError, Secrets, load_config
 from bot.doctor.audit import check_audit_key
-from bot.doctor.driver import check_odbc_driver
+from bot.doctor.driver import check_mapepire_driver, check_odbc_driver
 from bot.doctor.report import EXIT_NO_CONFIG, EXIT_NOT_READY, EXIT_READY, FAIL, OK, Report
 from bot.doctor.slack import BOT_SCOPES, check_slack
 from bot.doctor.system import check_system
@@ -54,6 +55,7 @@ def run_doctor(
     systems = ", ".join(s.name for s in config.systems)
     report.add(OK, "configuration", f"{len(config.systems)} system{'s' if len(config.systems) != 1 else ''}: {systems}")
     check_odbc_driver(config, report)
+    check_mapepire_driver(config, report)
     for system in config.systems:
         check_system(config, system, report, env)
     check_slack(config, secrets, report)

@@ -19,6 +19,7 @@ from bot.doctor.report import (
 from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.drivers.demo.seed import BOT_PROFILE as DEMO_BOT_PROFILE
+from bot.ibmi.drivers.mapepire import DRIVER_HELP as MAPEPIRE_HELP
 from bot.ibmi.drivers.odbc import DRIVER_HELP
 from bot.ibmi.errors import (
     ConnectionFailedError,
@@ -99,7 +100,12 @@ def _check_system(
     if isinstance(netstat_error, ConnectionFailedError | DriverMissingError | QueryTimeoutError):
         report.add(FAIL, f"{name}: reachable", _error_text(netstat_error), fix=_reach_fix(system, netstat_error))
         return
-    where = f"demo system in {system.demo.path}" if system.demo is not None else "signed on"
+    if system.demo is not None:
+        where = f"demo system in {system.demo.path}"
+    elif system.is_mapepire:
+        where = f"signed on through Mapepire at {system.connection} ({_tls_trust(system)})"
+    else:
+        where = "signed on"
     as_whom = f" as {profile}" if profile else ""
     report.add(OK, f"{name}: reachable", f"{where}{as_whom}; first statement answered in {elapsed * 1000:.0f} ms")
     report.add(UNKNOWN, f"{name}: IBM i release", "not read: the bot knows no documented service that returns it")
@@ -146,9 +152,15 @@ def _check_system(
     _check_smtp(config, system, connection, report)
 
 
+def _tls_trust(system: SystemSettings) -> str:
+    if system.ca_file is not None:
+        return f"certificate verified against {system.ca_file}"
+    return "certificate verified against the operating system's trusted CAs"
+
+
 def _reach_fix(system: SystemSettings, error: IbmiError) -> str:
     if isinstance(error, DriverMissingError):
-        return DRIVER_HELP
+        return MAPEPIRE_HELP if system.is_mapepire else DRIVER_HELP
     if system.is_demo:
         folder = system.demo.path if system.demo is not None else "the demo folder"
         return f"check that {folder} ([systems.demo] path) is a writable folder and not used by another program"
@@ -162,6 +174,13 @@ def _reach_fix(system: SystemSettings, error: IbmiError) -> str:
         if system.user_env
         else ""
     )
+    if system.is_mapepire:
+        return (
+            f"check that the Mapepire server runs on the system and listens at {system.connection} "
+            f"(with Service Commander: sc start mapepire), the network path "
+            f"to that port, that its certificate is trusted ({_tls_trust(system)}; name the CA's PEM file in "
+            f"ca_file){variables}"
+        )
     return (
         f"check SYSTEM= (or the DSN) in the connection string, the network path to the host servers "
         f"(ports 449 and 8471, or 9471 with SSL=1){variables}; and, if the driver reports it, that "

@@ -60,8 +60,8 @@ class ConnectionSettings:
     """What one connection to one IBM i needs; credentials are resolved by whoever builds it."""
 
     name: str  # the system's name, used in every error message
-    driver: str  # a key of bot.ibmi.drivers.DRIVERS: "demo" or "odbc"
-    connection_string: str = ""  # ODBC: the configured string or DSN, without UID/PWD
+    driver: str  # a key of bot.ibmi.drivers.DRIVERS: "demo", "odbc" or "mapepire"
+    connection_string: str = ""  # ODBC: the configured string or DSN, without UID/PWD; Mapepire: mapepire://HOST[:PORT]
     user: str | None = None
     password: str | None = field(default=None, repr=False)
     login_timeout: float = 10.0  # seconds
@@ -69,6 +69,7 @@ class ConnectionSettings:
     statement_deadline: float | None = None  # seconds of wall-clock time per statement; None: query_timeout + margin
     command_deadline: float | None = None  # the same for a CL command
     demo: DemoOptions | None = None  # the demo driver's own settings
+    ca_file: Path | None = None  # Mapepire: the PEM file to verify the server's certificate with
 
     @property
     def statement_limit(self) -> float:

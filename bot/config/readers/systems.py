@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from bot.config.model import DEMO_REMOVABLE_AUTHORITIES, DemoSettings, IPNetwork, SystemSettings
+from bot.config.model import (
+    DEMO_REMOVABLE_AUTHORITIES,
+    MAPEPIRE_DEFAULT_PORT,
+    MAPEPIRE_SCHEME,
+    DemoSettings,
+    IPNetwork,
+    SystemSettings,
+)
 from bot.config.readers.checks import read_check_overrides
 from bot.config.validation import Problems, Section, not_empty, pattern_check, wrong_type_text
 from bot.net import AddressProblem, parse_typed_network
@@ -18,7 +26,12 @@ _DRIVER_OR_DSN = re.compile(r"(?:^|;)\s*(?:DRIVER|DSN)\s*=\s*[^;\s]", re.IGNOREC
 CONNECTION_FORM = (
     '"demo", an ODBC connection string like '
     "'DRIVER={IBM i Access ODBC Driver};SYSTEM=ibmi.example.com;SSL=1', "
-    "or 'DSN=<name>' ('DSN=*LOCAL' when running on IBM i)"
+    "'DSN=<name>' ('DSN=*LOCAL' when running on IBM i), "
+    f"or a Mapepire server like '{MAPEPIRE_SCHEME}ibmi.example.com' or '{MAPEPIRE_SCHEME}ibmi.example.com:8076'"
+)
+MAPEPIRE_FORM = (
+    f"'{MAPEPIRE_SCHEME}HOST' or '{MAPEPIRE_SCHEME}HOST:PORT' (port 1-65535, default {MAPEPIRE_DEFAULT_PORT}; "
+    "an IPv6 address in brackets), with no user, password, path or query"
 )
 NETWORK_FORM = "CIDR like '10.0.0.0/8' or an address like '192.0.2.7'"
 
@@ -26,6 +39,8 @@ NETWORK_FORM = "CIDR like '10.0.0.0/8' or an address like '192.0.2.7'"
 def _check_connection(value: str) -> str | None:
     if value == "demo":
         return None
+    if value.lower().startswith(MAPEPIRE_SCHEME):
+        return _check_mapepire(value)
     if _CREDENTIAL_KEY.search(value):
         # The value holds a password: never repeat it.
         return (
@@ -35,6 +50,26 @@ def _check_connection(value: str) -> str | None:
     if _DRIVER_OR_DSN.search(value):
         return None
     return f"{value!r} is not a connection; expected {CONNECTION_FORM}"
+
+
+def _check_mapepire(value: str) -> str | None:
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if parts is not None and "@" in parts.netloc:
+        # The value may hold a password: never repeat it.
+        return (
+            "contains a user or password before '@'; expected "
+            f"{MAPEPIRE_FORM}: the user and password come from the environment variables named by "
+            "user_env and password_env"
+        )
+    if parts is None or not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
+        return f"{value!r} is not a Mapepire address; expected {MAPEPIRE_FORM}"
+    if port == 0:
+        return f"{value!r} has port 0; expected {MAPEPIRE_FORM}"
+    return None
 
 
 _SYSTEM_KEYS = (
@@ -49,6 +84,7 @@ _SYSTEM_KEYS = (
     "command_deadline",
     "demo",
     "checks",
+    "ca_file",
 )
 _DEMO_KEYS = ("path", "latency", "hang", "traffic", "traffic_interval", "seed", "missing_authorities")
 
@@ -109,7 +145,26 @@ def _read_system(section: Section) -> SystemSettings:
         command_deadline=section.optional_duration("command_deadline", 0.0, exclusive=True),
         demo=demo,
         checks=read_check_overrides(section),
+        ca_file=_read_ca_file(section),
     )
+
+
+def _read_ca_file(section: Section) -> Path | None:
+    """The PEM file a Mapepire system's certificate is verified against (the system's CA, or its own
+    self-signed certificate); without it, the operating system's trusted CAs."""
+    expected = "the path of a PEM file holding the CA certificate that signed the Mapepire server's certificate"
+    text = section.string("ca_file", expected, check=not_empty(expected))
+    if text is None:
+        return None
+    connection = section.data.get("connection")
+    if not (isinstance(connection, str) and connection.lower().startswith(MAPEPIRE_SCHEME)):
+        section.problem("ca_file", f"is only used with connection = '{MAPEPIRE_SCHEME}HOST[:PORT]'; remove it here")
+        return None
+    path = Path(text)
+    if not path.is_file():
+        section.problem("ca_file", f"{text!r} is not a readable file; expected {expected}")
+        return None
+    return path
 
 
 def _parse_network(problems: Problems, key: str, text: str) -> IPNetwork | None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.ibmi.access import ConnectionSettings, Driver, SystemConnection
-from bot.ibmi.drivers import demo, odbc
+from bot.ibmi.drivers import demo, mapepire, odbc
 
 DRIVERS: Mapping[str, Driver] = {
     "demo": demo,
     "odbc": odbc,
+    "mapepire": mapepire,
 }
 
 
