@@ -31,6 +31,7 @@ def connection_settings(system: SystemSettings, env: Mapping[str, str] = os.envi
                 traffic_interval=demo.traffic_interval if demo.traffic else None,
                 seed=demo.seed,
                 missing_authorities=demo.missing_authorities,
+                release=demo.release,
             ),
         )
     user, password = system_credentials(system, env)

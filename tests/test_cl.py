@@ -61,7 +61,7 @@ def test_end_tcp_connection_keeps_ipv4_mapped_addresses() -> None:
     command = EndTcpConnection.build("::ffff:10.1.1.5", 23, "::ffff:10.9.9.9", 4000)
     mapped = ipaddress.IPv6Address("::ffff:10.1.1.5")
     assert command.local_address == mapped
-    assert f"LCLINTNETA('{mapped.compressed}')" in command.to_cl()
+    assert "LCLINTNETA('::ffff:10.1.1.5')" in command.to_cl()  # the same on Python 3.11 and 3.13
 
 
 def test_add_smtp_list_entry_builds_the_documented_command() -> None:

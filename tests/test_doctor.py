@@ -65,7 +65,8 @@ def test_doctor_passes_on_the_bundled_demo_configuration(tmp_path):
     assert "  ok      ODBC driver (not needed: demo systems only)" in out
     assert "  ok      DEMO: NETSTAT readable (17 listening sockets" in out
     assert "  ok      DEMO: *IOSYSCFG for approved SMTP changes (WARDEN holds *IOSYSCFG)" in out
-    assert "  unknown DEMO: IBM i release (not read" in out
+    assert "  ok      DEMO: IBM i release (IBM i 7.5)" in out
+    assert "  ok      DEMO: PTF groups (installed: SF99950 level 6)" in out
     assert "  unknown DEMO: SMTP relay policy" in out and "attested_policy" in out
     assert "  ok      DEMO: SMTP lists readable (3 entries" in out
     assert "  ok      DEMO: output queues readable (4 visible" in out

@@ -223,6 +223,8 @@ def test_doctor_reports_the_mapepire_driver_and_the_trust(tmp_path, standin, cer
     assert f"PROD: reachable (signed on through Mapepire at mapepire://127.0.0.1:{standin.port}" in text
     assert f"certificate verified against {certificate[0]}" in text
     assert "PROD: NETSTAT readable" in text and PASSWORD not in text
+    assert "  ok      PROD: IBM i release (IBM i 7.5)" in text
+    assert "  ok      PROD: PTF groups (installed: SF99950 level 6)" in text
 
 
 def test_the_standin_answers_mapepires_own_sql_and_cl_requests(standin, certificate):

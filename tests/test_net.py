@@ -302,3 +302,24 @@ def test_slack_and_the_command_line_accept_and_refuse_the_same_addresses(
         elif text:
             assert reason_after_the_quote(slack_answer) == reason_after_the_quote(cli_answer), text
     assert accepted == ["203.0.113.7", "2001:db8::7", "2001:DB8::7", "::ffff:203.0.113.7"]
+
+
+def test_an_ipv4_mapped_address_renders_with_its_dotted_tail_on_every_python():
+    """Python 3.13 prints ::ffff:10.1.20.58; 3.11 printed ::ffff:a01:143a. The bot renders one form on both."""
+    import ipaddress
+
+    from bot.net import render_address
+
+    assert render_address(ipaddress.IPv6Address("::ffff:10.1.20.58")) == "::ffff:10.1.20.58"
+    assert render_address(ipaddress.IPv6Address("::ffff:a01:143a")) == "::ffff:10.1.20.58"
+    assert render_address(ipaddress.IPv6Address("2001:db8::1")) == "2001:db8::1"
+    assert render_address(ipaddress.IPv4Address("10.1.20.58")) == "10.1.20.58"
+
+
+def test_endtcpcnn_for_a_mapped_connection_shows_the_dotted_address():
+    from bot.ibmi.cl import EndTcpConnection
+
+    command = EndTcpConnection.build(
+        local_address="::ffff:10.1.1.5", local_port=446, remote_address="::ffff:10.1.20.58", remote_port=50990
+    )
+    assert "LCLINTNETA('::ffff:10.1.1.5')" in command.to_cl() and "RMTINTNETA('::ffff:10.1.20.58')" in command.to_cl()

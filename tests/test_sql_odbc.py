@@ -141,7 +141,10 @@ _SQL_WORDS = {
 _OUR_OWN_NAMES = {"QTEMP", "WARDEN_SMTPLST", "LISTENING"}  # an alias in our QTEMP, a result column
 # Named on IBM's JOBLOG_INFO page, cited beside sql.JOB_LOG_MESSAGES, and not yet in the shared reference.
 _JOBLOG_INFO_NAMES = {"JOBLOG_INFO", "MESSAGE_ID", "MESSAGE_TYPE", "MESSAGE_TEXT", "MESSAGE_TIMESTAMP"}
-_OUR_OWN_NAMES |= _JOBLOG_INFO_NAMES | {"ORDINAL_POSITION"}
+# Named on IBM's GROUP_PTF_INFO page, cited beside sql.INSTALLED_PTF_GROUPS; the shared reference names the view
+# but not its columns.
+_GROUP_PTF_INFO_NAMES = {"PTF_GROUP_NAME", "PTF_GROUP_LEVEL", "PTF_GROUP_STATUS", "INSTALLED"}
+_OUR_OWN_NAMES |= _JOBLOG_INFO_NAMES | _GROUP_PTF_INFO_NAMES | {"ORDINAL_POSITION"}
 
 
 def test_every_identifier_in_the_sql_is_named_in_the_ibm_reference():

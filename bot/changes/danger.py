@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from bot.config import ApprovalLimits
 from bot.ibmi.cl import AddSmtpListEntry, ChangeSmtpRelay, ClCommand, EndTcpConnection, RemoveSmtpListEntry
 from bot.ibmi.rows import ConnectionJob
-from bot.net import parse_address
+from bot.net import parse_address, render_address
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPV4_SPACE = 1 << 32
@@ -222,7 +222,7 @@ def _untrust(network: Network, facts: SystemFacts) -> Assessment:
 def _end(commands: Sequence[ClCommand], facts: SystemFacts) -> Assessment:
     ends = [c for c in commands if isinstance(c, EndTcpConnection)]
     for command in ends:
-        remote = parse_address(command.remote_address.compressed)
+        remote = parse_address(render_address(command.remote_address))
         if remote is None or remote.is_loopback or remote.is_unspecified:
             return Assessment(refusal=f"{command.remote_address} is the system itself (loopback or unspecified)")
     jobs: dict[tuple[str, int, str, int], list[ConnectionJob]] = {}
@@ -234,9 +234,9 @@ def _end(commands: Sequence[ClCommand], facts: SystemFacts) -> Assessment:
         effects.append("The bot's own profile is not known, so whether one of these is the bot's own is unconfirmed.")
     for command in ends:
         key = (
-            _norm(command.local_address.compressed),
+            _norm(render_address(command.local_address)),
             command.local_port,
-            _norm(command.remote_address.compressed),
+            _norm(render_address(command.remote_address)),
             command.remote_port,
         )
         where = f"{command.remote_address}:{command.remote_port} → {command.local_address}:{command.local_port}"
@@ -261,4 +261,4 @@ def _job_words(job: ConnectionJob) -> str:
 
 def _norm(text: str) -> str:
     address = parse_address(text)
-    return text if address is None else address.compressed
+    return text if address is None else render_address(address)

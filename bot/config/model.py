@@ -166,6 +166,9 @@ class StorageSettings:
     path: Path = Path("warden.db")
 
 
+# The IBM i releases the demo can report.
+DEMO_RELEASES: tuple[str, ...] = ("7.3", "7.4", "7.5", "7.6")
+
 # Special authorities the demo can take away from the bot's profile, to show what a missing one does.
 DEMO_REMOVABLE_AUTHORITIES: tuple[str, ...] = ("*IOSYSCFG", "*SPLCTL", "*JOBCTL", "*ALLOBJ")
 
@@ -183,6 +186,7 @@ class DemoSettings:
     # Special authorities the bot's demo profile lacks (each one of DEMO_REMOVABLE_AUTHORITIES); the demo
     # then refuses what IBM i refuses such a profile (without *IOSYSCFG: NETSTAT on 7.6, SMTP changes).
     missing_authorities: tuple[str, ...] = ()
+    release: str = "7.5"  # the IBM i release it reports (ENV_SYS_INFO) with that release's Db2 PTF group
 
 
 MAPEPIRE_SCHEME = "mapepire://"

@@ -108,7 +108,7 @@ def _check_system(
         where = "signed on"
     as_whom = f" as {profile}" if profile else ""
     report.add(OK, f"{name}: reachable", f"{where}{as_whom}; first statement answered in {elapsed * 1000:.0f} ms")
-    report.add(UNKNOWN, f"{name}: IBM i release", "not read: the bot knows no documented service that returns it")
+    _check_release(system, connection, report)
 
     if netstat_error is not None:
         fix = (
@@ -150,6 +150,41 @@ def _check_system(
     _check_iosyscfg(config, system, connection, profile, report)
     _check_output_queues(system, connection, report)
     _check_smtp(config, system, connection, report)
+
+
+def _check_release(system: SystemSettings, connection: SystemConnection, report: Report) -> None:
+    """The release (SYSIBMADM.ENV_SYS_INFO, no authority needed) and the installed PTF groups (QSYS2.GROUP_PTF_INFO,
+    *USE to WRKPTFGRP): what decides which IBM i services the bot can use (docs/ibmi-access.md)."""
+    item = f"{system.name}: IBM i release"
+    release, error = _attempt(lambda: sql.read_release(connection))
+    if error is not None or release is None:
+        report.add(
+            UNKNOWN,
+            item,
+            f"cannot see: needs SYSIBMADM.ENV_SYS_INFO ({_error_text(error) if error else 'no row'})",
+            fix="the view needs no authority; where it is missing the release predates it: see docs/ibmi-access.md",
+        )
+    else:
+        report.add(OK if release.version else UNKNOWN, item, release.describe())
+    item = f"{system.name}: PTF groups"
+    groups, error = _attempt(lambda: sql.read_installed_ptf_groups(connection))
+    if error is not None:
+        needs = (
+            "*USE to the WRKPTFGRP command"
+            if isinstance(error, NotAuthorizedError)
+            else "QSYS2.GROUP_PTF_INFO and *USE to the WRKPTFGRP command"
+        )
+        report.add(
+            UNKNOWN,
+            item,
+            f"cannot see: needs {needs} ({_error_text(error)})",
+            fix="GRTOBJAUT OBJ(QSYS/WRKPTFGRP) OBJTYPE(*CMD) USER(<the bot's profile>) AUT(*USE), "
+            "or compare the levels in docs/ibmi-access.md by hand (WRKPTFGRP)",
+        )
+    elif not groups:
+        report.add(UNKNOWN, item, "QSYS2.GROUP_PTF_INFO shows no installed PTF group")
+    else:
+        report.add(OK, item, "installed: " + ", ".join(group.describe() for group in groups))
 
 
 def _tls_trust(system: SystemSettings) -> str:

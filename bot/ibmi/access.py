@@ -53,6 +53,7 @@ class DemoOptions:
     traffic_interval: float | None = None  # seconds between arriving and leaving connections; None: no traffic
     seed: int = 1
     missing_authorities: tuple[str, ...] = ()  # special authorities the bot's demo profile lacks
+    release: str = "7.5"  # the IBM i release the demo reports, one of demo.seed.RELEASES
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ class ActiveJob:
 
 @dataclass(frozen=True)
 class RelayPolicy:
-    """What the bot knows about CHGSMTPA ALWRLY. IBM offers no readable source for it (reference §0.1).
+    """What the bot knows about CHGSMTPA ALWRLY. No documented way to read it was found (reference §0.1).
 
     `value` is None when unknown; `source` says where a known value came from.
     """
@@ -147,14 +147,38 @@ class SmtpListReading:
 
 
 @dataclass(frozen=True)
+class Release:
+    """SYSIBMADM.ENV_SYS_INFO's OS_VERSION and OS_RELEASE: "7" and "5" on IBM i 7.5."""
+
+    version: str | None
+    release: str | None
+
+    def describe(self) -> str:
+        if self.version is None and self.release is None:
+            return "unknown"
+        return f"IBM i {self.version or '?'}.{self.release or '?'}"
+
+
+@dataclass(frozen=True)
+class PtfGroup:
+    """One installed PTF group from QSYS2.GROUP_PTF_INFO, such as the Db2 for i group SF99950 on 7.5."""
+
+    name: str
+    level: int | None
+    status: str | None
+
+    def describe(self) -> str:
+        return f"{self.name} level {self.level}" if self.level is not None else self.name
+
+
+@dataclass(frozen=True)
 class UserProfile:
-    """A row of QSYS2.USER_INFO plus the groups from QSYS2.GROUP_PROFILE_ENTRIES."""
+    """A row of QSYS2.USER_INFO_BASIC plus the groups from QSYS2.GROUP_PROFILE_ENTRIES."""
 
     name: str
     status: str | None  # *ENABLED / *DISABLED
     special_authorities: frozenset[str]  # e.g. {"*SPLCTL", "*JOBCTL"}
     group_profile: str | None
-    supplemental_groups: tuple[str, ...] = ()
     text: str | None = None
     previous_signon: str | None = None
     inherited_authorities: dict[str, tuple[str, ...]] = field(default_factory=dict)  # authority → groups

@@ -8,8 +8,9 @@ integration tests run these statements against tables carrying those names, so a
 Statements in `IBM_ONLY_STATEMENTS` use Db2 for i features SQLite lacks (table functions, aliases
 over file members). They are kept apart; the demo system answers them by interpretation.
 
-Sources: IBM Documentation for QSYS2.NETSTAT_INFO, NETSTAT_JOB_INFO, USER_INFO, GROUP_PROFILE_ENTRIES,
-OUTPUT_QUEUE_INFO, OBJECT_PRIVILEGES, ACTIVE_JOB_INFO, SYSCOLUMNS, SYSPARTITIONSTAT and QCMDEXC.
+Sources: IBM Documentation for QSYS2.NETSTAT_INFO, NETSTAT_JOB_INFO, USER_INFO_BASIC, GROUP_PROFILE_ENTRIES,
+OUTPUT_QUEUE_INFO, OBJECT_PRIVILEGES, ACTIVE_JOB_INFO, SYSCOLUMNS, SYSPARTITIONSTAT, QCMDEXC,
+SYSIBMADM.ENV_SYS_INFO and QSYS2.GROUP_PTF_INFO (the last two cited beside their statements).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from bot.ibmi.rows import (
     JobLogMessage,
     NetstatConnection,
     OutputQueue,
+    PtfGroup,
     RelayPolicy,
+    Release,
     SmtpListEntry,
     SmtpListReading,
     SmtpStatus,
@@ -112,17 +115,23 @@ def smtp_list_alias_statement(member: str) -> str:
 
 # --- Users and special authorities ---------------------------------------------------------------
 
+# USER_INFO_BASIC: "a subset of columns that are returned by the USER_INFO view. It does not return: USER_OWNER,
+# USER_CREATOR, SIZE, CREATION_TIMESTAMP, LAST_USED_TIMESTAMP, DAYS_USED_COUNT, LAST_RESET_TIMESTAMP, or
+# USER_DEFAULT_PASSWORD. USER_INFO_BASIC typically performs much better than USER_INFO." Every column read here is
+# kept. IBM: https://www.ibm.com/docs/en/i/7.6.0?topic=services-user-info-basic-view
+
 # Holders of a special authority directly, and members of group profiles that hold it
-# (pattern of IBM's ACS example "Security - Review *ALLOBJ users").
+# (pattern of IBM's ACS example "Security - Review *ALLOBJ users"). Supplemental groups come from
+# GROUP_PROFILE_ENTRIES, not USER_INFO's SUPPLEMENTAL_GROUP_LIST (7.3 SF99703 level 4 and later only).
 SPECIAL_AUTHORITY_USERS = """
 SELECT AUTHORIZATION_NAME, STATUS, SPECIAL_AUTHORITIES, GROUP_PROFILE_NAME,
-       SUPPLEMENTAL_GROUP_LIST, TEXT_DESCRIPTION, PREVIOUS_SIGNON
-  FROM QSYS2.USER_INFO
+       TEXT_DESCRIPTION, PREVIOUS_SIGNON
+  FROM QSYS2.USER_INFO_BASIC
  WHERE SPECIAL_AUTHORITIES LIKE ?
     OR AUTHORIZATION_NAME IN (
          SELECT USER_PROFILE_NAME FROM QSYS2.GROUP_PROFILE_ENTRIES
           WHERE GROUP_PROFILE_NAME IN (
-                SELECT AUTHORIZATION_NAME FROM QSYS2.USER_INFO
+                SELECT AUTHORIZATION_NAME FROM QSYS2.USER_INFO_BASIC
                  WHERE SPECIAL_AUTHORITIES LIKE ?))
  ORDER BY AUTHORIZATION_NAME
 """
@@ -132,7 +141,26 @@ SPECIAL_AUTHORITY_GROUP_LINKS = """
 SELECT GROUP_PROFILE_NAME, USER_PROFILE_NAME
   FROM QSYS2.GROUP_PROFILE_ENTRIES
  WHERE GROUP_PROFILE_NAME IN (
-       SELECT AUTHORIZATION_NAME FROM QSYS2.USER_INFO WHERE SPECIAL_AUTHORITIES LIKE ?)
+       SELECT AUTHORIZATION_NAME FROM QSYS2.USER_INFO_BASIC WHERE SPECIAL_AUTHORITIES LIKE ?)
+"""
+
+# --- Release and PTF groups ---------------------------------------------------------------------
+
+# "Authorization: None required." IBM: https://www.ibm.com/docs/en/i/latest?topic=services-env-sys-info-view
+# (OS_VERSION "Operating system version", OS_RELEASE "Operating system release", VARCHAR(256) nullable).
+OS_RELEASE = """
+SELECT OS_VERSION, OS_RELEASE
+  FROM SYSIBMADM.ENV_SYS_INFO
+"""
+
+# "The caller must have *USE authority to the Work with PTF Groups (WRKPTFGRP) command", which IBM ships
+# *EXCLUDE to *PUBLIC. IBM: https://www.ibm.com/support/knowledgecenter/ssw_ibm_i_74/rzajq/rzajqviewgrpptfinfo.htm
+# A group has one row per level on the system; the status of an applied level is 'INSTALLED'.
+INSTALLED_PTF_GROUPS = """
+SELECT PTF_GROUP_NAME, PTF_GROUP_LEVEL, PTF_GROUP_STATUS
+  FROM QSYS2.GROUP_PTF_INFO
+ WHERE PTF_GROUP_STATUS = 'INSTALLED'
+ ORDER BY PTF_GROUP_NAME, PTF_GROUP_LEVEL
 """
 
 # --- Output queues -------------------------------------------------------------------------------
@@ -248,13 +276,13 @@ def read_smtp_jobs(conn: Queryable) -> list[ActiveJob]:
 
 
 RELAY_POLICY_UNREADABLE = (
-    "IBM i documents no SQL service, API or file that reads CHGSMTPA ALWRLY, so the relay policy is unknown"
+    "no documented way found to read CHGSMTPA ALWRLY (no SQL service, API or file), so the relay policy is unknown"
 )
 
 
 def read_smtp_status(conn: Queryable) -> SmtpStatus:
     """Whether SMTP listens and runs; each part is None when the profile may not read it. The relay
-    policy is always reported unknown here: nothing on IBM i is known to expose it."""
+    policy is always reported unknown here: no documented way to read it was found."""
     try:
         listening: bool | None = read_smtp_listening(conn)
     except NotAuthorizedError:
@@ -346,13 +374,35 @@ def read_special_authority_holders(conn: Queryable, authority: str) -> list[User
                 status=_text(row["STATUS"]),
                 special_authorities=_authorities(row["SPECIAL_AUTHORITIES"]),
                 group_profile=_text(row["GROUP_PROFILE_NAME"]),
-                supplemental_groups=tuple((_text(row["SUPPLEMENTAL_GROUP_LIST"]) or "").split()),
                 text=_text(row["TEXT_DESCRIPTION"]),
                 previous_signon=_text(row["PREVIOUS_SIGNON"]),
                 inherited_authorities={authority: groups} if groups else {},
             )
         )
     return profiles
+
+
+def read_release(conn: Queryable) -> Release:
+    """The IBM i version and release from ENV_SYS_INFO; raises IbmiError when it cannot be read."""
+    rows = conn.query(OS_RELEASE)
+    if not rows:
+        return Release(version=None, release=None)
+    return Release(version=_text(rows[0]["OS_VERSION"]), release=_text(rows[0]["OS_RELEASE"]))
+
+
+def read_installed_ptf_groups(conn: Queryable) -> tuple[PtfGroup, ...]:
+    """The newest installed level of each PTF group (SF99xxx and the like), by name."""
+    newest: dict[str, PtfGroup] = {}
+    for row in conn.query(INSTALLED_PTF_GROUPS):
+        group = PtfGroup(
+            name=_text(row["PTF_GROUP_NAME"]) or "",
+            level=_int(row["PTF_GROUP_LEVEL"]),
+            status=_text(row["PTF_GROUP_STATUS"]),
+        )
+        current = newest.get(group.name)
+        if current is None or (group.level or 0) > (current.level or 0):
+            newest[group.name] = group
+    return tuple(newest[name] for name in sorted(newest))
 
 
 def read_output_queues(conn: Queryable) -> list[OutputQueue]:
@@ -387,13 +437,13 @@ def read_output_queues(conn: Queryable) -> list[OutputQueue]:
 # The bot's own profile, for `ibmi-warden doctor`: does it hold *IOSYSCFG itself?
 USER_SPECIAL_AUTHORITIES = """
 SELECT AUTHORIZATION_NAME, SPECIAL_AUTHORITIES
-  FROM QSYS2.USER_INFO
+  FROM QSYS2.USER_INFO_BASIC
  WHERE AUTHORIZATION_NAME = ?
 """
 
 
 def read_user_special_authorities(conn: Queryable, profile: str) -> frozenset[str] | None:
-    """The special authorities `profile` holds itself (not through a group); None when USER_INFO does not show
+    """The special authorities `profile` holds itself (not through a group); None when USER_INFO_BASIC does not show
     the profile (it silently omits profiles the caller may not read)."""
     rows = conn.query(USER_SPECIAL_AUTHORITIES, (profile.strip().upper(),))
     return _authorities(rows[0]["SPECIAL_AUTHORITIES"]) if rows else None

@@ -1,6 +1,7 @@
 """The one address and network policy: reading addresses, judging them against trust lists, parsing what people type.
 
-- `address`: addresses as IBM i shows them, read leniently (`parse_address`), `unmapped`, `is_local`;
+- `address`: addresses as IBM i shows them, read leniently (`parse_address`), `unmapped`, `is_local`,
+  `render_address` (the same text on every Python);
 - `typed`: what a person types in `/ibmi`, on the command line or in the configuration file, read strictly
   (`parse_typed_address`, `parse_typed_network`), refused with an `AddressProblem` that says why;
 - `trust`: trusted networks as merged integer ranges (`TrustList`) and addresses as integer keys.
@@ -8,7 +9,7 @@
 This package is at the bottom of the layers: it imports nothing else of ibmi-warden's.
 """
 
-from bot.net.address import IPAddress, Network, is_local, parse_address, unmapped
+from bot.net.address import IPAddress, Network, is_local, parse_address, render_address, unmapped
 from bot.net.trust import IPV6_KEY_BIT, AddressKey, TrustList, address_from_key, address_key, key_of
 from bot.net.typed import (
     ADDRESS_EXPECTED,
@@ -40,5 +41,6 @@ __all__ = [
     "parse_typed_network",
     "plain_address",
     "quoted",
+    "render_address",
     "unmapped",
 ]

@@ -38,3 +38,11 @@ def unmapped(address: IPAddress) -> IPAddress:
 def is_local(address: IPAddress) -> bool:
     """Loopback or unspecified: the system talking to itself, or a socket with no peer."""
     return address.is_loopback or address.is_unspecified
+
+
+def render_address(address: IPAddress) -> str:
+    """The address as text, the same on every Python: an IPv4-mapped IPv6 address keeps its dotted IPv4 tail
+    (``::ffff:10.1.20.58``), which Python before 3.13 would print as ``::ffff:a01:143a``."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None and not address.scope_id:
+        return f"::ffff:{address.ipv4_mapped}"
+    return address.compressed

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.config.model import (
+    DEMO_RELEASES,
     DEMO_REMOVABLE_AUTHORITIES,
     MAPEPIRE_DEFAULT_PORT,
     MAPEPIRE_SCHEME,
@@ -86,7 +87,7 @@ _SYSTEM_KEYS = (
     "checks",
     "ca_file",
 )
-_DEMO_KEYS = ("path", "latency", "hang", "traffic", "traffic_interval", "seed", "missing_authorities")
+_DEMO_KEYS = ("path", "latency", "hang", "traffic", "traffic_interval", "seed", "missing_authorities", "release")
 
 
 def read_systems(root: Section) -> tuple[SystemSettings, ...]:
@@ -224,7 +225,16 @@ def _read_demo(section: Section, connection: object) -> DemoSettings | None:
         traffic_interval=demo.duration("traffic_interval", 60.0, 0.0, exclusive=True),
         seed=seed if seed is not None else 1,
         missing_authorities=_read_missing_authorities(demo),
+        release=_read_release(demo),
     )
+
+
+def _read_release(demo: Section) -> str:
+    expected = "one of " + ", ".join(f'"{release}"' for release in DEMO_RELEASES)
+    release = demo.string(
+        "release", expected, check=lambda value: None if value in DEMO_RELEASES else f"{value!r} is not {expected}"
+    )
+    return release or DemoSettings.release
 
 
 def _read_missing_authorities(demo: Section) -> tuple[str, ...]:

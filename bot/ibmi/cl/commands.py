@@ -18,6 +18,7 @@ from bot.ibmi.cl.values import (
     _relay_policy,
     quote_cl_string,
 )
+from bot.net.address import render_address
 
 LIBRARY = "QSYS"  # every command is qualified, so no same-named command earlier in the library list runs instead
 
@@ -60,8 +61,8 @@ class EndTcpConnection:
 
     def to_cl(self) -> str:
         return (
-            f"{LIBRARY}/{self.cl_name} PROTOCOL(*TCP) LCLINTNETA({quote_cl_string(self.local_address.compressed)})"
-            f" LCLPORT({self.local_port}) RMTINTNETA({quote_cl_string(self.remote_address.compressed)})"
+            f"{LIBRARY}/{self.cl_name} PROTOCOL(*TCP) LCLINTNETA({quote_cl_string(render_address(self.local_address))})"
+            f" LCLPORT({self.local_port}) RMTINTNETA({quote_cl_string(render_address(self.remote_address))})"
             f" RMTPORT({self.remote_port})"
         )
 

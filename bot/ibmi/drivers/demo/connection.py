@@ -19,8 +19,8 @@ from bot.ibmi.access import ConnectionSettings
 from bot.ibmi.drivers.demo.commands import JOB_LOG_COLUMNS, JOB_LOG_TABLE, run_command
 from bot.ibmi.drivers.demo.errors import DemoError, as_db2_error
 from bot.ibmi.drivers.demo.schema import member_table
-from bot.ibmi.drivers.demo.seed import BOT_PROFILE, USERS
-from bot.ibmi.drivers.demo.store import ensure_demo_system, open_libraries
+from bot.ibmi.drivers.demo.seed import BOT_PROFILE, DEFAULT_RELEASE, USERS
+from bot.ibmi.drivers.demo.store import ensure_demo_system, open_libraries, set_release
 from bot.ibmi.drivers.demo.traffic import advance_traffic
 
 _ALIAS = re.compile(
@@ -47,6 +47,7 @@ def connect(settings: ConnectionSettings) -> DemoConnection:
         traffic_interval=demo.traffic_interval,
         seed=demo.seed,
         missing_authorities=demo.missing_authorities,
+        release=demo.release,
     )
 
 
@@ -62,6 +63,7 @@ class DemoConnection:
         seed: int = 1,
         missing_authorities: Sequence[str] = (),
         excluded_commands: Sequence[str] = (),
+        release: str = DEFAULT_RELEASE,
     ):
         self.folder = folder
         self.latency = latency
@@ -74,6 +76,7 @@ class DemoConnection:
         self._db: sqlite3.Connection | None = open_libraries(folder)
         self._db.execute(f"CREATE TABLE {JOB_LOG_TABLE} ({JOB_LOG_COLUMNS})")
         _set_bot_profile_authorities(self._db, self.missing_authorities)
+        set_release(self._db, release)
 
     def cursor(self) -> DemoCursor:
         if self._db is None:

@@ -7,7 +7,7 @@ product's SQL finds the demo's table unchanged.
 
 from __future__ import annotations
 
-LIBRARIES = ("QSYS2", "QUSRSYS", "WARDEN_DEMO")
+LIBRARIES = ("QSYS2", "QUSRSYS", "SYSIBMADM", "WARDEN_DEMO")
 
 # NETSTAT_INFO and NETSTAT_JOB_INFO start with the same columns (IBM's NETSTAT_JOB_INFO page).
 _CONNECTION_COLUMNS = """
@@ -45,6 +45,13 @@ QSYS2_TABLES = {
         SUPPLEMENTAL_GROUP_COUNT INTEGER NOT NULL DEFAULT 0,
         SUPPLEMENTAL_GROUP_LIST VARCHAR(150),
         TEXT_DESCRIPTION VARCHAR(50)""",
+    "GROUP_PTF_INFO": """
+        COLLECTED_TIME TIMESTAMP,
+        PTF_GROUP_NAME VARCHAR(60),
+        PTF_GROUP_DESCRIPTION VARCHAR(100),
+        PTF_GROUP_LEVEL INTEGER,
+        PTF_GROUP_TARGET_RELEASE VARCHAR(6),
+        PTF_GROUP_STATUS VARCHAR(20)""",
     "GROUP_PROFILE_ENTRIES": """
         GROUP_PROFILE_NAME VARCHAR(128) NOT NULL,
         USER_PROFILE_NAME VARCHAR(128) NOT NULL,
@@ -88,6 +95,22 @@ QSYS2_TABLES = {
         NUMBER_ROWS BIGINT NOT NULL""",
 }
 
+# USER_INFO_BASIC returns USER_INFO's columns less a few the product does not read (IBM's USER_INFO_BASIC page).
+QSYS2_VIEWS = {"USER_INFO_BASIC": "SELECT * FROM USER_INFO"}
+
+# SYSIBMADM: the release the demo reports (IBM's ENV_SYS_INFO page).
+SYSIBMADM_TABLES = {
+    "ENV_SYS_INFO": """
+        OS_NAME VARCHAR(256),
+        OS_VERSION VARCHAR(256),
+        OS_RELEASE VARCHAR(256),
+        HOST_NAME VARCHAR(256),
+        TOTAL_CPUS INTEGER,
+        CONFIGURED_CPUS INTEGER,
+        CONFIGURED_MEMORY BIGINT,
+        TOTAL_MEMORY INTEGER""",
+}
+
 # WARDEN_DEMO: state the demo needs that no IBM service exposes. The product never reads it.
 WARDEN_DEMO_TABLES = {
     # what QSYS2.ACTIVE_JOB_INFO would return; answered by the demo's table-function interpreter
@@ -95,7 +118,7 @@ WARDEN_DEMO_TABLES = {
         JOB_NAME VARCHAR(28) NOT NULL,
         JOB_STATUS VARCHAR(4),
         SUBSYSTEM VARCHAR(10)""",
-    # CHGSMTPA values; IBM documents no SQL service, API or file that reads them
+    # CHGSMTPA values; no documented way to read them was found (no SQL service, API or file)
     "SMTP_ATTRIBUTES": """
         ALLOW_RELAY VARCHAR(5) NOT NULL""",
     # how far the simulated traffic has advanced
@@ -122,6 +145,8 @@ def member_table(member: str) -> str:
 
 def create_statements() -> list[str]:
     statements = [f"CREATE TABLE IF NOT EXISTS QSYS2.{name} ({cols})" for name, cols in QSYS2_TABLES.items()]
+    statements += [f"CREATE VIEW IF NOT EXISTS QSYS2.{name} AS {query}" for name, query in QSYS2_VIEWS.items()]
+    statements += [f"CREATE TABLE IF NOT EXISTS SYSIBMADM.{name} ({cols})" for name, cols in SYSIBMADM_TABLES.items()]
     statements += [
         f"CREATE TABLE IF NOT EXISTS WARDEN_DEMO.{name} ({cols})" for name, cols in WARDEN_DEMO_TABLES.items()
     ]

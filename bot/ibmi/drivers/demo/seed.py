@@ -88,3 +88,9 @@ SMTP_ACCEPT = [("0.0.0.0", "0.0.0.0"), ("10.1.1.0", "255.255.255.0")]
 SMTP_REJECT = [("198.51.100.0", "255.255.255.0")]
 SMTP_RELAY = "*ALL"
 SMTP_JOBS = [("012301/QTCP/QTSMTPSRVD", "SELW", "QSYSWRK"), ("012302/QTCP/QTSMTPCLTD", "DEQW", "QSYSWRK")]
+
+# The release the demo reports unless [systems.demo] release says otherwise, and the installed Db2 for i PTF
+# group of each release it can report (IBM's group names, e.g. "IBM i 7.5 SF99950"; the levels are made up).
+DEFAULT_RELEASE = "7.5"
+DB2_PTF_GROUPS = {"7.3": ("SF99703", 26), "7.4": ("SF99704", 28), "7.5": ("SF99950", 6), "7.6": ("SF99960", 2)}
+RELEASES = tuple(DB2_PTF_GROUPS)

@@ -93,6 +93,32 @@ def _seed(db: sqlite3.Connection) -> None:
     db.execute("INSERT INTO WARDEN_DEMO.TRAFFIC VALUES (0, ?)", (time.time(),))
 
 
+def set_release(db: sqlite3.Connection, release: str) -> None:
+    """Report `release` ("7.5") in ENV_SYS_INFO and its Db2 PTF group (the newest level and the one before it)
+    in GROUP_PTF_INFO; written only on a change, as other connections may be busy."""
+    version, _, point = release.partition(".")
+    current = db.execute("SELECT OS_VERSION, OS_RELEASE FROM SYSIBMADM.ENV_SYS_INFO").fetchall()
+    if current == [(version, point)]:
+        return
+    group, level = seed.DB2_PTF_GROUPS[release]
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("DELETE FROM SYSIBMADM.ENV_SYS_INFO")
+        db.execute(
+            "INSERT INTO SYSIBMADM.ENV_SYS_INFO VALUES ('OS400', ?, ?, 'DEMO', 4, 2, 65536, 65536)", (version, point)
+        )
+        db.execute("DELETE FROM QSYS2.GROUP_PTF_INFO")
+        for each in (level - 1, level):
+            db.execute(
+                "INSERT INTO QSYS2.GROUP_PTF_INFO VALUES (CURRENT_TIMESTAMP, ?, 'DB2 FOR IBM I', ?, ?, 'INSTALLED')",
+                (group, each, f"V{version}R{point}M0"),
+            )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 def add_connection(
     db: sqlite3.Connection,
     address: str,
