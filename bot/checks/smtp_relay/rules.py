@@ -3,7 +3,7 @@
 IBM sources: CHGSMTPA ALWRLY values *NONE *ALL *LIST *NEAR *BOTH and the "Restrict relays" options
 (IBM Documentation, CHGSMTPA 7.1/7.3, "Restrict relays"); ADDSMTPLE TYPE(*ACCEPT) with INTNETADR and
 SUBNETMASK (IBM Documentation, ADDSMTPLE 7.4). Kisco, "SMTP relay controls", calls *ALL open access
-and very risky. IBM documents no service, API or file that shows the current ALWRLY value, so the
+and very risky. no documented way (service, API or file) to read the current ALWRLY value was found, so the
 policy is known only when ibmi-warden set it, when an administrator attests it in the configuration,
 or as evidence from the optional active probe (probe.py). The layout of QUSRSYS/QATMADRLST
 is undocumented too: which member is the *ACCEPT list is guessed from its name (accept_list.py).
@@ -160,7 +160,7 @@ def _policy_findings(
 
 
 def _policy_unknown(system: str, status: SmtpStatus, probe: ProbeResult | None) -> Finding:
-    why = status.relay.detail or "IBM i documents no SQL service, API or file that exposes CHGSMTPA ALWRLY"
+    why = status.relay.detail or "no documented way found to read CHGSMTPA ALWRLY (no SQL service, API or file)"
     details = [
         f"{why}. Its values: *ALL relays for anyone (open relay), *LIST only for *ACCEPT list addresses, "
         "*NEAR only to near-domain recipients, *BOTH either list, *NONE for nobody."
