@@ -94,7 +94,8 @@ WARDEN_DEMO_TABLES = {
     "ACTIVE_JOBS": """
         JOB_NAME VARCHAR(28) NOT NULL,
         JOB_STATUS VARCHAR(4),
-        SUBSYSTEM VARCHAR(10)""",
+        SUBSYSTEM VARCHAR(10),
+        JOB_ENTERED_SYSTEM_TIME TEXT""",
     # CHGSMTPA values; IBM documents no SQL service, API or file that reads them
     "SMTP_ATTRIBUTES": """
         ALLOW_RELAY VARCHAR(5) NOT NULL""",

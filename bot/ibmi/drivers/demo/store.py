@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.ibmi.drivers.demo import schema, seed
@@ -88,7 +89,10 @@ def _seed(db: sqlite3.Connection) -> None:
         db.execute("INSERT INTO QSYS2.SYSPARTITIONSTAT VALUES ('QUSRSYS', 'QATMADRLST', ?, 0)", (member,))
         for address, mask in entries:
             insert_list_entry(db, member, address, mask)
-    db.executemany("INSERT INTO WARDEN_DEMO.ACTIVE_JOBS VALUES (?, ?, ?)", seed.SMTP_JOBS)
+    started = datetime.fromtimestamp(time.time(), UTC).isoformat(sep=" ", timespec="seconds")
+    db.executemany(
+        "INSERT INTO WARDEN_DEMO.ACTIVE_JOBS VALUES (?, ?, ?, ?)", [(*job, started) for job in seed.SMTP_JOBS]
+    )
     db.execute("INSERT INTO WARDEN_DEMO.SMTP_ATTRIBUTES VALUES (?)", (seed.SMTP_RELAY,))
     db.execute("INSERT INTO WARDEN_DEMO.TRAFFIC VALUES (0, ?)", (time.time(),))
 
