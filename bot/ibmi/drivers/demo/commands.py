@@ -25,8 +25,8 @@ from bot.ibmi.drivers.demo import schema, seed
 from bot.ibmi.drivers.demo.errors import CommandFailed, DemoError, sql0443
 from bot.ibmi.drivers.demo.store import insert_list_entry
 
-# The CL commands that need *IOSYSCFG special authority (ENDTCPSVR and STRTCPSVR need *IOSYSCFG only for some
-# servers, not *SMTP, by IBM's pages; the demo does not refuse them).
+# The CL commands that need *IOSYSCFG special authority (whether ENDTCPSVR and STRTCPSVR SERVER(*SMTP) do is
+# unconfirmed; the demo does not refuse them).
 _IOSYSCFG_COMMANDS = (AddSmtpListEntry, RemoveSmtpListEntry, ChangeSmtpRelay)
 
 # The demo job's job log, read through QSYS2.JOBLOG_INFO('*'): one per connection, as each server job has its own.
