@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.ibmi.cl import ClCommand, EndTcpServer, StartTcpServer
+from bot.checks.definition import ApprovedSmtpChanges
+from bot.ibmi.cl import ClCommand, EndTcpServer, StartTcpServer, parse
+from storage import approvals as store
+from storage.database import Storage
 
 LIST_ACTIONS: tuple[str, ...] = ("smtp-add", "smtp-remove")
 RESTART_ACTION = "smtp-restart"
+RELAY_ACTION = "relay-set"
 
 PENDING_EFFECT = (
     "The running SMTP server keeps its current lists: list changes apply when SMTP next starts "
@@ -42,4 +46,26 @@ def done_note(action: str, system: str) -> str:
         )
     if action == RESTART_ACTION:
         return f"The SMTP server on {system} restarted: the approved list changes are in effect."
+    if action == RELAY_ACTION:
+        return (
+            f"ibmi-warden now knows the relay policy of {system} (this approval, recorded) until an attestation "
+            "or the relay probe contradicts it."
+        )
     return ""
+
+
+def approved_smtp_changes(storage: Storage, system: str) -> ApprovedSmtpChanges:
+    """What the smtp-relay check is told of the system's approved SMTP changes: the relay policy the last
+    successful `relay set` set (with its approvers and time), and when the SMTP lists last changed."""
+    relay = store.last_done(storage, system, (RELAY_ACTION,))
+    listed = store.last_done(storage, system, LIST_ACTIONS)
+    policy = None
+    if relay is not None and relay.commands:
+        command = parse(relay.commands[0])
+        policy = getattr(command, "allow_relay", None)
+    return ApprovedSmtpChanges(
+        relay_policy=policy,
+        relay_set_by=relay.decided_by if relay and policy else (),
+        relay_set_at=relay.decided_at if relay and policy else None,
+        list_changed_at=listed.decided_at if listed else None,
+    )
