@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,7 +18,8 @@ from tests.slack_server import SlackTestServer
 from tests.test_approvals_e2e import APPROVER, Bot
 
 SERVER = ActiveJob("012301/QTCP/QTSMTPSRVD", "SELW", "QSYSWRK")
-RUNNING = SmtpStatus(True, (SERVER,), RelayPolicy(None, "unknown", sql.RELAY_POLICY_UNREADABLE))
+RELAY_UNKNOWN = RelayPolicy(None, "unknown", sql.RELAY_POLICY_UNREADABLE)
+RUNNING = SmtpStatus(True, (SERVER,), RELAY_UNKNOWN)
 NO_LISTS = SmtpListReading(readable=True, members=("ACCEPT", "REJECT"))
 SET_AT = 1_796_000_000.0  # 2026-11-30 00:53 UTC
 
@@ -82,3 +84,20 @@ def test_an_approved_relay_set_is_recorded_as_known_with_its_approver(bot):
     assert "now knows the relay policy of DEMO" in event.outcome
     findings, _ = bot.parts.checks.run_check("DEMO", "smtp-relay")
     assert {f.subject for f in findings} & {"relay-policy-unknown", "relay-policy"} == set()
+
+
+def jobs_started(moment: float | None) -> SmtpStatus:
+    started = None if moment is None else datetime.fromtimestamp(moment, UTC)
+    server = ActiveJob("012301/QTCP/QTSMTPSRVD", "SELW", "QSYSWRK", started)
+    return SmtpStatus(True, (server,), RELAY_UNKNOWN)
+
+
+def test_a_list_change_after_the_smtp_jobs_started_is_pending_a_restart():
+    changed = ApprovedSmtpChanges(relay_policy="*LIST", list_changed_at=SET_AT)
+    [finding] = evaluate("PROD", jobs_started(SET_AT - 3600), NO_LISTS, None, None, changed)
+    assert (finding.subject, finding.severity) == ("smtp-restart-pending", "warning")
+    assert finding.title == "SMTP list change pending SMTP restart"
+    assert "/ibmi smtp restart @PROD" in " ".join(finding.details)
+    assert evaluate("PROD", jobs_started(SET_AT + 1), NO_LISTS, None, None, changed) == []
+    assert evaluate("PROD", jobs_started(None), NO_LISTS, None, None, changed) == []  # start time not read
+    assert evaluate("PROD", jobs_started(SET_AT - 3600), NO_LISTS, None, None, approved("*LIST")) == []

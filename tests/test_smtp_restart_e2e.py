@@ -4,6 +4,7 @@ approved `smtp restart` ends and starts the SMTP server on the demo IBM i."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -74,3 +75,24 @@ def test_smtp_restart_is_an_operator_request_for_one_system(bot):
     status, body = bot.command("smtp restart", user="U09STRANGER")
     assert status == 200 and "Preparing" not in body.get("text", "")
     assert SmtpRestartRequest().action == "smtp-restart"
+
+
+def test_the_smtp_relay_check_says_a_list_change_is_pending_until_smtp_restarts(bot, slack):
+    def subjects() -> set[str]:
+        findings, error = bot.parts.checks.run_check("DEMO", "smtp-relay")
+        assert error is None
+        return {finding.subject for finding in findings}
+
+    assert "smtp-restart-pending" not in subjects()
+    bot.clock.time = time.time()  # the bot's clock is the demo's: the change is approved after its jobs started
+    bot.command("smtp add accept 10.9.9.0/24 branch office")
+    request_id, message = bot.request_message()
+    bot.click(message, "request_approve", APPROVER)
+    assert bot.wait_for_state(request_id, ("done", "failed")) == "done"
+    assert "smtp-restart-pending" in subjects()
+    status, body = bot.command("smtp restart apply the change")
+    assert status == 200, body
+    request_id, message = bot.request_message()
+    bot.click(message, "request_approve", APPROVER)
+    assert bot.wait_for_state(request_id, ("done", "failed")) == "done"
+    assert "smtp-restart-pending" not in subjects()

@@ -83,6 +83,7 @@ def evaluate(
     findings: list[Finding] = []
     if running is None:
         findings.append(_cannot_see_smtp(system))
+    findings.extend(_pending_restart(system, status, approved))
     findings.extend(_policy_findings(system, status, probe, settings, approved))
     if probe is not None:
         findings.extend(_probe_findings(system, probe, lists))
@@ -107,6 +108,43 @@ def _cannot_see_smtp(system: str) -> Finding:
             "By hand: WRKACTJOB JOB(QTSM*) shows the SMTP jobs.",
         ),
     )
+
+
+# --- list changes waiting for a restart -----------------------------------------------------------
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _pending_restart(system: str, status: SmtpStatus, approved: ApprovedSmtpChanges) -> list[Finding]:
+    """ "change pending SMTP restart" while every SMTP server job started before the last approved list change
+    (IBM's ADDSMTPLE/RMVSMTPLE pages: list changes apply when the SMTP server next starts)."""
+    jobs = server_jobs(status)
+    if approved.list_changed_at is None or not jobs or any(job.started_at is None for job in jobs):
+        return []
+    changed = datetime.fromtimestamp(approved.list_changed_at, UTC)
+    started = [job.started_at for job in jobs if job.started_at is not None]
+    if max(started) >= changed:
+        return []
+    return [
+        Finding(
+            system=system,
+            check=CHECK_ID,
+            severity="warning",
+            subject="smtp-restart-pending",
+            title="SMTP list change pending SMTP restart",
+            details=(
+                f"An approved SMTP list change ({_utc_text(changed)}) is not in effect: list changes apply when the "
+                f"SMTP server next starts, and its jobs started at {_utc_text(max(started))}, before the change.",
+                f"Restart it: /ibmi smtp restart @{system} (ENDTCPSVR then STRTCPSVR SERVER(*SMTP)).",
+            ),
+            facts={
+                "list_changed_at": changed.isoformat(),
+                "server_started_at": max(started).isoformat(),
+            },
+        )
+    ]
 
 
 # --- the relay policy -----------------------------------------------------------------------------

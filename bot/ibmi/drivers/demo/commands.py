@@ -129,7 +129,7 @@ def _start_smtp(db: sqlite3.Connection) -> None:
     as they start; a server already running is left as it is, as IBM i does."""
     if db.execute("SELECT 1 FROM WARDEN_DEMO.ACTIVE_JOBS WHERE JOB_NAME LIKE '%/QTSMTP%'").fetchone():
         return
-    started = datetime.now(UTC).isoformat(sep=" ", timespec="seconds")
+    started = datetime.now(UTC).isoformat(sep=" ")
     count = db.execute("SELECT COUNT(*) FROM WARDEN_DEMO.COMMAND_LOG").fetchone()[0]
     for index, (name, status, subsystem) in enumerate(seed.SMTP_JOBS):
         number, _, rest = name.partition("/")

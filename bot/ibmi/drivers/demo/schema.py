@@ -95,7 +95,7 @@ WARDEN_DEMO_TABLES = {
         JOB_NAME VARCHAR(28) NOT NULL,
         JOB_STATUS VARCHAR(4),
         SUBSYSTEM VARCHAR(10),
-        JOB_ENTERED_SYSTEM_TIME TEXT""",
+        JOB_ACTIVE_UTC TEXT""",
     # CHGSMTPA values; IBM documents no SQL service, API or file that reads them
     "SMTP_ATTRIBUTES": """
         ALLOW_RELAY VARCHAR(5) NOT NULL""",
