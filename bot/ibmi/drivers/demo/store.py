@@ -33,6 +33,7 @@ def ensure_demo_system(folder: Path) -> None:
             connection.execute("BEGIN IMMEDIATE")
             for statement in schema.create_statements():
                 connection.execute(statement)
+            _add_job_start_times(connection)
             if connection.execute("SELECT COUNT(*) FROM WARDEN_DEMO.TRAFFIC").fetchone()[0] == 0:
                 _seed(connection)
             connection.execute("COMMIT")
@@ -41,6 +42,15 @@ def ensure_demo_system(folder: Path) -> None:
             raise
         finally:
             connection.close()
+
+
+def _add_job_start_times(db: sqlite3.Connection) -> None:
+    """A demo folder made before job start times were kept gets the column, its jobs started now."""
+    columns = {row[1] for row in db.execute("PRAGMA WARDEN_DEMO.table_info(ACTIVE_JOBS)")}
+    if "JOB_ACTIVE_UTC" not in columns:
+        db.execute("ALTER TABLE WARDEN_DEMO.ACTIVE_JOBS ADD COLUMN JOB_ACTIVE_UTC TEXT")
+        started = datetime.fromtimestamp(time.time(), UTC).isoformat(sep=" ", timespec="seconds")
+        db.execute("UPDATE WARDEN_DEMO.ACTIVE_JOBS SET JOB_ACTIVE_UTC = ?", (started,))
 
 
 def _seed(db: sqlite3.Connection) -> None:
