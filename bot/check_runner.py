@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from bot.changes.smtp_restart import approved_smtp_changes
 from bot.checks import registry
 from bot.checks.cycle import UNREACHABLE_ERRORS, CheckOutcome, PlannedCheck, run_checks
 from bot.checks.definition import CheckTarget, system_host
@@ -108,7 +109,12 @@ class CheckRunner:
         for check_id in checks:
             check = registry.check(check_id)
             planned.append(PlannedCheck(check, check.build_settings(self.config.check_for(settings, check_id).options)))
-        target = CheckTarget(settings.name, self.systems.effective(settings).trusted, system_host(settings.connection))
+        target = CheckTarget(
+            settings.name,
+            self.systems.effective(settings).trusted,
+            system_host(settings.connection),
+            approved_smtp_changes(self.storage, settings.name),
+        )
         outcomes = run_checks(self.systems.connection(system), target, planned)
         return {outcome.check: self._record(settings.name, started, outcome) for outcome in outcomes}
 

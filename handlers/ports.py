@@ -15,6 +15,7 @@ from bot.command_parsing import (
     ClRequest,
     EndRequest,
     SilenceRequest,
+    SmtpRestartRequest,
     TrustRequest,
     UnsilenceRequest,
     UntrustRequest,
@@ -39,6 +40,7 @@ class RequestsPort(Protocol):
     def request_end(self, system: str, request: EndRequest, requester: str) -> Outcome: ...
 
     def request_cl(self, system: str, request: ClRequest, requester: str) -> Outcome: ...
+    def request_smtp_restart(self, system: str, request: SmtpRestartRequest, requester: str) -> Outcome: ...
 
     def request_trust(self, system: str, request: TrustRequest | UntrustRequest, requester: str) -> Outcome: ...
 

@@ -109,6 +109,20 @@ def pending(storage: Storage) -> list[ChangeRequest]:
         return [request for request_id in ids if (request := get(storage, request_id)) is not None]
 
 
+def last_done(storage: Storage, system: str, actions: tuple[str, ...]) -> ChangeRequest | None:
+    """The change of one of these kinds that ran successfully on the system most recently (by approval time)."""
+    marks = ", ".join("?" for _ in actions)
+    with storage.lock:
+        rows = list(
+            storage.db.query(
+                f"SELECT id FROM change_requests WHERE system = ? AND state = 'done' AND action IN ({marks}) "
+                "ORDER BY decided_at DESC, created_at DESC LIMIT 1",
+                [system, *actions],
+            )
+        )
+        return get(storage, rows[0]["id"]) if rows else None
+
+
 def approvals_of(storage: Storage, request_id: str) -> list[str]:
     with storage.lock:
         return [

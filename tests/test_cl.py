@@ -20,7 +20,9 @@ from bot.ibmi.cl import (
     CLParseError,
     CLValidationError,
     EndTcpConnection,
+    EndTcpServer,
     RemoveSmtpListEntry,
+    StartTcpServer,
     parse,
     quote_cl_string,
 )
@@ -452,7 +454,8 @@ list_entries = st.builds(
     masks,
 )
 relay_changes = st.builds(ChangeSmtpRelay.build, st.sampled_from(RELAY_POLICIES))
-commands: st.SearchStrategy[ClCommand] = st.one_of(end_connections, list_entries, relay_changes)
+server_commands = st.sampled_from([EndTcpServer.build(), StartTcpServer.build()])
+commands: st.SearchStrategy[ClCommand] = st.one_of(end_connections, list_entries, relay_changes, server_commands)
 
 
 def spaced_out(text: str, data: st.DataObject) -> str:
@@ -635,3 +638,33 @@ def test_parse_only_ever_returns_a_command_that_round_trips_or_raises_its_errors
         assert_safe_message(error)
     else:
         assert parse(command.to_cl()) == command
+
+
+@pytest.mark.parametrize("server", ["*SMTP", "smtp", " *smtp "])
+def test_smtp_server_commands_build_the_documented_commands(server: str) -> None:
+    assert EndTcpServer.build(server).to_cl() == "QSYS/ENDTCPSVR SERVER(*SMTP)"
+    assert StartTcpServer.build(server).to_cl() == "QSYS/STRTCPSVR SERVER(*SMTP)"
+
+
+@pytest.mark.parametrize("server", ["*ALL", "*TELNET", "*HTTP", "", None, "*SMTP *FTP"])
+def test_smtp_server_commands_refuse_every_other_server(server: object) -> None:
+    for command in (EndTcpServer, StartTcpServer):
+        with pytest.raises(CLValidationError) as raised:
+            command.build(server)  # type: ignore[arg-type]
+        assert raised.value.parameter == "SERVER" and raised.value.accepted == "*SMTP"
+    with pytest.raises(CLValidationError):
+        EndTcpServer("*ALL")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["QSYS/ENDTCPSVR SERVER(*SMTP)", "ENDTCPSVR *SMTP", "endtcpsvr server(smtp)", "*LIBL/ENDTCPSVR SERVER(*SMTP)"],
+)
+def test_parse_end_tcp_server_forms(text: str) -> None:
+    assert parse(text) == EndTcpServer.build()
+
+
+@pytest.mark.parametrize("text", ["STRTCPSVR SERVER(*ALL)", "STRTCPSVR", "STRTCPSVR SERVER(*SMTP) INSTANCE(X)"])
+def test_parse_refuses_other_tcp_servers_and_parameters(text: str) -> None:
+    with pytest.raises((CLParseError, CLValidationError)):
+        parse(text)

@@ -606,8 +606,12 @@ def test_echoed_input_is_one_line_without_backticks_and_short() -> None:
         ("end 203.0.113.7/32", "is a network", "/ibmi end IP [PORT] [--local ADDRESS] [REASON]"),
         ("end host.example 23", "looks like a host name", "/ibmi end IP [PORT] [--local ADDRESS] [REASON]"),
         # smtp
-        ("smtp", "`smtp` needs list, add or remove.", usage_of("smtp", "/ibmi")),
-        ("smtp show", "`smtp show`: expected `smtp list`, `smtp add` or `smtp remove`.", usage_of("smtp", "/ibmi")),
+        ("smtp", "`smtp` needs list, add, remove or restart.", usage_of("smtp", "/ibmi")),
+        (
+            "smtp show",
+            "`smtp show`: expected `smtp list`, `smtp add`, `smtp remove` or `smtp restart`.",
+            usage_of("smtp", "/ibmi"),
+        ),
         ("smtp list both", "`both` is not an SMTP list; expected accept or reject.", SMTP_LIST_USAGE),
         ("smtp list accept reject", "Too many arguments: `reject`.", SMTP_LIST_USAGE),
         ("smtp add allow 10.1.1.0", "`allow` is not an SMTP list; expected accept or reject.", SMTP_ADD_USAGE),

@@ -506,8 +506,8 @@ def test_config_built_in_code_has_every_policy() -> None:
         (
             "[approvals.relay]\nmin_approvals = 1\n",
             "approvals.relay: unknown key or action (did you mean 'relay-set'?); expected one of approvers, "
-            "min_approvals, ttl, reason_required, limits, end-connection, smtp-add, smtp-remove, relay-set, trust, "
-            "untrust",
+            "min_approvals, ttl, reason_required, limits, end-connection, smtp-add, smtp-remove, smtp-restart, "
+            "relay-set, trust, untrust",
         ),
         (
             "[approvals.trust]\nquorum = 2\n",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import sqlite3
 import threading
 import time
 
@@ -10,7 +11,14 @@ import pytest
 
 from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
-from bot.ibmi.cl import AddSmtpListEntry, ChangeSmtpRelay, EndTcpConnection, RemoveSmtpListEntry
+from bot.ibmi.cl import (
+    AddSmtpListEntry,
+    ChangeSmtpRelay,
+    EndTcpConnection,
+    EndTcpServer,
+    RemoveSmtpListEntry,
+    StartTcpServer,
+)
 from bot.ibmi.drivers import demo
 from bot.ibmi.drivers.demo import DemoError, demo_relay_policy
 from bot.ibmi.errors import CLCommandError, DeadlineExceededError
@@ -91,6 +99,32 @@ def test_smtp_list_entries_are_added_and_removed(demo_connection):
 def test_chgsmtpa_changes_the_relay_policy(demo_system, demo_connection):
     demo_connection.run_cl(ChangeSmtpRelay.build("list"))
     assert demo_relay_policy(demo_system.demo.path) == "*LIST"
+
+
+def test_endtcpsvr_stops_the_smtp_jobs_and_strtcpsvr_starts_new_ones(demo_connection):
+    before = {job.job_name for job in sql.read_smtp_jobs(demo_connection)}
+    assert before
+    demo_connection.run_cl(EndTcpServer.build())
+    assert sql.read_smtp_jobs(demo_connection) == []
+    demo_connection.run_cl(StartTcpServer.build())
+    after = {job.job_name for job in sql.read_smtp_jobs(demo_connection)}
+    assert len(after) == len(before) and not after & before  # new jobs, new job numbers
+    demo_connection.run_cl(StartTcpServer.build())  # already running: left as it is
+    assert {job.job_name for job in sql.read_smtp_jobs(demo_connection)} == after
+
+
+def test_a_demo_folder_from_before_job_start_times_gets_them(tmp_path):
+    folder = tmp_path / "demo"
+    demo.ensure_demo_system(folder)
+    with sqlite3.connect(folder / "WARDEN_DEMO.sqlite") as old:
+        old.execute("ALTER TABLE ACTIVE_JOBS DROP COLUMN JOB_ACTIVE_UTC")
+    demo.ensure_demo_system(folder)
+    connection = open_system(demo_settings(folder), {})
+    try:
+        jobs = sql.read_smtp_jobs(connection)
+    finally:
+        connection.close()
+    assert jobs and all(job.started_at is not None for job in jobs)
 
 
 @pytest.mark.parametrize(

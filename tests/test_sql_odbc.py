@@ -137,14 +137,18 @@ _SQL_WORDS = {
     "QATMADRLST",
     "OUTQ",
     "PUBLIC",
+    "TIMEZONE",  # CURRENT TIMEZONE, Db2's special register
 }
-_OUR_OWN_NAMES = {"QTEMP", "WARDEN_SMTPLST", "LISTENING"}  # an alias in our QTEMP, a result column
+_OUR_OWN_NAMES = {"QTEMP", "WARDEN_SMTPLST", "LISTENING", "JOB_ACTIVE_UTC"}  # an alias in our QTEMP, result columns
 # Named on IBM's JOBLOG_INFO page, cited beside sql.JOB_LOG_MESSAGES, and not yet in the shared reference.
 _JOBLOG_INFO_NAMES = {"JOBLOG_INFO", "MESSAGE_ID", "MESSAGE_TYPE", "MESSAGE_TEXT", "MESSAGE_TIMESTAMP"}
 # Named on IBM's GROUP_PTF_INFO page, cited beside sql.INSTALLED_PTF_GROUPS; the shared reference names the view
 # but not its columns.
 _GROUP_PTF_INFO_NAMES = {"PTF_GROUP_NAME", "PTF_GROUP_LEVEL", "PTF_GROUP_STATUS", "INSTALLED"}
-_OUR_OWN_NAMES |= _JOBLOG_INFO_NAMES | _GROUP_PTF_INFO_NAMES | {"ORDINAL_POSITION"}
+# Named on IBM's ACTIVE_JOB_INFO page (returned with DETAILED_INFO => 'WORK'), cited beside sql.SMTP_JOBS; the
+# shared reference names the table function but not this column.
+_ACTIVE_JOB_INFO_NAMES = {"JOB_ACTIVE_TIME"}
+_OUR_OWN_NAMES |= _JOBLOG_INFO_NAMES | _GROUP_PTF_INFO_NAMES | _ACTIVE_JOB_INFO_NAMES | {"ORDINAL_POSITION"}
 
 
 def test_every_identifier_in_the_sql_is_named_in_the_ibm_reference():

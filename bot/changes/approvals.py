@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.alerting.lifecycle import AlertManager
-from bot.changes import render
+from bot.changes import render, smtp_restart
 from bot.changes.policy import ChangePolicy, cl_digest
 from bot.config import Config
 from bot.ibmi.access import SystemConnection
@@ -386,7 +386,8 @@ class ApprovalService:
             except IbmiError as error:
                 results.append(f"{text}: {error}")
                 return "failed", {"ok": False, "text": "\n".join(results)}
-        return "done", {"ok": True, "text": "\n".join(results)}
+        note = smtp_restart.done_note(request.action, request.system)
+        return "done", {"ok": True, "text": "\n".join([*results, *([note] if note else [])])}
 
     def _change_trust(self, request: ChangeRequest) -> tuple[str, dict[str, Any]]:
         network = request.params["network"]

@@ -8,10 +8,12 @@ ranges, so two entries that together cover more than either alone are judged tog
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from bot.changes import smtp_restart
 from bot.config import ApprovalLimits
 from bot.ibmi.cl import AddSmtpListEntry, ChangeSmtpRelay, ClCommand, EndTcpConnection, RemoveSmtpListEntry
 from bot.ibmi.rows import ConnectionJob
@@ -85,6 +87,10 @@ def assess(
         if network is None or commands:
             return Assessment(refusal=f"a {action} request names one network and runs no CL")
         return _trust(network, facts, limits) if action == "trust" else _untrust(network, facts)
+    if action == smtp_restart.RESTART_ACTION:
+        if not smtp_restart.is_restart(commands):
+            return Assessment(refusal="an SMTP restart runs ENDTCPSVR SERVER(*SMTP), then STRTCPSVR SERVER(*SMTP)")
+        return Assessment(effects=smtp_restart.RESTART_EFFECTS)
     expected = {
         "end-connection": EndTcpConnection,
         "smtp-add": AddSmtpListEntry,
@@ -97,12 +103,18 @@ def assess(
         return Assessment(refusal=f"a {action} request runs exactly one command")
     command = commands[0]
     if isinstance(command, AddSmtpListEntry):
-        return _smtp_add(command, facts, limits)
+        return _pending_restart(_smtp_add(command, facts, limits))
     if isinstance(command, RemoveSmtpListEntry):
-        return _smtp_remove(command)
+        return _pending_restart(_smtp_remove(command))
     if isinstance(command, ChangeSmtpRelay):
         return _relay(command)
     return _end(commands, facts)
+
+
+def _pending_restart(assessment: Assessment) -> Assessment:
+    if assessment.refusal:
+        return assessment
+    return dataclasses.replace(assessment, effects=(*assessment.effects, smtp_restart.PENDING_EFFECT))
 
 
 def _entry_network(entry: AddSmtpListEntry | RemoveSmtpListEntry) -> ipaddress.IPv4Network:

@@ -14,10 +14,18 @@ from collections.abc import Callable
 
 from bot.alerting.silences import SilenceService
 from bot.changes.approvals import ApprovalService, Submitted
-from bot.command_parsing import ClRequest, EndRequest, SilenceRequest, TrustRequest, UnsilenceRequest, UntrustRequest
+from bot.command_parsing import (
+    ClRequest,
+    EndRequest,
+    SilenceRequest,
+    SmtpRestartRequest,
+    TrustRequest,
+    UnsilenceRequest,
+    UntrustRequest,
+)
 from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
-from bot.ibmi.cl import EndTcpConnection
+from bot.ibmi.cl import ClCommand, EndTcpConnection
 from bot.ibmi.rows import NetstatConnection, parse_address
 from bot.net import is_local
 from bot.slack.blocks import escape_mrkdwn
@@ -144,6 +152,18 @@ class ChangeRequests:
             reason=request.reason,
             params={"command": request.to_cl()},
             summary=request.to_cl(),
+        )
+
+    def request_smtp_restart(self, system: str, request: SmtpRestartRequest, requester: str) -> Submitted:
+        commands: list[ClCommand] = list(request.commands)
+        return self.approvals.submit(
+            system=system,
+            action=request.action,
+            commands=commands,
+            requester=requester,
+            reason=request.reason,
+            params={"commands": [command.to_cl() for command in commands]},
+            summary=f"Restart the SMTP server on {system}",
         )
 
     def request_trust(

@@ -23,12 +23,28 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
+class ApprovedSmtpChanges:
+    """The SMTP changes ibmi-warden made on the system by approval, as its records show (none by default).
+
+    relay_policy: the ALWRLY value the last successful `relay set` set; relay_set_by its approvers and
+    relay_set_at when it was approved (epoch seconds). list_changed_at: when the last successful ADDSMTPLE or
+    RMVSMTPLE was approved; it takes effect only when the SMTP server next starts.
+    """
+
+    relay_policy: str | None = None
+    relay_set_by: tuple[str, ...] = ()
+    relay_set_at: float | None = None
+    list_changed_at: float | None = None
+
+
+@dataclass(frozen=True)
 class CheckTarget:
     """What a check needs to know of the system it judges (never the whole configuration)."""
 
     name: str
     trusted: tuple[IPNetwork, ...] = ()  # configured and approved trusted networks
     host: str | None = None  # the system's host name, where a network probe would connect
+    smtp: ApprovedSmtpChanges = ApprovedSmtpChanges()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ What each sub-command gives as `request`:
 - smtp list [accept|reject]: `SmtpListRequest(list_type)`, "*ACCEPT", "*REJECT" or None for both
 - smtp add (nothing more): `SmtpAddFormRequest()`, open the modal
 - smtp add|remove accept|reject IP [MASK] [REASON]: `ClRequest(AddSmtpListEntry or RemoveSmtpListEntry, reason)`
+- smtp restart [REASON]: `SmtpRestartRequest(reason)` (ENDTCPSVR then STRTCPSVR, SERVER(*SMTP))
 - relay set none|list|near|both [REASON]: `ClRequest(ChangeSmtpRelay, reason)`
 - trust IP|CIDR [REASON] / untrust IP|CIDR [REASON]: `TrustRequest(network, reason)` / `UntrustRequest(…)`
 - silence IP|FINGERPRINT DURATION [REASON]: `SilenceRequest(kind, target, seconds, reason)`
@@ -42,6 +43,7 @@ from bot.command_parsing.requests import (
     SilenceRequest,
     SmtpAddFormRequest,
     SmtpListRequest,
+    SmtpRestartRequest,
     TraceRequest,
     TrustRequest,
     UnsilenceRequest,
@@ -61,6 +63,7 @@ __all__ = [
     "SilenceRequest",
     "SmtpAddFormRequest",
     "SmtpListRequest",
+    "SmtpRestartRequest",
     "TraceRequest",
     "TrustRequest",
     "UnsilenceRequest",

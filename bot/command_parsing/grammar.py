@@ -21,6 +21,7 @@ from bot.command_parsing.requests import (
     SilenceRequest,
     SmtpAddFormRequest,
     SmtpListRequest,
+    SmtpRestartRequest,
     TraceRequest,
     TrustRequest,
     UnsilenceRequest,
@@ -45,6 +46,7 @@ SmtpListCommand = AddSmtpListEntry | RemoveSmtpListEntry
 SMTP_LIST_USAGE = "smtp list [accept|reject]"
 SMTP_ADD_USAGE = "smtp add [accept|reject IP [MASK] REASON]"
 SMTP_REMOVE_USAGE = "smtp remove accept|reject IP [MASK] [REASON]"
+SMTP_RESTART_USAGE = "smtp restart [REASON]"
 _TARGET_EXPECTED = "an IP address such as 203.0.113.7, or an alert fingerprint (16 lowercase hex characters)"
 
 
@@ -108,10 +110,10 @@ def parse_end(args: Arguments) -> EndRequest:
     return EndRequest(address, port, args.reason(), local)
 
 
-def parse_smtp(args: Arguments) -> SmtpListRequest | SmtpAddFormRequest | ClRequest:
-    action = args.next("list, add or remove").lower()
+def parse_smtp(args: Arguments) -> SmtpListRequest | SmtpAddFormRequest | ClRequest | SmtpRestartRequest:
+    action = args.next("list, add, remove or restart").lower()
     slash = args.slash
-    if action in ("list", "add", "remove"):
+    if action in ("list", "add", "remove", "restart"):
         args.name = f"smtp {action}"
     if action == "list":
         args.usage = f"{slash} {SMTP_LIST_USAGE}"
@@ -127,7 +129,12 @@ def parse_smtp(args: Arguments) -> SmtpListRequest | SmtpAddFormRequest | ClRequ
     if action == "remove":
         args.usage = f"{slash} {SMTP_REMOVE_USAGE}"
         return _smtp_entry(args, RemoveSmtpListEntry)
-    raise UsageError(f"`smtp {_shorten(action)}`: expected `smtp list`, `smtp add` or `smtp remove`.", args.usage)
+    if action == "restart":
+        args.usage = f"{slash} {SMTP_RESTART_USAGE}"
+        return SmtpRestartRequest(args.reason())
+    raise UsageError(
+        f"`smtp {_shorten(action)}`: expected `smtp list`, `smtp add`, `smtp remove` or `smtp restart`.", args.usage
+    )
 
 
 def _smtp_entry(args: Arguments, command: type[SmtpListCommand]) -> ClRequest:

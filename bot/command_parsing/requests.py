@@ -2,8 +2,8 @@
 (ValueError for a value that could not come from the parser), and `ParsedCommand`, which carries one.
 
 Change requests carry `action`, the name of their approval policy (end-connection, smtp-add, smtp-remove,
-relay-set, trust, untrust); `ClRequest.to_cl()` is the exact CL command. ibmi-warden never requests an open
-relay: `relay set all` and an *ACCEPT entry with mask 0.0.0.0 are refused.
+smtp-restart, relay-set, trust, untrust); `ClRequest.to_cl()` is the exact CL command. ibmi-warden never requests
+an open relay: `relay set all` and an *ACCEPT entry with mask 0.0.0.0 are refused.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from bot.command_parsing.addresses import IPAddress, Network, _check_address, _check_network
 from bot.command_parsing.reasons import MAX_SILENCE, MIN_SILENCE, _check_reason
-from bot.ibmi.cl import AddSmtpListEntry, ChangeSmtpRelay, RemoveSmtpListEntry
+from bot.ibmi.cl import AddSmtpListEntry, ChangeSmtpRelay, EndTcpServer, RemoveSmtpListEntry, StartTcpServer
 
 DEFAULT_AUDIT_COUNT = 10
 MAX_AUDIT_COUNT = 100
@@ -107,6 +107,21 @@ class ClRequest:
 
 
 @dataclass(frozen=True)
+class SmtpRestartRequest:
+    """`smtp restart [REASON]`: end and start the SMTP server, so that approved list changes take effect."""
+
+    reason: str = ""
+    action: ClassVar[str] = "smtp-restart"
+
+    def __post_init__(self) -> None:
+        _check_reason(self.reason)
+
+    @property
+    def commands(self) -> tuple[EndTcpServer, StartTcpServer]:
+        return EndTcpServer.build(), StartTcpServer.build()
+
+
+@dataclass(frozen=True)
 class TrustRequest:
     """`trust IP|CIDR [REASON]`: add a network (a single address is a /32 or /128) to the trust list."""
 
@@ -180,6 +195,7 @@ Request = (
     | SmtpListRequest
     | SmtpAddFormRequest
     | ClRequest
+    | SmtpRestartRequest
     | TrustRequest
     | UntrustRequest
     | SilenceRequest

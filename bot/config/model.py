@@ -17,7 +17,15 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_CHECK_INTERVAL = 10.0
 # The changes a request can ask for, each with its own [approvals.<action>] policy table.
-APPROVAL_ACTIONS: tuple[str, ...] = ("end-connection", "smtp-add", "smtp-remove", "relay-set", "trust", "untrust")
+APPROVAL_ACTIONS: tuple[str, ...] = (
+    "end-connection",
+    "smtp-add",
+    "smtp-remove",
+    "smtp-restart",
+    "relay-set",
+    "trust",
+    "untrust",
+)
 # How the tracer finds an address's registry (ipwhois asn_methods); "http" works where DNS and port 43 are blocked.
 TRACE_ASN_METHODS: tuple[str, ...] = ("http", "dns", "whois")
 MAX_TRACE_CONCURRENCY = 16

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from bot.net.address import IPAddress, parse_address
@@ -96,6 +97,7 @@ class ActiveJob:
     job_name: str
     job_status: str | None
     subsystem: str | None
+    started_at: datetime | None = None  # JOB_ACTIVE_TIME in UTC; None when not read
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -80,9 +81,11 @@ SELECT COUNT(*) AS LISTENING
 
 # 'QTSMTP*' matches the server daemon QTSMTPSRVD and the client jobs; the subsystem is configurable
 # with CHGSMTPA SBSD, so no subsystem filter.
+# JOB_ACTIVE_TIME (when the job started, in the system's local time, hence - CURRENT TIMEZONE for UTC) needs
+# DETAILED_INFO => 'WORK', as in IBM's own ACTIVE_JOB_INFO example (Db2 for i SQL reference, REMOTE TABLE).
 SMTP_JOBS = """
-SELECT JOB_NAME, JOB_STATUS, SUBSYSTEM
-  FROM TABLE(QSYS2.ACTIVE_JOB_INFO(JOB_NAME_FILTER => 'QTSMTP*')) X
+SELECT JOB_NAME, JOB_STATUS, SUBSYSTEM, JOB_ACTIVE_TIME - CURRENT TIMEZONE AS JOB_ACTIVE_UTC
+  FROM TABLE(QSYS2.ACTIVE_JOB_INFO(JOB_NAME_FILTER => 'QTSMTP*', DETAILED_INFO => 'WORK')) X
 """
 
 # The record layout of QUSRSYS/QATMADRLST is not documented: discover it at run time.
@@ -206,6 +209,22 @@ IBM_ONLY_STATEMENTS = {
 # --- Row conversion ------------------------------------------------------------------------------
 
 
+def _utc_timestamp(value: Any) -> datetime | None:
+    """A UTC timestamp as the driver returns it (datetime, or text in ISO or IBM's 2026-12-02-17.49.20 form)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    text = _text(value)
+    if text is None:
+        return None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}-\d{2}\.\d{2}\.\d{2}(\.\d+)?", text):
+        text = text[:10] + " " + text[11:19].replace(".", ":") + text[19:]
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -270,6 +289,7 @@ def read_smtp_jobs(conn: Queryable) -> list[ActiveJob]:
             job_name=_text(row["JOB_NAME"]) or "",
             job_status=_text(row["JOB_STATUS"]),
             subsystem=_text(row["SUBSYSTEM"]),
+            started_at=_utc_timestamp(row.get("JOB_ACTIVE_UTC")),
         )
         for row in conn.query(SMTP_JOBS)
     ]

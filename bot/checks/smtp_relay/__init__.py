@@ -43,7 +43,7 @@ def evaluate_readings(readings: Readings, target: CheckTarget, settings: SmtpRel
     status = smtp_status(readings.optional(NETSTAT.name), readings.value(SMTP_JOBS.name))
     problem = readings.problem(SMTP_LISTS.name)
     lists = readings.value(SMTP_LISTS.name) if problem is None else SmtpListReading(readable=False, problem=problem)
-    return evaluate(target.name, status, lists, readings.value(SMTP_PROBE.name), settings)
+    return evaluate(target.name, status, lists, readings.value(SMTP_PROBE.name), settings, target.smtp)
 
 
 CHECK = CheckDefinition(

@@ -11,8 +11,10 @@ is undocumented too: which member is the *ACCEPT list is guessed from its name (
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from bot.checks.definition import ApprovedSmtpChanges
 from bot.checks.finding import Finding
 from bot.checks.smtp_relay.accept_list import (
     covering_accept_entries,
@@ -25,6 +27,7 @@ from bot.ibmi.rows import ActiveJob, SmtpListReading, SmtpStatus
 
 OPEN_POLICY = "*ALL"
 ATTESTED = "attested in config"
+SET_BY_WARDEN = "set by ibmi-warden"
 
 
 # Job names of the SMTP *server* (IBM SMTP performance topic, 7.2): the daemon QTSMTPSRVD and the
@@ -65,19 +68,23 @@ def evaluate(
     lists: SmtpListReading | None,
     probe: ProbeResult | None = None,
     settings: SmtpRelaySettings | None = None,
+    approved: ApprovedSmtpChanges | None = None,
 ) -> list[Finding]:
     """Findings about relaying through the system's SMTP server.
 
-    `lists` is None when the lists were not read; `probe` is None when the probe did not run.
+    `lists` is None when the lists were not read; `probe` is None when the probe did not run; `approved` is
+    what ibmi-warden's records say it changed by approval (the relay policy it set, when the lists changed).
     """
     settings = settings or SmtpRelaySettings()
+    approved = approved or ApprovedSmtpChanges()
     running = smtp_running(status, probe)
     if running is False:
         return []
     findings: list[Finding] = []
     if running is None:
         findings.append(_cannot_see_smtp(system))
-    findings.extend(_policy_findings(system, status, probe, settings))
+    findings.extend(_pending_restart(system, status, approved))
+    findings.extend(_policy_findings(system, status, probe, settings, approved))
     if probe is not None:
         findings.extend(_probe_findings(system, probe, lists))
     findings.extend(list_findings(system, lists, settings))
@@ -103,12 +110,81 @@ def _cannot_see_smtp(system: str) -> Finding:
     )
 
 
+# --- list changes waiting for a restart -----------------------------------------------------------
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _pending_restart(system: str, status: SmtpStatus, approved: ApprovedSmtpChanges) -> list[Finding]:
+    """ "change pending SMTP restart" while every SMTP server job started before the last approved list change
+    (IBM's ADDSMTPLE/RMVSMTPLE pages: list changes apply when the SMTP server next starts)."""
+    jobs = server_jobs(status)
+    if approved.list_changed_at is None or not jobs or any(job.started_at is None for job in jobs):
+        return []
+    changed = datetime.fromtimestamp(approved.list_changed_at, UTC)
+    started = [job.started_at for job in jobs if job.started_at is not None]
+    if max(started) >= changed:
+        return []
+    return [
+        Finding(
+            system=system,
+            check=CHECK_ID,
+            severity="warning",
+            subject="smtp-restart-pending",
+            title="SMTP list change pending SMTP restart",
+            details=(
+                f"An approved SMTP list change ({_utc_text(changed)}) is not in effect: list changes apply when the "
+                f"SMTP server next starts, and its jobs started at {_utc_text(max(started))}, before the change.",
+                f"Restart it: /ibmi smtp restart @{system} (ENDTCPSVR then STRTCPSVR SERVER(*SMTP)).",
+            ),
+            facts={
+                "list_changed_at": changed.isoformat(),
+                "server_started_at": max(started).isoformat(),
+            },
+        )
+    ]
+
+
 # --- the relay policy -----------------------------------------------------------------------------
 
 
-def _policy_claims(status: SmtpStatus, settings: SmtpRelaySettings) -> list[tuple[str, str]]:
+def _set_by_warden(approved: ApprovedSmtpChanges) -> str:
+    by = ", ".join(f"<@{approver}>" for approver in approved.relay_set_by) or "an approver"
+    at = (
+        datetime.fromtimestamp(approved.relay_set_at, UTC).strftime(" at %Y-%m-%d %H:%M UTC")
+        if approved.relay_set_at is not None
+        else ""
+    )
+    return f"{SET_BY_WARDEN} (approved by {by}{at})"
+
+
+def _known_policy(approved: ApprovedSmtpChanges, settings: SmtpRelaySettings, probe: ProbeResult | None) -> str | None:
+    """The ALWRLY value ibmi-warden set by approval, unless an attestation or the probe contradicts it."""
+    value = approved.relay_policy
+    if value is None:
+        return None
+    if settings.attested_policy and settings.attested_policy != value:
+        return None
+    if probe is not None and (
+        (probe.accepted is True and value == "*NONE") or (probe.accepted is False and value == OPEN_POLICY)
+    ):
+        return None
+    return value
+
+
+def _policy_claims(
+    status: SmtpStatus,
+    settings: SmtpRelaySettings,
+    approved: ApprovedSmtpChanges | None = None,
+    probe: ProbeResult | None = None,
+) -> list[tuple[str, str]]:
     """Every known statement of ALWRLY as (value, label): what ibmi-warden set, then the attested value."""
     claims: list[tuple[str, str]] = []
+    known = _known_policy(approved, settings, probe) if approved else None
+    if known:
+        claims.append((known, _set_by_warden(approved or ApprovedSmtpChanges())))
     if status.relay.value:
         claims.append((status.relay.value.strip().upper(), status.relay.source))
     if settings.attested_policy:
@@ -118,9 +194,13 @@ def _policy_claims(status: SmtpStatus, settings: SmtpRelaySettings) -> list[tupl
 
 
 def _policy_findings(
-    system: str, status: SmtpStatus, probe: ProbeResult | None, settings: SmtpRelaySettings
+    system: str,
+    status: SmtpStatus,
+    probe: ProbeResult | None,
+    settings: SmtpRelaySettings,
+    approved: ApprovedSmtpChanges,
 ) -> list[Finding]:
-    claims = _policy_claims(status, settings)
+    claims = _policy_claims(status, settings, approved, probe)
     if not claims:
         return [_policy_unknown(system, status, probe)]
     open_claims = [(value, label) for value, label in claims if value == OPEN_POLICY]

@@ -15,6 +15,10 @@ IBM sources:
 - CHGSMTPA (Change SMTP Attributes): https://www.ibm.com/support/knowledgecenter/ssw_ibm_i_73/cl/chgsmtpa.htm;
   the ALWRLY values as named in Kisco's "SMTP relay controls"
   (https://www.kisco.com/u/content/smtp-relay-controls.html).
+- ENDTCPSVR (End TCP/IP Server): https://www.ibm.com/docs/en/i/7.5.0?topic=ssw_ibm_i_75/cl/endtcpsvr.htm
+- STRTCPSVR (Start TCP/IP Server): https://www.ibm.com/docs/en/i/7.5.0?topic=ssw_ibm_i_75/cl/strtcpsvr.htm;
+  the bot ends and starts only SERVER(*SMTP), because ADDSMTPLE and RMVSMTPLE changes apply when the SMTP server
+  next starts (the note on IBM's ADDSMTPLE and RMVSMTPLE pages).
 - QCMDEXC takes commands of up to 32000 characters:
   https://www.ibm.com/docs/en/i/7.5.0?topic=services-qcmdexc-scalar-function
 """
@@ -25,7 +29,9 @@ from bot.ibmi.cl.commands import (
     ChangeSmtpRelay,
     ClCommand,
     EndTcpConnection,
+    EndTcpServer,
     RemoveSmtpListEntry,
+    StartTcpServer,
 )
 from bot.ibmi.cl.parser import parse
 from bot.ibmi.cl.values import (
@@ -50,8 +56,10 @@ __all__ = [
     "ChangeSmtpRelay",
     "ClCommand",
     "EndTcpConnection",
+    "EndTcpServer",
     "IPAddress",
     "RemoveSmtpListEntry",
+    "StartTcpServer",
     "parse",
     "quote_cl_string",
     "show",

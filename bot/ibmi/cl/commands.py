@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Self
 
 from bot.ibmi.cl.values import (
+    CLValidationError,
     IPAddress,
     _canonical,
     _check_remote,
@@ -17,6 +18,7 @@ from bot.ibmi.cl.values import (
     _port,
     _relay_policy,
     quote_cl_string,
+    show,
 )
 from bot.net.address import render_address
 
@@ -137,4 +139,47 @@ class ChangeSmtpRelay:
         return f"{LIBRARY}/{self.cl_name} ALWRLY({self.allow_relay})"
 
 
-ClCommand = EndTcpConnection | AddSmtpListEntry | RemoveSmtpListEntry | ChangeSmtpRelay
+SMTP_SERVER = "*SMTP"
+
+
+def _smtp_server(parameter: str, value: object) -> str:
+    if not isinstance(value, str) or value.strip(" ").upper() not in (SMTP_SERVER, SMTP_SERVER[1:]):
+        raise CLValidationError(parameter, f"{show(value)} is not a server this bot ends or starts", SMTP_SERVER)
+    return SMTP_SERVER
+
+
+@dataclass(frozen=True)
+class _TcpServerCommand:
+    """ENDTCPSVR / STRTCPSVR for the SMTP server only: the bot restarts SMTP so that list changes take effect."""
+
+    server: str = SMTP_SERVER
+
+    cl_name: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        _canonical("SERVER", self.server, _smtp_server)
+
+    @classmethod
+    def build(cls, server: str = SMTP_SERVER) -> Self:
+        """server: *SMTP (any case, with or without the asterisk); any other server is refused."""
+        return cls(_smtp_server("SERVER", server))
+
+    def to_cl(self) -> str:
+        return f"{LIBRARY}/{self.cl_name} SERVER({self.server})"
+
+
+@dataclass(frozen=True)
+class EndTcpServer(_TcpServerCommand):
+    """ENDTCPSVR SERVER(*SMTP): end the SMTP server jobs."""
+
+    cl_name: ClassVar[str] = "ENDTCPSVR"
+
+
+@dataclass(frozen=True)
+class StartTcpServer(_TcpServerCommand):
+    """STRTCPSVR SERVER(*SMTP): start the SMTP server jobs, which read the SMTP lists as they start."""
+
+    cl_name: ClassVar[str] = "STRTCPSVR"
+
+
+ClCommand = EndTcpConnection | AddSmtpListEntry | RemoveSmtpListEntry | ChangeSmtpRelay | EndTcpServer | StartTcpServer

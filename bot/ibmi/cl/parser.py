@@ -14,7 +14,9 @@ from bot.ibmi.cl.commands import (
     ChangeSmtpRelay,
     ClCommand,
     EndTcpConnection,
+    EndTcpServer,
     RemoveSmtpListEntry,
+    StartTcpServer,
 )
 from bot.ibmi.cl.values import (
     MAX_COMMAND_LENGTH,
@@ -54,6 +56,8 @@ _GRAMMARS: dict[str, _Grammar] = {
         lambda v: RemoveSmtpListEntry.build(v["TYPE"], v["INTNETADR"], v.get("SUBNETMASK")),
     ),
     "CHGSMTPA": _Grammar(("ALWRLY",), 0, ("ALWRLY",), lambda v: ChangeSmtpRelay.build(v["ALWRLY"])),
+    "ENDTCPSVR": _Grammar(("SERVER",), 1, ("SERVER",), lambda v: EndTcpServer.build(v["SERVER"])),
+    "STRTCPSVR": _Grammar(("SERVER",), 1, ("SERVER",), lambda v: StartTcpServer.build(v["SERVER"])),
 }
 
 _BLANKS = re.compile(r" *")
@@ -65,9 +69,9 @@ _UNQUOTED = re.compile(r"[A-Za-z0-9*._:]+")
 
 
 def parse(text: str) -> ClCommand:
-    """The command in text, one of ENDTCPCNN, ADDSMTPLE, RMVSMTPLE and CHGSMTPA (see the module docstring), by
-    its name alone or qualified with QSYS (QSYS/CHGSMTPA); *LIBL/ is taken as the name alone. Another library is
-    reported as IBM i reports a command it cannot find there (CPD0030).
+    """The command in text, one of ENDTCPCNN, ADDSMTPLE, RMVSMTPLE, CHGSMTPA, ENDTCPSVR and STRTCPSVR (see the
+    module docstring), by its name alone or qualified with QSYS (QSYS/CHGSMTPA); *LIBL/ is taken as the name alone.
+    Another library is reported as IBM i reports a command it cannot find there (CPD0030).
 
     Raises CLParseError when text is not one of them, CLValidationError when a value is not valid.
     """

@@ -16,14 +16,17 @@ from bot.ibmi.cl import (
     CLParseError,
     CLValidationError,
     EndTcpConnection,
+    EndTcpServer,
     RemoveSmtpListEntry,
+    StartTcpServer,
     parse,
 )
-from bot.ibmi.drivers.demo import schema
+from bot.ibmi.drivers.demo import schema, seed
 from bot.ibmi.drivers.demo.errors import CommandFailed, DemoError, sql0443
 from bot.ibmi.drivers.demo.store import insert_list_entry
 
-# The CL commands that need *IOSYSCFG special authority.
+# The CL commands that need *IOSYSCFG special authority (whether ENDTCPSVR and STRTCPSVR SERVER(*SMTP) do is
+# unconfirmed; the demo does not refuse them).
 _IOSYSCFG_COMMANDS = (AddSmtpListEntry, RemoveSmtpListEntry, ChangeSmtpRelay)
 
 # The demo job's job log, read through QSYS2.JOBLOG_INFO('*'): one per connection, as each server job has its own.
@@ -115,6 +118,23 @@ def apply_command(db: sqlite3.Connection, command: ClCommand) -> None:
         _change_smtp_list(db, command)
     elif isinstance(command, ChangeSmtpRelay):
         db.execute("UPDATE WARDEN_DEMO.SMTP_ATTRIBUTES SET ALLOW_RELAY = ?", (command.allow_relay,))
+    elif isinstance(command, EndTcpServer):
+        db.execute("DELETE FROM WARDEN_DEMO.ACTIVE_JOBS WHERE JOB_NAME LIKE '%/QTSMTP%'")
+    elif isinstance(command, StartTcpServer):
+        _start_smtp(db)
+
+
+def _start_smtp(db: sqlite3.Connection) -> None:
+    """STRTCPSVR SERVER(*SMTP): new SMTP server jobs (new job numbers, a new start time), which read the lists
+    as they start; a server already running is left as it is, as IBM i does."""
+    if db.execute("SELECT 1 FROM WARDEN_DEMO.ACTIVE_JOBS WHERE JOB_NAME LIKE '%/QTSMTP%'").fetchone():
+        return
+    started = datetime.now(UTC).isoformat(sep=" ")
+    count = db.execute("SELECT COUNT(*) FROM WARDEN_DEMO.COMMAND_LOG").fetchone()[0]
+    for index, (name, status, subsystem) in enumerate(seed.SMTP_JOBS):
+        number, _, rest = name.partition("/")
+        renumbered = f"{(int(number) + 100 + count * 2 + index) % 1_000_000:06d}/{rest}"
+        db.execute("INSERT INTO WARDEN_DEMO.ACTIVE_JOBS VALUES (?, ?, ?, ?)", (renumbered, status, subsystem, started))
 
 
 def _same_address(text: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -135,7 +135,9 @@ class DemoCursor:
             )
             self._set_result(cursor.description, cursor.fetchall())
         elif normalised == _normalise(sql.SMTP_JOBS):
-            cursor = self._db.execute("SELECT JOB_NAME, JOB_STATUS, SUBSYSTEM FROM WARDEN_DEMO.ACTIVE_JOBS")
+            cursor = self._db.execute(
+                "SELECT JOB_NAME, JOB_STATUS, SUBSYSTEM, JOB_ACTIVE_UTC FROM WARDEN_DEMO.ACTIVE_JOBS"
+            )
             self._set_result(cursor.description, cursor.fetchall())
         elif match := _ALIAS.match(normalised):
             self._create_alias(match["alias"], match["member"])

@@ -117,7 +117,8 @@ WARDEN_DEMO_TABLES = {
     "ACTIVE_JOBS": """
         JOB_NAME VARCHAR(28) NOT NULL,
         JOB_STATUS VARCHAR(4),
-        SUBSYSTEM VARCHAR(10)""",
+        SUBSYSTEM VARCHAR(10),
+        JOB_ACTIVE_UTC TEXT""",
     # CHGSMTPA values; no documented way to read them was found (no SQL service, API or file)
     "SMTP_ATTRIBUTES": """
         ALLOW_RELAY VARCHAR(5) NOT NULL""",

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.ibmi.drivers.demo import schema, seed
@@ -32,6 +33,7 @@ def ensure_demo_system(folder: Path) -> None:
             connection.execute("BEGIN IMMEDIATE")
             for statement in schema.create_statements():
                 connection.execute(statement)
+            _add_job_start_times(connection)
             if connection.execute("SELECT COUNT(*) FROM WARDEN_DEMO.TRAFFIC").fetchone()[0] == 0:
                 _seed(connection)
             connection.execute("COMMIT")
@@ -40,6 +42,15 @@ def ensure_demo_system(folder: Path) -> None:
             raise
         finally:
             connection.close()
+
+
+def _add_job_start_times(db: sqlite3.Connection) -> None:
+    """A demo folder made before job start times were kept gets the column, its jobs started now."""
+    columns = {row[1] for row in db.execute("PRAGMA WARDEN_DEMO.table_info(ACTIVE_JOBS)")}
+    if "JOB_ACTIVE_UTC" not in columns:
+        db.execute("ALTER TABLE WARDEN_DEMO.ACTIVE_JOBS ADD COLUMN JOB_ACTIVE_UTC TEXT")
+        started = datetime.fromtimestamp(time.time(), UTC).isoformat(sep=" ", timespec="seconds")
+        db.execute("UPDATE WARDEN_DEMO.ACTIVE_JOBS SET JOB_ACTIVE_UTC = ?", (started,))
 
 
 def _seed(db: sqlite3.Connection) -> None:
@@ -88,7 +99,10 @@ def _seed(db: sqlite3.Connection) -> None:
         db.execute("INSERT INTO QSYS2.SYSPARTITIONSTAT VALUES ('QUSRSYS', 'QATMADRLST', ?, 0)", (member,))
         for address, mask in entries:
             insert_list_entry(db, member, address, mask)
-    db.executemany("INSERT INTO WARDEN_DEMO.ACTIVE_JOBS VALUES (?, ?, ?)", seed.SMTP_JOBS)
+    started = datetime.fromtimestamp(time.time(), UTC).isoformat(sep=" ", timespec="seconds")
+    db.executemany(
+        "INSERT INTO WARDEN_DEMO.ACTIVE_JOBS VALUES (?, ?, ?, ?)", [(*job, started) for job in seed.SMTP_JOBS]
+    )
     db.execute("INSERT INTO WARDEN_DEMO.SMTP_ATTRIBUTES VALUES (?)", (seed.SMTP_RELAY,))
     db.execute("INSERT INTO WARDEN_DEMO.TRAFFIC VALUES (0, ?)", (time.time(),))
 
