@@ -136,7 +136,8 @@ def test_cl_failure_without_a_message_id_keeps_the_driver_text():
         ("HY000", "[IBM] CWBCO1054 - A user-specified time-out occurred", "connection"),
         ("HYT00", "Timeout expired", "timeout"),
         ("42501", "[SQL0551] Not authorized to object NETSTAT_INFO in QSYS2 type *FILE.", "authority"),
-        ("42703", "[SQL0206] Column or global variable X not found.", "other"),
+        ("42703", "[SQL0206] Column or global variable X not found.", "missing"),
+        ("HY000", "General error", "other"),
     ],
 )
 def test_driver_errors_are_classified(sqlstate, message, kind):

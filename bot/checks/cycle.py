@@ -12,12 +12,14 @@ from typing import Any
 
 from bot.checks.definition import CheckDefinition, CheckTarget, NotReadable, Readings, SourceContext, needed_sources
 from bot.checks.finding import Finding
+from bot.checks.visibility import service_missing
 from bot.ibmi.errors import (
     ConnectionFailedError,
     DeadlineExceededError,
     DriverMissingError,
     IbmiError,
     NotAuthorizedError,
+    ServiceMissingError,
 )
 from bot.ibmi.sql import Queryable
 
@@ -81,9 +83,17 @@ def judge(
     readings: SourceReadings,
     clock: Callable[[], float] = time.monotonic,
 ) -> CheckOutcome:
-    """One check's outcome: the first failure among its sources, or its findings."""
+    """One check's outcome: the first failure among its sources, or its findings. A source whose service
+    this system does not have gives a "cannot see" finding, not an error."""
     check = planned.check
     read_time = sum(readings.durations.get(name, 0.0) for name in check.source_names)
+    missing = [
+        service_missing(target.name, check.id, name, str(error))
+        for name in check.source_names
+        if isinstance(error := readings.failures.get(name), ServiceMissingError)
+    ]
+    if missing:
+        return CheckOutcome(check.id, missing, None, read_time)
     failed = next((readings.failures[name] for name in check.source_names if name in readings.failures), None)
     if failed is not None:
         return CheckOutcome(check.id, error=failed, duration=read_time)

@@ -22,3 +22,35 @@ def netstat_not_visible(system: str, check: str, not_ruled_out: str, reason: str
         ),
         details=(reason, explanation) if reason else (explanation,),
     )
+
+
+# The IBM i service behind each shared source. docs/ibmi-access.md's minimum-release table confirms no
+# release or PTF level for any of them, so the finding names none.
+SOURCE_SERVICES = {
+    "netstat": "QSYS2.NETSTAT_INFO",
+    "netstat-jobs": "QSYS2.NETSTAT_JOB_INFO",
+    "smtp-jobs": "QSYS2.ACTIVE_JOB_INFO",
+    "smtp-lists": "QUSRSYS/QATMADRLST and QSYS2.SYSCOLUMNS",
+    "splctl-holders": "QSYS2.USER_INFO_BASIC and QSYS2.GROUP_PROFILE_ENTRIES",
+    "jobctl-holders": "QSYS2.USER_INFO_BASIC and QSYS2.GROUP_PROFILE_ENTRIES",
+    "output-queues": "QSYS2.OUTPUT_QUEUE_INFO and QSYS2.OBJECT_PRIVILEGES",
+}
+UNKNOWN_MINIMUM = "a newer release or PTF group"
+
+
+def service_missing(system: str, check: str, source: str, reason: str) -> Finding:
+    """A service the check reads does not exist on this system (SQL0204/SQL0206): the check cannot judge."""
+    service = SOURCE_SERVICES.get(source, source)
+    return Finding(
+        system=system,
+        check=check,
+        severity="warning",
+        subject=f"service-missing:{source}",
+        title=f"{check} cannot see: needs {service} ({UNKNOWN_MINIMUM})",
+        details=(
+            reason,
+            "This system's release or PTF level does not have the service; `ibmi-warden doctor` shows both. "
+            "Nothing this check looks for can be ruled out.",
+        ),
+        facts={"source": source, "service": service},
+    )

@@ -27,6 +27,7 @@ from bot.ibmi.errors import (
     IbmiError,
     NotAuthorizedError,
     QueryTimeoutError,
+    ServiceMissingError,
 )
 from bot.ibmi.rows import JobLogMessage
 
@@ -36,7 +37,7 @@ T = TypeVar("T")
 
 DEADLINE_MARGIN = 5.0  # seconds a call may run past the driver's query timeout before the bot abandons it
 
-ErrorKind = Literal["connection", "timeout", "authority", "other"]
+ErrorKind = Literal["connection", "timeout", "authority", "missing", "other"]
 
 # IBM i message ids: three letters and four hexadecimal digits, at least one a decimal digit
 # (CPF2105, CPD0030, CPFA0D4), so words such as PROCEED are not taken for one.
@@ -162,6 +163,8 @@ class SystemConnection:
             return QueryTimeoutError(f"{self.name}: {doing} stopped by the query timeout: {_message(error)}")
         if kind == "authority":
             return NotAuthorizedError(text)
+        if kind == "missing":
+            return ServiceMissingError(text)
         return IbmiError(text)
 
     def exclusive(self) -> threading.RLock:

@@ -31,6 +31,11 @@ class NotAuthorizedError(IbmiError):
     """The bot's profile may not read a service (for example NETSTAT on IBM i 7.6 without *IOSYSCFG)."""
 
 
+class ServiceMissingError(IbmiError):
+    """The system has no such service or column (SQL0204/SQLSTATE 42704, SQL0206/42703): its release or PTF
+    level is older than the service needs."""
+
+
 class CLCommandError(IbmiError):
     """A CL command run through QSYS2.QCMDEXC failed; message_id is the CPF (or CPD, TCP...) id when known.
 

@@ -25,6 +25,7 @@ DRIVER_HELP = "install the Python package mapepire-python (pip install 'mapepire
 _CONNECTION_HINTS = ("cannot operate on a closed connection", "connection was closed", "not connected")
 _TIMEOUT_HINTS = ("sql0666", "timed out")
 _AUTHORITY_HINTS = ("sql0551", "not authorized")
+_MISSING_HINTS = ("sql0204", "sql0206")  # an object, a column not found
 
 
 def endpoint(connection: str) -> tuple[str, int]:
@@ -58,7 +59,7 @@ def connect(settings: ConnectionSettings) -> Any:
 
 
 def classify_error(error: BaseException) -> ErrorKind:
-    """'connection', 'timeout', 'authority' or 'other'. mapepire-python keeps only the server's message text
+    """'connection', 'timeout', 'authority', 'missing' or 'other'. mapepire-python keeps only the server's message text
     (IBM's "[SQLxxxx] text" form), not the SQLSTATE, so the text decides."""
     from websockets.exceptions import ConnectionClosed
 
@@ -73,4 +74,6 @@ def classify_error(error: BaseException) -> ErrorKind:
         return "timeout"
     if any(hint in message for hint in _AUTHORITY_HINTS):
         return "authority"
+    if any(hint in message for hint in _MISSING_HINTS):
+        return "missing"
     return "other"

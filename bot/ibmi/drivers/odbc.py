@@ -57,8 +57,11 @@ def _odbc_value(value: str) -> str:
     return value
 
 
+_MISSING_HINTS = ("sql0204", "sql0206")
+
+
 def classify_error(error: BaseException) -> ErrorKind:
-    """'connection', 'timeout', 'authority' or 'other', from the SQLSTATE and the driver's message."""
+    """'connection', 'timeout', 'authority', 'missing' or 'other', from the SQLSTATE and the driver's message."""
     args: tuple[Any, ...] = getattr(error, "args", ())
     sqlstate = args[0] if len(args) > 1 and isinstance(args[0], str) else ""
     message = " ".join(str(a) for a in args).lower()
@@ -69,4 +72,7 @@ def classify_error(error: BaseException) -> ErrorKind:
         return "timeout"
     if sqlstate == "42501" or any(hint in message for hint in _AUTHORITY_HINTS):
         return "authority"
+    # SQL0204 (42704) an object, SQL0206 (42703) a column not found: a service this release does not have.
+    if sqlstate in ("42704", "42703") or any(hint in message for hint in _MISSING_HINTS):
+        return "missing"
     return "other"
