@@ -434,19 +434,15 @@ class ApprovalService:
         now = self.clock()
         with self.storage.transaction():
             expired = store.expire_due(self.storage, now)
-            for request in expired:
-                audit.append(
-                    self.storage,
-                    actor="ibmi-warden",
-                    action="expire",
-                    system=request.system,
-                    subject=request.id,
-                    outcome="expired",
-                    at=now,
-                )
-                self._announce(request, f"<@{request.requester}> request {request.id} expired without a decision.", now)
+            self._record_ended(
+                expired,
+                "expire",
+                "expired",
+                lambda request: f"<@{request.requester}> request {request.id} expired without a decision.",
+                now,
+            )
         if expired:
-            self.on_enqueued()
+            self.on_enqueued()  # after the commit, so the delivery worker finds the messages
         return expired
 
     def recover(self) -> list[ChangeRequest]:
@@ -454,25 +450,41 @@ class ApprovalService:
         now = self.clock()
         with self.storage.transaction():
             interrupted = store.mark_interrupted(self.storage)
-            for request in interrupted:
-                audit.append(
-                    self.storage,
-                    actor="ibmi-warden",
-                    action="unknown",
-                    system=request.system,
-                    subject=request.id,
-                    outcome="unknown: the bot stopped while the command ran",
-                    at=now,
-                )
-                self._announce(
-                    request,
+            self._record_ended(
+                interrupted,
+                "unknown",
+                "unknown: the bot stopped while the command ran",
+                lambda request: (
                     f"<@{request.requester}> the bot stopped while request {request.id} ran. "
-                    "Its outcome is unknown: please verify on the system. It will not be run again.",
-                    now,
-                )
+                    "Its outcome is unknown: please verify on the system. It will not be run again."
+                ),
+                now,
+            )
         if interrupted:
             self.on_enqueued()
         return interrupted
+
+    def _record_ended(
+        self,
+        requests: Sequence[ChangeRequest],
+        action: str,
+        outcome: str,
+        text_of: Callable[[ChangeRequest], str],
+        now: float,
+    ) -> None:
+        """The bot's own end of each request (expired, or unknown after a crash): one audit row and one message
+        each, written in the caller's transaction."""
+        for request in requests:
+            audit.append(
+                self.storage,
+                actor="ibmi-warden",
+                action=action,
+                system=request.system,
+                subject=request.id,
+                outcome=outcome,
+                at=now,
+            )
+            self._announce(request, text_of(request), now)
 
     # --- messages ------------------------------------------------------------------------------
 
