@@ -15,6 +15,7 @@ from bot.checks import registry
 from bot.checks.cycle import UNREACHABLE_ERRORS, CheckOutcome, PlannedCheck, run_checks
 from bot.checks.definition import CheckTarget, system_host
 from bot.checks.finding import Finding
+from bot.checks.refusals import RefusalMemory
 from bot.config import Config
 from bot.ibmi.errors import DeadlineExceededError
 from bot.systems import Systems
@@ -75,11 +76,19 @@ class NotAnnounced:
 
 
 class CheckRunner:
-    def __init__(self, config: Config, storage: Storage, systems: Systems, announcer: Announcer) -> None:
+    def __init__(
+        self,
+        config: Config,
+        storage: Storage,
+        systems: Systems,
+        announcer: Announcer,
+        refusals: RefusalMemory | None = None,
+    ) -> None:
         self.config = config
         self.storage = storage
         self.systems = systems
         self.announcer = announcer
+        self.refusals = refusals if refusals is not None else RefusalMemory()
 
     def enabled_checks(self, system: str) -> list[str]:
         settings = self.config.system(system)
@@ -115,7 +124,7 @@ class CheckRunner:
             system_host(settings.connection),
             approved_smtp_changes(self.storage, settings.name),
         )
-        outcomes = run_checks(self.systems.connection(system), target, planned)
+        outcomes = run_checks(self.systems.connection(system), target, planned, refusals=self.refusals)
         return {outcome.check: self._record(settings.name, started, outcome) for outcome in outcomes}
 
     def _record(self, system: str, started: datetime, outcome: CheckOutcome) -> tuple[list[Finding], str | None]:

@@ -13,6 +13,7 @@ from bot.checks import registry
 from bot.checks.cycle import PlannedCheck, run_checks
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings, Source, SourceContext
 from bot.checks.finding import Finding
+from bot.checks.refusals import RefusalMemory
 from bot.config import Secrets, load_config
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.errors import ConnectionFailedError, DeadlineExceededError, NotAuthorizedError, QueryTimeoutError
@@ -201,3 +202,37 @@ def test_the_registry_refuses_two_sources_of_one_name() -> None:
 def test_a_check_id_is_lower_case_words_joined_by_dashes() -> None:
     with pytest.raises(ValueError, match="lower-case words joined by dashes"):
         made_up_check("Unknown_Connections")
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_refused_netstat_read_is_asked_again_at_most_hourly(tmp_path: Path, statements: list[str]) -> None:
+    """On IBM i 7.6 each refused NETSTAT read writes an audit-journal entry: two cycles within the hour send one
+    NETSTAT statement; the checks still say they cannot see, and after the hour it is asked again."""
+    config = write_config(tmp_path).read_text(encoding="utf-8")
+    path = tmp_path / "warden.toml"
+    path.write_text(config.replace("trusted = [", 'demo.missing_authorities = ["*IOSYSCFG"]\ntrusted = ['))
+    parts = build_bot(load_config(path, env={}), Secrets(slack_bot_token="xoxb-test"))
+    clock = ManualClock()
+    parts.checks.refusals = RefusalMemory(clock)
+    try:
+        first = parts.checks.run_cycle()
+        clock.now += 3599
+        second = parts.checks.run_cycle()
+        assert reads_of("NETSTAT_INFO", statements) == 1, statements
+        clock.now += 1
+        parts.checks.run_cycle()
+        assert reads_of("NETSTAT_INFO", statements) == 2
+    finally:
+        parts.close()
+    for result in (first, second):
+        cannot_see = [f for f in result.findings if f.check == "unknown-connections"]
+        assert cannot_see and all("*IOSYSCFG" in " ".join((f.title, *f.details)) for f in cannot_see), cannot_see
+    assert any("at most every 60 minutes" in " ".join(f.details) for f in second.findings)
+    assert not any("at most every 60 minutes" in " ".join(f.details) for f in first.findings)

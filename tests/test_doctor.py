@@ -142,6 +142,8 @@ def test_a_demo_profile_without_iosyscfg_fails_naming_the_authority_and_the_fixe
     assert status == 1, out
     assert "  FAIL    DEMO: NETSTAT readable ([SQL0551] Not authorized to object NETSTAT_INFO" in out
     assert "CHGFCNUSG FCNID(QIBM_IOSYSCFG_VIEW) USER(WARDEN) USAGE(*ALLOWED)" in out
+    assert "each refused NETSTAT read writes an authority-failure entry to the security audit journal" in out
+    assert "asks again at most hourly" in out
     assert "  WARN    DEMO: NETSTAT_JOB_INFO readable" in out
     assert "  FAIL    DEMO: *IOSYSCFG for approved SMTP changes (WARDEN does not hold *IOSYSCFG" in out
     assert "CHGUSRPRF USRPRF(WARDEN) SPCAUT(*IOSYSCFG)" in out

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.checks.definition import CheckDefinition, CheckTarget, NotReadable, Readings, SourceContext, needed_sources
 from bot.checks.finding import Finding
+from bot.checks.refusals import RefusalMemory
 from bot.checks.visibility import service_missing
 from bot.ibmi.errors import (
     ConnectionFailedError,
@@ -54,8 +55,10 @@ def read_sources(
     target: CheckTarget,
     planned: Sequence[PlannedCheck],
     clock: Callable[[], float] = time.monotonic,
+    refusals: RefusalMemory | None = None,
 ) -> SourceReadings:
-    """Each source the planned checks need, read once. A source the profile may not read is `NotReadable`;
+    """Each source the planned checks need, read once. A source the profile may not read is `NotReadable`
+    (and, where `refusals` remembers a recent refusal of a source IBM i audits, not asked again);
     once the system is unreachable the remaining sources fail with the same error, unread."""
     context = SourceContext(connection, target, {p.check.id: p.settings for p in planned})
     readings = SourceReadings({}, {}, {})
@@ -64,11 +67,16 @@ def read_sources(
         if unreachable is not None:
             readings.failures[source.name] = unreachable
             continue
+        if refusals is not None and (remembered := refusals.remembered(target.name, source)) is not None:
+            readings.values[source.name] = remembered
+            continue
         started = clock()
         try:
             readings.values[source.name] = source.read(context)
         except NotAuthorizedError as error:
             readings.values[source.name] = NotReadable(error)
+            if refusals is not None:
+                refusals.record(target.name, source, error)
         except IbmiError as error:
             readings.failures[source.name] = error
             if isinstance(error, UNREACHABLE_ERRORS):
@@ -111,7 +119,8 @@ def run_checks(
     target: CheckTarget,
     planned: Sequence[PlannedCheck],
     clock: Callable[[], float] = time.monotonic,
+    refusals: RefusalMemory | None = None,
 ) -> list[CheckOutcome]:
     """The planned checks on one system, their sources shared; outcomes in the order planned."""
-    readings = read_sources(connection, target, planned, clock)
+    readings = read_sources(connection, target, planned, clock, refusals)
     return [judge(p, target, readings, clock) for p in planned]

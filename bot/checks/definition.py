@@ -62,6 +62,8 @@ class Source:
 
     name: str
     read: Callable[[SourceContext], Any]
+    # Seconds before a refused read is tried again (bot.checks.refusals); None: every cycle.
+    refusal_retry: float | None = None
 
 
 @dataclass(frozen=True)

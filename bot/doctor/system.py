@@ -59,6 +59,14 @@ def bot_profile(system: SystemSettings, env: Mapping[str, str] = os.environ) -> 
     return None
 
 
+# IBM support page on IBM i 7.6 *IOSYSCFG audit failures (see docs/ibmi-requirements.md).
+AUDITED_REFUSAL_COST = (
+    "on IBM i 7.6 each refused NETSTAT read writes an authority-failure entry to the security audit journal "
+    "(QAUDJRN), so while this lasts the bot asks again at most hourly and its NETSTAT-based checks say they "
+    "cannot see"
+)
+
+
 def _iosyscfg_fix(system: SystemSettings, profile: str | None) -> str:
     user = profile or "<the bot's profile>"
     fix = (
@@ -116,7 +124,10 @@ def _check_system(
             if isinstance(netstat_error, NotAuthorizedError)
             else ("run the statement in ACS Run SQL Scripts as the bot's profile to see why it fails")
         )
-        report.add(FAIL, f"{name}: NETSTAT readable", _error_text(netstat_error), fix=fix)
+        detail = _error_text(netstat_error)
+        if isinstance(netstat_error, NotAuthorizedError):
+            detail += f"; {AUDITED_REFUSAL_COST}"
+        report.add(FAIL, f"{name}: NETSTAT readable", detail, fix=fix)
     else:
         rows = connections or []
         listening = sum(1 for row in rows if row.is_listening)

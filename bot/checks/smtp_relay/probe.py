@@ -1,6 +1,6 @@
 """The optional active relay probe: ask an SMTP server to relay, and stop before any mail is sent.
 
-IBM i offers no way to read CHGSMTPA ALWRLY (runbook.md), so the only direct
+No documented way to read CHGSMTPA ALWRLY was found (runbook.md), so the only direct
 evidence of how the SMTP server treats relaying is its answer. The probe connects, greets (EHLO,
 falling back to HELO), gives an outside sender (MAIL FROM) and an outside recipient (RCPT TO), reads
 the answer to RCPT, then resets (RSET) and leaves (QUIT). It never sends DATA, so no message is
