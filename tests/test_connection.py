@@ -46,6 +46,9 @@ class FakeCursor:
 
     def execute(self, statement: str, params: tuple = ()) -> None:
         self.owner.statements.append((statement, params))
+        if statement == sql.JOB_LOG_POSITION and not self.owner.job_log_position_fails:
+            self.description = (("ORDINAL_POSITION",),)  # read before every command; answers at once
+            return
         if self.owner.failures:
             raise self.owner.failures.pop(0)
         self.description = (("ONE",),)
@@ -62,6 +65,7 @@ class FakeConnection:
         self.failures = failures
         self.statements: list[tuple[str, tuple]] = []
         self.closed = False
+        self.job_log_position_fails = False  # when True, the position read takes the next failure
 
     def cursor(self) -> FakeCursor:
         return FakeCursor(self)
@@ -103,7 +107,10 @@ def test_cl_is_never_resent_after_a_dropped_connection():
     with pytest.raises(ConnectionFailedError, match="unknown"):
         connection.run_cl(ChangeSmtpRelay.build("*LIST"))
     assert driver.opened == 1
-    assert driver.connections[0].statements == [(sql.RUN_CL_COMMAND, ("QSYS/CHGSMTPA ALWRLY(*LIST)",))]
+    assert driver.connections[0].statements == [
+        (sql.JOB_LOG_POSITION, ()),
+        (sql.RUN_CL_COMMAND, ("QSYS/CHGSMTPA ALWRLY(*LIST)",)),
+    ]
 
 
 def test_cl_failure_carries_the_message_id():
@@ -245,6 +252,9 @@ class HangingCursor:
 
     def execute(self, statement: str, params: tuple = ()) -> None:
         self.owner.statements.append((statement, params))
+        if statement == sql.JOB_LOG_POSITION:
+            self.description = (("ORDINAL_POSITION",),)  # read before every command; answers at once
+            return
         self.owner.started.set()
         self.owner.closed.wait()
         raise DriverError("08S01", "Communication link failure")
@@ -318,8 +328,12 @@ def test_a_command_past_its_deadline_is_unknown_and_not_resent():
     with pytest.raises(QueryTimeoutError, match="PROD: 'QSYS/CHGSMTPA ALWRLY.*' did not answer .*unknown"):
         connection.run_cl(ChangeSmtpRelay.build("*LIST"))
     assert driver.hung.closed.wait(5)
-    assert driver.hung.statements == [(sql.RUN_CL_COMMAND, ("QSYS/CHGSMTPA ALWRLY(*LIST)",))]
-    assert len(driver.connections) == 1 and waited == [2.0 + PROD.login_timeout]
+    assert driver.hung.statements == [
+        (sql.JOB_LOG_POSITION, ()),
+        (sql.RUN_CL_COMMAND, ("QSYS/CHGSMTPA ALWRLY(*LIST)",)),
+    ]
+    assert len(driver.connections) == 1
+    assert waited == [PROD.statement_limit + PROD.login_timeout, 2.0]  # the position read connected
 
 
 def test_deadlines_default_to_a_few_seconds_above_the_query_timeout():

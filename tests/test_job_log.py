@@ -71,24 +71,30 @@ def test_an_excluded_command_shows_cpd0032_before_cpf0006(tmp_path):
     ]
 
 
-def test_the_job_log_is_the_connections_own_and_newest_messages_come_last(tmp_path):
+def test_a_failure_shows_only_its_own_job_log_messages_not_an_earlier_calls(tmp_path):
     connection = demo_connection(tmp_path, missing_authorities=("*IOSYSCFG",))
-    failure(connection, ChangeSmtpRelay.build("*LIST"))
+    first = failure(connection, ChangeSmtpRelay.build("*LIST"))
     error = failure(connection, ChangeSmtpRelay.build("*NONE"))
-    assert [m.message_id for m in error.job_log] == ["TCP8050", "TCP8050"]  # SQL0443 rows left out
-    rows = connection.query(sql.JOB_LOG_MESSAGES)
+    assert [m.message_id for m in first.job_log] == ["TCP8050"]  # SQL0443 rows left out
+    assert [m.message_id for m in error.job_log] == ["TCP8050"]  # the first call's message is not its reason
+    assert "ALWRLY" not in error.job_log[0].text or "*NONE" in error.command
+    rows = connection.query(sql.JOB_LOG_MESSAGES, (0,))
     assert rows[0]["MESSAGE_ID"] == "SQL0443" and len(rows) == 4  # the table function's newest-first order
+    assert connection.query(sql.JOB_LOG_POSITION) == [{"ORDINAL_POSITION": 4}]
     other = demo_connection(tmp_path)
-    assert other.query(sql.JOB_LOG_MESSAGES) == []  # another job, another job log
+    assert other.query(sql.JOB_LOG_MESSAGES, (0,)) == []  # another job, another job log
 
 
 def test_a_job_log_that_cannot_be_read_leaves_the_failure_as_the_driver_told_it():
     message = "[IBM][System i Access ODBC Driver]SQL0443 The associated text is CPF0006. Errors occurred in command."
     denied = DriverError("42501", "[SQL0551] Not authorized to JOBLOG_INFO.")
-    driver = FakeDriver([DriverError("38501", message), denied])
+    driver = FakeDriver([denied, DriverError("38501", message), denied])
+    driver.connections[0].job_log_position_fails = True
     error = failure(SystemConnection(PROD, driver), ChangeSmtpRelay.build("*LIST"))
     assert (error.message_id, error.text, error.job_log) == ("CPF0006", "Errors occurred in command.", ())
-    assert driver.connections[0].statements[1] == (sql.JOB_LOG_MESSAGES, ())  # read on the same connection
+    statements = driver.connections[0].statements  # all on the same connection
+    assert statements[0] == (sql.JOB_LOG_POSITION, ())
+    assert statements[2] == (sql.JOB_LOG_MESSAGES, (0,))  # the position unread: the newest messages
 
 
 @pytest.mark.parametrize(

@@ -206,6 +206,7 @@ class SystemConnection:
         """Run a validated CL command through CALL QSYS2.QCMDEXC(?), with the command as a parameter."""
         text = command.to_cl()
         with self._lock:
+            position = self._job_log_position()
             try:
                 self._within(
                     lambda connection: _execute(connection, sql.RUN_CL_COMMAND, (text,)),
@@ -228,24 +229,32 @@ class SystemConnection:
                         f"{self.name}: {text!r} did not answer within {self.settings.query_timeout:g}s; "
                         "whether it ran is unknown — verify on the system"
                     ) from error
-                raise cl_error(text, _message(error), self._job_log()) from error
+                raise cl_error(text, _message(error), self._job_log(position)) from error
 
-    def _job_log(self) -> tuple[JobLogMessage, ...]:
-        """The job log messages a failed command left, read on its own connection (the job log is the server
-        job's) within the statement deadline; none when they cannot be read, since the command's failure is
-        what must be reported."""
-
-        def read(connection: Any) -> list[dict[str, Any]]:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(sql.JOB_LOG_MESSAGES, ())
-                columns = [column[0].upper() for column in cursor.description or ()]
-                return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-            finally:
-                cursor.close()
-
+    def _job_log_position(self) -> int:
+        """The newest position in the job log before a command runs; 0 (the whole log) when it cannot be read."""
         try:
-            rows = self._within(read, self.settings.statement_limit, "reading the job log")
+            rows = self._within(
+                lambda connection: _rows(connection, sql.JOB_LOG_POSITION, ()),
+                self.settings.statement_limit,
+                "reading the job log position",
+            )
+        except Exception:
+            log.info("%s: the job log position could not be read before a command", self.name, exc_info=True)
+            return 0
+        value = rows[0].get("ORDINAL_POSITION") if rows else None
+        return int(value) if value is not None else 0
+
+    def _job_log(self, after: int) -> tuple[JobLogMessage, ...]:
+        """The job log messages a failed command left (after the position read before it), read on its own
+        connection (the job log is the server job's) within the statement deadline; none when they cannot be
+        read, since the command's failure is what must be reported."""
+        try:
+            rows = self._within(
+                lambda connection: _rows(connection, sql.JOB_LOG_MESSAGES, (after,)),
+                self.settings.statement_limit,
+                "reading the job log",
+            )
         except Exception:
             log.info("%s: the job log of a failed command could not be read", self.name, exc_info=True)
             return ()
@@ -254,6 +263,16 @@ class SystemConnection:
     def close(self) -> None:
         with self._lock:
             self._discard()
+
+
+def _rows(connection: Any, statement: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    cursor = connection.cursor()
+    try:
+        cursor.execute(statement, params)
+        columns = [column[0].upper() for column in cursor.description or ()]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
 
 
 def _execute(connection: Any, statement: str, params: tuple[Any, ...]) -> None:

@@ -186,14 +186,22 @@ SELECT SYSTEM_OBJECT_SCHEMA, SYSTEM_OBJECT_NAME, OBJECT_AUTHORITY
 
 RUN_CL_COMMAND = "CALL QSYS2.QCMDEXC(?)"
 
-# The newest messages of the bot's own server job ('*'), read on the connection a CL command just failed on:
-# QCMDEXC reports a command that fails validation as CPF0006 "Errors occurred in command", and the reason (a
-# diagnostic such as CPD0032) is only in the job log. ORDINAL_POSITION is the job log's time order. IBM:
+# The bot's own server job's log ('*'), read on the connection a CL command runs on: QCMDEXC reports a command
+# that fails validation as CPF0006 "Errors occurred in command", and the reason (a diagnostic such as CPD0032) is
+# only in the job log. ORDINAL_POSITION is the job log's order: read the newest position before the command and,
+# if it fails, the messages after it, so earlier calls' messages are never shown as its reason. IBM:
 # https://www.ibm.com/docs/en/ssw_ibm_i_74/rzajq/rzajqudfjobloginfo.htm (no authority needed for one's own job).
+JOB_LOG_POSITION = """
+SELECT ORDINAL_POSITION
+  FROM TABLE(QSYS2.JOBLOG_INFO('*')) X
+ ORDER BY ORDINAL_POSITION DESC
+ FETCH FIRST 1 ROWS ONLY
+"""
 JOB_LOG_LIMIT = 10
 JOB_LOG_MESSAGES = f"""
 SELECT MESSAGE_ID, MESSAGE_TYPE, MESSAGE_TEXT, MESSAGE_TIMESTAMP
   FROM TABLE(QSYS2.JOBLOG_INFO('*')) X
+ WHERE ORDINAL_POSITION > ?
  ORDER BY ORDINAL_POSITION DESC
  FETCH FIRST {JOB_LOG_LIMIT} ROWS ONLY
 """
@@ -202,6 +210,7 @@ IBM_ONLY_STATEMENTS = {
     "SMTP_JOBS": SMTP_JOBS,
     "SMTP_LIST_ALIAS": smtp_list_alias_statement("MEMBER"),
     "RUN_CL_COMMAND": RUN_CL_COMMAND,
+    "JOB_LOG_POSITION": JOB_LOG_POSITION,
     "JOB_LOG_MESSAGES": JOB_LOG_MESSAGES,
 }
 

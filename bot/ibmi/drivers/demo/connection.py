@@ -127,11 +127,17 @@ class DemoCursor:
         if normalised == sql.RUN_CL_COMMAND:
             self._run_cl(params[0] if params else "")
             self._set_result(None, [])
+        elif normalised == _normalise(sql.JOB_LOG_POSITION):
+            cursor = self._db.execute(
+                f"SELECT ORDINAL_POSITION FROM {JOB_LOG_TABLE} ORDER BY ORDINAL_POSITION DESC LIMIT 1"
+            )
+            self._set_result(cursor.description, cursor.fetchall())
         elif normalised == _normalise(sql.JOB_LOG_MESSAGES):
             cursor = self._db.execute(
                 "SELECT MESSAGE_ID, MESSAGE_TYPE, MESSAGE_TEXT, MESSAGE_TIMESTAMP FROM "
-                f"{JOB_LOG_TABLE} ORDER BY ORDINAL_POSITION DESC "
-                f"LIMIT {sql.JOB_LOG_LIMIT}"
+                f"{JOB_LOG_TABLE} WHERE ORDINAL_POSITION > ? ORDER BY ORDINAL_POSITION DESC "
+                f"LIMIT {sql.JOB_LOG_LIMIT}",
+                tuple(params),
             )
             self._set_result(cursor.description, cursor.fetchall())
         elif normalised == _normalise(sql.SMTP_JOBS):
