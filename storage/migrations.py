@@ -357,6 +357,18 @@ def m008_request_cl_digest(db: Database) -> None:
     )
 
 
+@migrations()
+def m009_outbox_hold(db: Database) -> None:
+    """Why a pending outbox row waits (storage/outbox.py): a transient backoff, a rate limit, or parked on an error
+    only a person can fix (the bot not in the channel, a refused token); and the lookup of a message's queued edit."""
+    db.execute(
+        "ALTER TABLE outbox ADD COLUMN hold TEXT CHECK (hold IS NULL OR hold IN ('backoff', 'rate_limited', 'parked'))"
+    )
+    db.execute(
+        "CREATE INDEX outbox_queued_edit ON outbox (target_key) WHERE state = 'pending' AND target_key IS NOT NULL"
+    )
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in the order they apply."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]

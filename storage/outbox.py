@@ -5,8 +5,12 @@ Two tables (migration ``m002_outbox``):
 - ``outbox``: one row per Slack call to make (``chat.postMessage`` or ``chat.update``), in the
   order it was enqueued. ``channel`` is the queue the row waits in: rows of one channel are sent
   strictly in ``id`` order, one after the other. A row moves ``pending`` → ``sending`` (just
-  before the API call) → ``sent`` or ``failed``; a failure Slack may recover from (429, 5xx, a
-  dropped connection) moves it back to ``pending`` with a later ``next_attempt_at``.
+  before the API call) → ``sent`` or ``failed``; a failure Slack may recover from moves it back to
+  ``pending`` with a later ``next_attempt_at`` and a ``hold`` saying why it waits: ``backoff`` (5xx,
+  a dropped connection), ``rate_limited`` (429) or ``parked`` (an error only a person can fix, such
+  as the bot not being in the channel; the row holds its channel until it is sent).
+  A queued edit (``chat.update`` not yet being sent) is replaced by a newer edit of the same message:
+  at most one edit per message waits.
 - ``sent_messages``: the ``(channel, ts)`` Slack answered for every post enqueued with a
   ``message_key``, so later rows can reply in its thread (``thread_key``) or edit it
   (``target_key``). A later post under the same key replaces the entry (the newest message wins).
@@ -33,13 +37,15 @@ UPDATE = "chat.update"
 METHODS = (POST, UPDATE)
 STATES = ("pending", "sending", "sent", "failed")
 UNSENT = ("pending", "sending")
+BACKOFF, RATE_LIMITED, PARKED = "backoff", "rate_limited", "parked"  # why a pending row waits (its hold)
+HOLDS = (BACKOFF, RATE_LIMITED, PARKED)
 # Arguments the worker fills in from the row and the keys; a payload must not carry them.
 RESERVED_ARGUMENTS = ("channel", "ts", "thread_ts", "token")
 CONTENT_ARGUMENTS = ("text", "blocks", "attachments")
 
 _COLUMNS = (
     "id, channel, method, payload, message_key, thread_key, target_key, state, enqueued_at, "
-    "next_attempt_at, attempts, last_attempt_at, error, ts, finished_at"
+    "next_attempt_at, attempts, last_attempt_at, error, ts, finished_at, hold"
 )
 
 _HEADS = f"""
@@ -53,6 +59,25 @@ INSERT INTO sent_messages (key, channel, ts, sent_at, outbox_id) VALUES (?, ?, ?
 ON CONFLICT (key) DO UPDATE SET
     channel = excluded.channel, ts = excluded.ts, sent_at = excluded.sent_at, outbox_id = excluded.outbox_id
 """
+
+
+_PARKED_CHANNELS = """
+SELECT head.channel, head.error, head.enqueued_at,
+       (SELECT COUNT(*) FROM outbox AS waiting WHERE waiting.channel = head.channel
+        AND waiting.state IN ('pending', 'sending'))
+FROM outbox AS head WHERE head.id IN (
+    SELECT MIN(id) FROM outbox WHERE state IN ('pending', 'sending') GROUP BY channel
+) AND head.hold = 'parked' ORDER BY head.channel
+"""
+
+
+class ParkedChannel(NamedTuple):
+    """A channel whose oldest unsent row is parked: ``waiting`` rows wait behind ``error`` since ``since``."""
+
+    channel: str
+    error: str
+    waiting: int
+    since: float
 
 
 class SentMessage(NamedTuple):
@@ -94,6 +119,7 @@ class OutboxItem:
     error: str | None  # the last error seen (kept after a later success, for the record)
     ts: str | None  # the ts of the message posted or edited, once sent
     finished_at: float | None
+    hold: str | None = None  # why a pending row waits: backoff, rate_limited or parked (None: it does not)
 
     @property
     def reference_key(self) -> str | None:
@@ -127,8 +153,9 @@ def enqueue(
     ``blocks``, ``reply_broadcast``, ``unfurl_links`` …); slack_sdk Block Kit objects are stored as
     their JSON. A post may name the message it creates (``message_key``) and may reply in the thread
     of an earlier message (``thread_key``); an edit (``chat.update``) names the message it edits
-    (``target_key``). The keys may refer to messages not sent yet. Raises ValueError for a call
-    the worker could never make.
+    (``target_key``). The keys may refer to messages not sent yet. An edit replaces the content of
+    an edit of the same message that is still queued (not being sent) and returns that row's id, so
+    at most one edit per message waits. Raises ValueError for a call the worker could never make.
     """
     _check_call(channel, method, payload, message_key, thread_key, target_key)
     try:
@@ -136,6 +163,15 @@ def enqueue(
     except (TypeError, ValueError) as exc:
         raise ValueError(f"payload cannot be stored as JSON: {exc}") from None
     with storage.lock:
+        if method == UPDATE:
+            queued = storage.db.execute(
+                "SELECT id FROM outbox WHERE target_key = ? AND channel = ? AND state = 'pending' "
+                "AND method = 'chat.update' ORDER BY id DESC LIMIT 1",
+                [target_key, channel],
+            ).fetchone()
+            if queued is not None:
+                storage.db.execute("UPDATE outbox SET payload = ? WHERE id = ?", [text, queued[0]])
+                return int(queued[0])
         cursor = storage.db.execute(
             "INSERT INTO outbox (channel, method, payload, message_key, thread_key, target_key, state, "
             "enqueued_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
@@ -217,6 +253,15 @@ def mark_sending(storage: Storage, item_id: int, now: float) -> bool:
         return cursor.rowcount == 1
 
 
+def claim(storage: Storage, item_id: int, now: float) -> OutboxItem | None:
+    """Mark the row ``sending`` (committed before the call) and return it as stored now, so the call carries
+    the newest content of a replaced edit; None when the row is no longer pending."""
+    with storage.transaction():
+        if not mark_sending(storage, item_id, now):
+            return None
+        return get_item(storage, item_id)
+
+
 def mark_sent(storage: Storage, item_id: int, *, channel: str, ts: str, now: float) -> bool:
     """Record Slack's answer: the row is sent and, for a keyed post, the message is registered.
 
@@ -229,29 +274,65 @@ def mark_sent(storage: Storage, item_id: int, *, channel: str, ts: str, now: flo
         ).fetchone()
         if row is None:
             return False
-        db.execute("UPDATE outbox SET state = 'sent', ts = ?, finished_at = ? WHERE id = ?", [ts, now, item_id])
+        db.execute(
+            "UPDATE outbox SET state = 'sent', ts = ?, finished_at = ?, hold = NULL WHERE id = ?", [ts, now, item_id]
+        )
         method, message_key = row
         if method == POST and message_key:
             db.execute(_RECORD_SENT, [message_key, channel, ts, now, item_id])
         return True
 
 
-def mark_retry(storage: Storage, item_id: int, next_attempt_at: float, error: str) -> bool:
-    """Slack may take the row later: back to pending, due at ``next_attempt_at``."""
+def mark_retry(
+    storage: Storage, item_id: int, next_attempt_at: float, error: str, *, hold: str = BACKOFF, attempt: bool = True
+) -> bool:
+    """Slack may take the row later: back to pending, due at ``next_attempt_at``, waiting for ``hold``.
+
+    ``attempt=False``: the call does not count as an attempt (Slack asked the bot to wait, a 429).
+    """
+    if hold not in HOLDS:
+        raise ValueError(f"hold {hold!r} is not one of {', '.join(HOLDS)}")
     with storage.transaction() as db:
         cursor = db.execute(
-            "UPDATE outbox SET state = 'pending', next_attempt_at = ?, error = ? "
-            "WHERE id = ? AND state IN ('pending', 'sending')",
-            [next_attempt_at, error, item_id],
+            "UPDATE outbox SET state = 'pending', next_attempt_at = ?, error = ?, hold = ?, "
+            "attempts = attempts - ? WHERE id = ? AND state IN ('pending', 'sending')",
+            [next_attempt_at, error, hold, 0 if attempt else 1, item_id],
         )
         return cursor.rowcount == 1
+
+
+def mark_parked(storage: Storage, item_id: int, retry_at: float, error: str) -> bool:
+    """Slack refused the row for a reason a person must fix: it waits (holding its channel) until ``retry_at``
+    or until ``retry_held`` makes it due. Returns True when the row was not parked before."""
+    with storage.transaction() as db:
+        row = db.execute("SELECT hold FROM outbox WHERE id = ?", [item_id]).fetchone()
+        mark_retry(storage, item_id, retry_at, error, hold=PARKED)
+        return row is not None and row[0] != PARKED
+
+
+def retry_held(storage: Storage, now: float, holds: tuple[str, ...] = (BACKOFF, PARKED)) -> int:
+    """Make the pending rows waiting for one of ``holds`` due at ``now`` (the cause may be fixed); how many."""
+    marks = ", ".join("?" for _ in holds)
+    with storage.transaction() as db:
+        return db.execute(
+            f"UPDATE outbox SET next_attempt_at = ? WHERE state = 'pending' AND hold IN ({marks}) "
+            "AND next_attempt_at > ?",
+            [now, *holds, now],
+        ).rowcount
+
+
+def parked_channels(storage: Storage) -> list[ParkedChannel]:
+    """The channels whose oldest unsent row is parked, with the error and how many rows wait there."""
+    with storage.lock:
+        rows = storage.db.execute(_PARKED_CHANNELS).fetchall()
+    return [ParkedChannel(channel, error or "", waiting, since) for channel, error, since, waiting in rows]
 
 
 def mark_failed(storage: Storage, item_id: int, error: str, now: float) -> bool:
     """The row can never be sent: it stops blocking its channel and keeps ``error``."""
     with storage.transaction() as db:
         cursor = db.execute(
-            "UPDATE outbox SET state = 'failed', error = ?, finished_at = ? "
+            "UPDATE outbox SET state = 'failed', error = ?, finished_at = ?, hold = NULL "
             "WHERE id = ? AND state IN ('pending', 'sending')",
             [error, now, item_id],
         )
@@ -347,6 +428,7 @@ def _item(row: tuple[Any, ...]) -> OutboxItem:
         error,
         ts,
         finished_at,
+        hold,
     ) = row
     return OutboxItem(
         id=item_id,
@@ -364,4 +446,5 @@ def _item(row: tuple[Any, ...]) -> OutboxItem:
         error=error,
         ts=ts,
         finished_at=finished_at,
+        hold=hold,
     )

@@ -240,7 +240,7 @@ def test_429_waits_for_retry_after_and_holds_the_channel(
     post(storage, "C1", "first")
     post(storage, "C1", "second")
     post(storage, "C2", "other channel")
-    slack.fail_next("chat.postMessage", status=429, retry_after=30)
+    slack.fail_next("chat.postMessage", status=429, retry_after=30, channel="C1")
 
     assert worker.deliver_due() == 1  # C1's first was rate limited, C2 went
     assert texts(slack, "C2") == ["other channel"]
@@ -257,7 +257,7 @@ def test_429_waits_for_retry_after_and_holds_the_channel(
     assert worker.deliver_due() == 1
     assert texts(slack, "C1") == ["first", "second"]
     first = outbox.items(storage, channel="C1")[0]
-    assert first.attempts == 2 and first.error is not None and "rate limited" in first.error
+    assert first.attempts == 1 and first.error is not None and "rate limited" in first.error  # a 429 is no attempt
 
 
 def test_429_without_retry_after_waits_one_second(
@@ -376,14 +376,15 @@ def test_permanent_errors_fail_the_item_and_the_channel_moves_on(
     assert len(slack.calls_to("chat.postMessage")) == 3  # none of them retried
 
 
-def test_a_channel_slack_does_not_know_fails_without_blocking_others(storage: Storage, clock: FakeClock) -> None:
+def test_a_channel_slack_does_not_know_is_parked_without_blocking_others(storage: Storage, clock: FakeClock) -> None:
     with SlackTestServer(channels=["C1"]) as slack:
         worker = new_worker(storage, slack, clock)
         post(storage, "C404", "lost")
         post(storage, "C1", "found")
         assert worker.deliver_due() == 1
         assert texts(slack, "C1") == ["found"]
-        assert outbox.items(storage, channel="C404")[0].error == "channel_not_found"
+        lost = outbox.items(storage, channel="C404")[0]
+        assert (lost.state, lost.hold, lost.error) == ("pending", "parked", "channel_not_found")
 
 
 def test_a_reply_or_edit_of_a_failed_parent_fails_too(

@@ -64,6 +64,7 @@ class SlackTestServer(ChatMethods, UserMethods, ViewMethods, ResponseUrls):
         self._dms = {}
         self._calls = []
         self._faults = {}
+        self._latency = {}
         self._response_urls = {}
         self._responses = []
         self._messages = {}

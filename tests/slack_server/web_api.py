@@ -80,6 +80,7 @@ class _Fault:
     status: int = HTTPStatus.TOO_MANY_REQUESTS
     retry_after: int | None = None
     error: str | None = None
+    channel: str | None = None  # only calls naming this channel (None: any call)
 
 
 @dataclass
@@ -107,6 +108,7 @@ class WebApi:
     _revoked: set[str]
     _calls: list[RecordedCall]
     _faults: dict[str, deque[_Fault]]
+    _latency: dict[str, float]
     _http: HttpServer | None
 
     def _method_handlers(self) -> dict[str, Callable[[ApiRequest], dict[str, Any]]]:
@@ -187,8 +189,9 @@ class WebApi:
         retry_after: int | None = 1,
         times: int = 1,
         error: str | None = None,
+        channel: str | None = None,
     ) -> None:
-        """Answer the next ``times`` calls to ``method`` with an HTTP error.
+        """Answer the next ``times`` calls to ``method`` (naming ``channel``, when given) with an HTTP error.
 
         429 carries ``Retry-After: retry_after`` and ``{"ok": false, "error": "ratelimited"}``;
         5xx carry ``internal_error``/``service_unavailable``/... . ``status=200`` with ``error``
@@ -197,7 +200,9 @@ class WebApi:
         """
         if status == HTTPStatus.OK and not error:
             raise ValueError("status=200 needs an error name")
-        fault = _Fault("status", times, status, retry_after if status == HTTPStatus.TOO_MANY_REQUESTS else None, error)
+        fault = _Fault(
+            "status", times, status, retry_after if status == HTTPStatus.TOO_MANY_REQUESTS else None, error, channel
+        )
         with self._cond:
             self._faults.setdefault(method, deque()).append(fault)
 
@@ -206,15 +211,22 @@ class WebApi:
         with self._cond:
             self._faults.setdefault(method, deque()).append(_Fault("drop", times))
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def set_latency(self, seconds: float, method: str = "*") -> None:
+        """Answer every later call to ``method`` (``"*"``: any method) ``seconds`` late, as a slow Slack would."""
+        with self._cond:
+            self._latency[method] = seconds
+
+    def _take_fault(self, method: str, params: dict[str, Any]) -> _Fault | None:
         with self._cond:
             queue = self._faults.get(method)
             if not queue:
                 return None
-            fault = queue[0]
+            fault = next((f for f in queue if f.channel is None or f.channel == params.get("channel")), None)
+            if fault is None:
+                return None
             fault.remaining -= 1
             if fault.remaining <= 0:
-                queue.popleft()
+                queue.remove(fault)
             return fault
 
     def _handle_api(self, handler: RequestHandler, method: str, raw: bytes) -> None:
@@ -239,7 +251,11 @@ class WebApi:
                 self._calls.append(call)
                 self._cond.notify_all()
 
-        fault = self._take_fault(method)
+        with self._cond:
+            latency = self._latency.get(method, self._latency.get("*", 0.0))
+        if latency:
+            time.sleep(latency)  # the server's own answer time, not a test waiting
+        fault = self._take_fault(method, params)
         if fault is not None:
             if fault.kind == "drop":
                 record(None, None, "drop")
