@@ -65,6 +65,9 @@ class SlackTestServer(ChatMethods, UserMethods, ViewMethods, ResponseUrls):
         self._calls = []
         self._faults = {}
         self._latency = {}
+        self._holding = False
+        self._holding_channel = None
+        self._held = 0
         self._response_urls = {}
         self._responses = []
         self._messages = {}

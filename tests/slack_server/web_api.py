@@ -109,6 +109,9 @@ class WebApi:
     _calls: list[RecordedCall]
     _faults: dict[str, deque[_Fault]]
     _latency: dict[str, float]
+    _holding: bool
+    _holding_channel: str | None
+    _held: int
     _http: HttpServer | None
 
     def _method_handlers(self) -> dict[str, Callable[[ApiRequest], dict[str, Any]]]:
@@ -216,6 +219,33 @@ class WebApi:
         with self._cond:
             self._latency[method] = seconds
 
+    def hold_answers(self, channel: str | None = None) -> None:
+        """Keep later calls (naming ``channel``, when given) waiting, unanswered, until ``release_answers``."""
+        with self._cond:
+            self._holding = True
+            self._holding_channel = channel
+
+    def release_answers(self) -> None:
+        with self._cond:
+            self._holding = False
+            self._cond.notify_all()
+
+    def wait_until_held(self, count: int, timeout: float = 5.0) -> int:
+        """Wait until ``count`` calls are held at once; returns how many are."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._held >= count, timeout):
+                raise AssertionError(f"expected {count} calls held at once within {timeout}s, got {self._held}")
+            return self._held
+
+    def _hold(self, params: dict[str, Any]) -> None:
+        with self._cond:
+            if not self._holding or self._holding_channel not in (None, params.get("channel")):
+                return
+            self._held += 1
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: not self._holding, 30)
+            self._held -= 1
+
     def _take_fault(self, method: str, params: dict[str, Any]) -> _Fault | None:
         with self._cond:
             queue = self._faults.get(method)
@@ -255,6 +285,7 @@ class WebApi:
             latency = self._latency.get(method, self._latency.get("*", 0.0))
         if latency:
             time.sleep(latency)  # the server's own answer time, not a test waiting
+        self._hold(params)
         fault = self._take_fault(method, params)
         if fault is not None:
             if fault.kind == "drop":
