@@ -72,12 +72,13 @@ FROM outbox AS head WHERE head.id IN (
 
 
 class ParkedChannel(NamedTuple):
-    """A channel whose oldest unsent row is parked: ``waiting`` rows wait behind ``error`` since ``since``."""
+    """A channel whose oldest unsent row is parked on ``error``: ``waiting`` rows wait, the oldest enqueued at
+    ``oldest_enqueued_at``."""
 
     channel: str
     error: str
     waiting: int
-    since: float
+    oldest_enqueued_at: float
 
 
 class SentMessage(NamedTuple):
@@ -325,7 +326,7 @@ def parked_channels(storage: Storage) -> list[ParkedChannel]:
     """The channels whose oldest unsent row is parked, with the error and how many rows wait there."""
     with storage.lock:
         rows = storage.db.execute(_PARKED_CHANNELS).fetchall()
-    return [ParkedChannel(channel, error or "", waiting, since) for channel, error, since, waiting in rows]
+    return [ParkedChannel(channel, error or "", waiting, oldest) for channel, error, oldest, waiting in rows]
 
 
 def mark_failed(storage: Storage, item_id: int, error: str, now: float) -> bool:

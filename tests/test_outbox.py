@@ -269,3 +269,31 @@ def test_the_queue_survives_reopening(tmp_path: Path) -> None:
         assert [item.id for item in outbox.next_items(again)] == [item_id]
     finally:
         again.close()
+
+
+def test_a_newer_edit_replaces_a_queued_edit_of_the_same_message(storage: Storage) -> None:
+    post = outbox.enqueue(storage, "C1", outbox.POST, {"text": "alert"}, message_key="alert:1", now=T0)
+    first = outbox.enqueue(storage, "C1", outbox.UPDATE, {"text": "owner 1"}, target_key="alert:1", now=T0)
+    other = outbox.enqueue(storage, "C1", outbox.UPDATE, {"text": "another message"}, target_key="alert:2", now=T0)
+    second = outbox.enqueue(storage, "C1", outbox.UPDATE, {"text": "owners 1 and 2"}, target_key="alert:1", now=T0)
+    assert second == first and other != first
+    assert [item.payload["text"] for item in outbox.items(storage)] == ["alert", "owners 1 and 2", "another message"]
+
+    claimed = outbox.claim(storage, first, T0)  # being sent now: a newer edit queues behind it
+    assert claimed is not None and claimed.payload == {"text": "owners 1 and 2"} and claimed.state == "sending"
+    third = outbox.enqueue(storage, "C1", outbox.UPDATE, {"text": "owners 1-3"}, target_key="alert:1", now=T0)
+    assert third not in (post, first, other)
+    assert outbox.claim(storage, first, T0) is not None  # a row left sending may be claimed again after a restart
+    outbox.mark_sent(storage, first, channel="C1", ts="1.0", now=T0)
+    assert outbox.claim(storage, first, T0) is None
+
+
+def test_parked_channels_name_the_error_and_what_waits(storage: Storage) -> None:
+    head = outbox.enqueue(storage, "C1", outbox.POST, {"text": "one"}, now=T0)
+    outbox.enqueue(storage, "C1", outbox.POST, {"text": "two"}, now=T0 + 1)
+    outbox.enqueue(storage, "C2", outbox.POST, {"text": "fine"}, now=T0)
+    assert outbox.mark_parked(storage, head, T0 + 300, "not_in_channel") is True
+    assert outbox.mark_parked(storage, head, T0 + 600, "not_in_channel") is False  # already parked
+    assert outbox.parked_channels(storage) == [outbox.ParkedChannel("C1", "not_in_channel", 2, T0)]
+    assert outbox.retry_held(storage, T0 + 5, (outbox.PARKED,)) == 1
+    assert outbox.get_item(storage, head).next_attempt_at == T0 + 5  # type: ignore[union-attr]

@@ -14,7 +14,7 @@ outbox items that announce it are written in one transaction.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,12 +84,13 @@ class AlertManager:
     def _render(self, system: str, check: str, alerts: Sequence[AlertRecord]) -> dict[str, Any]:
         return group_message(system, check, alerts, self.runbook_url(check))
 
-    def refresh(self, fingerprint: str) -> None:
-        """Re-render every message an alert lives in (after enrichment or a silence)."""
+    def refresh(self, fingerprints: Iterable[str]) -> None:
+        """Re-render every message these alerts live in, each message once (after enrichment or a silence)."""
         now = self.clock()
         with self.storage.transaction():
-            for message in messages_of(self.storage, fingerprint):
-                rerender(self.storage, message.message_key, now, self._render)
+            keys = {message.message_key for each in fingerprints for message in messages_of(self.storage, each)}
+            for key in sorted(keys):
+                rerender(self.storage, key, now, self._render)
         self.on_enqueued()
 
     def reply(self, fingerprint: str, payload: dict[str, Any]) -> None:

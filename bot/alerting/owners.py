@@ -1,7 +1,10 @@
 """Adds the owner of an untrusted address to its alert after the alert is posted, never before.
 
 The alert goes out at once; an RDAP lookup can take seconds, so it runs here, on a small pool,
-and the alert's message is edited when the owner is known.
+and the alert's message is edited when the owner is known. Owners found close together share one
+edit: each found owner marks its alert for a refresh, and one refresh task (queued behind the lookups
+already waiting) re-renders every marked message once. The outbox keeps at most one queued edit per
+message, so 2,000 owners cost one edit per message, not one per owner.
 """
 
 from __future__ import annotations
@@ -29,14 +32,19 @@ class OwnerEnricher:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="warden-owner")
         self._pending: set[Future[None]] = set()
         self._lock = threading.Lock()
+        self._to_refresh: set[str] = set()  # alerts whose owner was saved but whose messages are not re-rendered
+        self._refresh_queued = False
 
     def enrich(self, fingerprints: Iterable[str]) -> list[Future[None]]:
         futures = [self._pool.submit(self._enrich_one, fingerprint) for fingerprint in fingerprints]
+        self._track(futures)
+        return futures
+
+    def _track(self, futures: list[Future[None]]) -> None:
         with self._lock:
             self._pending.update(futures)
         for future in futures:
             future.add_done_callback(self._done)
-        return futures
 
     def _done(self, future: Future[None]) -> None:
         with self._lock:
@@ -64,7 +72,21 @@ class OwnerEnricher:
                 return
             facts = {**current.finding.get("facts", {}), "owner": owner.summary()}
             save_alert(self.storage, current.with_changes(finding={**current.finding, "facts": facts}))
-        self.alerts.refresh(fingerprint)
+        self._refresh_later(fingerprint)
+
+    def _refresh_later(self, fingerprint: str) -> None:
+        with self._lock:
+            self._to_refresh.add(fingerprint)
+            if self._refresh_queued:
+                return
+            self._refresh_queued = True
+        self._track([self._pool.submit(self._refresh)])
+
+    def _refresh(self) -> None:
+        with self._lock:
+            fingerprints, self._to_refresh = self._to_refresh, set()
+            self._refresh_queued = False
+        self.alerts.refresh(fingerprints)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
