@@ -246,12 +246,12 @@ class WebApi:
             self._cond.wait_for(lambda: not self._holding, 30)
             self._held -= 1
 
-    def _take_fault(self, method: str, params: dict[str, Any]) -> _Fault | None:
+    def _take_fault(self, method: str, params: dict[str, Any] | None = None) -> _Fault | None:
         with self._cond:
             queue = self._faults.get(method)
             if not queue:
                 return None
-            fault = next((f for f in queue if f.channel is None or f.channel == params.get("channel")), None)
+            fault = next((f for f in queue if f.channel is None or f.channel == (params or {}).get("channel")), None)
             if fault is None:
                 return None
             fault.remaining -= 1
