@@ -240,22 +240,18 @@ def _run(config: Config, secrets: Secrets, http_port: int | None, host: str) -> 
             file=sys.stderr,
         )
         return EXIT_ERROR
-    from slack_bolt.error import BoltError
-    from slack_sdk.errors import SlackApiError
-
     from bot.runtime import Runner
+    from bot.slack.startup import TokenRefused
     from bot.wiring import build_app, build_bot
 
     _require_credentials(config)
     bot = build_bot(config, secrets)
-    try:
-        app = build_app(bot, secrets, http=http_port is not None)
-    except (BoltError, SlackApiError) as error:
-        # Bolt checks the token with auth.test while it builds the app
-        print(f"ibmi-warden: Slack did not accept the bot token: {error}", file=sys.stderr)
-        bot.close()
+    app = build_app(bot, secrets, http=http_port is not None)
+    try:  # waits for Slack to answer auth.test (checks run meanwhile); closes the bot
+        Runner(app, bot, secrets.slack_app_token, http_port, host).run_until_signalled()
+    except TokenRefused as refused:
+        print(f"ibmi-warden: {refused}", file=sys.stderr)
         return EXIT_ERROR
-    Runner(app, bot, secrets.slack_app_token, http_port, host).run_until_signalled()  # closes the bot
     return EXIT_OK
 
 

@@ -19,6 +19,7 @@ from bot.audit_anchor import ANCHOR_INTERVAL_MINUTES, post_scheduled_anchor
 from bot.config import HttpSettings
 from bot.http_limits import WSGIApp, limit_request_bodies, waitress_options
 from bot.slack.digest import post_scheduled_digest
+from bot.slack.startup import wait_for_slack
 from bot.wiring import Bot
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,10 @@ class Runner:
         if self.schedule_checks:
             scheduler = start_scheduler(self.bot)
             self._stops.append(lambda: scheduler.shutdown(wait=False))
+        # Checks run and alerts queue while Slack is unreachable; a refused token raises TokenRefused.
+        if wait_for_slack(self.app.client, self.signalled) is None:
+            return  # stopped while waiting
+        self.bot.delivery.retry_parked("Slack answered at start")
         if self.http_port is not None:
             self._start_http()
         else:

@@ -181,12 +181,12 @@ def build_app(bot: Bot, secrets: Secrets, http: bool) -> App:
         client=client,
         signing_secret=secrets.slack_signing_secret if http else None,
         request_verification_enabled=http,
+        token_verification_enabled=False,  # the Runner waits for auth.test before joining Slack
         process_before_response=True,
         logger=bolt_log,
     )
     slack = bot.config.slack
-    identity = OwnIdentity(client, slack.team_id, slack.app_id, clock=bot.clock.now)
-    identity.current()  # auth.test once at start; asked again on the first request if Slack did not answer
+    identity = OwnIdentity(client, slack.team_id, slack.app_id, clock=bot.clock.now)  # asked on the first request
     gate = Gate(bot.roles, bot.storage, bot.clock.now)
     origin = Origin(gate, identity, ReplayCache(bot.clock.now))
     handlers.register(app, handler_services(bot), gate, origin, slack.command, bot.work)
