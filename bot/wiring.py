@@ -87,7 +87,7 @@ def build_bot(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tra
         storage.close()
         raise
     client = make_web_client(secrets.slack_bot_token, secrets.slack_api_url)
-    delivery = DeliveryWorker(storage, client, clock=clock)
+    delivery = DeliveryWorker(storage, client, clock=clock, fallback_channel=config.slack.fallback_channel)
     alerts = AlertManager(
         storage,
         config.alerts,
@@ -161,6 +161,7 @@ def handler_services(bot: Bot) -> HandlerServices:
         approvals=bot.approvals,
         home=bot.home,
         changes=bot.changes,
+        delivery=bot.delivery,
     )
 
 

@@ -3,7 +3,8 @@
 `origin` refuses replayed requests and requests from another workspace or app before any listener runs;
 `slash_command` dispatches `/ibmi` to the sub-commands declared in `commands/`; `actions` (buttons), `views`
 (forms) and `home` (the App Home tab) are the other listeners; `gate` authorises all of them and audits
-every refusal; `ports` lists what they may call on the bot's services."""
+every refusal; `membership` retries parked messages when the bot joins a channel; `ports` lists what they may call on the bot's
+services."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from concurrent.futures import Executor
 
 from slack_bolt import App
 
-from handlers import actions, home, origin, slash_command, views
+from handlers import actions, home, membership, origin, slash_command, views
 from handlers.gate import Gate
 from handlers.ports import HandlerServices
 
@@ -26,3 +27,4 @@ def register(
     home.register(app, services, gate, work)
     actions.register(app, services, gate, work)
     views.register(app, services, gate, work)
+    membership.register(app, services)

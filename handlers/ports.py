@@ -103,6 +103,12 @@ class StateChangesPort(Protocol):
     def subscribe(self, callback: Callable[[], None]) -> None: ...
 
 
+class DeliveryPort(Protocol):
+    """The Slack outbox's worker: messages parked on a channel error are tried again once it may be fixed."""
+
+    def retry_parked(self, reason: str = "") -> int: ...
+
+
 @dataclass(frozen=True)
 class HandlerServices:
     """Everything the handlers call, one port each."""
@@ -114,3 +120,4 @@ class HandlerServices:
     approvals: ApprovalsPort
     home: HomePort
     changes: StateChangesPort
+    delivery: DeliveryPort

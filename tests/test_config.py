@@ -209,7 +209,7 @@ def test_unknown_key_in_a_system(tmp_path: Path) -> None:
 
 def test_unknown_key_in_slack(tmp_path: Path) -> None:
     problem = single_problem(tmp_path, with_system(DEMO_SYSTEM).replace("[slack]", '[slack]\ntoken = "xoxb-1"'))
-    expected = "expected one of alerts_channel, approvals_channel, audit_channel, command"
+    expected = "expected one of alerts_channel, approvals_channel, audit_channel, fallback_channel, command"
     assert f": slack.token: unknown key; {expected}" in problem
 
 
@@ -767,3 +767,14 @@ def test_config_imports_neither_ibmi_nor_services_nor_storage() -> None:
     ours = {name for name in imported if name.split(".")[0] in ("bot", "handlers", "storage")}
     # the check registry validates each check's options; bot.net reads the trusted networks
     assert {name for name in ours if not name.startswith("bot.config")} <= {"bot.checks", "bot.net"}
+
+
+def test_the_fallback_channel_is_a_channel_other_than_the_alerts_channel(tmp_path: Path) -> None:
+    text = with_system(DEMO_SYSTEM).replace("[slack]", '[slack]\nfallback_channel = "C0999OPS"')
+    assert load_config(write(tmp_path, text), env={}).slack.fallback_channel == "C0999OPS"
+    assert load_config(write(tmp_path, with_system(DEMO_SYSTEM)), env={}).slack.fallback_channel is None
+    problems = problems_of(tmp_path, text.replace('"C0999OPS"', '"ops channel"'))
+    assert any(": slack.fallback_channel: 'ops channel' is not a Slack channel" in p for p in problems)
+    alerts = load_config(write(tmp_path, with_system(DEMO_SYSTEM)), env={}).slack.alerts_channel
+    problems = problems_of(tmp_path, text.replace('"C0999OPS"', f'"{alerts}"'))
+    assert any(": slack.fallback_channel: " in p and "is alerts_channel itself" in p for p in problems)

@@ -40,9 +40,10 @@ METHOD_SCOPES: dict[str, str | None] = {
     "auth.test": None,
 }
 # Events the bot subscribes to → the bot scope they need.
-EVENT_SCOPES: dict[str, str | None] = {
-    "app_home_opened": None,
-    "app_mention": "app_mentions:read",
+EVENT_SCOPES: dict[str, tuple[str, ...]] = {
+    "app_home_opened": (),
+    "app_mention": ("app_mentions:read",),
+    "member_joined_channel": ("channels:read", "groups:read"),  # public and private channels
 }
 
 
@@ -222,7 +223,7 @@ def required_scopes(methods: set[str], events: set[str], commands: bool) -> set[
     )
     unknown_events = sorted(events - EVENT_SCOPES.keys())
     assert not unknown_events, f"the code subscribes to {', '.join(unknown_events)}, unknown to EVENT_SCOPES"
-    scopes = {METHOD_SCOPES[m] for m in methods} | {EVENT_SCOPES[e] for e in events}
+    scopes = {METHOD_SCOPES[m] for m in methods} | {scope for e in events for scope in EVENT_SCOPES[e]}
     if commands:
         scopes.add("commands")
     return scopes - {None}

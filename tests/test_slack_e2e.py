@@ -22,7 +22,7 @@ from tests.slack_server import SlackTestServer, sign_request
 from tests.test_cli import write_config
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-BOT_SCOPES = "chat:write,commands"  # exactly what app.json asks for
+BOT_SCOPES = "channels:read,chat:write,commands,groups:read"  # what app.json asks for, but usergroups:read
 
 
 def make_config(folder: Path, latency: float = 0.0, hung_system: bool = False) -> Config:
@@ -360,5 +360,5 @@ def test_run_with_a_refused_bot_token_says_so_without_a_traceback(slack, tmp_pat
         timeout=60,
     )
     assert result.returncode == 2
-    assert "Slack did not accept the bot token" in result.stderr and "invalid_auth" in result.stderr
+    assert "Slack refused the bot token (invalid_auth)" in result.stderr and "invalid_auth" in result.stderr
     assert "Traceback" not in result.stderr and "xoxb-revoked" not in result.stderr

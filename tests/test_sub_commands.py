@@ -123,6 +123,7 @@ def fake_services(systems: list[str]) -> HandlerServices:
         approvals=nothing,
         home=FakeHome(),
         changes=StateChanges(),
+        delivery=nothing,
     )
 
 

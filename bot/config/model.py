@@ -65,6 +65,7 @@ class SlackSettings:
     routes: tuple[Route, ...] = ()  # empty: every alert goes to alerts_channel
     runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL  # https://…/ ending in "/"; <base><package>/runbook.md
     audit_channel: str | None = None  # where the audit head is anchored; None: not anchored outside the host
+    fallback_channel: str | None = None  # told when messages for another channel are parked; None: nowhere
     team_id: str | None = None  # the bot's own workspace; None: as auth.test names it
     app_id: str | None = None  # the bot's own app; None: as auth.test names it (when it does)
 

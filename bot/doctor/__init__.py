@@ -3,7 +3,7 @@
 Items: the configuration, the ODBC driver (only when an ODBC system is configured), mapepire-python (only
 when a Mapepire system is configured), per system what its
 profile can read (NETSTAT, the job view, output queues, the SMTP lists) and whether it may run approved
-SMTP changes, Slack (the bot token and its scopes), and the audit key and anchor channel. Each item is
+SMTP changes, Slack (the bot token and its scopes, and messages parked in the outbox per channel), and the audit key and anchor channel. Each item is
 `ok`, `FAIL`, `WARN`, `unknown` or `skipped`; FAIL and WARN come with the fix. Nothing is changed anywhere:
 only reads, and Slack's auth.test.
 
@@ -22,6 +22,7 @@ from typing import TextIO
 from bot.config import Config, ConfigError, Secrets, load_config
 from bot.doctor.audit import check_audit_key
 from bot.doctor.driver import check_mapepire_driver, check_odbc_driver
+from bot.doctor.outbox import check_outbox
 from bot.doctor.report import EXIT_NO_CONFIG, EXIT_NOT_READY, EXIT_READY, FAIL, OK, Report
 from bot.doctor.slack import BOT_SCOPES, check_slack
 from bot.doctor.system import check_system
@@ -59,6 +60,7 @@ def run_doctor(
     for system in config.systems:
         check_system(config, system, report, env)
     check_slack(config, secrets, report)
+    check_outbox(config, report)
     check_audit_key(config, secrets, report)
     print(f"\n{report.summary()}", file=out)
     return EXIT_NOT_READY if report.failed else EXIT_READY

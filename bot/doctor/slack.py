@@ -8,12 +8,15 @@ from bot.doctor.report import (
     OK,
     SKIPPED,
     UNKNOWN,
+    WARN,
     Report,
 )
 
 # The bot token scopes the code needs: the same list as app.json's oauth_config.scopes.bot (a test keeps
 # them equal; app.json sits beside the package, not inside it).
-BOT_SCOPES: tuple[str, ...] = ("chat:write", "commands", "usergroups:read")
+BOT_SCOPES: tuple[str, ...] = ("channels:read", "chat:write", "commands", "groups:read", "usergroups:read")
+# Only for member_joined_channel: without them, parked messages wait for the 5-minute retry after an invite.
+JOIN_SCOPES: tuple[str, ...] = ("channels:read", "groups:read")
 
 
 def check_slack(config: Config, secrets: Secrets, report: Report) -> None:
@@ -55,8 +58,18 @@ def check_slack(config: Config, secrets: Secrets, report: Report) -> None:
         report.add(UNKNOWN, "Slack: scopes", "Slack did not report the token's scopes (no x-oauth-scopes header)")
     else:
         granted = {scope.strip() for scope in str(granted_header).split(",") if scope.strip()}
-        missing = [scope for scope in BOT_SCOPES if scope not in granted]
-        if missing:
+        missing = [scope for scope in BOT_SCOPES if scope not in granted and scope not in JOIN_SCOPES]
+        optional = [scope for scope in JOIN_SCOPES if scope not in granted]
+        if optional and not missing:
+            report.add(
+                WARN,
+                "Slack: scopes",
+                f"missing {', '.join(optional)}: messages parked because the bot was not in a channel are sent up "
+                "to 5 minutes after it is invited instead of at once",
+                fix=f"add {', '.join(optional)} to the app's bot token scopes (as in app.json), reinstall the app, "
+                "and copy the new bot token into SLACK_BOT_TOKEN",
+            )
+        elif missing:
             report.add(
                 FAIL,
                 "Slack: scopes",

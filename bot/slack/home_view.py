@@ -1,5 +1,5 @@
-"""The App Home dashboard: every system's state, open findings, silences, and the change requests the viewer
-may decide — within Slack's 100 blocks per view, however many systems and findings there are. `HomeView`
+"""The App Home dashboard: a banner per channel whose Slack messages are parked (with the fix), every system's
+state, open findings, silences, and the change requests the viewer may decide — within Slack's 100 blocks per view, however many systems and findings there are. `HomeView`
 reads them from storage for one user; `home_view` lays them out."""
 
 from __future__ import annotations
@@ -14,17 +14,20 @@ from bot.alerting.render import SEVERITY_MARK
 from bot.alerting.routing import SEVERITY_RANK
 from bot.changes import render
 from bot.slack.blocks import escape_mrkdwn, fit, status_line, text_blocks
+from bot.slack.parking import fix_for
 from bot.slack.roles import Roles
 from bot.systems import Systems, SystemStatus
 from storage import Storage
 from storage.alerts import AlertRecord, Silence, active_silences, open_alerts
 from storage.approvals import ChangeRequest
 from storage.approvals import pending as pending_requests
+from storage.outbox import ParkedChannel, parked_channels
 
 MAX_VIEW_BLOCKS = 100
 MAX_REQUESTS = 10  # each takes its approval message's blocks: every command in full, and its buttons
 MAX_DECISION_BLOCKS = 60  # requests beyond this are decided in the approvals channel
 MAX_NAMED_FINDINGS = 3  # per system, oldest first
+MAX_PARKED_BANNERS = 5  # channels whose messages wait on an error a person must fix
 FOOTER = (
     "*What this bot can do:* scheduled checks post alerts; `/ibmi netstat`, `trace`, `smtp list` show; "
     "`/ibmi end`, `smtp add|remove`, `relay set`, `trust` request changes that another person approves; "
@@ -50,12 +53,21 @@ def _silences_of(alerts: Sequence[AlertRecord], silences: Sequence[Silence]) -> 
     return [s for s in silences if s.matcher in matchers]
 
 
+def _parked_banner(channel: ParkedChannel) -> SectionBlock:
+    text = (
+        f":warning: *{channel.waiting} Slack message(s) for {escape_mrkdwn(channel.channel)} are waiting*, alerts "
+        f"included: Slack answered `{escape_mrkdwn(channel.error)}`. Fix: {escape_mrkdwn(fix_for(channel.error, channel.channel))}"
+    )
+    return SectionBlock(text=MarkdownTextObject(text=fit(text)))
+
+
 def home_view(
     statuses: Sequence[SystemStatus],
     open_alerts: Sequence[AlertRecord],
     silences: Sequence[Silence],
     requests: Sequence[ChangeRequest],
     may_decide: Callable[[ChangeRequest], bool],
+    parked: Sequence[ParkedChannel] = (),
 ) -> dict[str, Any]:
     decidable: list[ChangeRequest] = []
     decision_blocks: list[dict[str, Any]] = []
@@ -66,8 +78,9 @@ def home_view(
         decidable.append(request)
         decision_blocks += request_blocks
     # header, a summary line, the divider and footer, and a header over the requests when there are any
-    room = MAX_VIEW_BLOCKS - 4 - len(decision_blocks) - (2 if decidable else 0)
-    blocks: list[Block] = [HeaderBlock(text="IBM i systems")]
+    banners = [_parked_banner(channel) for channel in parked[:MAX_PARKED_BANNERS]]
+    room = MAX_VIEW_BLOCKS - 4 - len(banners) - len(decision_blocks) - (2 if decidable else 0)
+    blocks: list[Block] = [HeaderBlock(text="IBM i systems"), *banners]
     shown, hidden = statuses[: max(room, 1)], statuses[max(room, 1) :]
     for status in shown:
         alerts = [a for a in open_alerts if a.system == status.name]
@@ -119,4 +132,5 @@ class HomeView:
             active_silences(self.storage, now),
             pending_requests(self.storage),
             may_decide,
+            parked_channels(self.storage),
         )

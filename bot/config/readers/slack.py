@@ -29,6 +29,7 @@ def read_slack(root: Section) -> SlackSettings:
             "alerts_channel",
             "approvals_channel",
             "audit_channel",
+            "fallback_channel",
             "command",
             "routes",
             "runbook_base_url",
@@ -42,6 +43,13 @@ def read_slack(root: Section) -> SlackSettings:
     alerts = section.string("alerts_channel", CHANNEL_FORM, required=True, check=check_channel)
     approvals = section.string("approvals_channel", CHANNEL_FORM, required=True, check=check_channel)
     audit_channel = section.string("audit_channel", CHANNEL_FORM, check=check_channel)
+    fallback_channel = section.string("fallback_channel", CHANNEL_FORM, check=check_channel)
+    if fallback_channel is not None and fallback_channel == alerts:
+        section.problem(
+            "fallback_channel",
+            f"{fallback_channel!r} is alerts_channel itself; expected another channel, where the bot says when it "
+            "cannot post alerts",
+        )
     command = section.string(
         "command",
         "a slash command like '/ibmi'",
@@ -65,6 +73,7 @@ def read_slack(root: Section) -> SlackSettings:
         routes=_read_routes(section),
         runbook_base_url=runbook_base_url or DEFAULT_RUNBOOK_BASE_URL,
         audit_channel=audit_channel or None,
+        fallback_channel=fallback_channel or None,
         team_id=team_id,
         app_id=app_id,
     )
