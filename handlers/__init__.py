@@ -3,8 +3,8 @@
 `origin` refuses replayed requests and requests from another workspace or app before any listener runs;
 `slash_command` dispatches `/ibmi` to the sub-commands declared in `commands/`; `actions` (buttons), `views`
 (forms) and `home` (the App Home tab) are the other listeners; `gate` authorises all of them and audits
-every refusal; `membership` retries parked messages when the bot joins a channel; `ports` lists what they may call on the bot's
-services."""
+every refusal; `membership` retries parked messages when the bot joins a channel; `ports` lists what they
+may call on the bot's services."""
 
 from __future__ import annotations
 

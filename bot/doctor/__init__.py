@@ -3,7 +3,8 @@
 Items: the configuration, the ODBC driver (only when an ODBC system is configured), mapepire-python (only
 when a Mapepire system is configured), per system what its
 profile can read (NETSTAT, the job view, output queues, the SMTP lists) and whether it may run approved
-SMTP changes, Slack (the bot token and its scopes, and messages parked in the outbox per channel), and the audit key and anchor channel. Each item is
+SMTP changes, Slack (the bot token and its scopes, and messages parked in the outbox per channel), and
+the audit key and anchor channel. Each item is
 `ok`, `FAIL`, `WARN`, `unknown` or `skipped`; FAIL and WARN come with the fix. Nothing is changed anywhere:
 only reads, and Slack's auth.test.
 

@@ -1,6 +1,7 @@
 """The App Home dashboard: a banner per channel whose Slack messages are parked (with the fix), every system's
-state, open findings, silences, and the change requests the viewer may decide — within Slack's 100 blocks per view, however many systems and findings there are. `HomeView`
-reads them from storage for one user; `home_view` lays them out."""
+state, open findings, silences, and the change requests the viewer may decide — within Slack's 100 blocks per
+view, however many systems and findings there are. `HomeView` reads them from storage for one user; `home_view`
+lays them out."""
 
 from __future__ import annotations
 
@@ -56,7 +57,8 @@ def _silences_of(alerts: Sequence[AlertRecord], silences: Sequence[Silence]) -> 
 def _parked_banner(channel: ParkedChannel) -> SectionBlock:
     text = (
         f":warning: *{channel.waiting} Slack message(s) for {escape_mrkdwn(channel.channel)} are waiting*, alerts "
-        f"included: Slack answered `{escape_mrkdwn(channel.error)}`. Fix: {escape_mrkdwn(fix_for(channel.error, channel.channel))}"
+        f"included: Slack answered `{escape_mrkdwn(channel.error)}`. "
+        f"Fix: {escape_mrkdwn(fix_for(channel.error, channel.channel))}"
     )
     return SectionBlock(text=MarkdownTextObject(text=fit(text)))
 
