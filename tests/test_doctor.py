@@ -95,7 +95,7 @@ def test_a_bot_token_without_a_needed_scope_fails_naming_it_and_the_fix(tmp_path
 
 
 def test_slack_with_every_scope_passes_and_leaves_the_channels_unknown(tmp_path):
-    with SlackTestServer() as slack:
+    with SlackTestServer(scopes=",".join(BOT_SCOPES)) as slack:
         status, out = doctor(
             write_config(tmp_path), Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url)
         )
@@ -214,3 +214,12 @@ def test_the_demo_without_iosyscfg_refuses_netstat_and_smtp_changes_as_ibm_i_7_6
         connection.run_cl(ChangeSmtpRelay.build("*LIST"))
     finally:
         connection.close()
+
+
+def test_without_the_channel_event_scopes_doctor_warns_that_invites_are_noticed_late(tmp_path):
+    with SlackTestServer(scopes="chat:write,commands,usergroups:read") as slack:
+        status, out = doctor(
+            write_config(tmp_path), Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url)
+        )
+    assert status == 0, out
+    assert "  WARN    Slack: scopes (missing channels:read, groups:read: messages parked because" in out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 DEFAULT_BOT_TOKEN = "xoxb-test-token"
 DEFAULT_APP_TOKEN = "xapp-test-token"
-DEFAULT_SCOPES = "chat:write,commands,users:read,usergroups:read,im:write,channels:read,groups:read"
+DEFAULT_SCOPES = "chat:write,commands,users:read,usergroups:read,im:write"
 
 TEAM_ID = "T0WARDEN"
 TEAM_NAME = "Warden Test"
