@@ -31,6 +31,7 @@ from bot.slack.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
 from bot.slack.home_view import HomeView
 from bot.slack.identity import OwnIdentity
 from bot.slack.roles import Roles
+from bot.slack.storage_alarm import StorageAlarm
 from bot.state_changes import StateChanges
 from bot.systems import Systems
 from bot.trace import Tracer
@@ -87,6 +88,8 @@ def build_bot(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tra
         storage.close()
         raise
     client = make_web_client(secrets.slack_bot_token, secrets.slack_api_url)
+    storage.health.clock = clock.now
+    storage.health.subscribe(StorageAlarm(client, config.slack.alerts_channel, clock.now))
     delivery = DeliveryWorker(storage, client, clock=clock)
     alerts = AlertManager(
         storage,
@@ -161,6 +164,7 @@ def handler_services(bot: Bot) -> HandlerServices:
         approvals=bot.approvals,
         home=bot.home,
         changes=bot.changes,
+        storage=bot.storage.health,
     )
 
 

@@ -21,6 +21,7 @@ from bot.command_parsing import (
     UntrustRequest,
 )
 from bot.systems import NetstatReport, SystemStatus
+from storage.health import StorageProblem
 
 
 class Outcome(Protocol):
@@ -103,6 +104,12 @@ class StateChangesPort(Protocol):
     def subscribe(self, callback: Callable[[], None]) -> None: ...
 
 
+class StoragePort(Protocol):
+    """Whether the bot's database takes writes (`/ibmi status` and the forms say so when it does not)."""
+
+    def current_problem(self) -> StorageProblem | None: ...
+
+
 @dataclass(frozen=True)
 class HandlerServices:
     """Everything the handlers call, one port each."""
@@ -114,3 +121,4 @@ class HandlerServices:
     approvals: ApprovalsPort
     home: HomePort
     changes: StateChangesPort
+    storage: StoragePort

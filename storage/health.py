@@ -110,8 +110,7 @@ class StorageHealth:
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
 
-    @property
-    def problem(self) -> StorageProblem | None:
+    def current_problem(self) -> StorageProblem | None:
         """The problem of the current outage; None while writes succeed."""
         return self._problem
 

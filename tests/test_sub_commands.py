@@ -102,6 +102,13 @@ class FakeHome:
         return {"type": "home", "blocks": []}
 
 
+class FakeStorage:
+    """A database that takes writes."""
+
+    def current_problem(self) -> None:
+        return None
+
+
 class FakeRequests:
     """Only the listing is answered; anything else would fail loudly."""
 
@@ -123,6 +130,7 @@ def fake_services(systems: list[str]) -> HandlerServices:
         approvals=nothing,
         home=FakeHome(),
         changes=StateChanges(),
+        storage=FakeStorage(),
     )
 
 
