@@ -139,7 +139,7 @@ def build_bot(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tra
         requests=requests,
         alert_actions=AlertActions(storage, tracer, silences, requests, alerts),
         home=HomeView(storage, systems, roles, clock.now),
-        maintenance=Maintenance(storage, tracer, clock.now),
+        maintenance=Maintenance(storage, tracer, clock.now, config.storage.retention),
         work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="warden-work"),
     )
 
