@@ -139,12 +139,12 @@ def test_the_audit_log_and_change_requests_are_never_pruned(storage: Storage) ->
 
 @pytest.mark.parametrize("value", ['"30d"', '"12h"', '"1d12h"'])
 def test_retention_accepts_a_duration(tmp_path: Path, value: str) -> None:
-    config = load_config(write_config(tmp_path, **{'path = "warden-demo.db"': f'path = "x.db"\nretention = {value}'}))
+    config = load_config(write_config(tmp_path, **{'retention = "30d"': f"retention = {value}"}))
     assert config.storage.retention in (30 * DAY, 12 * HOUR, 36 * HOUR)
 
 
 def test_retention_defaults_to_30_days(tmp_path: Path) -> None:
-    assert load_config(write_config(tmp_path)).storage.retention == 30 * DAY
+    assert load_config(write_config(tmp_path, **{'retention = "30d"': ""})).storage.retention == 30 * DAY
 
 
 @pytest.mark.parametrize(
@@ -156,7 +156,7 @@ def test_retention_defaults_to_30_days(tmp_path: Path) -> None:
     ],
 )
 def test_a_wrong_retention_is_refused_with_what_is_accepted(tmp_path: Path, value: str, problem: str) -> None:
-    path = write_config(tmp_path, **{'path = "warden-demo.db"': f'path = "x.db"\nretention = {value}'})
+    path = write_config(tmp_path, **{'retention = "30d"': f"retention = {value}"})
     with pytest.raises(ConfigError) as error:
         load_config(path)
     assert any(problem in line for line in error.value.problems), error.value.problems
