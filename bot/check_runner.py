@@ -21,6 +21,7 @@ from bot.ibmi.errors import DeadlineExceededError
 from bot.systems import Systems
 from storage import Storage
 from storage.check_runs import CheckRun, record_reachability, record_run
+from storage.database import StorageFailure
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class CheckRunner:
         self.systems = systems
         self.announcer = announcer
         self.refusals = refusals if refusals is not None else RefusalMemory()
+        self._unrecorded_in_outage = 0  # the storage outage whose unrecorded runs were last said
 
     def enabled_checks(self, system: str) -> list[str]:
         settings = self.config.system(system)
@@ -125,7 +127,29 @@ class CheckRunner:
             approved_smtp_changes(self.storage, settings.name),
         )
         outcomes = run_checks(self.systems.connection(system), target, planned, refusals=self.refusals)
-        return {outcome.check: self._record(settings.name, started, outcome) for outcome in outcomes}
+        return {
+            outcome.check: self._record_unless_storage_fails(settings.name, started, outcome) for outcome in outcomes
+        }
+
+    def _record_unless_storage_fails(
+        self, system: str, started: datetime, outcome: CheckOutcome
+    ) -> tuple[list[Finding], str | None]:
+        """`_record`; when the database refuses it the run still counts (its findings are returned, and alerted
+        at the next run that can be recorded), and that runs are not recorded is said once per outage."""
+        try:
+            return self._record(system, started, outcome)
+        except StorageFailure as failure:
+            outage = self.storage.health.outages
+            if outage != self._unrecorded_in_outage:
+                self._unrecorded_in_outage = outage
+                log.warning(
+                    "%s/%s ran, but its run could not be recorded nor its findings alerted (%s); no check run is "
+                    "recorded until the database takes writes again (said once per outage)",
+                    system,
+                    outcome.check,
+                    failure.problem.reason,
+                )
+            return outcome.findings, str(outcome.error) if outcome.error is not None else None
 
     def _record(self, system: str, started: datetime, outcome: CheckOutcome) -> tuple[list[Finding], str | None]:
         """Store one check's run and announce it."""

@@ -31,6 +31,7 @@ from bot.slack.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
 from bot.slack.home_view import HomeView
 from bot.slack.identity import OwnIdentity
 from bot.slack.roles import Roles
+from bot.slack.storage_alarm import StorageAlarm
 from bot.state_changes import StateChanges
 from bot.systems import Systems
 from bot.trace import Tracer
@@ -87,6 +88,8 @@ def build_bot(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tra
         storage.close()
         raise
     client = make_web_client(secrets.slack_bot_token, secrets.slack_api_url)
+    storage.health.clock = clock.now
+    storage.health.subscribe(StorageAlarm(client, config.slack.alerts_channel, clock.now))
     delivery = DeliveryWorker(storage, client, clock=clock, fallback_channel=config.slack.fallback_channel)
     alerts = AlertManager(
         storage,
@@ -136,7 +139,7 @@ def build_bot(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tra
         requests=requests,
         alert_actions=AlertActions(storage, tracer, silences, requests, alerts),
         home=HomeView(storage, systems, roles, clock.now),
-        maintenance=Maintenance(storage, tracer, clock.now),
+        maintenance=Maintenance(storage, tracer, clock.now, config.storage.retention),
         work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="warden-work"),
     )
 
@@ -162,6 +165,7 @@ def handler_services(bot: Bot) -> HandlerServices:
         home=bot.home,
         changes=bot.changes,
         delivery=bot.delivery,
+        storage=bot.storage.health,
     )
 
 

@@ -18,6 +18,7 @@ from bot.alerting.render import ACTION_END, ACTION_SILENCE, ACTION_TRACE, ACTION
 from bot.changes import render
 from handlers.gate import Attempt, Gate
 from handlers.ports import HandlerServices
+from handlers.storage_errors import STORAGE_ERRORS, storage_failure_text
 from handlers.views import ALERT_REQUEST, reason_modal
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,8 @@ def _open(client: WebClient, respond: Respond, trigger_id: str, view: dict[str, 
 def _logged(job: Callable[[dict[str, Any], Respond], None], body: dict[str, Any], respond: Respond) -> None:
     try:
         job(body, respond)
+    except STORAGE_ERRORS as error:
+        _say(respond, storage_failure_text(error, "a button"))
     except Exception:
         log.exception("a button's work failed")
         _say(respond, ":x: That did not work; the bot's log has the details.")

@@ -21,6 +21,7 @@ from bot.command_parsing import (
     UntrustRequest,
 )
 from bot.systems import NetstatReport, SystemStatus
+from storage.health import StorageProblem
 
 
 class Outcome(Protocol):
@@ -107,6 +108,10 @@ class DeliveryPort(Protocol):
     """The Slack outbox's worker: messages parked on a channel error are tried again once it may be fixed."""
 
     def retry_parked(self, reason: str = "") -> int: ...
+class StoragePort(Protocol):
+    """Whether the bot's database takes writes (`/ibmi status` and the forms say so when it does not)."""
+
+    def current_problem(self) -> StorageProblem | None: ...
 
 
 @dataclass(frozen=True)
@@ -121,3 +126,4 @@ class HandlerServices:
     home: HomePort
     changes: StateChangesPort
     delivery: DeliveryPort
+    storage: StoragePort

@@ -18,6 +18,7 @@ from bot.slack import blocks
 from handlers.commands import SUB_COMMANDS, parse_command_text
 from handlers.gate import Attempt, Gate
 from handlers.ports import HandlerServices
+from handlers.storage_errors import STORAGE_ERRORS, storage_failure_text
 from handlers.sub_command import Invocation, Reply, SubCommand
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,11 @@ class IbmiCommand:
                 _ephemeral(ack, refusal)
                 return None
         invocation = Invocation(parsed, parsed.request, user, self.slash, self.services, self.sub_commands)
-        reply = sub.ack(invocation)
+        try:
+            reply = sub.ack(invocation)
+        except STORAGE_ERRORS as error:
+            _ephemeral(ack, storage_failure_text(error, f"{self.slash} {sub.name}"))
+            return None
         if reply.modal is not None:
             reply = _opened(client, command.get("trigger_id", ""), reply.modal)
         if not reply.text:
@@ -103,6 +108,8 @@ class IbmiCommand:
             if answer is not None:
                 reply = answer(invocation)
                 respond(response_type="ephemeral", text=reply.text, blocks=reply.blocks)
+        except STORAGE_ERRORS as error:
+            respond(response_type="ephemeral", text=storage_failure_text(error, f"{self.slash} {name}"))
         except Exception:
             log.exception("%s %s failed", self.slash, name)
             respond(response_type="ephemeral", text=f":x: `{self.slash} {name}` failed; the bot's log has the details.")

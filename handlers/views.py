@@ -15,6 +15,7 @@ from bot.command_parsing import ClRequest, reason_problem
 from bot.ibmi.cl import AddSmtpListEntry, CLValidationError
 from handlers.gate import Attempt, Gate
 from handlers.ports import HandlerServices
+from handlers.storage_errors import STORAGE_ERRORS, log_storage_failure, not_writable_text
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +90,23 @@ def _logged(job: Callable[[], str]) -> None:
     """Modal submissions are answered in the request's message and thread; the outcome is logged here."""
     try:
         log.info("%s", job())
+    except STORAGE_ERRORS as error:
+        log_storage_failure(error, "a form")
     except Exception:
         log.exception("a form's work failed")
 
 
 def register(app: App, services: HandlerServices, gate: Gate, work: Executor) -> None:
+    def refused_while_not_writable(ack: Ack) -> bool:
+        """Every form asks for a change: while the database cannot be written, the form says so and stays open."""
+        problem = services.storage.current_problem()
+        if problem is not None:
+            ack(response_action="errors", errors={"reason": not_writable_text(problem)})
+        return problem is not None
+
     def smtp_add(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        if refused_while_not_writable(ack):
+            return
         user = body["user"]["id"]
         system = view.get("private_metadata", "")
         attempt = Attempt("smtp add (form)", f"{_value(view, 'type')} {_value(view, 'address')}", system or None)
@@ -125,11 +137,15 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
 
     def reject(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Who may reject this request is the approval service's check."""
+        if refused_while_not_writable(ack):
+            return
         ack()
         request_id, user, reason = view.get("private_metadata", ""), body["user"]["id"], _value(view, "reason")
         work.submit(_logged, lambda: services.approvals.reject(request_id, user, reason))
 
     def alert_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        if refused_while_not_writable(ack):
+            return
         user = body["user"]["id"]
         metadata = json.loads(view.get("private_metadata") or "{}")
         attempt = Attempt(f"{metadata.get('action', '?')} from an alert (form)", str(metadata.get("fingerprint", "")))

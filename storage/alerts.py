@@ -82,14 +82,14 @@ def alerts_of(storage: Storage, system: str, check: str) -> dict[str, AlertRecor
 
 
 def alert(storage: Storage, fingerprint: str) -> AlertRecord | None:
-    with storage.lock:
-        rows = list(storage.db.query("SELECT * FROM alerts WHERE fingerprint = ?", [fingerprint]))
+    with storage.reading() as db:
+        rows = list(db.query("SELECT * FROM alerts WHERE fingerprint = ?", [fingerprint]))
     return _row_to_alert(rows[0]) if rows else None
 
 
 def open_alerts(storage: Storage) -> list[AlertRecord]:
-    with storage.lock:
-        rows = storage.db.query("SELECT * FROM alerts WHERE state = 'open' ORDER BY system, check_id, first_seen")
+    with storage.reading() as db:
+        rows = db.query("SELECT * FROM alerts WHERE state = 'open' ORDER BY system, check_id, first_seen")
         return [_row_to_alert(row) for row in rows]
 
 
@@ -126,8 +126,8 @@ def add_message(storage: Storage, message: AlertMessage) -> None:
 
 
 def messages_of(storage: Storage, fingerprint: str) -> list[AlertMessage]:
-    with storage.lock:
-        rows = storage.db.query(
+    with storage.reading() as db:
+        rows = db.query(
             "SELECT fingerprint, channel, message_key FROM alert_messages WHERE fingerprint = ? ORDER BY channel",
             [fingerprint],
         )
@@ -135,8 +135,8 @@ def messages_of(storage: Storage, fingerprint: str) -> list[AlertMessage]:
 
 
 def alerts_in_message(storage: Storage, message_key: str) -> list[AlertRecord]:
-    with storage.lock:
-        rows = storage.db.query(
+    with storage.reading() as db:
+        rows = db.query(
             "SELECT a.* FROM alerts a JOIN alert_messages m ON m.fingerprint = a.fingerprint "
             "WHERE m.message_key = ? ORDER BY a.first_seen, a.fingerprint",
             [message_key],
@@ -170,8 +170,8 @@ def add_silence(
 
 def active_silences(storage: Storage, now: float) -> list[Silence]:
     """Silences not ended and not expired: expiry needs no job, it is a comparison with the clock."""
-    with storage.lock:
-        rows = storage.db.query("SELECT * FROM silences WHERE ended_at IS NULL AND expires_at > ? ORDER BY id", [now])
+    with storage.reading() as db:
+        rows = db.query("SELECT * FROM silences WHERE ended_at IS NULL AND expires_at > ? ORDER BY id", [now])
         return [Silence(**row) for row in rows]
 
 

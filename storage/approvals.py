@@ -93,18 +93,17 @@ def create(storage: Storage, request: ChangeRequest) -> None:
 
 
 def get(storage: Storage, request_id: str) -> ChangeRequest | None:
-    with storage.lock:
-        rows = list(storage.db.query("SELECT * FROM change_requests WHERE id = ?", [request_id]))
+    with storage.reading() as db:
+        rows = list(db.query("SELECT * FROM change_requests WHERE id = ?", [request_id]))
         if not rows:
             return None
         return _row_to_request(rows[0], tuple(approvals_of(storage, request_id)))
 
 
 def pending(storage: Storage) -> list[ChangeRequest]:
-    with storage.lock:
+    with storage.reading() as db:
         ids = [
-            row["id"]
-            for row in storage.db.query("SELECT id FROM change_requests WHERE state = 'pending' ORDER BY created_at")
+            row["id"] for row in db.query("SELECT id FROM change_requests WHERE state = 'pending' ORDER BY created_at")
         ]
         return [request for request_id in ids if (request := get(storage, request_id)) is not None]
 
@@ -112,9 +111,9 @@ def pending(storage: Storage) -> list[ChangeRequest]:
 def last_done(storage: Storage, system: str, actions: tuple[str, ...]) -> ChangeRequest | None:
     """The change of one of these kinds that ran successfully on the system most recently (by approval time)."""
     marks = ", ".join("?" for _ in actions)
-    with storage.lock:
+    with storage.reading() as db:
         rows = list(
-            storage.db.query(
+            db.query(
                 f"SELECT id FROM change_requests WHERE system = ? AND state = 'done' AND action IN ({marks}) "
                 "ORDER BY decided_at DESC, created_at DESC LIMIT 1",
                 [system, *actions],
@@ -124,10 +123,10 @@ def last_done(storage: Storage, system: str, actions: tuple[str, ...]) -> Change
 
 
 def approvals_of(storage: Storage, request_id: str) -> list[str]:
-    with storage.lock:
+    with storage.reading() as db:
         return [
             row["approver"]
-            for row in storage.db.query(
+            for row in db.query(
                 "SELECT approver FROM change_approvals WHERE request_id = ? ORDER BY at, approver", [request_id]
             )
         ]
@@ -195,8 +194,8 @@ def refuse_tampered(storage: Storage, request_id: str, outcome: dict[str, Any], 
 def digest_in_audit(storage: Storage, request_id: str) -> str | None:
     """The digest recorded in the audit log when the request was made (the audit is append-only and chained,
     so it is a second copy that a write to change_requests alone does not change)."""
-    with storage.lock:
-        row = storage.db.execute(
+    with storage.reading() as db:
+        row = db.execute(
             "SELECT json_extract(details_json, '$.cl_digest') FROM audit "
             "WHERE subject = ? AND action = 'request' ORDER BY id LIMIT 1",
             [request_id],
@@ -259,10 +258,8 @@ def remove_trusted(storage: Storage, system: str, network: str) -> bool:
 
 
 def trusted_networks(storage: Storage, system: str) -> list[str]:
-    with storage.lock:
+    with storage.reading() as db:
         return [
             row["network"]
-            for row in storage.db.query(
-                "SELECT network FROM trusted_networks WHERE system = ? ORDER BY network", [system]
-            )
+            for row in db.query("SELECT network FROM trusted_networks WHERE system = ? ORDER BY network", [system])
         ]

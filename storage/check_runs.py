@@ -114,16 +114,16 @@ def record_reachability(storage: Storage, system: str, reachable: bool, error: s
 
 def reachability(storage: Storage) -> dict[str, Reachability]:
     """The last known reachability of every system that has been contacted."""
-    with storage.lock:
-        rows = list(storage.db.query("SELECT system, reachable, error, checked_at FROM system_reachability"))
+    with storage.reading() as db:
+        rows = list(db.query("SELECT system, reachable, error, checked_at FROM system_reachability"))
     return {
         row["system"]: Reachability(bool(row["reachable"]), row["error"], _from_text(row["checked_at"])) for row in rows
     }
 
 
 def _latest(storage: Storage, partition: str) -> list[CheckRun]:
-    with storage.lock:
-        rows = list(storage.db.query(_LATEST.format(partition=partition)))
+    with storage.reading() as db:
+        rows = list(db.query(_LATEST.format(partition=partition)))
     return [_run_from_row(row) for row in rows]
 
 

@@ -1,10 +1,18 @@
-"""Opening the bot's SQLite database: one connection, shared by the bot's threads.
+"""Opening the bot's SQLite database: one connection for writes, a pool of connections for reads.
 
 `open_database` returns a `Storage`. The caller names the ibmi-warden version it runs (recorded
-as the writer of the schema, and quoted when a newer version wrote the file). Its connection
-may be used from any thread, but sqlite3 transactions belong to the connection, not to the
-thread, so every use of `storage.db` (reads included) holds `storage.lock`;
-`storage.transaction()` takes the lock and opens a transaction in one step.
+as the writer of the schema, and quoted when a newer version wrote the file).
+
+Writes share one connection: sqlite3 transactions belong to the connection, not to the thread, so
+every write holds `storage.lock` (`storage.transaction()` takes it and opens a short `BEGIN
+IMMEDIATE` transaction in one step). Reads do not wait for writers: `storage.reading()` lends a
+read-only connection of their own and reads in one snapshot, which WAL mode lets run alongside a
+writer (inside a write, it reads on the write connection, so the transaction sees its own
+writes). Using `storage.db` under `storage.lock` for reads still works; it just waits for writers.
+
+Trouble from outside the bot (a full disk, another process holding the write lock, a read-only
+file) raised inside `storage.lock` becomes a `StorageFailure` saying what is wrong and how to fix
+it, and `storage.health` logs the outage once (see storage/health.py).
 """
 
 from __future__ import annotations
@@ -16,19 +24,32 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 
 from sqlite_utils import Database
 
+from storage.health import StorageHealth, StorageProblem
 from storage.migrations import migration_names, migrations
 from storage.private_files import SQLITE_COMPANIONS, create_private, make_private
 
 SCHEMA_VERSION = len(migration_names())
 BUSY_TIMEOUT_MS = 5000
 VERSION_TABLE = "schema_version"
+READERS_KEPT = 8  # idle read connections kept open; more are opened when more threads read at once
 
 
 class StorageError(Exception):
     """The database cannot be opened or used."""
+
+
+class StorageFailure(StorageError, sqlite3.OperationalError):
+    """The database refused a write for a reason outside the bot (`problem` says which and the fix).
+    Raised in place of the sqlite3 error; the failed transaction was rolled back."""
+
+    def __init__(self, problem: StorageProblem, path: Path, detail: str):
+        self.problem = problem
+        self.path = path
+        super().__init__(f"the bot's database {path} cannot be written: {problem.reason} ({detail}) — {problem.fix}")
 
 
 class NewerDatabaseError(StorageError):
@@ -51,31 +72,181 @@ class NewerDatabaseError(StorageError):
         super().__init__(message)
 
 
+class WriteLock:
+    """The re-entrant lock around the write connection. It knows whether the current thread holds it, turns
+    storage trouble raised while it is held into `StorageFailure`, and tells `health` of every failure and of
+    every committed write."""
+
+    def __init__(self, conn: sqlite3.Connection, health: StorageHealth) -> None:
+        self._conn = conn
+        self._health = health
+        self._lock = threading.RLock()
+        self._depth = threading.local()
+        self._changes_before = 0
+
+    def held(self) -> bool:
+        """Whether the current thread holds the lock."""
+        return getattr(self._depth, "value", 0) > 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if not self._lock.acquire(blocking, timeout):
+            return False
+        depth = getattr(self._depth, "value", 0)
+        if depth == 0:
+            self._changes_before = self._total_changes()
+        self._depth.value = depth + 1
+        return True
+
+    def release(self) -> None:
+        self._depth.value -= 1
+        self._lock.release()
+
+    def __enter__(self) -> WriteLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        committed = (
+            self._depth.value == 1
+            and exc is None
+            and self._total_changes() != self._changes_before
+            and not self._in_transaction()
+        )
+        self.release()
+        if exc is not None and not isinstance(exc, StorageFailure):
+            problem = self._health.failed(exc)
+            if problem is not None:
+                raise StorageFailure(problem, self._health.path, str(exc)) from exc
+        elif committed:
+            self._health.succeeded()
+
+    def _total_changes(self) -> int:
+        try:
+            return self._conn.total_changes
+        except sqlite3.ProgrammingError:  # closed
+            return -1
+
+    def _in_transaction(self) -> bool:
+        try:
+            return self._conn.in_transaction
+        except sqlite3.ProgrammingError:
+            return False
+
+
+class ReadPool:
+    """Read-only connections lent one at a time, each read in one snapshot (a read transaction)."""
+
+    def __init__(self, path: Path, busy_timeout_ms: int, keep: int = READERS_KEPT) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self.keep = keep
+        self._idle: list[Database] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._current = threading.local()  # the snapshot this thread reads in, so nested reads share it
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Database]:
+        current: Database | None = getattr(self._current, "db", None)
+        if current is not None:
+            yield current
+            return
+        db = self._take()
+        self._current.db = db
+        try:
+            db.conn.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                if db.conn.in_transaction:
+                    db.conn.execute("ROLLBACK")  # it only read: ending the snapshot is all there is to do
+        finally:
+            self._current.db = None
+            self._give_back(db)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for db in idle:
+            db.conn.close()
+
+    def _take(self) -> Database:
+        with self._lock:
+            if self._closed:
+                raise StorageError(f"{self.path}: the database is closed")
+            if self._idle:
+                return self._idle.pop()
+        conn = _connect(self.path, self.busy_timeout_ms, autocommit=True)
+        conn.execute("PRAGMA query_only = ON")
+        return Database(conn)
+
+    def _give_back(self, db: Database) -> None:
+        with self._lock:
+            if not self._closed and len(self._idle) < self.keep and not db.conn.in_transaction:
+                self._idle.append(db)
+                return
+        db.conn.close()
+
+
 @dataclass(eq=False)
 class Storage:
-    """The open database. Hold `lock` for every use of `db`."""
+    """The open database. Hold `lock` for every use of `db`; read through `reading()` to read without waiting."""
 
     db: Database
     path: Path
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    lock: WriteLock
+    health: StorageHealth
+    readers: ReadPool
     # the key audit rows are written with (HMAC-SHA256), set by storage.audit.use_key; None: unkeyed
     audit_key: bytes | None = field(default=None, repr=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
-        """Hold the lock and run the block in one transaction (a savepoint when nested)."""
-        with self.lock, self.db.atomic():
-            yield self.db
+        """Hold the lock and run the block in one transaction (a savepoint when nested). The outermost one
+        begins IMMEDIATE: another process's writer makes it wait (busy_timeout) at the start, never halfway."""
+        with self.lock:
+            conn = self.db.conn
+            if conn.in_transaction:
+                with self.db.atomic():
+                    yield self.db
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.rollback()
+                raise
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                self.db.rollback()
+                raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Database]:
+        """A consistent snapshot to read from, without waiting for writers; inside a write (this thread holds
+        `lock`), the write connection itself, so the transaction's own writes are seen."""
+        if self.lock.held():
+            with self.lock:
+                yield self.db
+            return
+        with self.readers.snapshot() as db:
+            yield db
 
     def close(self) -> None:
         with self.lock:
             self.db.close()
+        self.readers.close()
 
 
-def open_database(path: str | Path, app_version: str) -> Storage:
+def open_database(path: str | Path, app_version: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Storage:
     """Open (or create) the database at `path`, in WAL mode, with every migration applied.
 
-    `app_version` is the running ibmi-warden's version, recorded as the writer of the schema.
+    `app_version` is the running ibmi-warden's version, recorded as the writer of the schema;
+    `busy_timeout_ms` how long a statement waits for another process's write lock before failing.
     Raises NewerDatabaseError, changing nothing, when a newer ibmi-warden wrote the file,
     and StorageError when the file cannot be opened or is not SQLite.
     """
@@ -85,7 +256,7 @@ def open_database(path: str | Path, app_version: str) -> Storage:
     except OSError as exc:
         raise StorageError(f"{path}: cannot create the folder {path.parent} ({exc.strerror})") from None
     created = _create_private(path)
-    conn = _connect(path)
+    conn = _connect(path, busy_timeout_ms)
     try:
         db = Database(conn)
         _refuse_newer(db, path, app_version)
@@ -99,7 +270,10 @@ def open_database(path: str | Path, app_version: str) -> Storage:
     except BaseException:
         conn.close()
         raise
-    return Storage(db=db, path=path)
+    health = StorageHealth(path)
+    return Storage(
+        db=db, path=path, lock=WriteLock(conn, health), health=health, readers=ReadPool(path, busy_timeout_ms)
+    )
 
 
 def _create_private(path: Path) -> bool:
@@ -120,13 +294,16 @@ def _make_private(path: Path) -> None:
             make_private(file)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, busy_timeout_ms: int, autocommit: bool = False) -> sqlite3.Connection:
+    """`autocommit`: no implicit transactions (the read pool begins and ends its snapshots itself)."""
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, check_same_thread=False)
+        if autocommit:
+            conn.isolation_level = None
     except sqlite3.Error as exc:
         raise StorageError(f"{path}: cannot open the database ({exc})") from None
     try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         conn.execute("PRAGMA foreign_keys = ON")
         # The first read of the file header: this is where a file that is not SQLite fails.
         conn.execute("PRAGMA schema_version").fetchone()

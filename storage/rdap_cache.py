@@ -33,10 +33,8 @@ class CacheEntry(NamedTuple):
 
 def get(storage: Storage, address: str) -> CacheEntry | None:
     """The stored record for `address`, however old; None when there is none or it cannot be read."""
-    with storage.lock:
-        row = storage.db.execute(
-            f"SELECT owner_json, looked_up_at FROM {TABLE} WHERE address = ?", [address]
-        ).fetchone()
+    with storage.reading() as db:
+        row = db.execute(f"SELECT owner_json, looked_up_at FROM {TABLE} WHERE address = ?", [address]).fetchone()
     if row is None:
         return None
     try:

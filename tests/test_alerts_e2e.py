@@ -345,7 +345,7 @@ def test_maintenance_prunes_delivered_outbox_rows_but_keeps_message_records(slac
         cycle(parts, clock)
         delivered = len(outbox.items(parts.storage, state="sent"))
         assert delivered >= 4
-        clock.advance(15 * 86400)
+        clock.advance(parts.config.storage.retention + 86400)  # [storage] retention, 30 days by default
         parts.maintenance.run()
         assert outbox.items(parts.storage, state="sent") == []
         unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])

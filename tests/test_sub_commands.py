@@ -102,6 +102,13 @@ class FakeHome:
         return {"type": "home", "blocks": []}
 
 
+class FakeStorage:
+    """A database that takes writes."""
+
+    def current_problem(self) -> None:
+        return None
+
+
 class FakeRequests:
     """Only the listing is answered; anything else would fail loudly."""
 
@@ -124,6 +131,7 @@ def fake_services(systems: list[str]) -> HandlerServices:
         home=FakeHome(),
         changes=StateChanges(),
         delivery=nothing,
+        storage=FakeStorage(),
     )
 
 

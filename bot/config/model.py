@@ -173,7 +173,10 @@ class HttpSettings:
 @dataclass(frozen=True)
 class StorageSettings:
     path: Path = Path("warden.db")
+    retention: float = 30 * 86400.0  # seconds: resolved alerts, check runs and sent Slack messages older go
 
+
+MIN_RETENTION = 3600.0  # the shortest [storage] retention accepted
 
 # The IBM i releases the demo can report.
 DEMO_RELEASES: tuple[str, ...] = ("7.3", "7.4", "7.5", "7.6")

@@ -11,6 +11,7 @@ from bot.config.model import (
     MAX_HTTP_BODY_BYTES,
     MAX_HTTP_THREADS,
     MIN_HTTP_BODY_BYTES,
+    MIN_RETENTION,
     HttpSettings,
     StorageSettings,
 )
@@ -32,12 +33,16 @@ def read_log_level(root: Section) -> str:
 
 
 def read_storage(root: Section) -> StorageSettings:
-    section = root.table("storage", ("path",))
+    section = root.table("storage", ("path", "retention"))
     if section is None:
         return StorageSettings()
+    defaults = StorageSettings()
     expected = "a file path like 'warden.db'"
     path = section.string("path", expected, check=not_empty(expected))
-    return StorageSettings(path=Path(path)) if path else StorageSettings()
+    return StorageSettings(
+        path=Path(path) if path else defaults.path,
+        retention=section.duration("retention", defaults.retention, MIN_RETENTION),
+    )
 
 
 def read_http(root: Section) -> HttpSettings:
