@@ -276,6 +276,28 @@ def open_database(path: str | Path, app_version: str, busy_timeout_ms: int = BUS
     )
 
 
+def open_read_only(path: str | Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Storage:
+    """Open an existing database without changing it (no migration, no WAL switch, no file created): for
+    `ibmi-warden doctor`, which looks at what a running bot left. Raises StorageError when it cannot."""
+    path = Path(path)
+    try:
+        conn = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, timeout=busy_timeout_ms / 1000, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.Error as exc:
+        raise StorageError(f"{path}: cannot open the database read-only ({exc})") from None
+    health = StorageHealth(path)
+    return Storage(
+        db=Database(conn),
+        path=path,
+        lock=WriteLock(conn, health),
+        health=health,
+        readers=ReadPool(path, busy_timeout_ms),
+    )
+
+
 def _create_private(path: Path) -> bool:
     """Create a new database file with mode 0600 (SQLite gives its -wal and -shm files the same mode);
     False when there already is one."""

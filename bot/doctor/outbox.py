@@ -6,12 +6,11 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
-from sqlite_utils import Database
-
 from bot.config import Config
 from bot.doctor.report import FAIL, OK, UNKNOWN, Report
 from bot.slack.parking import fix_for
-from storage import Storage, outbox
+from storage import outbox
+from storage.database import StorageError, open_read_only
 
 
 def check_outbox(config: Config, report: Report) -> None:
@@ -20,14 +19,13 @@ def check_outbox(config: Config, report: Report) -> None:
         report.add(OK, "Slack: outbox", f"no database at {path} yet: nothing waits")
         return
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        storage = open_read_only(path)
         try:
-            storage = Storage(db=Database(conn), path=path)
             parked = outbox.parked_channels(storage)
             waiting = outbox.pending_count(storage)
         finally:
-            conn.close()
-    except sqlite3.Error as error:
+            storage.close()
+    except (sqlite3.Error, StorageError) as error:
         report.add(UNKNOWN, "Slack: outbox", f"{path} could not be read ({error}); start the bot once to update it")
         return
     if not parked:
