@@ -55,6 +55,7 @@ class DemoOptions:
     seed: int = 1
     missing_authorities: tuple[str, ...] = ()  # special authorities the bot's demo profile lacks
     release: str = "7.5"  # the IBM i release the demo reports, one of demo.seed.RELEASES
+    fail_statements: str | None = None  # an SQL message id every statement fails with (demo.errors.STATEMENT_FAILURES)
 
 
 @dataclass(frozen=True)
