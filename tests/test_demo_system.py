@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from bot.config import DemoSettings
 from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import (
@@ -22,7 +23,6 @@ from bot.ibmi.cl import (
 )
 from bot.ibmi.drivers import demo
 from bot.ibmi.drivers.demo import DemoError, demo_relay_policy
-from bot.config import DemoSettings
 from bot.ibmi.errors import CLCommandError, DeadlineExceededError, IbmiError, NotAuthorizedError, QueryTimeoutError
 from bot.ibmi_settings import connection_settings, open_system
 from tests.conftest import demo_settings

@@ -141,7 +141,9 @@ class SystemConnection:
             self._dbapi = None
             log.warning("%s: %s did not answer within %gs; the connection is abandoned", self.name, what, limit)
             outcome = "; whether it ran is unknown — verify on the system" if unknown else ""
-            raise DeadlineExceededError(f"{self.name}: {what} did not answer within {limit:g}s{outcome}") from None
+            raise DeadlineExceededError(
+                f"{self.name}: {what} did not answer within {limit:g}s{outcome}", deadline
+            ) from None
         self._dbapi = call.connection
         if call.error is not None:
             raise call.error

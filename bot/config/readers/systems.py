@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from bot.config.model import (
     DEMO_RELEASES,
-    DEMO_STATEMENT_FAILURES,
     DEMO_REMOVABLE_AUTHORITIES,
+    DEMO_STATEMENT_FAILURES,
     MAPEPIRE_DEFAULT_PORT,
     MAPEPIRE_SCHEME,
     DemoSettings,
