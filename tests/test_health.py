@@ -99,3 +99,36 @@ def test_what_each_sickness_says_and_its_fix():
     }
     alerts = {sick_alert("PROD", sickness_of("PROD", e)).fingerprint for e in (DOWN, HANGS, REFUSED, SQL0901)}
     assert len(alerts) == 1  # one alert whatever the kind: a change of kind updates it
+
+
+def test_netstat_tells_only_whether_the_system_answers(tmp_path, monkeypatch):
+    from datetime import UTC, datetime
+
+    from bot.ibmi.drivers import demo
+    from bot.systems import Systems
+    from storage import open_database
+    from storage.check_runs import reachability, record_health
+    from tests.test_alerts_e2e import make_config
+
+    config = make_config(tmp_path, systems=("PROD",))
+    storage = open_database(tmp_path / "warden.db", "test")
+    systems = Systems(config, storage)
+    try:
+        record_health(storage, "PROD", ERRORING, "[SQL0901] SQL system error.", datetime(2026, 1, 1, tzinfo=UTC))
+        assert systems.netstat("PROD").entries  # it answered: erroring is the checks' to end, not netstat's
+        assert reachability(storage)["PROD"].state == ERRORING
+
+        def refuse(settings):  # noqa: ANN001, ANN202
+            raise ConnectionFailedError("PROD: connecting failed: [08001] Communication link failure")
+
+        systems.connection("PROD")._discard()
+        monkeypatch.setattr(demo, "connect", refuse)
+        assert "Communication link failure" in (systems.netstat("PROD").note or "")
+        unreachable = reachability(storage)["PROD"]
+        assert (unreachable.state, unreachable.reachable) == (UNREACHABLE, False)
+        monkeypatch.undo()
+        systems.netstat("PROD")
+        assert reachability(storage)["PROD"].state == "healthy"
+    finally:
+        systems.close()
+        storage.close()
