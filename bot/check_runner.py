@@ -1,6 +1,7 @@
 """Running the checks: which are enabled on each system and how often, one run of a group reading each data
-source once (bot.checks.cycle), recording every run and the system's reachability, and handing the outcome
-to an `Announcer` (the alert lifecycle in the running bot; nothing for `ibmi-warden check`)."""
+source once (bot.checks.cycle), recording every run and the system's health (bot.health, judged once per run of
+a group), and handing both to an `Announcer` (the alert lifecycle in the running bot; nothing for
+`ibmi-warden check`)."""
 
 from __future__ import annotations
 
@@ -12,33 +13,18 @@ from typing import Protocol
 
 from bot.changes.smtp_restart import approved_smtp_changes
 from bot.checks import registry
-from bot.checks.cycle import UNREACHABLE_ERRORS, CheckOutcome, PlannedCheck, run_checks
+from bot.checks.cycle import CheckOutcome, PlannedCheck, run_checks
 from bot.checks.definition import CheckTarget, system_host
 from bot.checks.finding import Finding
 from bot.checks.refusals import RefusalMemory
 from bot.config import Config
-from bot.ibmi.errors import DeadlineExceededError
+from bot.health import HEALTHY, HealthJudge, Sickness
 from bot.systems import Systems
 from storage import Storage
-from storage.check_runs import CheckRun, record_reachability, record_run
+from storage.check_runs import CheckRun, record_health, record_run
 from storage.database import StorageFailure
 
 log = logging.getLogger(__name__)
-
-REACHABILITY = "reachability"  # the check id of a system's own alert: unreachable, reachable again
-
-
-def unreachable(system: str, error: str, degraded: bool = False) -> Finding:
-    """The system's own alert: it cannot be reached, or (degraded) it stopped answering within the deadline.
-    Both are one alert (one subject), resolved by the next run that reaches the system."""
-    return Finding(
-        system=system,
-        check=REACHABILITY,
-        severity="critical",
-        subject="unreachable",
-        title=f"{system} is degraded: its calls do not answer in time" if degraded else f"{system} cannot be reached",
-        details=(error,),
-    )
 
 
 @dataclass(frozen=True)
@@ -48,31 +34,20 @@ class CycleResult:
 
 
 class Announcer(Protocol):
-    """Told of every recorded run."""
+    """Told of every recorded run, and of the system's health after each run of its checks."""
 
-    def announce(
-        self,
-        system: str,
-        check: str,
-        findings: list[Finding],
-        error: str | None,
-        reachable: bool,
-        degraded: bool = False,
-    ) -> None: ...
+    def announce(self, system: str, check: str, findings: list[Finding], error: str | None) -> None: ...
+
+    def announce_health(self, system: str, sickness: Sickness | None) -> None: ...
 
 
 class NotAnnounced:
     """For a one-off cycle in the terminal: findings are returned, not announced."""
 
-    def announce(
-        self,
-        system: str,
-        check: str,
-        findings: list[Finding],
-        error: str | None,
-        reachable: bool,
-        degraded: bool = False,
-    ) -> None:
+    def announce(self, system: str, check: str, findings: list[Finding], error: str | None) -> None:
+        return None
+
+    def announce_health(self, system: str, sickness: Sickness | None) -> None:
         return None
 
 
@@ -91,6 +66,7 @@ class CheckRunner:
         self.announcer = announcer
         self.refusals = refusals if refusals is not None else RefusalMemory()
         self._unrecorded_in_outage = 0  # the storage outage whose unrecorded runs were last said
+        self.health = HealthJudge(self.enabled_checks)
 
     def enabled_checks(self, system: str) -> list[str]:
         settings = self.config.system(system)
@@ -127,9 +103,14 @@ class CheckRunner:
             approved_smtp_changes(self.storage, settings.name),
         )
         outcomes = run_checks(self.systems.connection(system), target, planned, refusals=self.refusals)
-        return {
+        results = {
             outcome.check: self._record_unless_storage_fails(settings.name, started, outcome) for outcome in outcomes
         }
+        try:
+            self._record_health(settings.name, started, outcomes)
+        except StorageFailure:
+            pass  # said once per outage by _record_unless_storage_fails; judged again at the next run
+        return results
 
     def _record_unless_storage_fails(
         self, system: str, started: datetime, outcome: CheckOutcome
@@ -155,18 +136,27 @@ class CheckRunner:
         """Store one check's run and announce it."""
         check, findings, failure = outcome.check, outcome.findings, outcome.error
         error = str(failure) if failure is not None else None
-        reachable = not isinstance(failure, UNREACHABLE_ERRORS)
         if error:
             log.warning("%s/%s failed: %s", system, check, error)
         else:
             log.info("%s/%s: %d finding(s) in %.1fs", system, check, len(findings), outcome.duration)
         result = "error" if error else ("findings" if findings else "ok")
         record_run(self.storage, CheckRun(system, check, started, outcome.duration, result, len(findings), error))
-        record_reachability(self.storage, system, reachable, error if not reachable else None, started)
-        self.announcer.announce(
-            system, check, findings, error, reachable, degraded=isinstance(failure, DeadlineExceededError)
-        )
+        self.announcer.announce(system, check, findings, error)
         return findings, error
+
+    def _record_health(self, system: str, started: datetime, outcomes: Sequence[CheckOutcome]) -> None:
+        """Judge the system once for the whole run, store its health and announce it (when it can be told)."""
+        verdict = self.health.judge(system, [(outcome.check, outcome.error or outcome.refused) for outcome in outcomes])
+        if verdict is None:
+            return
+        sickness = verdict.sickness
+        if sickness is None:
+            record_health(self.storage, system, HEALTHY, None, started)
+        else:
+            log.warning("%s is %s: %s", system, sickness.kind, sickness.detail)
+            record_health(self.storage, system, sickness.kind, sickness.detail, started)
+        self.announcer.announce_health(system, sickness)
 
     def run_cycle(self, system: str | None = None) -> CycleResult:
         """Every enabled check on every system (or one), each system's sources read once.

@@ -32,6 +32,7 @@ def connection_settings(system: SystemSettings, env: Mapping[str, str] = os.envi
                 seed=demo.seed,
                 missing_authorities=demo.missing_authorities,
                 release=demo.release,
+                fail_statements=demo.fail_statements,
             ),
         )
     user, password = system_credentials(system, env)

@@ -11,14 +11,23 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from bot.config import Config, SystemSettings
+from bot.health import sickness_of
 from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
-from bot.ibmi.errors import ConnectionFailedError, DriverMissingError, IbmiError
+from bot.ibmi.errors import IbmiError
 from bot.ibmi_settings import open_system
 from bot.net import TrustList, is_local
 from storage import Storage
 from storage.approvals import trusted_networks
-from storage.check_runs import last_run_per_system, last_runs, reachability, record_reachability
+from storage.check_runs import (
+    CONNECTION_SICKNESSES,
+    HEALTHY,
+    last_run_per_system,
+    last_runs,
+    reachability,
+    record_answered,
+    record_health,
+)
 
 
 @dataclass(frozen=True)
@@ -33,13 +42,26 @@ class CheckStatus:
 class SystemStatus:
     name: str
     connection_kind: str  # "demo" or "odbc"
-    reachable: bool | None  # None = not contacted yet
-    error: str | None  # the last error, when unreachable
+    reachable: bool | None  # None = not contacted yet; False: unreachable or hung
+    error: str | None  # what is wrong, when sick: the last error and the fix
     last_check_at: datetime | None
     last_check: str | None  # check id of the last run
     last_duration: float | None  # seconds
     last_result: str | None  # e.g. "2 findings", "no findings", "error: …"
     checks: tuple[CheckStatus, ...] = ()  # the last run of each check, by check id
+    health: str | None = None  # one of storage.check_runs.HEALTH_STATES; None = not contacted yet
+    health_since: datetime | None = None  # when it entered that state
+
+    @property
+    def state(self) -> str | None:
+        """healthy, unreachable, hung, erroring or not authorised; None when not contacted yet."""
+        if self.health is not None:
+            return self.health
+        return None if self.reachable is None else (HEALTHY if self.reachable else "unreachable")
+
+    @property
+    def sick(self) -> bool:
+        return self.state not in (None, HEALTHY)
 
 
 @dataclass(frozen=True)
@@ -89,13 +111,13 @@ class Systems:
         statuses = []
         for settings in self.config.systems:
             run = runs.get(settings.name)
-            reachable, error, _ = reach.get(settings.name, (None, None, None))
+            known = reach.get(settings.name)
             statuses.append(
                 SystemStatus(
                     name=settings.name,
                     connection_kind="demo" if settings.is_demo else "odbc",
-                    reachable=reachable,
-                    error=error,
+                    reachable=known.reachable if known else None,
+                    error=known.error if known else None,
                     last_check_at=run.started_at if run else None,
                     last_check=run.check if run else None,
                     last_duration=run.duration if run else None,
@@ -105,6 +127,8 @@ class Systems:
                         for (system, _), r in sorted(per_check.items())
                         if system == settings.name
                     ),
+                    health=known.state if known else None,
+                    health_since=known.since if known else None,
                 )
             )
         return statuses
@@ -114,10 +138,11 @@ class Systems:
         try:
             rows = sql.read_tcp_connections(self.connection(settings.name))
         except IbmiError as error:
-            if isinstance(error, ConnectionFailedError | DriverMissingError):
-                record_reachability(self.storage, settings.name, False, str(error), datetime.now(UTC))
+            sickness = sickness_of(settings.name, error)
+            if sickness.kind in CONNECTION_SICKNESSES:  # erroring and not authorised are the checks' to judge
+                record_health(self.storage, settings.name, sickness.kind, sickness.detail, datetime.now(UTC))
             return NetstatReport(settings.name, (), port, note=f"NETSTAT not readable: {error}")
-        record_reachability(self.storage, settings.name, True, None, datetime.now(UTC))
+        record_answered(self.storage, settings.name, datetime.now(UTC))
         trusted = TrustList(self.effective(settings).trusted)
         entries = []
         for row in rows:

@@ -108,6 +108,8 @@ class DeliveryPort(Protocol):
     """The Slack outbox's worker: messages parked on a channel error are tried again once it may be fixed."""
 
     def retry_parked(self, reason: str = "") -> int: ...
+
+
 class StoragePort(Protocol):
     """Whether the bot's database takes writes (`/ibmi status` and the forms say so when it does not)."""
 

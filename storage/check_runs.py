@@ -1,4 +1,7 @@
-"""Check runs and system reachability: what `/ibmi status` shows per system and check.
+"""Check runs and system health: what `/ibmi status` shows per system and check.
+
+A system's health is one of HEALTH_STATES: healthy, or sick in one way (unreachable, hung, erroring, not
+authorised), with the last error and when that state began.
 
 Times are stored as UTC ISO 8601 text of fixed width, so text order is time order.
 """
@@ -31,11 +34,17 @@ DELETE FROM check_runs WHERE id IN (
 )
 """
 
-_UPSERT_REACHABILITY = """
-INSERT INTO system_reachability (system, reachable, error, checked_at) VALUES (?, ?, ?, ?)
+HEALTHY = "healthy"
+HEALTH_STATES = (HEALTHY, "unreachable", "hung", "erroring", "not authorised")
+CONNECTION_SICKNESSES = ("unreachable", "hung")  # the system does not answer at all
+
+_UPSERT_HEALTH = """
+INSERT INTO system_reachability (system, reachable, error, checked_at, state, since) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (system) DO UPDATE SET
-    reachable = excluded.reachable, error = excluded.error, checked_at = excluded.checked_at
-WHERE excluded.checked_at >= system_reachability.checked_at
+    reachable = excluded.reachable, error = excluded.error, checked_at = excluded.checked_at,
+    state = excluded.state,
+    since = CASE WHEN system_reachability.state = excluded.state THEN system_reachability.since ELSE excluded.since END
+WHERE excluded.checked_at >= system_reachability.checked_at {only}
 """
 
 
@@ -67,9 +76,11 @@ class CheckRun:
 
 
 class Reachability(NamedTuple):
-    reachable: bool
-    error: str | None
-    at: datetime
+    reachable: bool  # it answered: neither unreachable nor hung
+    error: str | None  # what is wrong, when sick
+    at: datetime  # when this was last reported
+    state: str = HEALTHY  # one of HEALTH_STATES
+    since: datetime | None = None  # when the system entered this state
 
 
 def record_run(storage: Storage, run: CheckRun) -> None:
@@ -106,18 +117,41 @@ def prune_runs(storage: Storage, keep_per_check: int = 500) -> int:
         return db.execute(_PRUNE, [keep_per_check]).rowcount
 
 
-def record_reachability(storage: Storage, system: str, reachable: bool, error: str | None, at: datetime) -> None:
-    """Whether `system` answered at `at`. An older report never replaces a newer one."""
+def record_health(storage: Storage, system: str, state: str, error: str | None, at: datetime) -> None:
+    """`system`'s health as of `at` (its error, when sick). An older report never replaces a newer one; the
+    state's `since` is kept while the state stays the same."""
+    _upsert_health(storage, system, state, error, at, only="")
+
+
+def record_answered(storage: Storage, system: str, at: datetime) -> None:
+    """`system` answered at `at` (a read outside the checks): it is no longer unreachable or hung. Whether it
+    is erroring or not authorised is the checks' to say, so those states stay."""
+    only = f"AND system_reachability.state IN ('{HEALTHY}', " + ", ".join(f"'{s}'" for s in CONNECTION_SICKNESSES) + ")"
+    _upsert_health(storage, system, HEALTHY, None, at, only=only)
+
+
+def _upsert_health(storage: Storage, system: str, state: str, error: str | None, at: datetime, only: str) -> None:
+    if state not in HEALTH_STATES:
+        raise ValueError(f"health {state!r} is not one of {', '.join(HEALTH_STATES)}")
+    moment = _to_text(_utc(at))
+    reachable = state not in CONNECTION_SICKNESSES
     with storage.transaction() as db:
-        db.execute(_UPSERT_REACHABILITY, [system, int(reachable), error, _to_text(_utc(at))])
+        db.execute(_UPSERT_HEALTH.format(only=only), [system, int(reachable), error, moment, state, moment])
 
 
 def reachability(storage: Storage) -> dict[str, Reachability]:
-    """The last known reachability of every system that has been contacted."""
+    """The last known health of every system that has been contacted."""
     with storage.reading() as db:
-        rows = list(db.query("SELECT system, reachable, error, checked_at FROM system_reachability"))
+        rows = list(db.query("SELECT system, reachable, error, checked_at, state, since FROM system_reachability"))
     return {
-        row["system"]: Reachability(bool(row["reachable"]), row["error"], _from_text(row["checked_at"])) for row in rows
+        row["system"]: Reachability(
+            bool(row["reachable"]),
+            row["error"],
+            _from_text(row["checked_at"]),
+            row["state"],
+            _from_text(row["since"]) if row["since"] else None,
+        )
+        for row in rows
     }
 
 

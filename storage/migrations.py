@@ -369,6 +369,19 @@ def m009_outbox_hold(db: Database) -> None:
     )
 
 
+@migrations()
+def m010_system_health(db: Database) -> None:
+    """Which way a system is sick (or healthy) and since when, not only whether it answered
+    (storage/check_runs.py): a system that answers but fails every read, or lets the bot read nothing, is sick too."""
+    db.execute(
+        "ALTER TABLE system_reachability ADD COLUMN state TEXT NOT NULL DEFAULT 'healthy' CHECK "
+        "(state IN ('healthy', 'unreachable', 'hung', 'erroring', 'not authorised'))"
+    )
+    db.execute("ALTER TABLE system_reachability ADD COLUMN since TEXT")
+    db.execute("UPDATE system_reachability SET state = 'unreachable' WHERE reachable = 0")
+    db.execute("UPDATE system_reachability SET since = checked_at")
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in the order they apply."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]

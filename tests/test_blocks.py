@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -229,7 +230,7 @@ def test_status_with_one_system() -> None:
     message = blocks.status_blocks([status(1)])
     assert_within_limits(message)
     text = all_text(message)
-    assert "*SYS001* (odbc) :large_green_circle: reachable" in text
+    assert "*SYS001* (odbc) :large_green_circle: healthy" in text
     assert "last check `unknown_connections`" in text and "1.2s, no findings" in text
     assert "(5m ago)" in text
 
@@ -245,6 +246,22 @@ def test_status_states() -> None:
     )
     assert ":red_circle: unreachable — CWBCO1048 &lt;host&gt; unreachable retry later" in text
     assert "*SYS002* (odbc) :grey_question: not contacted yet\nno check has run yet" in text
+
+
+def test_status_says_how_a_system_is_sick_and_since_when() -> None:
+    since = datetime.now(UTC) - timedelta(minutes=7)
+    sick = [
+        replace(status(1), reachable=True, health="erroring", health_since=since, error="[SQL0901] SQL system error."),
+        replace(status(2), reachable=False, health="hung", health_since=since, error="calls abandoned at the 35 s …"),
+        replace(status(3), reachable=True, health="not authorised", health_since=since, error="grant <the> profile"),
+        status(4),
+    ]
+    message = blocks.status_blocks(sick)
+    text = all_text(message)
+    assert ":red_circle: erroring since " in text and "(7m ago) — [SQL0901] SQL system error." in text
+    assert ":red_circle: hung since " in text and "calls abandoned at the 35 s …" in text
+    assert ":red_circle: not authorised since " in text and "grant &lt;the&gt; profile" in text
+    assert blocks.status_text(sick) == "4 system(s): 1 erroring, 1 hung, 1 not authorised, 1 healthy"
 
 
 def test_status_line_accepts_naive_and_future_times() -> None:

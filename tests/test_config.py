@@ -324,6 +324,13 @@ def test_wrong_types(tmp_path: Path) -> None:
     assert len(problems) == len(expected)
 
 
+def test_demo_fail_statements_names_what_it_accepts(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, with_system(DEMO_SYSTEM + '[systems.demo]\nfail_statements = "SQL0901"\n')))
+    assert config.systems[0].demo is not None and config.systems[0].demo.fail_statements == "SQL0901"
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + '[systems.demo]\nfail_statements = "SQL9999"\n'))
+    assert 'systems[0].demo.fail_statements: \'SQL9999\' is not one of "SQL0901", "SQL0666", "SQL0551"' in problem
+
+
 def test_booleans_are_not_integers(tmp_path: Path) -> None:
     problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + "[systems.demo]\nseed = true\n"))
     assert "systems[0].demo.seed: expected an integer, got a boolean" in problem

@@ -6,9 +6,11 @@ import ipaddress
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
+from bot.config import DemoSettings
 from bot.ibmi import sql
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import (
@@ -21,7 +23,7 @@ from bot.ibmi.cl import (
 )
 from bot.ibmi.drivers import demo
 from bot.ibmi.drivers.demo import DemoError, demo_relay_policy
-from bot.ibmi.errors import CLCommandError, DeadlineExceededError
+from bot.ibmi.errors import CLCommandError, DeadlineExceededError, IbmiError, NotAuthorizedError, QueryTimeoutError
 from bot.ibmi_settings import connection_settings, open_system
 from tests.conftest import demo_settings
 
@@ -183,6 +185,32 @@ def test_a_hung_demo_system_times_out_at_the_deadline_and_the_connection_is_repl
     assert connection._dbapi is None  # abandoned: the next call opens a new connection
     assert connection.exclusive().acquire(blocking=False)  # the system's lock is free again
     connection.exclusive().release()
+
+
+@pytest.mark.parametrize(
+    ("failure", "raised", "text"),
+    [
+        ("SQL0901", IbmiError, "SQL system error"),
+        ("SQL0666", QueryTimeoutError, "exceeds specified time limit"),
+        ("SQL0551", NotAuthorizedError, "Not authorized to object"),
+    ],
+)
+def test_fail_statements_fails_every_statement_and_command_as_db2_would(tmp_path, failure, raised, text):
+    settings = demo_settings(tmp_path / "sick")
+    sick = replace(settings, demo=replace(settings.demo or DemoSettings(), fail_statements=failure))
+    connection = open_system(sick)
+    for read in (sql.read_tcp_connections, sql.read_smtp_jobs, sql.read_output_queues):
+        with pytest.raises(raised, match=f"{failure}.*{text}") as failed:
+            read(connection)
+        assert not isinstance(failed.value, DeadlineExceededError)  # it answers at once, with an error
+    with pytest.raises(IbmiError):  # a command fails too (a timed-out one is reported as "unknown" whether it ran)
+        connection.run_cl(
+            EndTcpConnection.build(
+                local_address="10.1.1.5", local_port=23, remote_address="210.107.73.73", remote_port=40411
+            )
+        )
+    healthy = open_system(settings)
+    assert established(healthy)["210.107.73.73"]  # nothing was changed: the same folder answers without it
 
 
 def test_latency_delays_each_statement(tmp_path):

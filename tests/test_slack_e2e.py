@@ -155,7 +155,7 @@ def test_http_netstat_acks_within_3s_and_answers_by_response_url(slack, tmp_path
         bot.stop()
 
 
-def test_a_hung_system_is_one_degraded_alert_while_netstat_on_a_healthy_one_answers_promptly(slack, tmp_path):
+def test_a_hung_system_is_one_hung_alert_while_netstat_on_a_healthy_one_answers_promptly(slack, tmp_path):
     bot = Bot(slack, tmp_path, http=True, hung_system=True)
     try:
         checking = threading.Thread(target=lambda: [bot.bot.checks.run_cycle("HUNG") for _ in range(3)])
@@ -166,8 +166,8 @@ def test_a_hung_system_is_one_degraded_alert_while_netstat_on_a_healthy_one_answ
         assert "210.107.73.73" in _texts(answer.body["blocks"])
         checking.join(30)
         assert not checking.is_alive()
-        [degraded] = alerts_of(bot.bot.storage, "HUNG", "reachability").values()
-        assert degraded.title == "HUNG is degraded: its calls do not answer in time" and degraded.state == "open"
+        [hung] = alerts_of(bot.bot.storage, "HUNG", "reachability").values()
+        assert hung.title.startswith("HUNG is hung: calls abandoned at the 0.5 s deadline — ") and hung.state == "open"
         assert not alerts_of(bot.bot.storage, "DEMO", "reachability")
     finally:
         bot.stop()
@@ -185,7 +185,7 @@ def test_http_status_shows_each_system(http_bot, slack):
     http_bot.bot.checks.run_cycle()
     _, body, _, _ = http_bot.command(slack, "status")
     text = _texts(body["blocks"])
-    assert "DEMO" in text and "reachable" in text and "unknown-connections" in text
+    assert "DEMO" in text and "healthy" in text and "unknown-connections" in text
 
 
 def test_http_server_answers_20_concurrent_commands(http_bot, slack):

@@ -19,7 +19,8 @@ from storage.check_runs import (
     last_runs,
     prune_runs,
     reachability,
-    record_reachability,
+    record_answered,
+    record_health,
     record_run,
 )
 from storage.migrations import MIGRATION_SET, migration_names
@@ -266,15 +267,47 @@ def test_concurrent_record_run_from_threads(storage: Storage) -> None:
 # --- reachability ---------------------------------------------------------------------------------
 
 
-def test_reachability_round_trip_and_newest_wins(storage: Storage) -> None:
-    record_reachability(storage, "PROD", True, None, T0)
-    record_reachability(storage, "TEST", False, "connection refused", T0)
-    record_reachability(storage, "PROD", False, "login timed out", T0 + timedelta(minutes=5))
-    record_reachability(storage, "PROD", True, None, T0 + timedelta(minutes=1))  # late, older report
+def test_health_round_trip_newest_wins_and_since_kept_while_the_state_stays(storage: Storage) -> None:
+    record_health(storage, "PROD", "healthy", None, T0)
+    record_health(storage, "TEST", "unreachable", "connection refused", T0)
+    record_health(storage, "PROD", "erroring", "SQL0901", T0 + timedelta(minutes=2))
+    record_health(storage, "PROD", "erroring", "SQL0901 again", T0 + timedelta(minutes=5))
+    record_health(storage, "PROD", "healthy", None, T0 + timedelta(minutes=1))  # late, older report
 
     assert reachability(storage) == {
-        "PROD": Reachability(False, "login timed out", T0 + timedelta(minutes=5)),
-        "TEST": Reachability(False, "connection refused", T0),
+        "PROD": Reachability(True, "SQL0901 again", T0 + timedelta(minutes=5), "erroring", T0 + timedelta(minutes=2)),
+        "TEST": Reachability(False, "connection refused", T0, "unreachable", T0),
     }
-    reachable, error, at = reachability(storage)["TEST"]
-    assert (reachable, error, at) == (False, "connection refused", T0)
+    reachable, error, at, state, since = reachability(storage)["TEST"]
+    assert (reachable, error, at, state, since) == (False, "connection refused", T0, "unreachable", T0)
+    with pytest.raises(ValueError, match="'poorly' is not one of healthy, unreachable, hung"):
+        record_health(storage, "PROD", "poorly", None, T0 + timedelta(minutes=6))
+
+
+def test_an_answer_outside_the_checks_ends_only_a_connection_sickness(storage: Storage) -> None:
+    record_health(storage, "HUNG", "hung", "did not answer within 35s", T0)
+    record_health(storage, "SICK", "erroring", "SQL0901", T0)
+    for system in ("HUNG", "SICK", "NEW"):
+        record_answered(storage, system, T0 + timedelta(minutes=1))
+    states = {system: (r.state, r.error) for system, r in reachability(storage).items()}
+    assert states == {"HUNG": ("healthy", None), "SICK": ("erroring", "SQL0901"), "NEW": ("healthy", None)}
+
+
+def test_the_health_migration_keeps_what_was_known(tmp_path: Path) -> None:
+    from sqlite_utils import Database
+
+    from storage.migrations import m010_system_health, migrations
+
+    db = Database(tmp_path / "old.db")
+    for migration in migrations.pending(db):
+        if migration.name.startswith("m009"):
+            break
+        migration.fn(db)
+    db.execute("INSERT INTO system_reachability VALUES ('PROD', 0, 'refused', '2026-01-01T00:00:00.000000+00:00')")
+    db.execute("INSERT INTO system_reachability VALUES ('TEST', 1, NULL, '2026-01-01T00:00:00.000000+00:00')")
+    m010_system_health(db)
+    rows = {r["system"]: (r["state"], r["since"]) for r in db.query("SELECT * FROM system_reachability")}
+    assert rows == {
+        "PROD": ("unreachable", "2026-01-01T00:00:00.000000+00:00"),
+        "TEST": ("healthy", "2026-01-01T00:00:00.000000+00:00"),
+    }

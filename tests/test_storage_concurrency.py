@@ -12,7 +12,7 @@ import pytest
 
 import bot
 from storage import Storage, StorageError, open_database
-from storage.check_runs import CheckRun, last_run_per_system, last_runs, reachability, record_reachability, record_run
+from storage.check_runs import CheckRun, last_run_per_system, last_runs, reachability, record_health, record_run
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 WAIT = 10  # seconds an event may take before the test fails; never slept
@@ -32,7 +32,7 @@ def status_reads(storage: Storage) -> tuple[object, ...]:
 
 def test_a_status_read_does_not_wait_for_a_write_transaction_held_by_another_thread(storage: Storage) -> None:
     record_run(storage, CheckRun("PROD", "netstat", T0, 1.0, "ok"))
-    record_reachability(storage, "PROD", True, None, T0)
+    record_health(storage, "PROD", "healthy", None, T0)
     writing, finish = threading.Event(), threading.Event()
 
     def long_write() -> None:

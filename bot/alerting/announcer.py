@@ -1,12 +1,15 @@
-"""The running bot's announcer: each recorded check run handed to the alert lifecycle."""
+"""The running bot's announcer: each recorded check run, and each judgement of a system's health, handed to
+the alert lifecycle."""
 
 from __future__ import annotations
 
 from bot.alerting.lifecycle import AlertManager
 from bot.alerting.owners import OwnerEnricher
-from bot.check_runner import REACHABILITY, unreachable
+from bot.alerting.render import kind_changed_reply, kind_of
 from bot.checks.finding import Finding
+from bot.health import REACHABILITY, Sickness, sick_alert
 from bot.state_changes import StateChanges
+from storage.alerts import alert
 
 
 class AlertAnnouncer:
@@ -17,24 +20,29 @@ class AlertAnnouncer:
         self.enricher = enricher
         self.changes = changes
 
-    def announce(
-        self,
-        system: str,
-        check: str,
-        findings: list[Finding],
-        error: str | None,
-        reachable: bool,
-        degraded: bool = False,
-    ) -> None:
-        """A failed run resolves nothing; an unreachable or degraded system is one alert of its own, resolved
-        ("reachable again") by the next run that reaches it."""
-        if error is None:
-            result = self.alerts.process(system, check, findings)
-            reachability_result = self.alerts.process(system, REACHABILITY, [])
-            if result.new:
-                self.enricher.enrich(result.new)
-            if result.changed or reachability_result.changed:
+    def announce(self, system: str, check: str, findings: list[Finding], error: str | None) -> None:
+        """A failed run resolves nothing: it is the check's error, or part of the system's sickness."""
+        if error is not None:
+            return
+        result = self.alerts.process(system, check, findings)
+        if result.new:
+            self.enricher.enrich(result.new)
+        if result.changed:
+            self.changes.notify()
+
+    def announce_health(self, system: str, sickness: Sickness | None) -> None:
+        """A sick system is one alert of its own: posted once, edited (and said in its thread) when the kind
+        of sickness changes, resolved ("healthy again") by the first healthy judgement."""
+        if sickness is None:
+            if self.alerts.process(system, REACHABILITY, []).changed:
                 self.changes.notify()
-        elif not reachable:
-            if self.alerts.process(system, REACHABILITY, [unreachable(system, error, degraded)]).changed:
-                self.changes.notify()
+            return
+        finding = sick_alert(system, sickness)
+        previous = alert(self.alerts.storage, finding.fingerprint)
+        changed = self.alerts.process(system, REACHABILITY, [finding]).changed
+        if previous is not None and previous.state == "open" and kind_of(previous) != sickness.kind:
+            self.alerts.reply(finding.fingerprint, kind_changed_reply(finding))
+            self.alerts.refresh([finding.fingerprint])
+            changed = True
+        if changed:
+            self.changes.notify()

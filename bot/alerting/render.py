@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 from bot.alerting.diff import REMINDER, REOPENED, RESOLVED, Change
 from bot.alerting.routing import SEVERITY_RANK
 from bot.checks import registry
+from bot.checks.finding import Finding
 from bot.slack.blocks import escape_mrkdwn, fit, slack_date, to_dicts
 from storage.alerts import AlertRecord
 
@@ -127,10 +128,26 @@ def _reply(text: str) -> dict[str, Any]:
     return {"text": text, "blocks": to_dicts([SectionBlock(text=MarkdownTextObject(text=fit(text)))])}
 
 
+def kind_of(alert: AlertRecord) -> str | None:
+    """A system's own alert: which sickness it last reported (None for alerts stored before kinds were kept)."""
+    kind = alert.finding.get("facts", {}).get("sickness")
+    return kind if isinstance(kind, str) else None
+
+
 def resolved_reply(alert: AlertRecord) -> dict[str, Any]:
     if alert.check == "reachability":
-        return _reply(f":white_check_mark: *{alert.system} is reachable again.*")
+        again = "healthy" if kind_of(alert) in ("erroring", "not authorised") else "reachable"
+        return _reply(f":white_check_mark: *{alert.system} is {again} again.*")
     return _reply(f":white_check_mark: *Resolved:* {escape_mrkdwn(alert.title)}")
+
+
+def kind_changed_reply(finding: Finding) -> dict[str, Any]:
+    """Said in the thread of a system's own alert when it is sick in another way."""
+    kind = finding.facts.get("sickness", "sick")
+    lines = [
+        f"{SEVERITY_MARK.get(finding.severity, '')} *{finding.system} is now {kind}:* {escape_mrkdwn(finding.title)}"
+    ]
+    return _reply("\n".join(lines + [escape_mrkdwn(line) for line in finding.details]))
 
 
 def reopened_reply(alert: AlertRecord) -> dict[str, Any]:

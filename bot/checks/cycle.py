@@ -41,6 +41,9 @@ class CheckOutcome:
     findings: list[Finding] = field(default_factory=list)
     error: IbmiError | None = None
     duration: float = 0.0  # seconds: reading the check's sources and judging
+    # Every source the check reads as the bot's profile was refused (the first refusal): it judged what it
+    # could, but the profile lets it see nothing (bot.health counts it towards "not authorised").
+    refused: NotAuthorizedError | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ def judge(
     this system does not have gives a "cannot see" finding, not an error."""
     check = planned.check
     read_time = sum(readings.durations.get(name, 0.0) for name in check.source_names)
+    refused = _refused(check, readings)
     missing = [
         service_missing(target.name, check.id, name, str(error))
         for name in check.source_names
@@ -110,8 +114,15 @@ def judge(
     try:
         findings = check.evaluate(Readings(values), target, planned.settings)
     except IbmiError as error:  # a source it cannot do without was not readable
-        return CheckOutcome(check.id, error=error, duration=read_time + clock() - started)
-    return CheckOutcome(check.id, findings, None, read_time + clock() - started)
+        return CheckOutcome(check.id, error=error, duration=read_time + clock() - started, refused=refused)
+    return CheckOutcome(check.id, findings, None, read_time + clock() - started, refused)
+
+
+def _refused(check: CheckDefinition, readings: SourceReadings) -> NotAuthorizedError | None:
+    """The first refusal, when every source the check reads as the bot's profile was refused."""
+    values = [readings.values.get(source.name) for source in check.sources if source.as_profile]
+    refusals = [value.error for value in values if isinstance(value, NotReadable)]
+    return refusals[0] if refusals and len(refusals) == len(values) else None
 
 
 def run_checks(

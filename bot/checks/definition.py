@@ -64,6 +64,8 @@ class Source:
     read: Callable[[SourceContext], Any]
     # Seconds before a refused read is tried again (bot.checks.refusals); None: every cycle.
     refusal_retry: float | None = None
+    # Read as the bot's IBM i profile, so its authorities decide whether it may (False: a network probe).
+    as_profile: bool = True
 
 
 @dataclass(frozen=True)

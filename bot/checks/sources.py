@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from bot.checks.definition import Source, SourceContext
 from bot.ibmi import sql
-from bot.ibmi.errors import NotAuthorizedError
 from bot.ibmi.rows import ActiveJob, ConnectionJob, NetstatConnection, OutputQueue, SmtpListReading, UserProfile
 
 
@@ -20,12 +19,9 @@ def _netstat_jobs(context: SourceContext) -> list[ConnectionJob]:
     return sql.read_connection_jobs(context.connection)
 
 
-def _smtp_jobs(context: SourceContext) -> tuple[ActiveJob, ...] | None:
-    """The SMTP jobs; None when the profile may not list them (as `sql.read_smtp_status` says it)."""
-    try:
-        return tuple(sql.read_smtp_jobs(context.connection))
-    except NotAuthorizedError:
-        return None
+def _smtp_jobs(context: SourceContext) -> tuple[ActiveJob, ...]:
+    """The SMTP jobs (not readable when the profile may not list them: checks read it as optional)."""
+    return tuple(sql.read_smtp_jobs(context.connection))
 
 
 def _smtp_lists(context: SourceContext) -> SmtpListReading:

@@ -184,6 +184,9 @@ DEMO_RELEASES: tuple[str, ...] = ("7.3", "7.4", "7.5", "7.6")
 # Special authorities the demo can take away from the bot's profile, to show what a missing one does.
 DEMO_REMOVABLE_AUTHORITIES: tuple[str, ...] = ("*IOSYSCFG", "*SPLCTL", "*JOBCTL", "*ALLOBJ")
 
+# The SQL messages the demo can fail every statement with, to show a sick system (bot.ibmi.drivers.demo.errors).
+DEMO_STATEMENT_FAILURES: tuple[str, ...] = ("SQL0901", "SQL0666", "SQL0551")
+
 
 @dataclass(frozen=True)
 class DemoSettings:
@@ -199,6 +202,7 @@ class DemoSettings:
     # then refuses what IBM i refuses such a profile (without *IOSYSCFG: NETSTAT on 7.6, SMTP changes).
     missing_authorities: tuple[str, ...] = ()
     release: str = "7.5"  # the IBM i release it reports (ENV_SYS_INFO) with that release's Db2 PTF group
+    fail_statements: str | None = None  # one of DEMO_STATEMENT_FAILURES: every statement fails with it
 
 
 MAPEPIRE_SCHEME = "mapepire://"

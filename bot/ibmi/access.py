@@ -55,6 +55,7 @@ class DemoOptions:
     seed: int = 1
     missing_authorities: tuple[str, ...] = ()  # special authorities the bot's demo profile lacks
     release: str = "7.5"  # the IBM i release the demo reports, one of demo.seed.RELEASES
+    fail_statements: str | None = None  # an SQL message id every statement fails with (demo.errors.STATEMENT_FAILURES)
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,9 @@ class SystemConnection:
             self._dbapi = None
             log.warning("%s: %s did not answer within %gs; the connection is abandoned", self.name, what, limit)
             outcome = "; whether it ran is unknown — verify on the system" if unknown else ""
-            raise DeadlineExceededError(f"{self.name}: {what} did not answer within {limit:g}s{outcome}") from None
+            raise DeadlineExceededError(
+                f"{self.name}: {what} did not answer within {limit:g}s{outcome}", deadline
+            ) from None
         self._dbapi = call.connection
         if call.error is not None:
             raise call.error

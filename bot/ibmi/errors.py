@@ -24,7 +24,12 @@ class QueryTimeoutError(IbmiError):
 
 class DeadlineExceededError(QueryTimeoutError):
     """A call did not answer within the bot's wall-clock deadline; its connection was abandoned. The system is
-    degraded: further calls would most likely wait as long again."""
+    hung: further calls would most likely wait as long again. `deadline` is the call's own limit in seconds
+    (the statement or command deadline, without the login timeout a first connect adds)."""
+
+    def __init__(self, message: str, deadline: float | None = None):
+        super().__init__(message)
+        self.deadline = deadline
 
 
 class NotAuthorizedError(IbmiError):

@@ -127,12 +127,14 @@ def _when(moment: datetime | None) -> str:
 
 
 def status_line(status: SystemStatus) -> str:
-    if status.reachable is None:
+    if status.state is None:
         state = ":grey_question: not contacted yet"
-    elif status.reachable:
-        state = ":large_green_circle: reachable"
+    elif not status.sick:
+        state = f":large_green_circle: {status.state}"
     else:
-        state = f":red_circle: unreachable — {escape_mrkdwn(fit(_one_line(status.error or 'unknown error'), 300))}"
+        since = f" since {_when(status.health_since)}" if status.health_since else ""
+        what = escape_mrkdwn(fit(_one_line(status.error or "unknown error"), 300))
+        state = f":red_circle: {status.state}{since} — {what}"
     check = "no check has run yet"
     if status.checks:
         check = "\n".join(
@@ -150,9 +152,16 @@ def status_line(status: SystemStatus) -> str:
 
 def status_text(statuses: Sequence[SystemStatus]) -> str:
     """The notification fallback: short, whatever the number of systems."""
-    reachable = sum(1 for s in statuses if s.reachable)
-    unreachable = sum(1 for s in statuses if s.reachable is False)
-    return f"{len(statuses)} system(s): {reachable} reachable, {unreachable} unreachable"
+    return f"{len(statuses)} system(s): {health_counts(statuses)}"
+
+
+def health_counts(statuses: Sequence[SystemStatus]) -> str:
+    """How many systems are in each state, e.g. "3 healthy, 1 erroring, 1 not contacted yet"."""
+    counts: dict[str, int] = {}
+    for status in statuses:
+        state = status.state or "not contacted yet"
+        counts[state] = counts.get(state, 0) + 1
+    return ", ".join(f"{n} {state}" for state, n in counts.items()) or "none"
 
 
 def status_blocks(statuses: Sequence[SystemStatus]) -> list[dict]:
@@ -165,11 +174,7 @@ def status_blocks(statuses: Sequence[SystemStatus]) -> list[dict]:
     blocks += sections
     hidden = statuses[shown:]
     if hidden:
-        unreachable = sum(1 for s in hidden if s.reachable is False)
-        unknown = sum(1 for s in hidden if s.reachable is None)
-        blocks.append(
-            _context(f"{len(hidden)} more system(s) not shown: {unreachable} unreachable, {unknown} not contacted yet.")
-        )
+        blocks.append(_context(f"{len(hidden)} more system(s) not shown: {health_counts(hidden)}."))
     return to_dicts(blocks)
 
 

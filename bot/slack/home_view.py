@@ -14,7 +14,7 @@ from slack_sdk.models.views import View
 from bot.alerting.render import SEVERITY_MARK
 from bot.alerting.routing import SEVERITY_RANK
 from bot.changes import render
-from bot.slack.blocks import escape_mrkdwn, fit, status_line, text_blocks
+from bot.slack.blocks import escape_mrkdwn, fit, health_counts, status_line, text_blocks
 from bot.slack.parking import fix_for
 from bot.slack.roles import Roles
 from bot.systems import Systems, SystemStatus
@@ -91,9 +91,8 @@ def home_view(
     summary = f"{len(open_alerts)} open findings, {len(silences)} active silences."
     if hidden:
         names = {s.name for s in hidden}
-        unreachable = sum(1 for s in hidden if s.reachable is False)
         summary += (
-            f" {len(hidden)} more systems not shown ({unreachable} unreachable, "
+            f" {len(hidden)} more systems not shown ({health_counts(hidden)}, "
             f"{sum(1 for a in open_alerts if a.system in names)} open findings): `/ibmi status` lists them."
         )
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=summary)]))

@@ -1,4 +1,5 @@
-"""`/ibmi status`: each system, reachable or its error, and its last check (from the bot's records)."""
+"""`/ibmi status`: each system, healthy or how it is sick (unreachable, hung, erroring, not authorised) since
+when and why, and its last checks (from the bot's records)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ COMMAND = SubCommand(
     name="status",
     usage="status",
     example="status",
-    summary="each system: reachable or the error, and its last check",
+    summary="each system: healthy or how it is sick and since when, and its last checks",
     required_role="viewer",
     needs_system=False,
     parse=grammar.parse_no_arguments,

@@ -40,7 +40,7 @@ __all__ = [
 
 
 def evaluate_readings(readings: Readings, target: CheckTarget, settings: SmtpRelaySettings) -> list[Finding]:
-    status = smtp_status(readings.optional(NETSTAT.name), readings.value(SMTP_JOBS.name))
+    status = smtp_status(readings.optional(NETSTAT.name), readings.optional(SMTP_JOBS.name))
     problem = readings.problem(SMTP_LISTS.name)
     lists = readings.value(SMTP_LISTS.name) if problem is None else SmtpListReading(readable=False, problem=problem)
     return evaluate(target.name, status, lists, readings.value(SMTP_PROBE.name), settings, target.smtp)

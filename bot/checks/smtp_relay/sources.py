@@ -45,4 +45,4 @@ def _probe(context: SourceContext) -> ProbeResult | None:
     )
 
 
-SMTP_PROBE = Source("smtp-probe", _probe)
+SMTP_PROBE = Source("smtp-probe", _probe, as_profile=False)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from bot.config.model import (
     DEMO_RELEASES,
     DEMO_REMOVABLE_AUTHORITIES,
+    DEMO_STATEMENT_FAILURES,
     MAPEPIRE_DEFAULT_PORT,
     MAPEPIRE_SCHEME,
     DemoSettings,
@@ -87,7 +88,17 @@ _SYSTEM_KEYS = (
     "checks",
     "ca_file",
 )
-_DEMO_KEYS = ("path", "latency", "hang", "traffic", "traffic_interval", "seed", "missing_authorities", "release")
+_DEMO_KEYS = (
+    "path",
+    "latency",
+    "hang",
+    "traffic",
+    "traffic_interval",
+    "seed",
+    "missing_authorities",
+    "release",
+    "fail_statements",
+)
 
 
 def read_systems(root: Section) -> tuple[SystemSettings, ...]:
@@ -226,15 +237,17 @@ def _read_demo(section: Section, connection: object) -> DemoSettings | None:
         seed=seed if seed is not None else 1,
         missing_authorities=_read_missing_authorities(demo),
         release=_read_release(demo),
+        fail_statements=_read_choice(demo, "fail_statements", DEMO_STATEMENT_FAILURES),
     )
 
 
 def _read_release(demo: Section) -> str:
-    expected = "one of " + ", ".join(f'"{release}"' for release in DEMO_RELEASES)
-    release = demo.string(
-        "release", expected, check=lambda value: None if value in DEMO_RELEASES else f"{value!r} is not {expected}"
-    )
-    return release or DemoSettings.release
+    return _read_choice(demo, "release", DEMO_RELEASES) or DemoSettings.release
+
+
+def _read_choice(demo: Section, key: str, choices: tuple[str, ...]) -> str | None:
+    expected = "one of " + ", ".join(f'"{choice}"' for choice in choices)
+    return demo.string(key, expected, check=lambda value: None if value in choices else f"{value!r} is not {expected}")
 
 
 def _read_missing_authorities(demo: Section) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from typing import Any
 from bot.ibmi import sql
 from bot.ibmi.access import ConnectionSettings
 from bot.ibmi.drivers.demo.commands import JOB_LOG_COLUMNS, JOB_LOG_TABLE, run_command
-from bot.ibmi.drivers.demo.errors import DemoError, as_db2_error
+from bot.ibmi.drivers.demo.errors import DemoError, as_db2_error, statement_failure
 from bot.ibmi.drivers.demo.schema import member_table
 from bot.ibmi.drivers.demo.seed import BOT_PROFILE, DEFAULT_RELEASE, USERS
 from bot.ibmi.drivers.demo.store import ensure_demo_system, open_libraries, set_release
@@ -48,6 +48,7 @@ def connect(settings: ConnectionSettings) -> DemoConnection:
         seed=demo.seed,
         missing_authorities=demo.missing_authorities,
         release=demo.release,
+        fail_statements=demo.fail_statements,
     )
 
 
@@ -64,6 +65,7 @@ class DemoConnection:
         missing_authorities: Sequence[str] = (),
         excluded_commands: Sequence[str] = (),
         release: str = DEFAULT_RELEASE,
+        fail_statements: str | None = None,
     ):
         self.folder = folder
         self.latency = latency
@@ -72,6 +74,7 @@ class DemoConnection:
         self.traffic_interval = traffic_interval
         self.seed = seed
         self.missing_authorities = frozenset(missing_authorities)
+        self.fail_statements = fail_statements  # an SQL message id every statement fails with
         self.excluded_commands = frozenset(name.upper() for name in excluded_commands)  # *EXCLUDE to the profile
         self._db: sqlite3.Connection | None = open_libraries(folder)
         self._db.execute(f"CREATE TABLE {JOB_LOG_TABLE} ({JOB_LOG_COLUMNS})")
@@ -123,6 +126,8 @@ class DemoCursor:
         self._wait_latency()
         if self._connection.closed.is_set():
             raise DemoError("08003", "Connection not open")
+        if self._connection.fail_statements is not None:
+            raise statement_failure(self._connection.fail_statements)
         normalised = _normalise(statement)
         if normalised == sql.RUN_CL_COMMAND:
             self._run_cl(params[0] if params else "")

@@ -32,6 +32,21 @@ def sql0443(message_id: str, text: str) -> str:
     )
 
 
+# The statement failures `fail_statements` can choose: SQLSTATE and message text as IBM's "Listing of SQL
+# messages" (Db2 for i SQL messages and codes) gives them; the driver's exact wording around them is the demo's.
+STATEMENT_FAILURES: dict[str, tuple[str, str]] = {
+    "SQL0901": ("58004", "[SQL0901] SQL system error."),
+    "SQL0666": ("57005", "[SQL0666] SQL query exceeds specified time limit or storage limit."),
+    "SQL0551": ("42501", "[SQL0551] Not authorized to object QSYS2 in QSYS type *LIB."),
+}
+
+
+def statement_failure(message_id: str) -> DemoError:
+    """The error every statement fails with under `fail_statements = message_id`."""
+    sqlstate, text = STATEMENT_FAILURES[message_id]
+    return DemoError(sqlstate, text)
+
+
 _NO_SUCH_COLUMN = re.compile(r"no such column: (\S+)")
 _NO_SUCH_TABLE = re.compile(r"no such table: (\S+)")
 
