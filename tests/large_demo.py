@@ -94,14 +94,14 @@ def queue_rows(size: int) -> list[tuple[str, str, int, str, str, str, str]]:
     return rows
 
 
-def fill(folder: Path, size: int, seed: int = 11) -> None:
-    """The seeded demo in `folder`, plus `size` connections and `size` output queues."""
+def fill(folder: Path, size: int, seed: int = 11, queues: int | None = None) -> None:
+    """The seeded demo in `folder`, plus `size` connections and `size` output queues (or `queues`)."""
     ensure_demo_system(folder)
     db = open_libraries(folder)
     try:
         db.execute("BEGIN IMMEDIATE")
         _insert_connections(db, connection_rows(size, seed))
-        _insert_queues(db, queue_rows(size))
+        _insert_queues(db, queue_rows(size if queues is None else queues))
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
