@@ -113,6 +113,16 @@ def timed_cycle(bot: Any) -> tuple[float, float]:
     return cycle, time.perf_counter() - started - cycle
 
 
+_OPEN_UNKNOWN = "SELECT subject FROM alerts WHERE state = 'open' AND check_id = 'unknown-connections'"
+
+
+def digest(subjects: list[str]) -> str:
+    """The untrusted addresses found, as one value both sides can be compared by."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(sorted(subjects)).encode()).hexdigest()[:16]
+
+
 def bot_worker(demo: Path, owner_lookups: bool) -> dict[str, Any]:
     from storage import outbox
 
@@ -126,7 +136,9 @@ def bot_worker(demo: Path, owner_lookups: bool) -> dict[str, Any]:
             second, owners_unchanged = timed_cycle(bot)
             with bot.storage.lock:
                 alerts = bot.storage.db.execute("SELECT COUNT(*) FROM alerts WHERE state = 'open'").fetchone()[0]
+                unknown = [row[0] for row in bot.storage.db.execute(_OPEN_UNKNOWN)]
             return {
+                "unknown_addresses": digest(unknown),
                 "seconds": first,
                 "owner_seconds": owners,
                 "unchanged_seconds": second,
@@ -218,7 +230,13 @@ def reference_worker(demo: Path) -> dict[str, Any]:
         if issues:
             findings.append(("splctl-exposure", "/".join(key), ", ".join(issues)))
     connection.close()
-    return {"seconds": time.perf_counter() - started, "findings": len(findings), "peak_rss_mb": peak_rss_mb()}
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "findings": len(findings),
+        "unknown_addresses": digest(list(unknown)),
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -302,6 +320,9 @@ def measure(size: int, repeat: int, owner_lookups: bool) -> dict[str, Any]:
         "outbox_items": bots[0]["outbox_items"],
         "outbox_items_unchanged": bots[0]["outbox_items_unchanged"],
         "reference_findings": references[0]["findings"],
+        "unknown_addresses_match": all(
+            run["unknown_addresses"] == bots[0]["unknown_addresses"] for run in bots + references
+        ),
     }
 
 
@@ -347,6 +368,7 @@ def main() -> None:
         result[f"reference_findings_{name}"] = figures["reference_findings"]
         result[f"outbox_items_{name}"] = figures["outbox_items"]
         result[f"outbox_items_unchanged_{name}"] = figures["outbox_items_unchanged"]
+        result[f"unknown_addresses_match_{name}"] = figures["unknown_addresses_match"]
         print(
             f"{size:>7} connections and output queues: bot {figures['seconds']:.3f} s "
             f"(unchanged {figures['unchanged_seconds']:.3f} s; then owner look-ups {figures['owner_seconds']:.3f} s), "
@@ -354,7 +376,8 @@ def main() -> None:
             f"ratio {result[f'ratio_{name}']} (unchanged {result[f'ratio_unchanged_{name}']}); peak RSS "
             f"{figures['peak_rss_mb']:.0f} MB vs {figures['reference_peak_rss_mb']:.0f} MB; "
             f"{figures['open_alerts']} open alerts, {figures['outbox_items']} outbox items "
-            f"({figures['outbox_items_unchanged']} in the unchanged cycle)",
+            f"({figures['outbox_items_unchanged']} in the unchanged cycle); untrusted addresses found "
+            f"{'the same as' if figures['unknown_addresses_match'] else 'DIFFERENT from'} the reference's",
             flush=True,
         )
     if 10_000 in sizes and 100_000 in sizes:
