@@ -25,7 +25,10 @@ Next to the latencies, each line gives the server process's CPU time per request
 read from /proc, so on Linux only): with every client waiting for its answer before sending the
 next, the latencies follow it.
 
-    python bench/ack.py [--requests 200] [--concurrency 20] [--latency 2] [--warmup 20]
+Both servers run at once and are measured in alternate rounds (--rounds), the side going first alternating,
+so a busy spell on the machine falls on both alike.
+
+    python bench/ack.py [--requests 200] [--concurrency 20] [--latency 2] [--warmup 20] [--rounds 10]
 
 Targets on 2 cores: p99 <= 100 ms and p99 / bare Bolt p99 <= 1.5. The last line printed is one JSON
 object: p50_ms, p99_ms, bare_bolt_p99_ms, ratio_vs_bare_bolt (slash commands), buttons_p99_ms.
@@ -362,7 +365,8 @@ def measure(
     expect: Callable[[Result], bool],
     what: str,
 ) -> Measured:
-    load(server.port, [make_body() for _ in range(warmup)], min(concurrency, max(1, warmup)))
+    if warmup:
+        load(server.port, [make_body() for _ in range(warmup)], min(concurrency, max(1, warmup)))
     bodies = [make_body() for _ in range(requests)]
     cpu_before = server.cpu_seconds()
     results = load(server.port, bodies, concurrency)
@@ -375,6 +379,36 @@ def measure(
         )
     cpu = None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) * 1000 / len(results)
     return Measured([r.seconds * 1000 for r in results], cpu)
+
+
+Side = tuple[Server, Callable[[], str], Callable[[Result], bool], str]  # server, body, expected answer, name
+
+
+def interleaved(
+    first: Side, second: Side, requests: int, concurrency: int, warmup: int, rounds: int
+) -> tuple[Measured, Measured]:
+    """Both sides measured in `rounds` alternate rounds (the side going first alternating too), so that the
+    machine's conditions, and the shipped server's background work, fall on both alike."""
+    for server, body, _, _ in (first, second):
+        load(server.port, [body() for _ in range(warmup)], min(concurrency, max(1, warmup)))
+    parts: dict[int, list[Measured]] = {0: [], 1: []}
+    per_round = [requests // rounds + (index < requests % rounds) for index in range(rounds)]
+    for index, count in enumerate(per_round):
+        for side in (0, 1) if index % 2 == 0 else (1, 0):
+            server, body, expect, what = (first, second)[side]
+            parts[side].append(measure(server, body, count, concurrency, 0, expect, what))
+    return merged(parts[0]), merged(parts[1])
+
+
+def merged(parts: list[Measured]) -> Measured:
+    """The rounds of one side as one measurement (server CPU per request weighted by the rounds' requests)."""
+    values = [ms for part in parts for ms in part.ms]
+    cpu_total = 0.0
+    for part in parts:
+        if part.server_cpu_ms is None:
+            return Measured(values, None)
+        cpu_total += part.server_cpu_ms * len(part.ms)
+    return Measured(values, cpu_total / len(values))
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -420,6 +454,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20, help="client threads")
     parser.add_argument("--latency", type=float, default=2.0, help="demo seconds per statement")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests before each measurement")
+    parser.add_argument("--rounds", type=int, default=10, help="alternate rounds the requests are split into")
     parser.add_argument("--serve", choices=("shipped", "bare"), help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -441,18 +476,18 @@ def main() -> None:
         def click() -> str:
             return click_body(slack, message, block, element)
 
-        run = (args.requests, args.concurrency, args.warmup)
+        run = (args.requests, args.concurrency, args.warmup, args.rounds)
         bare = Server("bare", config_path, slack, Path(folder) / "bare.log")
-        try:
-            bare_acks = measure(bare, netstat, *run, expect=acked, what="bare Bolt /ibmi")
-            bare_clicks = measure(bare, click, *run, expect=acked, what="bare Bolt clicks")
+        shipped = Server("shipped", config_path, slack, Path(folder) / "shipped.log")
+        try:  # both servers up together, measured in alternate rounds: a busy spell hits both alike
+            acks, bare_acks = interleaved(
+                (shipped, netstat, acked_netstat, "/ibmi netstat"), (bare, netstat, acked, "bare Bolt /ibmi"), *run
+            )
+            clicks, bare_clicks = interleaved(
+                (shipped, click, acked_empty, "button clicks"), (bare, click, acked, "bare Bolt clicks"), *run
+            )
         finally:
             bare.stop()
-        shipped = Server("shipped", config_path, slack, Path(folder) / "shipped.log")
-        try:
-            acks = measure(shipped, netstat, *run, expect=acked_netstat, what="/ibmi netstat")
-            clicks = measure(shipped, click, *run, expect=acked_empty, what="button clicks")
-        finally:
             shipped.stop()
 
     ours, base, buttons, base_buttons = figures(acks), figures(bare_acks), figures(clicks), figures(bare_clicks)

@@ -7,6 +7,7 @@ the lifecycle can run on an injected clock.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -93,35 +94,90 @@ def open_alerts(storage: Storage) -> list[AlertRecord]:
         return [_row_to_alert(row) for row in rows]
 
 
-def save_alert(storage: Storage, record: AlertRecord) -> None:
+_ALERT_COLUMNS = (
+    "fingerprint",
+    "system",
+    "check_id",
+    "subject",
+    "severity",
+    "title",
+    "state",
+    "first_seen",
+    "last_seen",
+    "clean_runs",
+    "resolved_at",
+    "last_notified_at",
+    "finding_json",
+)
+# One prepared statement for every save: sqlite's cache keeps it compiled, and nothing reads the table's layout.
+_UPSERT_ALERT = (
+    f"INSERT INTO alerts ({', '.join(_ALERT_COLUMNS)}) VALUES ({', '.join('?' for _ in _ALERT_COLUMNS)}) "
+    "ON CONFLICT (fingerprint) DO UPDATE SET "
+    + ", ".join(f"{column} = excluded.{column}" for column in _ALERT_COLUMNS[1:])
+)
+_TOUCH_ALERTS = "UPDATE alerts SET last_seen = ? WHERE fingerprint IN (SELECT value FROM json_each(?))"
+
+
+def _finding_json(finding: dict[str, Any]) -> str:
+    return json.dumps(finding, sort_keys=True, default=str)
+
+
+def _alert_row(record: AlertRecord) -> tuple[Any, ...]:
     if record.state not in ALERT_STATES:
         raise ValueError(f"alert state {record.state!r} is not one of {ALERT_STATES}")
+    return (
+        record.fingerprint,
+        record.system,
+        record.check,
+        record.subject,
+        record.severity,
+        record.title,
+        record.state,
+        record.first_seen,
+        record.last_seen,
+        record.clean_runs,
+        record.resolved_at,
+        record.last_notified_at,
+        _finding_json(record.finding),
+    )
+
+
+def save_alert(storage: Storage, record: AlertRecord) -> None:
+    row = _alert_row(record)
     with storage.lock:
-        storage.db.table("alerts").upsert(
-            {
-                "fingerprint": record.fingerprint,
-                "system": record.system,
-                "check_id": record.check,
-                "subject": record.subject,
-                "severity": record.severity,
-                "title": record.title,
-                "state": record.state,
-                "first_seen": record.first_seen,
-                "last_seen": record.last_seen,
-                "clean_runs": record.clean_runs,
-                "resolved_at": record.resolved_at,
-                "last_notified_at": record.last_notified_at,
-                "finding_json": json.dumps(record.finding, sort_keys=True, default=str),
-            },
-            pk="fingerprint",
-        )
+        storage.db.execute(_UPSERT_ALERT, row)
+
+
+def save_alerts(storage: Storage, changes: Sequence[tuple[AlertRecord, AlertRecord | None]]) -> None:
+    """Each (record, its stored state before) that changed, saved; unchanged ones are not rewritten, and those
+    that changed only in `last_seen` are moved on together, in one statement per `last_seen`."""
+    rows = []
+    seen: dict[float, list[str]] = {}
+    for record, previous in changes:
+        if previous is not None and _same_but_seen(record, previous):
+            if record.last_seen != previous.last_seen:
+                seen.setdefault(record.last_seen, []).append(record.fingerprint)
+            continue
+        rows.append(_alert_row(record))
+    with storage.lock:
+        if rows:
+            storage.db.conn.executemany(_UPSERT_ALERT, rows)
+        for last_seen, fingerprints in seen.items():
+            storage.db.execute(_TOUCH_ALERTS, [last_seen, json.dumps(fingerprints)])
+
+
+def _same_but_seen(record: AlertRecord, previous: AlertRecord) -> bool:
+    """Whether `record` is `previous` but for `last_seen` (the finding compared as it is stored)."""
+    if replace(record, last_seen=previous.last_seen, finding=previous.finding) != previous:
+        return False
+    return record.finding == previous.finding or _finding_json(record.finding) == _finding_json(previous.finding)
 
 
 def add_message(storage: Storage, message: AlertMessage) -> None:
     with storage.lock:
-        storage.db.table("alert_messages").insert(
-            {"fingerprint": message.fingerprint, "channel": message.channel, "message_key": message.message_key},
-            replace=True,
+        storage.db.execute(
+            "INSERT OR REPLACE INTO alert_messages (fingerprint, channel, message_key) VALUES (?, ?, ?)",
+            [message.fingerprint, message.channel, message.message_key],
         )
 
 
@@ -132,6 +188,21 @@ def messages_of(storage: Storage, fingerprint: str) -> list[AlertMessage]:
             [fingerprint],
         )
         return [AlertMessage(**row) for row in rows]
+
+
+def messages_of_check(storage: Storage, system: str, check: str) -> dict[str, list[AlertMessage]]:
+    """Where each alert of one system and check was posted, in one query: fingerprint → its messages."""
+    with storage.lock:
+        rows = storage.db.query(
+            "SELECT m.fingerprint, m.channel, m.message_key FROM alert_messages m "
+            "JOIN alerts a ON a.fingerprint = m.fingerprint WHERE a.system = ? AND a.check_id = ? "
+            "ORDER BY m.fingerprint, m.channel",
+            [system, check],
+        )
+        messages: dict[str, list[AlertMessage]] = {}
+        for row in rows:
+            messages.setdefault(row["fingerprint"], []).append(AlertMessage(**row))
+        return messages
 
 
 def alerts_in_message(storage: Storage, message_key: str) -> list[AlertRecord]:

@@ -15,7 +15,15 @@ from bot.alerting.diff import REMINDER, REOPENED, RESOLVED, Change
 from bot.alerting.render import MAX_SHOWN, details_reply, thread_reply
 from bot.alerting.routing import Group
 from storage import outbox
-from storage.alerts import AlertMessage, AlertRecord, add_message, alerts_in_message, messages_of, save_alert
+from storage.alerts import (
+    AlertMessage,
+    AlertRecord,
+    add_message,
+    alerts_in_message,
+    messages_of,
+    save_alert,
+    save_alerts,
+)
 from storage.database import Storage
 
 POST, UPDATE = "chat.postMessage", "chat.update"
@@ -26,6 +34,7 @@ Render = Callable[[str, str, Sequence[AlertRecord]], dict[str, Any]]  # (system,
 def enqueue(storage: Storage, changes: Sequence[Change], groups: Sequence[Group], now: float, render: Render) -> None:
     """Store every change, reply in the threads of the alerts that have something to say, post the new groups,
     and re-render the messages whose alerts reopened or resolved."""
+    states = []
     for change in changes:
         record = change.record
         reply = thread_reply(change, now)
@@ -33,7 +42,8 @@ def enqueue(storage: Storage, changes: Sequence[Change], groups: Sequence[Group]
             reply_in_threads(storage, change.messages, reply, now)
             if change.event in (REOPENED, REMINDER):
                 record = record.with_changes(last_notified_at=now)
-        save_alert(storage, record)
+        states.append((record, change.previous))
+    save_alerts(storage, states)  # unchanged alerts are not rewritten
     for each in groups:
         post_group(storage, each, now, render)
     for key in messages_to_rerender(changes):

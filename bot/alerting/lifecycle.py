@@ -25,7 +25,7 @@ from bot.alerting.routing import group, route
 from bot.alerting.silences import silence
 from bot.checks.finding import Finding
 from bot.config import AlertSettings, Route
-from storage.alerts import AlertRecord, active_silences, alerts_of, messages_of
+from storage.alerts import AlertRecord, active_silences, alerts_of, messages_of, messages_of_check
 from storage.database import Storage
 
 
@@ -72,7 +72,8 @@ class AlertManager:
         with self.storage.transaction():
             silences = active_silences(self.storage, now)
             existing = alerts_of(self.storage, system, check)
-            changes = diff(existing, findings, now, self.settings, lambda key: messages_of(self.storage, key))
+            posted = messages_of_check(self.storage, system, check)
+            changes = diff(existing, findings, now, self.settings, lambda key: posted.get(key, ()))
             changes = silence(changes, silences, now)
             changes = route(changes, self.routes)
             enqueue(self.storage, changes, group(system, check, changes, self.routes), now, self._render)

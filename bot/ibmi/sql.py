@@ -175,12 +175,28 @@ SELECT OUTPUT_QUEUE_LIBRARY_NAME, OUTPUT_QUEUE_NAME, NUMBER_OF_FILES,
  ORDER BY OUTPUT_QUEUE_LIBRARY_NAME, OUTPUT_QUEUE_NAME
 """
 
-# Always filtered by library and type: a whole-system scan of OBJECT_PRIVILEGES can take half an hour.
-OUTPUT_QUEUE_PUBLIC_AUTHORITY = """
+# Always filtered by library and type: a whole-system scan of OBJECT_PRIVILEGES can take half an hour. The
+# libraries of the queues are asked together, as many as PUBLIC_AUTHORITY_LIBRARIES_PER_QUERY to a statement,
+# each a parameter marker (IBM documents SYSTEM_OBJECT_SCHEMA as "the library that contains the object":
+# https://ibm.com/support/knowledgecenter/ssw_ibm_i_74/rzajq/rzajqviewobjpriv.htm). Whether Db2 for i would push
+# a join's predicates into the view instead is unconfirmed, so the filter stays explicit.
+_OUTPUT_QUEUE_PUBLIC_AUTHORITY = """
 SELECT SYSTEM_OBJECT_SCHEMA, SYSTEM_OBJECT_NAME, OBJECT_AUTHORITY
   FROM QSYS2.OBJECT_PRIVILEGES
- WHERE OBJECT_TYPE = '*OUTQ' AND USER_NAME = '*PUBLIC' AND SYSTEM_OBJECT_SCHEMA = ?
+ WHERE OBJECT_TYPE = '*OUTQ' AND USER_NAME = '*PUBLIC' AND SYSTEM_OBJECT_SCHEMA IN ({libraries})
 """
+# Well under any limit on parameter markers in one statement (SQLite's oldest default is 999).
+PUBLIC_AUTHORITY_LIBRARIES_PER_QUERY = 500
+
+
+def output_queue_public_authority(libraries: int) -> str:
+    """The *PUBLIC authority statement for `libraries` libraries: one parameter marker each, never a value."""
+    if not 1 <= libraries <= PUBLIC_AUTHORITY_LIBRARIES_PER_QUERY:
+        raise ValueError(f"{libraries} libraries: one statement asks for 1 to {PUBLIC_AUTHORITY_LIBRARIES_PER_QUERY}")
+    return _OUTPUT_QUEUE_PUBLIC_AUTHORITY.format(libraries=", ".join("?" * libraries))
+
+
+OUTPUT_QUEUE_PUBLIC_AUTHORITY = output_queue_public_authority(1)  # the statement for one library
 
 # --- CL ------------------------------------------------------------------------------------------
 
@@ -434,12 +450,21 @@ def read_installed_ptf_groups(conn: Queryable) -> tuple[PtfGroup, ...]:
     return tuple(newest[name] for name in sorted(newest))
 
 
+def output_queue_public_authority_statements(queue_rows: Sequence[Row]) -> list[tuple[str, tuple[str, ...]]]:
+    """The statements (with their parameters) reading *PUBLIC authority to the queues of `queue_rows` (rows of
+    OUTPUT_QUEUES): their libraries asked together, not one statement per library."""
+    libraries = sorted({_text(row["OUTPUT_QUEUE_LIBRARY_NAME"]) or "" for row in queue_rows})
+    size = PUBLIC_AUTHORITY_LIBRARIES_PER_QUERY
+    batches = [tuple(libraries[start : start + size]) for start in range(0, len(libraries), size)]
+    return [(output_queue_public_authority(len(batch)), batch) for batch in batches]
+
+
 def read_output_queues(conn: Queryable) -> list[OutputQueue]:
     """Output queues the bot's profile can see, each with its *PUBLIC authority (None when not visible)."""
     rows = conn.query(OUTPUT_QUEUES)
     public: dict[tuple[str, str], str] = {}
-    for library in sorted({_text(row["OUTPUT_QUEUE_LIBRARY_NAME"]) or "" for row in rows}):
-        for grant in conn.query(OUTPUT_QUEUE_PUBLIC_AUTHORITY, (library,)):
+    for statement, libraries in output_queue_public_authority_statements(rows):
+        for grant in conn.query(statement, libraries):
             key = (_text(grant["SYSTEM_OBJECT_SCHEMA"]) or "", _text(grant["SYSTEM_OBJECT_NAME"]) or "")
             public[key] = _text(grant["OBJECT_AUTHORITY"]) or ""
     queues = []

@@ -10,7 +10,16 @@ This package is at the bottom of the layers: it imports nothing else of ibmi-war
 """
 
 from bot.net.address import IPAddress, Network, is_local, parse_address, render_address, unmapped
-from bot.net.trust import IPV6_KEY_BIT, AddressKey, TrustList, address_from_key, address_key, key_of
+from bot.net.trust import (
+    IPV6_KEY_BIT,
+    AddressKey,
+    TrustList,
+    address_from_key,
+    address_key,
+    address_keys,
+    is_local_key,
+    key_of,
+)
 from bot.net.typed import (
     ADDRESS_EXPECTED,
     NETWORK_EXPECTED,
@@ -34,7 +43,9 @@ __all__ = [
     "TrustList",
     "address_from_key",
     "address_key",
+    "address_keys",
     "is_local",
+    "is_local_key",
     "key_of",
     "parse_address",
     "parse_typed_address",

@@ -49,6 +49,16 @@ class TrustList:
         return _keys_outside(texts, self._quiet)
 
 
+def address_keys(texts: Iterable[str | None]) -> dict[str, AddressKey]:
+    """Each distinct text that is an address, with its key: `address_key` for many texts, read the fast way."""
+    return _keys_outside(texts, ())
+
+
+def is_local_key(key: AddressKey) -> bool:
+    """`is_local(address_from_key(key))`: unspecified or loopback."""
+    return bisect.bisect_right(_LOCAL_BOUNDS, key) & 1 == 1
+
+
 def address_key(text: str | None) -> AddressKey | None:
     """`key_of(parse_address(text))`, or None where that is None: the same answer, faster."""
     return None if text is None else _keys_outside((text,), ()).get(text)
@@ -153,5 +163,6 @@ def _inet_pton_reads_like_ipaddress() -> bool:
     return True
 
 
+_LOCAL_BOUNDS = _bounds(_LOCAL)
 _inet_pton_agrees = True  # while the probes themselves are read
 _inet_pton_agrees = _inet_pton_reads_like_ipaddress()

@@ -24,16 +24,16 @@ ports internally over loopback).
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from socket import inet_ntoa
 from typing import Any
 
 from bot.checks.finding import SEVERITIES, Finding
 from bot.checks.plaintext_services.settings import DEFAULT_SETTINGS, PlaintextPort, PlaintextSettings
 from bot.checks.visibility import netstat_not_visible
-from bot.ibmi.rows import NetstatConnection, parse_address
-from bot.net import TrustList, is_local
+from bot.ibmi.rows import NetstatConnection
+from bot.net import IPV6_KEY_BIT, AddressKey, TrustList, address_from_key, address_keys, is_local_key
 
 CHECK_ID = "plaintext-services"
 
@@ -59,32 +59,46 @@ def remote_peer(connection: NetstatConnection, trusted: TrustList) -> Peer | Non
     """The remote end of an established, non-local connection; None for anything else."""
     if not connection.is_established:
         return None
-    return _peer(connection.remote_address, trusted)
+    return _peers((connection.remote_address,), trusted)[connection.remote_address][0]
 
 
-def _peer(text: str | None, trusted: TrustList) -> Peer | None:
-    address = parse_address(text)
-    if address is None:
-        # Never guess "fine": an unreadable peer on a plaintext port is reported, as untrusted.
-        return Peer((text or "").strip() or "(blank)", trusted=False, parsed=False)
-    if is_local(address):
-        return None
-    return Peer(address.compressed, trusted=address in trusted, parsed=True)
+def _peers(texts: Iterable[str | None], trusted: TrustList) -> dict[str | None, tuple[Peer | None, AddressKey]]:
+    """Each distinct remote address text as a peer (None when local) with its address key, read the fast way
+    (`bot.net`'s integer keys; objects only for the text of each address)."""
+    distinct = dict.fromkeys(texts)
+    keys = address_keys(distinct)
+    peers: dict[str | None, tuple[Peer | None, AddressKey]] = {}
+    for text in distinct:
+        key = keys.get(text) if text is not None else None
+        if key is None:
+            # Never guess "fine": an unreadable peer on a plaintext port is reported, as untrusted.
+            peers[text] = (Peer((text or "").strip() or "(blank)", trusted=False, parsed=False), -1)
+        elif is_local_key(key):
+            peers[text] = (None, key)
+        else:
+            peers[text] = (Peer(_address_text(key), trusted=trusted.contains_key(key), parsed=True), key)
+    return peers
+
+
+def _address_text(key: AddressKey) -> str:
+    """The compressed text of the address a key stands for."""
+    return inet_ntoa(key.to_bytes(4, "big")) if key < IPV6_KEY_BIT else address_from_key(key).compressed
 
 
 @dataclass
 class _Tally:
     peer: Peer
+    key: AddressKey  # -1 for text that is not an address
     connections: int = 0
 
     @property
     def sort_key(self) -> tuple[Any, ...]:
-        """Untrusted first; then IPv4 before IPv6, in address order; text that is not an address last."""
+        """Untrusted first; then IPv4 before IPv6, in address order (as their keys sort); text that is not an
+        address last."""
         peer = self.peer
         if peer.parsed:
-            address = ipaddress.ip_address(peer.address)
-            return (peer.trusted, 0, address.version, int(address), "")
-        return (peer.trusted, 1, 0, 0, peer.address)
+            return (peer.trusted, 0, self.key, "")
+        return (peer.trusted, 1, 0, peer.address)
 
 
 def evaluate(
@@ -97,22 +111,17 @@ def evaluate(
     if not any(c.is_listening for c in connections):
         return [cannot_see(system)]
     table = {entry.port: entry for entry in settings.ports}
+    on_plaintext = [c for c in connections if c.local_port in table and c.is_established]
+    peers = _peers((c.remote_address for c in on_plaintext), trusted)  # NETSTAT repeats addresses: each read once
     by_port: dict[int, dict[str, _Tally]] = {}
-    peers: dict[str | None, Peer | None] = {}  # NETSTAT repeats addresses: judge each text once
-    for connection in connections:
-        entry = table.get(connection.local_port)
-        if entry is None or not connection.is_established:
-            continue
-        text = connection.remote_address
-        if text not in peers:
-            peers[text] = _peer(text, trusted)
-        peer = peers[text]
+    for connection in on_plaintext:
+        peer, key = peers[connection.remote_address]
         if peer is None:
             continue
-        tallies = by_port.setdefault(entry.port, {})
+        tallies = by_port.setdefault(connection.local_port, {})
         tally = tallies.get(peer.address)
         if tally is None:
-            tally = tallies[peer.address] = _Tally(peer)
+            tally = tallies[peer.address] = _Tally(peer, key)
         tally.connections += 1
     return [
         _finding(system, table[port], sorted(tallies.values(), key=lambda t: t.sort_key), settings.max_listed)

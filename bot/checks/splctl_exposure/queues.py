@@ -56,13 +56,21 @@ def _display_clause(dspdta: str | None) -> str:
     return ", and display, copy and send them too unless DSPDTA is *OWNER (DSPDTA could not be read)"
 
 
-def _jobctl_holders(jobctl_holders: Sequence[UserProfile] | None) -> tuple[str, list[str] | None]:
+@dataclass(frozen=True)
+class JobctlHolders:
+    """The enabled *JOBCTL holders as every OPRCTL(*YES) sentence names them: judged once per run."""
+
+    text: str  # a clause naming them
+    names: list[str] | None  # None: not readable
+
+
+def judge_jobctl_holders(holders: Sequence[UserProfile] | None) -> JobctlHolders:
     """A clause naming the enabled *JOBCTL holders, and their names (None: not readable)."""
-    if jobctl_holders is None:
-        return "*JOBCTL holders could not be read", None
+    if holders is None:
+        return JobctlHolders("*JOBCTL holders could not be read", None)
     names: list[str] = []
     shown: list[str] = []
-    for profile in sorted(jobctl_holders, key=lambda p: p.name.strip().upper()):
+    for profile in sorted(holders, key=lambda p: p.name.strip().upper()):
         status = profile_status(profile)
         direct = "*JOBCTL" in {a.strip().upper() for a in profile.special_authorities}
         groups = [g.strip().upper() for g in profile.inherited_authorities.get("*JOBCTL", ())]
@@ -72,9 +80,10 @@ def _jobctl_holders(jobctl_holders: Sequence[UserProfile] | None) -> tuple[str, 
         names.append(profile.name.strip().upper())
         shown.append(names[-1] + (f" ({'; '.join(notes)})" if notes else ""))
     if not names:
-        return "no enabled *JOBCTL holder is visible to the bot", []
+        return JobctlHolders("no enabled *JOBCTL holder is visible to the bot", [])
     more = len(shown) - MAX_LISTED
-    return f"enabled *JOBCTL holders: {', '.join(shown[:MAX_LISTED])}{f' and {more} more' if more > 0 else ''}", names
+    listed = f"{', '.join(shown[:MAX_LISTED])}{f' and {more} more' if more > 0 else ''}"
+    return JobctlHolders(f"enabled *JOBCTL holders: {listed}", names)
 
 
 @dataclass(frozen=True)
@@ -276,12 +285,10 @@ def _queue_facts(queue: OutputQueue, judged: _Judgement, jobctl_names: list[str]
     }
 
 
-def queue_finding(
-    system: str, queue: OutputQueue, jobctl_holders: Sequence[UserProfile] | None, settings: SplctlSettings
-) -> Finding | None:
-    """The finding for one output queue whose settings expose its spooled files; None when they do not."""
-    jobctl_text, jobctl_names = _jobctl_holders(jobctl_holders)
-    issues = _issues(queue, jobctl_text)
+def queue_finding(system: str, queue: OutputQueue, jobctl: JobctlHolders, settings: SplctlSettings) -> Finding | None:
+    """The finding for one output queue whose settings expose its spooled files; None when they do not.
+    `jobctl` is `judge_jobctl_holders(...)` of the run, the same for every queue."""
+    issues = _issues(queue, jobctl.text)
     if not issues:
         return None
     judged = _judge(queue, issues, settings)
@@ -294,5 +301,5 @@ def queue_finding(
         subject=f"outq:{queue.qualified_name.strip().upper()}",
         title=_queue_title(queue, judged),
         details=_queue_details(queue, judged, settings),
-        facts=_queue_facts(queue, judged, jobctl_names),
+        facts=_queue_facts(queue, judged, jobctl.names),
     )

@@ -139,6 +139,25 @@ SMTP_LIST_COLUMNS = (("ADRLST", "ADRLST", "CHAR", 92, 1),)
 SMTP_LIST_MEMBERS = {"*ACCEPT": "ACCEPT", "*REJECT": "REJECT"}
 
 
+# Indexes where IBM i's services answer by key (an object by library and name, a connection by its peer, a
+# socket by port and state, a group by name), so a demo with many rows costs what IBM i would, not a scan per
+# question: (library, index name, table, columns).
+INDEXES = (
+    ("QSYS2", "NETSTAT_INFO_BY_PEER", "NETSTAT_INFO", "REMOTE_ADDRESS, LOCAL_PORT"),
+    ("QSYS2", "NETSTAT_INFO_BY_PORT", "NETSTAT_INFO", "LOCAL_PORT, TCP_STATE"),
+    ("QSYS2", "NETSTAT_INFO_BY_STATE", "NETSTAT_INFO", "TCP_STATE"),
+    ("QSYS2", "NETSTAT_JOB_INFO_BY_PEER", "NETSTAT_JOB_INFO", "REMOTE_ADDRESS, LOCAL_PORT"),
+    ("QSYS2", "GROUP_PROFILE_ENTRIES_BY_GROUP", "GROUP_PROFILE_ENTRIES", "GROUP_PROFILE_NAME"),
+    ("QSYS2", "OUTPUT_QUEUE_INFO_BY_NAME", "OUTPUT_QUEUE_INFO", "OUTPUT_QUEUE_LIBRARY_NAME, OUTPUT_QUEUE_NAME"),
+    (
+        "QSYS2",
+        "OBJECT_PRIVILEGES_BY_OBJECT",
+        "OBJECT_PRIVILEGES",
+        "SYSTEM_OBJECT_SCHEMA, SYSTEM_OBJECT_NAME, OBJECT_TYPE, USER_NAME",
+    ),
+)
+
+
 def member_table(member: str) -> str:
     """The SQLite table holding one member of QUSRSYS/QATMADRLST."""
     return f"QATMADRLST_{member}"
@@ -154,5 +173,9 @@ def create_statements() -> list[str]:
     statements += [
         f"CREATE TABLE IF NOT EXISTS QUSRSYS.{member_table(m)} (ADRLST CHAR(92) NOT NULL)"
         for m in SMTP_LIST_MEMBERS.values()
+    ]
+    statements += [
+        f"CREATE INDEX IF NOT EXISTS {library}.{index} ON {table} ({columns})"
+        for library, index, table, columns in INDEXES
     ]
     return statements
