@@ -103,6 +103,17 @@ class StateChangesPort(Protocol):
     def subscribe(self, callback: Callable[[], None]) -> None: ...
 
 
+class WorkPort(Protocol):
+    """Where slow work runs, off the request's thread: `submit` for work that waits for no IBM i; `submit_for`
+    in the system's own lane (raises bot.lanes.SystemBusy when it is full); `busy` asks before acking."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> object: ...
+
+    def submit_for(self, system: str, what: str, job: Callable[[], None]) -> None: ...
+
+    def busy(self, system: str) -> Exception | None: ...
+
+
 @dataclass(frozen=True)
 class HandlerServices:
     """Everything the handlers call, one port each."""

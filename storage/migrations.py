@@ -357,6 +357,12 @@ def m008_request_cl_digest(db: Database) -> None:
     )
 
 
+@migrations()
+def m009_check_run_lateness(db: Database) -> None:
+    """How late a scheduled run started (seconds after its due time); NULL for a run made by hand."""
+    db.execute("ALTER TABLE check_runs ADD COLUMN lateness REAL")
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in the order they apply."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]
