@@ -4,7 +4,9 @@ A lane runs one piece of its system's work at a time (the system's connection se
 anyway), in the order it arrived. Commands wait in a bounded queue: past `max_waiting` they are refused with
 `SystemBusy` instead of piling up. A scheduled run waits at most once per (system, group of checks): a run that
 falls due while the same one is still waiting is merged into it (coalesced), never dropped. At most
-`max_parallel` lanes work at once, taken in turn, so every system gets its share.
+`max_parallel` lanes work at once, taken in turn, so every system gets its share. A person waits for a command:
+in its lane it goes before the scheduled runs waiting there, and one worker is kept from scheduled runs, so a
+command never waits for a fleet's checks (only for what its own system is doing).
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class Lanes:
         self._ready: deque[_Lane] = deque()  # lanes with work waiting and none running, oldest first
         self._changed = threading.Condition()
         self._workers: list[threading.Thread] = []
+        self._scheduled_running = 0
+        self._scheduled_limit = max(1, max_parallel - 1)  # one worker kept for commands
         self._stopping = False
 
     def submit(self, system: str, what: str, job: Callable[[], None]) -> None:
@@ -141,13 +145,27 @@ class Lanes:
         return self._lanes[system.upper()]
 
     def _add(self, lane: _Lane, item: _Item) -> None:
-        """Under the condition's lock."""
-        lane.waiting.append(item)
+        """Under the condition's lock. A command goes behind the lane's commands, before its scheduled runs."""
+        if item.key is None:
+            lane.waiting.insert(lane.commands_waiting(), item)
+        else:
+            lane.waiting.append(item)
         if lane.running is None and len(lane.waiting) == 1:
             self._ready.append(lane)
-            self._changed.notify()
+        self._changed.notify_all()
         if len(self._workers) < self.max_parallel:
             self._start_worker()
+
+    def _next_lane(self) -> _Lane | None:
+        """Under the lock: the first ready lane with a command next, else (while a worker may take one) the
+        first ready lane."""
+        for lane in self._ready:
+            if lane.waiting[0].key is None:
+                self._ready.remove(lane)
+                return lane
+        if self._ready and self._scheduled_running < self._scheduled_limit:
+            return self._ready.popleft()
+        return None
 
     def _start_worker(self) -> None:
         worker = threading.Thread(target=self._work, name=f"lane-worker-{len(self._workers)}", daemon=True)
@@ -157,13 +175,17 @@ class Lanes:
     def _work(self) -> None:
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: self._ready or self._stopping)
-                if self._stopping:
+                lane = None
+                while not self._stopping and (lane := self._next_lane()) is None:
+                    self._changed.wait()
+                if lane is None:
                     return
-                lane = self._ready.popleft()
                 item = lane.running = lane.waiting.popleft()
+                scheduled = item.key is not None
+                self._scheduled_running += scheduled
             self._run(lane.system, item)
             with self._changed:
+                self._scheduled_running -= scheduled
                 lane.running = None
                 if lane.waiting and not self._stopping:
                     self._ready.append(lane)  # behind the lanes already waiting: each system in turn

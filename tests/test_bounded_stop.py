@@ -4,6 +4,7 @@ a sick system, and nothing touches the database after it closes."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -95,3 +96,22 @@ def test_an_approved_command_in_flight_at_stop_ends_unknown_at_once(tmp_path: Pa
     assert "abandoned: the bot is stopping" in str(error) and "whether it ran is unknown" in str(error)
     with pytest.raises(DeadlineExceededError, match="the bot is stopping"):  # no new call waits for IBM i
         connection.query("SELECT 1 FROM QSYS2.NETSTAT_INFO")
+
+
+def test_ten_netstats_on_a_hung_system_do_not_delay_netstat_on_a_healthy_one(tmp_path: Path) -> None:
+    with SlackTestServer(scopes=BOT_SCOPES) as slack:
+        bot = Bot(slack, tmp_path, http=True, hung_system=True, hung_deadline=None)
+        try:
+            began = started_calls(bot.bot.systems.connection("HUNG"))
+            acks = [bot.command(slack, "netstat HUNG")]
+            assert began.wait(WAIT)  # the first one is running: it waits for HUNG
+            acks += [bot.command(slack, "netstat HUNG") for _ in range(9)]
+            assert all(status == 200 and elapsed < 3 for status, _, elapsed, _ in acks)
+            said = [body.get("text", "") for _, body, _, _ in acks]
+            assert said[:6] == ["Reading connections on HUNG…"] * 6  # one running, five waiting
+            assert said[6:] == [":hourglass: HUNG is busy (5 waiting); try again in a moment."] * 4
+            _, _, elapsed, url = bot.command(slack, "netstat DEMO")
+            [answer] = slack.wait_for_response(count=1, timeout=WAIT, url_id=url)
+            assert "210.107.73.73" in json.dumps(answer.body["blocks"]) and elapsed < 3
+        finally:
+            bot.stop()

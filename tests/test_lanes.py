@@ -64,7 +64,8 @@ class FakeChecks:
 def test_four_hung_systems_do_not_reduce_a_healthy_systems_runs() -> None:
     clock = ManualClock()
     checks = FakeChecks({10.0: ["unknown-connections"]}, hung=["H1", "H2", "H3", "H4"])
-    lanes = Lanes(["H1", "H2", "H3", "H4", "PROD"], max_parallel=5, max_waiting=5, clock=clock)
+    # a hung system holds its place until its deadline: four of the five places scheduled runs may take
+    lanes = Lanes(["H1", "H2", "H3", "H4", "PROD"], max_parallel=6, max_waiting=5, clock=clock)
     schedule = CheckSchedule(["H1", "H2", "H3", "H4", "PROD"], checks, lanes, spread=lambda _interval: 0.0)
     try:
         for tick in range(1, 11):  # 100 s of a 10 s interval
@@ -134,7 +135,7 @@ def test_a_full_lane_refuses_commands_with_how_many_wait_but_never_a_scheduled_r
 
 def test_parallelism_across_systems_is_bounded_and_each_system_gets_its_turn() -> None:
     clock = ManualClock()
-    lanes = Lanes([f"S{i}" for i in range(6)], max_parallel=2, max_waiting=5, clock=clock)
+    lanes = Lanes([f"S{i}" for i in range(6)], max_parallel=2, max_waiting=5, clock=clock)  # commands: both
     running, most, lock = [0], [0], threading.Lock()
     gate = threading.Barrier(2, timeout=WAIT)  # two run together, never more
     done = threading.Semaphore(0)
@@ -155,6 +156,32 @@ def test_parallelism_across_systems_is_bounded_and_each_system_gets_its_turn() -
             assert done.acquire(timeout=WAIT)
         assert most[0] == 2
     finally:
+        lanes.stop(WAIT)
+
+
+def test_a_command_goes_before_the_scheduled_runs_and_has_a_worker_kept_for_it() -> None:
+    clock = ManualClock()
+    lanes = Lanes(["S1", "S2", "PROD"], max_parallel=2, max_waiting=5, clock=clock)
+    release, order = threading.Event(), []
+    started = threading.Semaphore(0)
+
+    def hold(name: str) -> None:
+        order.append(name)
+        started.release()
+        release.wait(WAIT)
+
+    answered = threading.Event()
+    try:
+        lanes.schedule("S1", "checks", clock.now, lambda _: hold("S1 checks"))
+        assert started.acquire(timeout=WAIT)
+        lanes.schedule("S2", "checks", clock.now, lambda _: hold("S2 checks"))  # waits: one worker is kept
+        lanes.schedule("PROD", "checks", clock.now, lambda _: order.append("PROD checks"))
+        lanes.submit("PROD", "netstat", lambda: (order.append("PROD netstat"), answered.set()))
+        assert answered.wait(WAIT)  # before the scheduled runs waiting for a worker, its own included
+        assert order == ["S1 checks", "PROD netstat"]
+        assert lanes.waiting("S2") == 1 and lanes.waiting("PROD") == 1
+    finally:
+        release.set()
         lanes.stop(WAIT)
 
 
