@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -19,6 +20,7 @@ from bot.checks.finding import Finding
 from bot.checks.refusals import RefusalMemory
 from bot.config import Config
 from bot.health import HEALTHY, HealthJudge, Sickness
+from bot.ibmi.errors import AbandonedAtStopError
 from bot.systems import Systems
 from storage import Storage
 from storage.check_runs import CheckRun, record_health, record_run
@@ -87,9 +89,12 @@ class CheckRunner:
         """Run one check on one system and record the run; returns its findings and its error, if any."""
         return self.run_checks(system, [check])[check]
 
-    def run_checks(self, system: str, checks: Sequence[str]) -> dict[str, tuple[list[Finding], str | None]]:
-        """Run checks on one system, each source read once for all of them, and record each run.
-        Returns each check's findings and its error, if any."""
+    def run_checks(
+        self, system: str, checks: Sequence[str], lateness: float | None = None
+    ) -> dict[str, tuple[list[Finding], str | None]]:
+        """Run checks on one system, each source read once for all of them, and record each run (with its
+        lateness: seconds it started after its due time, when scheduled). Returns each check's findings and
+        its error, if any."""
         settings = self.config.system(system)
         started = datetime.now(UTC)
         planned = []
@@ -103,8 +108,12 @@ class CheckRunner:
             approved_smtp_changes(self.storage, settings.name),
         )
         outcomes = run_checks(self.systems.connection(system), target, planned, refusals=self.refusals)
+        if any(isinstance(outcome.error, AbandonedAtStopError) for outcome in outcomes):
+            log.info("%s/%s: cut short by the bot stopping; not recorded", settings.name, "+".join(checks))
+            return {outcome.check: ([], str(outcome.error) if outcome.error else None) for outcome in outcomes}
         results = {
-            outcome.check: self._record_unless_storage_fails(settings.name, started, outcome) for outcome in outcomes
+            outcome.check: self._record_unless_storage_fails(settings.name, started, outcome, lateness)
+            for outcome in outcomes
         }
         try:
             self._record_health(settings.name, started, outcomes)
@@ -113,12 +122,12 @@ class CheckRunner:
         return results
 
     def _record_unless_storage_fails(
-        self, system: str, started: datetime, outcome: CheckOutcome
+        self, system: str, started: datetime, outcome: CheckOutcome, lateness: float | None
     ) -> tuple[list[Finding], str | None]:
         """`_record`; when the database refuses it the run still counts (its findings are returned, and alerted
         at the next run that can be recorded), and that runs are not recorded is said once per outage."""
         try:
-            return self._record(system, started, outcome)
+            return self._record(system, started, outcome, lateness)
         except StorageFailure as failure:
             outage = self.storage.health.outages
             if outage != self._unrecorded_in_outage:
@@ -132,7 +141,9 @@ class CheckRunner:
                 )
             return outcome.findings, str(outcome.error) if outcome.error is not None else None
 
-    def _record(self, system: str, started: datetime, outcome: CheckOutcome) -> tuple[list[Finding], str | None]:
+    def _record(
+        self, system: str, started: datetime, outcome: CheckOutcome, lateness: float | None = None
+    ) -> tuple[list[Finding], str | None]:
         """Store one check's run and announce it."""
         check, findings, failure = outcome.check, outcome.findings, outcome.error
         error = str(failure) if failure is not None else None
@@ -141,7 +152,9 @@ class CheckRunner:
         else:
             log.info("%s/%s: %d finding(s) in %.1fs", system, check, len(findings), outcome.duration)
         result = "error" if error else ("findings" if findings else "ok")
-        record_run(self.storage, CheckRun(system, check, started, outcome.duration, result, len(findings), error))
+        record_run(
+            self.storage, CheckRun(system, check, started, outcome.duration, result, len(findings), error, lateness)
+        )
         self.announcer.announce(system, check, findings, error)
         return findings, error
 
@@ -159,13 +172,16 @@ class CheckRunner:
         self.announcer.announce_health(system, sickness)
 
     def run_cycle(self, system: str | None = None) -> CycleResult:
-        """Every enabled check on every system (or one), each system's sources read once.
-        One failing system never stops the others."""
+        """Every enabled check on every system (or one), each system's sources read once; systems in parallel,
+        at most [scheduler] max_parallel_systems at once. One failing system never stops the others."""
         systems = [self.config.system(system).name] if system else self.systems.names()
         findings: list[Finding] = []
         errors: dict[str, str] = {}
-        for name in systems:
-            for check, (found, error) in self.run_checks(name, self.enabled_checks(name)).items():
+        workers = min(len(systems), self.config.scheduler.max_parallel_systems) or 1
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check") as pool:
+            results = list(pool.map(lambda name: self.run_checks(name, self.enabled_checks(name)), systems))
+        for name, result in zip(systems, results, strict=True):
+            for check, (found, error) in result.items():
                 findings.extend(found)
                 if error:
                     errors[f"{name}/{check}"] = error

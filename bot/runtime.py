@@ -16,6 +16,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.audit_anchor import ANCHOR_INTERVAL_MINUTES, post_scheduled_anchor
+from bot.check_schedule import CheckSchedule
 from bot.config import HttpSettings
 from bot.http_limits import WSGIApp, limit_request_bodies, waitress_options
 from bot.slack.digest import post_scheduled_digest
@@ -27,23 +28,17 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
+def start_check_schedule(bot: Bot) -> CheckSchedule:
+    """Each system's checks, one entry per group sharing an interval, put in the system's lane when due."""
+    schedule = CheckSchedule(bot.systems.names(), bot.checks, bot.lanes)
+    schedule.start()
+    return schedule
+
+
 def start_scheduler(bot: Bot) -> BackgroundScheduler:
-    """One interval job per system and group of checks sharing an interval (they read their sources once);
-    a run never overlaps itself and missed runs coalesce."""
-    scheduler = BackgroundScheduler(timezone="UTC")
-    for system in bot.systems.names():
-        for interval, checks in bot.checks.check_groups(system).items():
-            scheduler.add_job(
-                bot.checks.run_checks,
-                "interval",
-                args=(system, tuple(checks)),
-                seconds=interval,
-                jitter=min(30, interval / 10),
-                max_instances=1,
-                coalesce=True,
-                id=f"{system}/{'+'.join(checks)}",
-                next_run_time=_soon(),
-            )
+    """The bot's housekeeping, none of it waiting for IBM i: maintenance, expiring requests, usergroups, the
+    audit anchor and the digest. A run late for a thread still runs (no misfire grace); missed runs coalesce."""
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"misfire_grace_time": None, "coalesce": True})
     scheduler.add_job(
         bot.maintenance.run,
         "interval",
@@ -137,8 +132,9 @@ def serve_http(
 
 
 class Runner:
-    """Starts the Slack transport, the delivery worker and the scheduler, and stops them all on SIGTERM/SIGINT;
-    then drains the bot's work pool and closes the bot. `deliver=False` leaves delivery to the caller (tests)."""
+    """Starts the Slack transport, the delivery worker and the schedules, and stops them on SIGTERM/SIGINT in
+    order: the transport, the schedules, then the bot (its lanes, shared work, delivery and storage, each
+    bounded; see Bot.close). `deliver=False` leaves delivery to the caller (tests)."""
 
     def __init__(
         self,
@@ -164,11 +160,11 @@ class Runner:
     def start(self) -> None:
         self.bot.approvals.recover()  # a request left executing by a crash becomes unknown, never re-run
         if self.deliver:
-            self.bot.delivery.start()
-            self._stops.append(self.bot.delivery.stop)
+            self.bot.delivery.start()  # stopped by Bot.close, after the lanes
         if self.schedule_checks:
             scheduler = start_scheduler(self.bot)
-            self._stops.append(lambda: scheduler.shutdown(wait=False))
+            self._stops.append(lambda: scheduler.shutdown(wait=True))  # its jobs use storage: let them end
+            self._stops.append(start_check_schedule(self.bot).stop)
         # Checks run and alerts queue while Slack is unreachable; a refused token raises TokenRefused.
         if wait_for_slack(self.app.client, self.signalled) is None:
             return  # stopped while waiting
@@ -195,7 +191,6 @@ class Runner:
         if self._stopped:
             return
         self._stopped = True
-        self._stops.insert(0, lambda: self.bot.work.shutdown(wait=True))  # after Slack stops, before storage closes
         for stop in reversed(self._stops):
             try:
                 stop()

@@ -36,6 +36,7 @@ class CheckStatus:
     at: datetime
     duration: float  # seconds
     result: str  # e.g. "2 findings", "no findings", "error: …"
+    lateness: float | None = None  # seconds the run started after its due time (None: run by hand)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class Systems:
                     last_duration=run.duration if run else None,
                     last_result=run.summary if run else None,
                     checks=tuple(
-                        CheckStatus(r.check, r.started_at, r.duration, r.summary)
+                        CheckStatus(r.check, r.started_at, r.duration, r.summary, r.lateness)
                         for (system, _), r in sorted(per_check.items())
                         if system == settings.name
                     ),
@@ -169,6 +170,11 @@ class Systems:
         if not any(r.is_listening for r in rows):
             note = "NETSTAT shows no listening sockets: the bot's profile may not see every connection"
         return NetstatReport(settings.name, tuple(entries), port, note)
+
+    def abandon_calls(self) -> None:
+        """The bot is stopping: every call waiting for IBM i gives up now, and no new one waits."""
+        for connection in self._connections.values():
+            connection.abandon()
 
     def close(self) -> None:
         for connection in self._connections.values():

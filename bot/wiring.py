@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from slack_bolt import App
@@ -25,6 +24,7 @@ from bot.changes.requests import ChangeRequests
 from bot.check_runner import CheckRunner
 from bot.checks import registry
 from bot.config import Config, Secrets
+from bot.lanes import Lanes
 from bot.maintenance import Maintenance
 from bot.slack.client import make_web_client
 from bot.slack.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
@@ -35,12 +35,17 @@ from bot.slack.storage_alarm import StorageAlarm
 from bot.state_changes import StateChanges
 from bot.systems import Systems
 from bot.trace import Tracer
+from bot.work import Work
 from handlers.gate import Gate
 from handlers.origin import Origin, ReplayCache
 from handlers.ports import HandlerServices
 from storage import Storage, open_database
 
-WORK_THREADS = 8  # slow answers (IBM i, RDAP, change requests) run here, never on an ack's thread
+log = logging.getLogger(__name__)
+
+SHARED_WORK_THREADS = 8  # slow answers that wait for no IBM i (RDAP, storage, Slack), never on an ack's thread
+LANES_STOP_SECONDS = 5.0  # at stop, how long running IBM i work may take to end once its calls are abandoned
+SHARED_STOP_SECONDS = 2.0  # then how long the shared work may take
 
 
 @dataclass(frozen=True)
@@ -64,17 +69,25 @@ class Bot:
     alert_actions: AlertActions
     home: HomeView
     maintenance: Maintenance
-    work: ThreadPoolExecutor  # the Runner drains it at shutdown, so an approved command's outcome is recorded
+    lanes: Lanes  # each system's IBM i work: its checks, commands and approved CL
+    work: Work  # slow answers to Slack: in the system's lane, or on the shared pool
     _closed: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     def close(self) -> None:
-        """Stop delivering and close the connections and the database; a second call does nothing."""
+        """Stop in order, each step bounded: the lanes (calls waiting for IBM i give up, so an executing
+        command ends "unknown" and is recorded), the shared work, delivery, the connections, and the database
+        last. Work still running after its bound keeps the connections and the database open (the process is
+        ending), so nothing touches a closed database. A second call does nothing."""
         if self._closed.is_set():
             return
         self._closed.set()
-        self.work.shutdown(wait=True)
+        lanes_ended = self.lanes.stop(LANES_STOP_SECONDS, abandon=self.systems.abandon_calls)
+        shared_ended = self.work.stop(SHARED_STOP_SECONDS)
         self.delivery.stop()
         self.enricher.close()
+        if not (lanes_ended and shared_ended):
+            log.error("work still running at stop: the database is left open for it")
+            return
         self.systems.close()
         self.storage.close()
 
@@ -122,6 +135,7 @@ def build_bot(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tra
         storage, config, roles, systems.connection, clock.now, alerts=alerts, on_enqueued=requests_changed
     )
     requests = ChangeRequests(storage, approvals, tracer, silences, systems.connection)
+    lanes = Lanes(systems.names(), config.scheduler.max_parallel_systems, config.scheduler.max_waiting, clock=clock.now)
     return Bot(
         config=config,
         clock=clock,
@@ -140,7 +154,8 @@ def build_bot(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tra
         alert_actions=AlertActions(storage, tracer, silences, requests, alerts),
         home=HomeView(storage, systems, roles, clock.now),
         maintenance=Maintenance(storage, tracer, clock.now, config.storage.retention),
-        work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="warden-work"),
+        lanes=lanes,
+        work=Work(lanes, SHARED_WORK_THREADS),
     )
 
 

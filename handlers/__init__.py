@@ -8,20 +8,19 @@ may call on the bot's services."""
 
 from __future__ import annotations
 
-from concurrent.futures import Executor
-
 from slack_bolt import App
 
 from handlers import actions, home, membership, origin, slash_command, views
 from handlers.gate import Gate
-from handlers.ports import HandlerServices
+from handlers.ports import HandlerServices, WorkPort
 
 
 def register(
-    app: App, services: HandlerServices, gate: Gate, requests_origin: origin.Origin, slash: str, work: Executor
+    app: App, services: HandlerServices, gate: Gate, requests_origin: origin.Origin, slash: str, work: WorkPort
 ) -> None:
-    """`slash` is the configured slash command (e.g. /ibmi); `work` is the pool that runs what cannot be answered
-    within Slack's 3 seconds. `requests_origin` checks every request first; one gate authorises every listener."""
+    """`slash` is the configured slash command (e.g. /ibmi); `work` runs what cannot be answered within Slack's
+    3 seconds: in the system's own lane when it talks to IBM i. `requests_origin` checks every request first;
+    one gate authorises every listener."""
     origin.register(app, requests_origin)
     slash_command.register(app, services, gate, slash, work)
     home.register(app, services, gate, work)

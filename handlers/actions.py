@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -16,8 +15,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.alerting.render import ACTION_END, ACTION_SILENCE, ACTION_TRACE, ACTION_TRUST
 from bot.changes import render
+from bot.lanes import LanesStopped, SystemBusy
 from handlers.gate import Attempt, Gate
-from handlers.ports import HandlerServices
+from handlers.ports import HandlerServices, WorkPort
 from handlers.storage_errors import STORAGE_ERRORS, storage_failure_text
 from handlers.views import ALERT_REQUEST, reason_modal
 
@@ -41,13 +41,31 @@ def _say(respond: Respond, text: str) -> None:
     respond(response_type="ephemeral", replace_original=False, text=text)
 
 
-def register(app: App, services: HandlerServices, gate: Gate, work: Executor) -> None:
+def register(app: App, services: HandlerServices, gate: Gate, work: WorkPort) -> None:
     def later(job: Callable[[dict[str, Any], Respond], None]) -> Callable[..., None]:
         """Ack at once on the request's thread; the job runs on the work pool with just the body and respond."""
 
         def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
             ack()
             work.submit(_logged, job, body, respond)
+
+        return listener
+
+    def in_system_lane(job: Callable[[dict[str, Any], Respond], None]) -> Callable[..., None]:
+        """Ack at once; the job runs in the lane of the system its button names (an approved command runs on
+        IBM i), or is answered "busy" when that lane is full. A button naming no configured system is
+        refused by the job itself, on the shared pool."""
+
+        def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+            ack()
+            system = _system_of_block(_clicked(body)[2]) or "?"
+            if system not in services.systems.names():
+                work.submit(_logged, job, body, respond)
+                return
+            try:
+                work.submit_for(system, "a button", lambda: _logged(job, body, respond))
+            except (SystemBusy, LanesStopped) as refused:
+                _say(respond, f":hourglass: {refused}")
 
         return listener
 
@@ -122,7 +140,7 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
     app.action(ACTION_TRACE)(later(trace))
     app.action(ACTION_TRUST)(ask_reason)
     app.action(ACTION_END)(ask_reason)
-    app.action(render.ACTION_APPROVE)(later(approve))
+    app.action(render.ACTION_APPROVE)(in_system_lane(approve))
     app.action(render.ACTION_REJECT)(ask_rejection_reason)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import App
@@ -12,12 +11,12 @@ from slack_sdk import WebClient
 
 from bot.slack.blocks import text_blocks
 from handlers.gate import Attempt, Gate
-from handlers.ports import HandlerServices
+from handlers.ports import HandlerServices, WorkPort
 
 log = logging.getLogger(__name__)
 
 
-def register(app: App, services: HandlerServices, gate: Gate, work: Executor) -> None:
+def register(app: App, services: HandlerServices, gate: Gate, work: WorkPort) -> None:
     """Publishes the dashboard when a user opens the Home tab, and again for everyone who has opened it
     whenever alerts or change requests change."""
     viewers: set[str] = set()

@@ -116,6 +116,17 @@ class StoragePort(Protocol):
     def current_problem(self) -> StorageProblem | None: ...
 
 
+class WorkPort(Protocol):
+    """Where slow work runs, off the request's thread: `submit` for work that waits for no IBM i; `submit_for`
+    in the system's own lane (raises bot.lanes.SystemBusy when it is full); `busy` asks before acking."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> object: ...
+
+    def submit_for(self, system: str, what: str, job: Callable[[], None]) -> None: ...
+
+    def busy(self, system: str) -> Exception | None: ...
+
+
 @dataclass(frozen=True)
 class HandlerServices:
     """Everything the handlers call, one port each."""

@@ -1,11 +1,11 @@
 """The `/ibmi` listener, the same for every declared sub-command: authorise, parse, ack within Slack's
-3 seconds, and hand the declaration's slow answer to the work pool."""
+3 seconds, and hand the declaration's slow answer on: to the system's own lane when it acts on a system (so a
+slow or hung IBM i delays only its own answers), else to the shared pool. A full lane is said at once."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from concurrent.futures import Executor
 from dataclasses import replace
 from typing import Any
 
@@ -14,10 +14,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.command_parsing import ParsedCommand, UsageError
+from bot.lanes import LanesStopped, SystemBusy
 from bot.slack import blocks
 from handlers.commands import SUB_COMMANDS, parse_command_text
 from handlers.gate import Attempt, Gate
-from handlers.ports import HandlerServices
+from handlers.ports import HandlerServices, WorkPort
 from handlers.storage_errors import STORAGE_ERRORS, storage_failure_text
 from handlers.sub_command import Invocation, Reply, SubCommand
 
@@ -30,7 +31,7 @@ class IbmiCommand:
         services: HandlerServices,
         gate: Gate,
         slash: str,
-        work: Executor,
+        work: WorkPort,
         sub_commands: Sequence[SubCommand[Any]] = SUB_COMMANDS,
     ):
         self.services = services
@@ -41,11 +42,18 @@ class IbmiCommand:
         self._by_name = {sub.name: sub for sub in self.sub_commands}
 
     def handle(self, ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        """Answers on the request's own thread what needs no IBM i or RDAP; hands the rest to the work pool
-        (only the invocation travels, so the ack never waits behind slow work or copies of the request)."""
+        """Answers on the request's own thread what needs no IBM i or RDAP; hands the rest on (only the
+        invocation travels, so the ack never waits behind slow work or copies of the request)."""
         invocation = self.ack(ack, command, client)
-        if invocation is not None:
+        if invocation is None:
+            return
+        if not self._by_name[invocation.parsed.name].needs_system:
             self.work.submit(self.answer, invocation, respond)
+            return
+        try:
+            self.work.submit_for(invocation.system, invocation.parsed.name, lambda: self.answer(invocation, respond))
+        except (SystemBusy, LanesStopped) as refused:
+            respond(response_type="ephemeral", text=f":hourglass: {refused}")
 
     def ack(self, ack: Ack, command: dict[str, Any], client: WebClient) -> Invocation[Any] | None:
         """Acks the command; returns it when its answer remains to be given."""
@@ -74,6 +82,10 @@ class IbmiCommand:
                 _ephemeral(ack, refusal)
                 return None
         invocation = Invocation(parsed, parsed.request, user, self.slash, self.services, self.sub_commands)
+        busy = self.work.busy(parsed.system) if sub.needs_system and sub.answer and parsed.system else None
+        if busy is not None:
+            _ephemeral(ack, f":hourglass: {busy}")
+            return None
         try:
             reply = sub.ack(invocation)
         except STORAGE_ERRORS as error:
@@ -101,7 +113,7 @@ class IbmiCommand:
         return sub, parsed
 
     def answer(self, invocation: Invocation[Any], respond: Respond) -> None:
-        """On the work pool: the slow part, answered through response_url."""
+        """In the system's lane or on the shared pool: the slow part, answered through response_url."""
         name = invocation.parsed.name
         answer = self._by_name[name].answer
         try:
@@ -129,5 +141,5 @@ def _opened(client: WebClient, trigger_id: str, view: dict[str, Any]) -> Reply:
     return Reply("", [])
 
 
-def register(app: App, services: HandlerServices, gate: Gate, slash: str, work: Executor) -> None:
+def register(app: App, services: HandlerServices, gate: Gate, slash: str, work: WorkPort) -> None:
     app.command(slash)(IbmiCommand(services, gate, slash, work).handle)

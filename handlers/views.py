@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -13,8 +12,9 @@ from slack_bolt import Ack, App
 from bot.changes import render
 from bot.command_parsing import ClRequest, reason_problem
 from bot.ibmi.cl import AddSmtpListEntry, CLValidationError
+from bot.lanes import LanesStopped, SystemBusy
 from handlers.gate import Attempt, Gate
-from handlers.ports import HandlerServices
+from handlers.ports import HandlerServices, WorkPort
 from handlers.storage_errors import STORAGE_ERRORS, log_storage_failure, not_writable_text
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,10 @@ def _logged(job: Callable[[], str]) -> None:
         log.exception("a form's work failed")
 
 
-def register(app: App, services: HandlerServices, gate: Gate, work: Executor) -> None:
+def register(app: App, services: HandlerServices, gate: Gate, work: WorkPort) -> None:
+    def requested(system: str, request: ClRequest, user: str) -> str:
+        return services.requests.request_cl(system, request, user).text
+
     def refused_while_not_writable(ack: Ack) -> bool:
         """Every form asks for a change: while the database cannot be written, the form says so and stays open."""
         problem = services.storage.current_problem()
@@ -132,8 +135,14 @@ def register(app: App, services: HandlerServices, gate: Gate, work: Executor) ->
         except ValueError as error:
             ack(response_action="errors", errors={"reason": str(error)})
             return
+        try:
+            work.submit_for(
+                system, "smtp add", lambda: _logged(lambda: services.requests.request_cl(system, request, user).text)
+            )
+        except (SystemBusy, LanesStopped) as refused:
+            ack(response_action="errors", errors={"reason": str(refused)})
+            return
         ack()
-        work.submit(_logged, lambda: services.requests.request_cl(system, request, user).text)
 
     def reject(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Who may reject this request is the approval service's check."""

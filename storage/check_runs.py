@@ -17,7 +17,7 @@ from storage.database import Storage
 OUTCOMES = ("ok", "findings", "error")
 
 _LATEST = """
-SELECT system, check_id, started_at, duration, outcome, findings, error FROM (
+SELECT system, check_id, started_at, duration, outcome, findings, error, lateness FROM (
     SELECT *, ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY started_at DESC, id DESC) AS newest
     FROM check_runs
 ) WHERE newest = 1
@@ -59,6 +59,7 @@ class CheckRun:
     outcome: str  # "ok" | "findings" | "error"
     findings: int = 0
     error: str | None = None
+    lateness: float | None = None  # seconds it started after its due time; None: not scheduled (run by hand)
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -94,6 +95,7 @@ def record_run(storage: Storage, run: CheckRun) -> None:
                 "outcome": run.outcome,
                 "findings": run.findings,
                 "error": run.error,
+                "lateness": run.lateness,
             }
         )
 
@@ -170,6 +172,7 @@ def _run_from_row(row: dict[str, Any]) -> CheckRun:
         outcome=row["outcome"],
         findings=row["findings"],
         error=row["error"],
+        lateness=row["lateness"],
     )
 
 

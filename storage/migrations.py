@@ -382,6 +382,12 @@ def m010_system_health(db: Database) -> None:
     db.execute("UPDATE system_reachability SET since = checked_at")
 
 
+@migrations()
+def m011_check_run_lateness(db: Database) -> None:
+    """How late a scheduled run started (seconds after its due time); NULL for a run made by hand."""
+    db.execute("ALTER TABLE check_runs ADD COLUMN lateness REAL")
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in the order they apply."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from dataclasses import replace
 
 from bot.config import Secrets
@@ -57,7 +58,17 @@ def test_alerts_parked_for_a_channel_the_bot_is_not_in_are_posted_once_it_is_inv
             assert f"fix: invite the bot to {ALERTS}: /invite @ibmi-warden" in out.getvalue()
 
             slack.add_channel(ALERTS, is_member=True)
+            retried = threading.Event()
+            retry_parked = bot.delivery.retry_parked
+
+            def retry_and_tell(reason: str = "") -> int:
+                count = retry_parked(reason)
+                retried.set()
+                return count
+
+            monkeypatch.setattr(bot.delivery, "retry_parked", retry_and_tell)
             slack.socket.send_event({"type": "member_joined_channel", "user": BOT_USER_ID, "channel": ALERTS})
+            assert retried.wait(10), "the bot's joining was not handled"  # the listener runs after the ack
             deadline = 200
             while outbox.pending_count(bot.storage) and deadline:  # the next pass finds them due at once
                 bot.delivery.deliver_due()

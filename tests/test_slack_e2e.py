@@ -25,15 +25,19 @@ SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_SCOPES = "channels:read,chat:write,commands,groups:read"  # what app.json asks for, but usergroups:read
 
 
-def make_config(folder: Path, latency: float = 0.0, hung_system: bool = False) -> Config:
-    """The demo system DEMO; with hung_system, also HUNG, whose statements never answer (deadline 0.5s)."""
+def make_config(
+    folder: Path, latency: float = 0.0, hung_system: bool = False, hung_deadline: float | None = 0.5
+) -> Config:
+    """The demo system DEMO; with hung_system, also HUNG, whose statements never answer (abandoned after
+    `hung_deadline`; None: the default deadline, query_timeout plus a margin)."""
     config = load_config(write_config(folder))
     system = config.systems[0]
     demo = replace(system.demo or DemoSettings(), path=folder / "demo-ibmi", latency=latency)
     systems = (replace(system, demo=demo),)
     if hung_system:
         hung = replace(demo, path=folder / "demo-hung", hang=True)
-        systems += (replace(system, name="HUNG", statement_deadline=0.5, login_timeout=0.5, demo=hung),)
+        login = 0.5 if hung_deadline is not None else 10.0
+        systems += (replace(system, name="HUNG", statement_deadline=hung_deadline, login_timeout=login, demo=hung),)
     return replace(
         config,
         systems=systems,
@@ -44,9 +48,15 @@ def make_config(folder: Path, latency: float = 0.0, hung_system: bool = False) -
 
 class Bot:
     def __init__(
-        self, slack: SlackTestServer, folder: Path, http: bool, latency: float = 0.0, hung_system: bool = False
+        self,
+        slack: SlackTestServer,
+        folder: Path,
+        http: bool,
+        latency: float = 0.0,
+        hung_system: bool = False,
+        hung_deadline: float | None = 0.5,
     ):
-        self.config = make_config(folder, latency, hung_system)
+        self.config = make_config(folder, latency, hung_system, hung_deadline)
         secrets = Secrets(
             slack_bot_token=slack.bot_token,
             slack_app_token=slack.app_token,

@@ -56,6 +56,12 @@ class Inline(Executor):
         future.set_result(fn(*args, **kwargs))
         return future
 
+    def submit_for(self, system: str, what: str, job: Callable[[], None]) -> None:
+        job()
+
+    def busy(self, system: str) -> Exception | None:
+        return None
+
 
 class Recorder:
     """Stands in for Bolt's ack and respond: records each call's keyword arguments."""

@@ -16,7 +16,7 @@ from bot.config.model import Config, ConfigError, SystemSettings
 from bot.config.readers.alerts import read_alerts, read_digest
 from bot.config.readers.checks import read_checks
 from bot.config.readers.roles import read_approval_limits, read_approvals, read_roles
-from bot.config.readers.runtime import read_http, read_log_level, read_storage
+from bot.config.readers.runtime import read_http, read_log_level, read_scheduler, read_storage
 from bot.config.readers.slack import read_slack
 from bot.config.readers.systems import read_systems
 from bot.config.readers.trace import read_trace
@@ -115,6 +115,7 @@ def _build_config(path: Path, data: Mapping[str, Any], problems: Problems) -> Co
             "approvals",
             "storage",
             "http",
+            "scheduler",
             "systems",
             "checks",
             "alerts",
@@ -129,6 +130,7 @@ def _build_config(path: Path, data: Mapping[str, Any], problems: Problems) -> Co
     approval_limits = read_approval_limits(root)
     storage = read_storage(root)
     http = read_http(root)
+    scheduler = read_scheduler(root)
     systems = read_systems(root)
     checks = read_checks(root)
     alerts = read_alerts(root)
@@ -141,6 +143,7 @@ def _build_config(path: Path, data: Mapping[str, Any], problems: Problems) -> Co
         roles=roles,
         storage=storage,
         http=http,
+        scheduler=scheduler,
         checks=checks,
         log_level=log_level,
         alerts=alerts,

@@ -170,6 +170,18 @@ class HttpSettings:
     threads: int = 16  # requests handled at once
 
 
+MAX_PARALLEL_SYSTEMS = 256
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    """[scheduler]: each system has its own lane (one piece of IBM i work at a time, a bounded queue);
+    at most `max_parallel_systems` lanes work at once."""
+
+    max_parallel_systems: int = 16  # systems worked on at once (checks, commands, approved CL)
+    max_waiting: int = 5  # commands waiting in one system's lane; more are answered "SYSTEM is busy"
+
+
 @dataclass(frozen=True)
 class StorageSettings:
     path: Path = Path("warden.db")
@@ -266,6 +278,7 @@ class Config:
     roles: RoleSettings = field(default_factory=RoleSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     checks: Mapping[str, CheckSettings] = field(default_factory=dict)
     log_level: str = "INFO"
     alerts: AlertSettings = field(default_factory=AlertSettings)

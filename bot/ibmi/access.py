@@ -19,8 +19,9 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from bot.ibmi import sql
 from bot.ibmi.cl import ClCommand
-from bot.ibmi.deadline import DeadlinePassed, Waiter, call_within, wait_for
+from bot.ibmi.deadline import Call, DeadlinePassed, Waiter, call_within, wait_for
 from bot.ibmi.errors import (
+    AbandonedAtStopError,
     CLCommandError,
     ConnectionFailedError,
     DeadlineExceededError,
@@ -116,6 +117,9 @@ class SystemConnection:
         self._wait = wait  # how a call's deadline is waited for; tests expire it without waiting
         self._lock = threading.RLock()
         self._dbapi: Any = None
+        self._calls = threading.Lock()  # guards the two below, never held while waiting for IBM i
+        self._current: Call[Any] | None = None
+        self._abandoned = False
 
     @property
     def name(self) -> str:
@@ -136,9 +140,12 @@ class SystemConnection:
         it raised."""
         limit = deadline + (self.settings.login_timeout if self._dbapi is None else 0.0)
         try:
-            call = call_within(limit, self._dbapi, self._open, body, self.name, self._wait)
+            call = call_within(limit, self._dbapi, self._open, body, self.name, self._wait, self._started)
         except DeadlinePassed:
             self._dbapi = None
+            if self._abandoned:
+                outcome = "; whether it ran is unknown — verify on the system" if unknown else ""
+                raise AbandonedAtStopError(f"{self.name}: {what} abandoned: the bot is stopping{outcome}") from None
             log.warning("%s: %s did not answer within %gs; the connection is abandoned", self.name, what, limit)
             outcome = "; whether it ran is unknown — verify on the system" if unknown else ""
             raise DeadlineExceededError(
@@ -148,6 +155,20 @@ class SystemConnection:
         if call.error is not None:
             raise call.error
         return call.result  # type: ignore[return-value]
+
+    def _started(self, call: Call[Any]) -> None:
+        with self._calls:
+            self._current = call
+            if self._abandoned:
+                call.cancel()
+
+    def abandon(self) -> None:
+        """The bot is stopping: the call in flight gives up now (an executing command ends "unknown") and no
+        new call waits for IBM i. Does not wait for the connection's lock."""
+        with self._calls:
+            self._abandoned = True
+            if self._current is not None:
+                self._current.cancel()
 
     def _discard(self) -> None:
         dbapi, self._dbapi = self._dbapi, None

@@ -39,7 +39,13 @@ class Call(Generic[T]):
         self.result: T | None = None
         self.error: BaseException | None = None
         self.abandoned = False
+        self.cancelled = False
         self.guard = threading.Lock()
+
+    def cancel(self) -> None:
+        """Give up on the call now, as if its deadline had passed (the bot is stopping)."""
+        self.cancelled = True
+        self.done.set()
 
 
 def call_within(
@@ -49,11 +55,16 @@ def call_within(
     body: Callable[[Any], T],
     name: str,
     wait: Waiter = wait_for,
+    started: Callable[[Call[Any]], None] = lambda _call: None,
 ) -> Call[T]:
     """Run `body(connection)` (connecting first through `connect` when `connection` is None) on a worker
-    thread and wait at most `deadline` seconds for the finished call.
-    Raises DeadlinePassed when the deadline passes; the call's connection is then closed and must not be reused."""
+    thread and wait at most `deadline` seconds for the finished call (`started` is given it, to cancel it).
+    Raises DeadlinePassed when the deadline passes or the call is cancelled; the call's connection is then
+    closed and must not be reused."""
     call: Call[T] = Call(connection)
+    started(call)
+    if call.cancelled:  # cancelled before it began: nothing is sent
+        raise DeadlinePassed()
 
     def work() -> None:
         try:
@@ -71,7 +82,7 @@ def call_within(
             call.done.set()
 
     threading.Thread(target=work, name=f"ibmi-{name}", daemon=True).start()
-    if not wait(call.done, deadline):
+    if not wait(call.done, deadline) or call.cancelled:
         with call.guard:
             call.abandoned = True
             hung = call.connection

@@ -32,6 +32,11 @@ class DeadlineExceededError(QueryTimeoutError):
         self.deadline = deadline
 
 
+class AbandonedAtStopError(DeadlineExceededError):
+    """The bot is stopping and gave the call up; it says nothing about the system (and a command's outcome is
+    unknown, as at a deadline)."""
+
+
 class NotAuthorizedError(IbmiError):
     """The bot's profile may not read a service (for example NETSTAT on IBM i 7.6 without *IOSYSCFG)."""
 

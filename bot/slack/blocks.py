@@ -126,6 +126,11 @@ def _when(moment: datetime | None) -> str:
     return f"{slack_date(moment.timestamp())} ({ago} ago)"
 
 
+def _late(lateness: float | None) -> str:
+    """How late a scheduled run started, when a second or more (the system was busy)."""
+    return f" ({lateness:.0f}s late)" if lateness is not None and lateness >= 1 else ""
+
+
 def status_line(status: SystemStatus) -> str:
     if status.state is None:
         state = ":grey_question: not contacted yet"
@@ -138,7 +143,8 @@ def status_line(status: SystemStatus) -> str:
     check = "no check has run yet"
     if status.checks:
         check = "\n".join(
-            f"`{c.check}` {_when(c.at)}, {c.duration:.1f}s, {escape_mrkdwn(fit(_one_line(c.result), 300))}"
+            f"`{c.check}` {_when(c.at)}{_late(c.lateness)}, {c.duration:.1f}s, "
+            f"{escape_mrkdwn(fit(_one_line(c.result), 300))}"
             for c in status.checks
         )
     elif status.last_check:

@@ -1,4 +1,5 @@
-"""The settings of the running process: the top-level log_level and the [storage] and [http] sections."""
+"""The settings of the running process: the top-level log_level and the [storage], [http] and [scheduler]
+sections."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from bot.config.model import (
     LOG_LEVELS,
     MAX_HTTP_BODY_BYTES,
     MAX_HTTP_THREADS,
+    MAX_PARALLEL_SYSTEMS,
     MIN_HTTP_BODY_BYTES,
     MIN_RETENTION,
     HttpSettings,
+    SchedulerSettings,
     StorageSettings,
 )
 from bot.config.validation import Section, not_empty
@@ -57,6 +60,18 @@ def read_http(root: Section) -> HttpSettings:
         channel_timeout=section.duration("channel_timeout", defaults.channel_timeout, 1.0),
         connection_limit=section.ranged_integer("connection_limit", 1) or defaults.connection_limit,
         threads=section.ranged_integer("threads", 1, MAX_HTTP_THREADS) or defaults.threads,
+    )
+
+
+def read_scheduler(root: Section) -> SchedulerSettings:
+    section = root.table("scheduler", ("max_parallel_systems", "max_waiting"))
+    if section is None:
+        return SchedulerSettings()
+    defaults = SchedulerSettings()
+    return SchedulerSettings(
+        max_parallel_systems=section.ranged_integer("max_parallel_systems", 1, MAX_PARALLEL_SYSTEMS)
+        or defaults.max_parallel_systems,
+        max_waiting=section.ranged_integer("max_waiting", 1, 100) or defaults.max_waiting,
     )
 
 
