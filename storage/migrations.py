@@ -388,6 +388,24 @@ def m011_check_run_lateness(db: Database) -> None:
     db.execute("ALTER TABLE check_runs ADD COLUMN lateness REAL")
 
 
+@migrations()
+def m012_alert_checks(db: Database) -> None:
+    """Per system and check (storage/alerts.py): when its last run was taken in by the alert lifecycle (the last
+    time its open alerts were seen, so an unchanged run rewrites none of them), and the token of its alerts'
+    last write, which tells a copy kept in memory whether it is still the truth."""
+    db.execute(
+        """
+        CREATE TABLE alert_checks (
+            system TEXT NOT NULL,
+            check_id TEXT NOT NULL,
+            seen_at REAL,
+            token TEXT,
+            PRIMARY KEY (system, check_id)
+        ) WITHOUT ROWID
+        """
+    )
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in the order they apply."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]

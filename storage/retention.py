@@ -90,4 +90,5 @@ def _resolved_alerts(storage: Storage, before: float, batch: int) -> int:
         if fingerprints:
             db.execute(f"DELETE FROM alert_messages WHERE fingerprint IN ({marks})", fingerprints)
             db.execute(f"DELETE FROM alerts WHERE fingerprint IN ({marks})", fingerprints)
+            db.execute("UPDATE alert_checks SET token = NULL")  # the alerts kept in memory are read again
         return len(fingerprints)

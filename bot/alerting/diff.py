@@ -105,9 +105,13 @@ def seen(previous: AlertRecord | None, finding: Finding, now: float) -> AlertRec
             last_seen=now,
             finding=data,
         )
-    facts = {**data.get("facts", {})}
+    finding_data = data
     if "owner" in previous.finding.get("facts", {}):  # keep enrichment already added
+        facts = {**data.get("facts", {})}
         facts.setdefault("owner", previous.finding["facts"]["owner"])
+        finding_data = {**data, "facts": facts}
+    if finding_data == previous.finding:  # the stored finding itself, so saving can tell nothing changed
+        finding_data = previous.finding
     return previous.with_changes(
         severity=finding.severity,
         title=finding.title,
@@ -115,5 +119,5 @@ def seen(previous: AlertRecord | None, finding: Finding, now: float) -> AlertRec
         resolved_at=None,
         clean_runs=0,
         last_seen=now,
-        finding={**data, "facts": facts},
+        finding=finding_data,
     )

@@ -18,10 +18,9 @@ from storage import outbox
 from storage.alerts import (
     AlertMessage,
     AlertRecord,
-    add_message,
+    add_messages,
     alerts_in_message,
     messages_of,
-    save_alert,
     save_alerts,
 )
 from storage.database import Storage
@@ -34,6 +33,7 @@ Render = Callable[[str, str, Sequence[AlertRecord]], dict[str, Any]]  # (system,
 def enqueue(storage: Storage, changes: Sequence[Change], groups: Sequence[Group], now: float, render: Render) -> None:
     """Store every change, reply in the threads of the alerts that have something to say, post the new groups,
     and re-render the messages whose alerts reopened or resolved."""
+    posted = {record.fingerprint for each in groups for record in each.alerts}
     states = []
     for change in changes:
         record = change.record
@@ -42,6 +42,8 @@ def enqueue(storage: Storage, changes: Sequence[Change], groups: Sequence[Group]
             reply_in_threads(storage, change.messages, reply, now)
             if change.event in (REOPENED, REMINDER):
                 record = record.with_changes(last_notified_at=now)
+        if record.fingerprint in posted:
+            record = record.with_changes(last_notified_at=now)
         states.append((record, change.previous))
     save_alerts(storage, states)  # unchanged alerts are not rewritten
     for each in groups:
@@ -62,11 +64,10 @@ def reply_in_threads(storage: Storage, messages: Sequence[AlertMessage], payload
 
 
 def post_group(storage: Storage, group: Group, now: float, render: Render) -> None:
-    """One new message for the group; its alerts live in it from now on (its key names the thread)."""
+    """One new message for the group; its alerts live in it from now on (its key names the thread). The caller
+    saves the alerts as told of `now`."""
     key = f"alerts:{uuid.uuid4().hex}"
-    for record in group.alerts:
-        add_message(storage, AlertMessage(record.fingerprint, group.channel, key))
-        save_alert(storage, record.with_changes(last_notified_at=now))
+    add_messages(storage, [AlertMessage(record.fingerprint, group.channel, key) for record in group.alerts])
     outbox.enqueue(
         storage, group.channel, POST, render(group.system, group.check, group.alerts), message_key=key, now=now
     )

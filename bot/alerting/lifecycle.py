@@ -25,7 +25,7 @@ from bot.alerting.routing import group, route
 from bot.alerting.silences import silence
 from bot.checks.finding import Finding
 from bot.config import AlertSettings, Route
-from storage.alerts import AlertRecord, active_silences, alerts_of, messages_of, messages_of_check
+from storage.alerts import AlertRecord, active_silences, check_alerts, forget_kept, mark_seen, messages_of
 from storage.database import Storage
 
 
@@ -69,14 +69,19 @@ class AlertManager:
     def process(self, system: str, check: str, findings: Sequence[Finding]) -> LifecycleResult:
         """One run of `check` on `system`: diff → silence → route → group → render → enqueue."""
         now = self.clock()
-        with self.storage.transaction():
-            silences = active_silences(self.storage, now)
-            existing = alerts_of(self.storage, system, check)
-            posted = messages_of_check(self.storage, system, check)
-            changes = diff(existing, findings, now, self.settings, lambda key: posted.get(key, ()))
-            changes = silence(changes, silences, now)
-            changes = route(changes, self.routes)
-            enqueue(self.storage, changes, group(system, check, changes, self.routes), now, self._render)
+        try:
+            with self.storage.transaction():
+                silences = active_silences(self.storage, now)
+                known = check_alerts(self.storage, system, check)
+                posted = known.messages
+                changes = diff(known.records, findings, now, self.settings, lambda key: posted.get(key, ()))
+                changes = silence(changes, silences, now)
+                changes = route(changes, self.routes)
+                enqueue(self.storage, changes, group(system, check, changes, self.routes), now, self._render)
+                mark_seen(self.storage, system, check, now)
+        except BaseException:
+            forget_kept(self.storage)  # what was kept in memory may be ahead of what was rolled back
+            raise
         result = LifecycleResult.of(changes)
         if result.changed:
             self.on_enqueued()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 SEVERITIES = ("critical", "warning", "info")
@@ -23,7 +24,7 @@ class Finding:
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity {self.severity!r} is not one of {SEVERITIES}")
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         key = f"{self.system.upper()}|{self.check}|{self.subject}"
         return hashlib.sha256(key.encode()).hexdigest()[:16]
