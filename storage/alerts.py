@@ -7,6 +7,7 @@ the lifecycle can run on an injected clock.
 from __future__ import annotations
 
 import json
+import operator
 import uuid
 import weakref
 from collections.abc import Sequence
@@ -305,20 +306,8 @@ def _same_but_seen(record: AlertRecord, previous: AlertRecord) -> bool:
     )
 
 
-def _all_but_seen(record: AlertRecord) -> tuple[Any, ...]:
-    return (
-        record.fingerprint,
-        record.system,
-        record.check,
-        record.subject,
-        record.severity,
-        record.title,
-        record.state,
-        record.first_seen,
-        record.clean_runs,
-        record.resolved_at,
-        record.last_notified_at,
-    )
+# Every field but last_seen and finding, for telling whether a record changed in more than these.
+_all_but_seen = operator.attrgetter(*(f.name for f in fields(AlertRecord) if f.name not in ("last_seen", "finding")))
 
 
 def add_message(storage: Storage, message: AlertMessage) -> None:

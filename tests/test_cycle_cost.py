@@ -182,3 +182,17 @@ def test_the_demo_answers_by_key_where_ibm_i_does(large_demo, statement, params)
         db.close()
     assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, plan
     assert "TEMP B-TREE" not in plan, plan  # no sort of the whole table for ORDER BY
+
+
+def test_smtp_relay_asks_netstat_by_key_not_for_every_connection(large_demo):
+    """smtp-relay runs hourly, apart from the checks that judge every connection: whether SMTP listens is one
+    question by key, never a read of the whole of NETSTAT."""
+    connection = CountingConnection(large_demo)
+    try:
+        check = registry.check("smtp-relay")
+        [outcome] = run_checks(connection, CheckTarget("BENCH"), [PlannedCheck(check, check.build_settings({}))])
+    finally:
+        connection.close()
+    assert outcome.error is None
+    assert sql.NETSTAT_TCP_CONNECTIONS not in connection.statements
+    assert sql.SMTP_LISTENERS in connection.statements

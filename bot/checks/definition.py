@@ -66,6 +66,13 @@ class Source:
     refusal_retry: float | None = None
     # Read as the bot's IBM i profile, so its authorities decide whether it may (False: a network probe).
     as_profile: bool = True
+    # What IBM i checks (and audits) the authority of: sources reading the same service share one remembered
+    # refusal, so a refusal of one holds the others back too (None: the source's own name).
+    service: str | None = None
+
+    @property
+    def refusal_key(self) -> str:
+        return self.service or self.name
 
 
 @dataclass(frozen=True)

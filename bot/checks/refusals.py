@@ -25,7 +25,7 @@ class _Refusal:
 
 
 class RefusalMemory:
-    """The refusals still remembered, per (system, source); thread-safe (one memory serves every system)."""
+    """The refusals still remembered, per (system, service read); thread-safe (one memory serves every system)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -35,11 +35,11 @@ class RefusalMemory:
     def remembered(self, system: str, source: Source) -> NotReadable | None:
         """The source's last refusal while it is not to be asked again, else None."""
         with self._lock:
-            refusal = self._refusals.get((system, source.name))
+            refusal = self._refusals.get((system, source.refusal_key))
             if refusal is None:
                 return None
             if self._clock() >= refusal.retry_at:
-                del self._refusals[(system, source.name)]
+                del self._refusals[(system, source.refusal_key)]
                 return None
             return NotReadable(_not_retried(refusal.error, source.refusal_retry or 0))
 
@@ -47,11 +47,11 @@ class RefusalMemory:
         if source.refusal_retry is None:
             return
         with self._lock:
-            self._refusals[(system, source.name)] = _Refusal(error, self._clock() + source.refusal_retry)
+            self._refusals[(system, source.refusal_key)] = _Refusal(error, self._clock() + source.refusal_retry)
 
     def forget(self, system: str, source: Source) -> None:
         with self._lock:
-            self._refusals.pop((system, source.name), None)
+            self._refusals.pop((system, source.refusal_key), None)
 
 
 def _not_retried(error: NotAuthorizedError, period: float) -> NotAuthorizedError:

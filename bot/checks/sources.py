@@ -42,7 +42,8 @@ def _output_queues(context: SourceContext) -> list[OutputQueue]:
 
 # On IBM i 7.6 each refused NETSTAT read is an audit-journal entry: after a refusal, ask again hourly.
 AUDITED_REFUSAL_RETRY = 3600.0
-NETSTAT = Source("netstat", _netstat, AUDITED_REFUSAL_RETRY)  # QSYS2.NETSTAT_INFO, TCP
+NETSTAT_SERVICE = "QSYS2.NETSTAT_INFO"
+NETSTAT = Source("netstat", _netstat, AUDITED_REFUSAL_RETRY, service=NETSTAT_SERVICE)  # TCP connections
 NETSTAT_JOBS = Source("netstat-jobs", _netstat_jobs, AUDITED_REFUSAL_RETRY)  # QSYS2.NETSTAT_JOB_INFO
 SMTP_JOBS = Source("smtp-jobs", _smtp_jobs)  # QSYS2.ACTIVE_JOB_INFO, QTSMTP*
 SMTP_LISTS = Source("smtp-lists", _smtp_lists)  # QUSRSYS/QATMADRLST

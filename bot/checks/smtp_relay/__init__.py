@@ -19,8 +19,8 @@ from bot.checks.smtp_relay.accept_list import (
 )
 from bot.checks.smtp_relay.rules import evaluate, server_jobs, smtp_running
 from bot.checks.smtp_relay.settings import CHECK_ID, SmtpRelaySettingError, SmtpRelaySettings
-from bot.checks.smtp_relay.sources import SMTP_PROBE, smtp_status
-from bot.checks.sources import NETSTAT, SMTP_JOBS, SMTP_LISTS
+from bot.checks.smtp_relay.sources import SMTP_LISTENING, SMTP_PROBE, smtp_status
+from bot.checks.sources import SMTP_JOBS, SMTP_LISTS
 from bot.ibmi.rows import SmtpListReading
 
 __all__ = [
@@ -40,7 +40,7 @@ __all__ = [
 
 
 def evaluate_readings(readings: Readings, target: CheckTarget, settings: SmtpRelaySettings) -> list[Finding]:
-    status = smtp_status(readings.optional(NETSTAT.name), readings.optional(SMTP_JOBS.name))
+    status = smtp_status(readings.optional(SMTP_LISTENING.name), readings.optional(SMTP_JOBS.name))
     problem = readings.problem(SMTP_LISTS.name)
     lists = readings.value(SMTP_LISTS.name) if problem is None else SmtpListReading(readable=False, problem=problem)
     return evaluate(target.name, status, lists, readings.value(SMTP_PROBE.name), settings, target.smtp)
@@ -50,7 +50,7 @@ CHECK = CheckDefinition(
     id=CHECK_ID,
     title="SMTP relaying for strangers",
     default_interval=3600.0,
-    sources=(NETSTAT, SMTP_JOBS, SMTP_LISTS, SMTP_PROBE),
+    sources=(SMTP_LISTENING, SMTP_JOBS, SMTP_LISTS, SMTP_PROBE),
     evaluate=evaluate_readings,
     folder=Path(__file__).parent,
     settings_type=SmtpRelaySettings,

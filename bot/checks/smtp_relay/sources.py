@@ -1,32 +1,32 @@
-"""What the smtp-relay check reads: SMTP's status from the shared NETSTAT rows and its jobs, and the probe."""
+"""What the smtp-relay check reads: whether SMTP listens (NETSTAT asked by key), its jobs, and the probe."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from bot.checks.definition import Source, SourceContext
 from bot.checks.smtp_relay.probe import ProbeResult, probe_relay
 from bot.checks.smtp_relay.settings import CHECK_ID, SmtpRelaySettings
-from bot.ibmi.rows import ActiveJob, NetstatConnection, RelayPolicy, SmtpStatus
+from bot.checks.sources import AUDITED_REFUSAL_RETRY, NETSTAT_SERVICE
+from bot.ibmi import sql
+from bot.ibmi.rows import ActiveJob, RelayPolicy, SmtpStatus
 from bot.ibmi.sql import RELAY_POLICY_UNREADABLE
 
 SMTP_PORT = 25
 
 
-def smtp_listening(connections: Sequence[NetstatConnection] | None) -> bool | None:
-    """True when something listens on port 25; None when NETSTAT was not readable or shows no listening
-    socket at all (the answer of `sql.read_smtp_listening`, from rows the cycle has already read)."""
-    if connections is None:
-        return None
-    listening = [c for c in connections if c.is_listening]
-    if any(c.local_port == SMTP_PORT for c in listening):
-        return True
-    return False if listening else None
+def _smtp_listening(context: SourceContext) -> bool | None:
+    """Whether something listens on port 25 (None: NETSTAT shows no listening socket at all), asked of NETSTAT
+    by key: the full NETSTAT is read only by the checks that judge every connection, and may run at another
+    interval."""
+    return sql.read_smtp_listening(context.connection)
 
 
-def smtp_status(connections: Sequence[NetstatConnection] | None, jobs: tuple[ActiveJob, ...] | None) -> SmtpStatus:
+# NETSTAT like the shared NETSTAT source: one refusal (audited on IBM i 7.6) holds both back for an hour.
+SMTP_LISTENING = Source("smtp-listening", _smtp_listening, AUDITED_REFUSAL_RETRY, service=NETSTAT_SERVICE)
+
+
+def smtp_status(listening: bool | None, jobs: tuple[ActiveJob, ...] | None) -> SmtpStatus:
     """Whether SMTP listens and runs; the relay policy is always unknown (nothing on IBM i exposes it)."""
-    return SmtpStatus(smtp_listening(connections), jobs, RelayPolicy(None, "unknown", RELAY_POLICY_UNREADABLE))
+    return SmtpStatus(listening, jobs, RelayPolicy(None, "unknown", RELAY_POLICY_UNREADABLE))
 
 
 def _probe(context: SourceContext) -> ProbeResult | None:
