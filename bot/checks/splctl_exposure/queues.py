@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from bot.checks.finding import Finding
@@ -30,12 +31,17 @@ class _Issue:
 
 def _public(queue: OutputQueue) -> tuple[int | None, str]:
     """*PUBLIC authority as a rank (None: unknown) and as text for sentences."""
-    keyword = normalise_keyword(queue.public_authority)
+    return _public_of(queue.public_authority)
+
+
+@lru_cache(maxsize=256)  # a handful of spellings, read on every queue
+def _public_of(authority: str | None) -> tuple[int | None, str]:
+    keyword = normalise_keyword(authority)
     if keyword in _PUBLIC_RANK:
         return _PUBLIC_RANK[keyword], f"*{keyword}"
-    if queue.public_authority is None:
+    if authority is None:
         return None, "not visible"
-    return None, f"read as {shown(queue.public_authority)}"
+    return None, f"read as {shown(authority)}"
 
 
 PUBLIC_NOT_VISIBLE = (
@@ -99,21 +105,33 @@ class _Settings:
 
 
 def _read_settings(queue: OutputQueue) -> _Settings:
-    dspdta = normalise_keyword(queue.display_any_file)
-    autchk = normalise_keyword(queue.authority_to_check)
-    public, public_text = _public(queue)
-    return _Settings(
-        library=queue.library.strip(),
-        oprctl=normalise_yes_no(queue.operator_controlled),
-        dspdta=dspdta if dspdta in ("YES", "NO", "OWNER") else None,
-        autchk=autchk if autchk in ("OWNER", "DTAAUT") else None,
-        public=public,
-        public_text=public_text,
+    oprctl, dspdta, autchk, public, public_text = _keywords(
+        queue.operator_controlled, queue.display_any_file, queue.authority_to_check, queue.public_authority
+    )
+    return _Settings(queue.library.strip(), oprctl, dspdta, autchk, public, public_text)
+
+
+@lru_cache(maxsize=1024)  # a few combinations of spellings, read on every queue
+def _keywords(
+    oprctl: str | None, dspdta: str | None, autchk: str | None, public_authority: str | None
+) -> tuple[bool | None, str | None, str | None, int | None, str]:
+    display, check = normalise_keyword(dspdta), normalise_keyword(autchk)
+    return (
+        normalise_yes_no(oprctl),
+        display if display in ("YES", "NO", "OWNER") else None,
+        check if check in ("OWNER", "DTAAUT") else None,
+        *_public_of(public_authority),
     )
 
 
+def _control(read: _Settings) -> str:
+    return f"can control every spooled file on it (hold, release, change, delete){_display_clause(read.dspdta)}"
+
+
 def _oprctl_issue(queue: OutputQueue, read: _Settings, jobctl_text: str) -> _Issue | None:
-    control = f"can control every spooled file on it (hold, release, change, delete){_display_clause(read.dspdta)}"
+    if read.oprctl is False:  # most queues: no sentence to write
+        return None
+    control = _control(read)
     if read.oprctl is True:
         return _Issue(
             "oprctl",
@@ -135,10 +153,13 @@ def _oprctl_issue(queue: OutputQueue, read: _Settings, jobctl_text: str) -> _Iss
     return None
 
 
+_DISPLAY = (
+    "every user without a private authority of their own can display, copy, send and move every spooled file on it"
+)
+
+
 def _display_issue(queue: OutputQueue, read: _Settings) -> _Issue | None:
-    display = (
-        "every user without a private authority of their own can display, copy, send and move every spooled file on it"
-    )
+    display = _DISPLAY
     public, public_text = read.public, read.public_text
     if read.dspdta == "YES" and public is not None and public >= 1:
         return _Issue(
@@ -170,11 +191,13 @@ def _display_issue(queue: OutputQueue, read: _Settings) -> _Issue | None:
 
 
 def _dtaaut_issue(queue: OutputQueue, read: _Settings) -> _Issue | None:
+    public, public_text = read.public, read.public_text
+    if read.autchk == "OWNER" or (read.autchk == "DTAAUT" and public is not None and public < 2):
+        return None  # most queues: no sentence to write
     control_all = (
         "every user without a private authority of their own has the *READ, *ADD and *DLT data authority that "
         f"controls every spooled file on it (hold, release, change, delete){_display_clause(read.dspdta)}"
     )
-    public, public_text = read.public, read.public_text
     if read.autchk == "DTAAUT" and public is not None and public >= 2:
         return _Issue(
             "dtaaut-public",
