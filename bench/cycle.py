@@ -8,10 +8,11 @@ figures never mix:
   enabled, owner look-ups stubbed to answer at once; one cycle is every group of checks run as the scheduler
   runs it (`CheckRunner.run_checks`: sources read through the demo driver's DB-API connection, all checks
   judged, runs recorded, alert state saved, outbox filled), then the owner look-ups it started, waited for.
-  A second cycle follows with nothing changed on the system.
+  A second cycle follows with nothing changed on the system. The worker's process runs with the garbage
+  collector thresholds `build_bot` sets for the bot (bot/collector.py).
 - the reference: an 80-line script that sends the same SQL (the statements of bot/ibmi/sql.py) through the
   same DB-API connection and judges the rows the naive way (`ipaddress` objects, `any(address in network)`),
-  keeping no state.
+  keeping no state, with CPython's default collector thresholds, as a plain script has.
 
 Each side's time is the median of --repeat runs. Then `slack_calls_1000_new_addresses`: one cycle of the
 bot in which 1,000 new untrusted addresses appear, its outbox delivered to the Slack test server (owner
