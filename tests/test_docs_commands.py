@@ -15,7 +15,7 @@ import pytest
 
 from bot.checks import registry
 from bot.cli import build_parser
-from bot.config import ConfigError, validation
+from bot.config import ConfigError, SystemSettings, validation
 from bot.config.load import config_from_data
 from bot.config.readers.roles import APPROVAL_ACTIONS
 from handlers.commands import SUB_COMMANDS
@@ -144,9 +144,8 @@ def every_table() -> dict:
     }
 
 
-def loader_keys() -> set[str]:
-    """Every key the loader accepts outside the checks' own tables, as the README spells them
-    (`systems[].name`, `approvals.ttl` for both [approvals] and [approvals.<action>])."""
+def accepted_by_section() -> dict[str, set[str]]:
+    """The keys each table accepts, by its path (`systems[].demo`), as the loader's section readers say."""
     accepted: dict[str, set[str]] = {}
     record = validation.Section.__init__
 
@@ -156,6 +155,13 @@ def loader_keys() -> set[str]:
 
     with mock.patch.object(validation.Section, "__init__", recording), pytest.raises(ConfigError):
         config_from_data(Path("every-table.toml"), every_table())  # required keys are missing: only the names matter
+    return accepted
+
+
+def loader_keys() -> set[str]:
+    """Every key the loader accepts outside the checks' own tables, as the README spells them
+    (`systems[].name`, `approvals.ttl` for both [approvals] and [approvals.<action>])."""
+    accepted = accepted_by_section()
     tables = set(accepted) | {path.removesuffix("[]") for path in accepted}
     keys = set()
     for path, names in accepted.items():
@@ -188,6 +194,27 @@ def test_every_configuration_key_is_in_the_readme_and_nothing_more() -> None:
     accepted, documented = loader_keys(), documented_keys() - {"slack.routes[]"}
     assert sorted(accepted - documented) == [], "keys the loader reads that the README's table leaves out"
     assert sorted(documented - accepted) == [], "keys the README's table names that the loader does not read"
+
+
+def test_the_demo_guide_names_every_demo_setting_and_nothing_more() -> None:
+    guide = section((REPO / "docs" / "demo-system.md").read_text(encoding="utf-8"), "## Settings: `[systems.demo]`")
+    documented = {backticked(cells[0])[0] for cells in table_rows(guide, "| Key | Default | Meaning |")}
+    assert documented == accepted_by_section()["systems[].demo"]
+
+
+def test_doctor_names_the_ports_the_deployment_guide_opens() -> None:
+    from bot.doctor.system import _reach_fix
+    from bot.ibmi.errors import ConnectionFailedError
+
+    guide = (REPO / "docs" / "deployment.md").read_text(encoding="utf-8")
+    [row] = [line for line in guide.splitlines() if line.startswith("| each IBM i | the IBM i Access ODBC driver")]
+    system = SystemSettings(name="PROD", connection="DSN=PROD")
+    fix = _reach_fix(system, ConnectionFailedError("PROD", "refused"))
+    assert (
+        set(re.findall(r"\b\d{3,4}\b", fix))
+        == set(re.findall(r"\b\d{3,4}\b", row))
+        == {"449", "8471", "8476", "9471", "9476"}
+    )
 
 
 def test_the_readme_names_every_approval_action() -> None:
