@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -176,6 +177,27 @@ def never_called(address: str) -> dict:
 def recorded_lookup(recorded: RecordedRdap, *extra: BaseHandler, **options: Any) -> RdapLookup:
     """The real default lookup, its HTTPS answered by `recorded` (ProxyHandler({}): *_proxy variables ignored)."""
     return RdapLookup(handlers=lambda: [ProxyHandler({}), *extra, recorded], **options)
+
+
+def blocked_in(threads: list[threading.Thread], function: str, module: str) -> Callable[[], int]:
+    """How many of `threads` are now inside `function` of a module whose path holds `module`."""
+
+    def count() -> int:
+        frames = sys._current_frames()
+        inside = 0
+        for thread in threads:
+            frame = frames.get(thread.ident or -1)
+            while frame is not None and (frame.f_code.co_name, module in frame.f_code.co_filename) != (function, True):
+                frame = frame.f_back
+            inside += frame is not None
+        return inside
+
+    return count
+
+
+def waiting_for_a_shared_lookup(threads: list[threading.Thread]) -> Callable[[], int]:
+    """How many of `threads` wait on another thread's lookup (blocked in Future.result)."""
+    return blocked_in(threads, "result", "futures")
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> None:
@@ -900,7 +922,8 @@ def test_concurrent_traces_of_one_address_share_one_lookup(storage: Storage, rec
     spellings = ["74.125.225.229", "::ffff:74.125.225.229", "[74.125.225.229]", " 74.125.225.229 ", "::ffff:4a7d:e1e5"]
     results, errors, threads = run_threads(10, lambda i: tracer.trace(spellings[i % len(spellings)]))
     wait_for(lambda: lookup.calls)
-    time.sleep(0.1)  # let the others reach the pending lookup
+    waiting = waiting_for_a_shared_lookup(threads)
+    wait_for(lambda: waiting() == 9, seconds=30)  # the other nine wait on the one lookup
     gate.set()
     for thread in threads:
         thread.join(10)
@@ -921,7 +944,8 @@ def test_concurrent_traces_share_a_failure_too(storage: Storage) -> None:
     tracer = Tracer(storage, lookup=lookup)
     results, errors, threads = run_threads(6, lambda i: tracer.trace("74.125.225.229"))
     wait_for(lambda: lookup.calls)
-    time.sleep(0.1)
+    waiting = waiting_for_a_shared_lookup(threads)
+    wait_for(lambda: waiting() == 5, seconds=30)  # a thread arriving after the failure would look up again
     gate.set()
     for thread in threads:
         thread.join(10)
@@ -952,7 +976,8 @@ def test_lookups_never_exceed_max_concurrent(storage: Storage, max_concurrent: i
     addresses = [f"8.8.{i}.8" for i in range(8)]
     results, errors, threads = run_threads(len(addresses), lambda i: tracer.trace(addresses[i]))
     wait_for(lambda: state["active"] == max_concurrent)
-    time.sleep(0.2)
+    waiting_for_a_slot = blocked_in(threads, "acquire", "threading")
+    wait_for(lambda: waiting_for_a_slot() == len(addresses) - max_concurrent, seconds=30)
     assert state["active"] == max_concurrent  # the others wait for a slot
     release.set()
     for thread in threads:
