@@ -11,9 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
-import sys
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import Message
@@ -47,6 +45,7 @@ from bot.trace import (
     special_purpose,
 )
 from storage import Storage, open_database, rdap_cache
+from tests.thread_states import blocked_in, wait_until
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rdap"
 T0 = 1_750_000_000.0
@@ -179,32 +178,13 @@ def recorded_lookup(recorded: RecordedRdap, *extra: BaseHandler, **options: Any)
     return RdapLookup(handlers=lambda: [ProxyHandler({}), *extra, recorded], **options)
 
 
-def blocked_in(threads: list[threading.Thread], function: str, module: str) -> Callable[[], int]:
-    """How many of `threads` are now inside `function` of a module whose path holds `module`."""
-
-    def count() -> int:
-        frames = sys._current_frames()
-        inside = 0
-        for thread in threads:
-            frame = frames.get(thread.ident or -1)
-            while frame is not None and (frame.f_code.co_name, module in frame.f_code.co_filename) != (function, True):
-                frame = frame.f_back
-            inside += frame is not None
-        return inside
-
-    return count
-
-
 def waiting_for_a_shared_lookup(threads: list[threading.Thread]) -> Callable[[], int]:
     """How many of `threads` wait on another thread's lookup (blocked in Future.result)."""
     return blocked_in(threads, "result", "futures")
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.005)
+def wait_for(condition: Callable[[], object], seconds: float = 30.0) -> None:
+    wait_until(condition, seconds)
 
 
 @pytest.fixture(autouse=True)
