@@ -6,7 +6,6 @@ Time is a fake clock; the delivery worker is driven pass by pass instead of by i
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from bot.ibmi.errors import ConnectionFailedError
 from bot.wiring import Bot, build_bot
 from tests.slack_server import SlackTestServer
 from tests.test_cli import write_config
+from tests.thread_states import wait_until
 
 ALERTS = "C0123ALERTS"
 URGENT = "C0URGENT"
@@ -317,9 +317,7 @@ def test_alert_buttons_over_socket_mode(slack, tmp_path, clock):
         )
         from storage import approvals as store
 
-        deadline = time.monotonic() + 10
-        while not store.pending(parts.storage) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: store.pending(parts.storage))
         [request] = store.pending(parts.storage)
         assert request.action == "end-connection" and request.alert_fingerprint == fingerprint
         assert "RMTINTNETA('210.107.73.73')" in request.commands[0]

@@ -308,14 +308,14 @@ def test_user_env_without_password_env(tmp_path: Path) -> None:
 
 def test_wrong_types(tmp_path: Path) -> None:
     text = with_system(
-        DEMO_SYSTEM + 'login_timeout = 10\n[systems.demo]\ntraffic = "yes"\nseed = 1.5\n',
+        DEMO_SYSTEM + 'login_timeout = true\n[systems.demo]\ntraffic = "yes"\nseed = 1.5\n',
         top="log_level = 1\n",
     ).replace('"C0123ALERTS"', "42")
     problems = problems_of(tmp_path, text)
     expected = [
         "log_level: expected a string, got an integer",
         "slack.alerts_channel: expected a string, got an integer",
-        "systems[0].login_timeout: expected a string, got an integer (accepted: a duration",
+        "systems[0].login_timeout: expected a duration, got a boolean (accepted: a duration like '30s'",
         "systems[0].demo.traffic: expected a boolean, got a string (accepted: true or false)",
         "systems[0].demo.seed: expected an integer, got a float",
     ]
@@ -506,7 +506,10 @@ def test_config_built_in_code_has_every_policy() -> None:
             "approvals.approvers[0]: 'alice' is not a Slack user id or user group; expected a Slack user id",
         ),
         ('[approvals]\napprovers = "U02APPROVER"\n', "approvals.approvers: expected an array, got a string"),
-        ("[approvals.smtp-add]\nttl = 60\n", "approvals.smtp-add.ttl: expected a string, got an integer"),
+        (
+            "[approvals.smtp-add]\nttl = 30\n",
+            "approvals.smtp-add.ttl: 30 is too short; expected a duration of at least",
+        ),
         ('[approvals.trust]\napprovers = ["#secops"]\n', "approvals.trust.approvers[0]: '#secops' is not a Slack"),
         ("[approvals.untrust]\nmin_approvals = -1\n", "approvals.untrust.min_approvals: -1 is out of range"),
         ("[approvals]\nrelay-set = true\n", "approvals.relay-set: expected a table, got a boolean"),
@@ -586,7 +589,7 @@ def test_trace_settings_are_read(tmp_path: Path) -> None:
     ("table", "fragment"),
     [
         ('ttl = "30s"', "trace.ttl: '30s' is too short; expected a duration of at least 1m"),
-        ("ttl = 3600", "trace.ttl: expected a string, got an integer"),
+        ("ttl = [3600]", "trace.ttl: expected a duration, got an array"),
         ('timeout = "0s"', "trace.timeout: '0s' is too short; expected a duration of more than 0s"),
         ('timeout = "5"', "trace.timeout: '5' is not a duration"),
         (
@@ -697,6 +700,31 @@ def test_parse_duration(text: str, seconds: float) -> None:
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="expected a number with a unit"):
         parse_duration(text)
+
+
+def test_every_duration_in_the_file_takes_a_number_of_seconds_or_a_duration(tmp_path: Path) -> None:
+    numbers = DEMO_SYSTEM + "login_timeout = 15\nquery_timeout = 1.5\n[checks.smtp-relay]\nprobe_timeout = 7\n"
+    texts = DEMO_SYSTEM + 'login_timeout = "15s"\nquery_timeout = "1.5s"\n[checks.smtp-relay]\nprobe_timeout = "7s"\n'
+    for text in (numbers, texts):
+        config = load_config(write(tmp_path, with_system(text, top="[trace]\ntimeout = 3\n")), env={})
+        system = config.systems[0]
+        assert (system.login_timeout, system.query_timeout, config.trace.timeout) == (15.0, 1.5, 3.0)
+        assert config.check_for(system, "smtp-relay").options["probe_timeout"] == 7.0
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('probe_timeout = "soon"', "checks.smtp-relay.probe_timeout: 'soon' is not a duration"),
+        ("probe_timeout = -1", "checks.smtp-relay.probe_timeout: -1 is not a duration"),
+        ('probe_timeout = "0s"', "checks.smtp-relay.probe_timeout: '0s' is too short"),
+        ('probe_timeout = "10m"', "checks.smtp-relay.probe_timeout: 600.0 is not a timeout"),
+        ("probe_timeout = true", "checks.smtp-relay.probe_timeout: expected a duration, got a boolean"),
+    ],
+)
+def test_a_wrong_check_duration_is_named_once(tmp_path: Path, line: str, expected: str) -> None:
+    problem = single_problem(tmp_path, with_system(DEMO_SYSTEM + f"[checks.smtp-relay]\n{line}\n"))
+    assert expected in problem
 
 
 # --- secrets --------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from bot.slack.delivery import DeliveryWorker, SystemClock, worker_client
 from storage import Storage, open_database, outbox
 from storage.outbox import SentMessage
 from tests.slack_server import SlackTestServer
+from tests.thread_states import blocked_in, wait_until
 
 T0 = 1_750_000_000.0
 
@@ -512,7 +513,8 @@ def test_the_thread_delivers_promptly_after_wake_and_stops_quickly(storage: Stor
     worker.start()
     try:
         assert worker.running
-        time.sleep(0.05)  # let it settle into its idle wait
+        idle = blocked_in([worker._thread], "wait", "threading")  # type: ignore[list-item]
+        wait_until(lambda: idle() == 1)  # settled into its idle wait, which wake() must cut short
         started = time.monotonic()
         post(storage, "C1", "now please", now=time.time())
         worker.wake()
@@ -544,9 +546,7 @@ def test_enqueueing_from_several_threads_while_the_worker_runs(storage: Storage,
         for thread in producers:
             thread.join()
         slack.wait_for("chat.postMessage", count=40, timeout=10)
-        deadline = time.monotonic() + 5
-        while outbox.pending_count(storage) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: not outbox.pending_count(storage))  # the last rows are marked sent after their calls
     finally:
         worker.stop()
     for n in range(1, 5):

@@ -152,7 +152,8 @@ def test_retention_defaults_to_30_days(tmp_path: Path) -> None:
     [
         ('"10m"', "storage.retention: '10m' is too short; expected a duration of at least 1h"),
         ('"a month"', "storage.retention: 'a month' is not a duration; expected a number with a unit"),
-        ("30", "storage.retention: expected a string, got an integer (accepted: a duration like"),
+        ("30", "storage.retention: 30 is too short; expected a duration of at least 1h"),
+        ("true", "storage.retention: expected a duration, got a boolean (accepted: a duration like"),
     ],
 )
 def test_a_wrong_retention_is_refused_with_what_is_accepted(tmp_path: Path, value: str, problem: str) -> None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from urllib.parse import parse_qs
 
 import pytest
@@ -25,6 +24,7 @@ from tests.slack_server import (
     SlackTestServer,
     slack_server_fixture,  # noqa: F401 - registers the ``slack_server`` fixture
 )
+from tests.thread_states import wait_until
 
 
 def close_socket_client(client: SocketModeClient) -> None:
@@ -55,14 +55,6 @@ def socket_client(slack_server: SlackTestServer) -> Iterator[SocketModeClient]:
         yield client
     finally:
         close_socket_client(client)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -114,10 +106,8 @@ def test_socket_mode_reconnects_after_disconnect_message(
 
     assert slack_server.socket.wait_for_ack(envelope_id)["payload"] == {"text": "running after refresh"}
     assert len(slack_server.calls_to("apps.connections.open")) == 2
-    deadline = time.monotonic() + 3
-    while slack_server.socket.open_connections > 1 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert slack_server.socket.open_connections == 1, "the client closes the old connection"
+    wait_until(lambda: slack_server.socket.open_connections <= 1, timeout=30)  # the client closes the old connection
+    assert slack_server.socket.open_connections == 1
 
 
 def test_socket_mode_reconnects_after_slack_drops_the_socket(

@@ -13,6 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from bot.checks.smtp_relay.probe import ProbeResult, ProbeSettingError, probe_relay
+from tests.thread_states import wait_until
 
 SENDER = "relay-probe@example.org"
 OUTSIDE = "relay-probe@example.com"
@@ -94,10 +95,8 @@ def smtp_server(handler: RecordingHandler) -> Iterator[int]:
 
 
 def wait_for(handler: RecordingHandler, command: str) -> None:
-    """The server handles QUIT after the client has already moved on; give it a moment."""
-    deadline = time.monotonic() + 5
-    while command not in handler.commands and time.monotonic() < deadline:
-        time.sleep(0.01)
+    """The server handles QUIT after the client has already moved on."""
+    wait_until(lambda: command in handler.commands)
 
 
 def probe(port: int, **kwargs: Any) -> ProbeResult:

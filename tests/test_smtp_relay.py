@@ -385,14 +385,3 @@ def test_findings_have_stable_fingerprints():
     second = evaluate("prod", RUNNING, lists(("ACCEPT", "0.0.0.0", "0.0.0.0")))
     assert [f.fingerprint for f in first] == [f.fingerprint for f in second]
     assert smtp_relay.CHECK_ID == "smtp-relay"
-
-
-def test_the_documented_toml_example_is_a_valid_configuration():
-    import tomllib
-
-    text = (Path(__file__).resolve().parents[1] / "bot" / "checks" / "smtp_relay" / "runbook.md").read_text()
-    example = re.search(r"```toml\n(.*?)```", text, re.S)
-    assert example is not None
-    table = tomllib.loads(example.group(1))["checks"]["smtp-relay"]
-    configured = SmtpRelaySettings(**table)
-    assert configured.attested_policy == "*LIST" and configured.probe is False

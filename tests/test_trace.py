@@ -12,7 +12,6 @@ import ipaddress
 import json
 import socket
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import Message
@@ -46,6 +45,7 @@ from bot.trace import (
     special_purpose,
 )
 from storage import Storage, open_database, rdap_cache
+from tests.thread_states import blocked_in, wait_until
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rdap"
 T0 = 1_750_000_000.0
@@ -178,11 +178,13 @@ def recorded_lookup(recorded: RecordedRdap, *extra: BaseHandler, **options: Any)
     return RdapLookup(handlers=lambda: [ProxyHandler({}), *extra, recorded], **options)
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.005)
+def waiting_for_a_shared_lookup(threads: list[threading.Thread]) -> Callable[[], int]:
+    """How many of `threads` wait on another thread's lookup (blocked in Future.result)."""
+    return blocked_in(threads, "result", "futures")
+
+
+def wait_for(condition: Callable[[], object], seconds: float = 30.0) -> None:
+    wait_until(condition, seconds)
 
 
 @pytest.fixture(autouse=True)
@@ -900,7 +902,8 @@ def test_concurrent_traces_of_one_address_share_one_lookup(storage: Storage, rec
     spellings = ["74.125.225.229", "::ffff:74.125.225.229", "[74.125.225.229]", " 74.125.225.229 ", "::ffff:4a7d:e1e5"]
     results, errors, threads = run_threads(10, lambda i: tracer.trace(spellings[i % len(spellings)]))
     wait_for(lambda: lookup.calls)
-    time.sleep(0.1)  # let the others reach the pending lookup
+    waiting = waiting_for_a_shared_lookup(threads)
+    wait_for(lambda: waiting() == 9, seconds=30)  # the other nine wait on the one lookup
     gate.set()
     for thread in threads:
         thread.join(10)
@@ -921,7 +924,8 @@ def test_concurrent_traces_share_a_failure_too(storage: Storage) -> None:
     tracer = Tracer(storage, lookup=lookup)
     results, errors, threads = run_threads(6, lambda i: tracer.trace("74.125.225.229"))
     wait_for(lambda: lookup.calls)
-    time.sleep(0.1)
+    waiting = waiting_for_a_shared_lookup(threads)
+    wait_for(lambda: waiting() == 5, seconds=30)  # a thread arriving after the failure would look up again
     gate.set()
     for thread in threads:
         thread.join(10)
@@ -952,7 +956,8 @@ def test_lookups_never_exceed_max_concurrent(storage: Storage, max_concurrent: i
     addresses = [f"8.8.{i}.8" for i in range(8)]
     results, errors, threads = run_threads(len(addresses), lambda i: tracer.trace(addresses[i]))
     wait_for(lambda: state["active"] == max_concurrent)
-    time.sleep(0.2)
+    waiting_for_a_slot = blocked_in(threads, "acquire", "threading")
+    wait_for(lambda: waiting_for_a_slot() == len(addresses) - max_concurrent, seconds=30)
     assert state["active"] == max_concurrent  # the others wait for a slot
     release.set()
     for thread in threads:

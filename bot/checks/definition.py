@@ -149,6 +149,14 @@ class CheckDefinition:
             return ()
         return tuple(f.name for f in dataclasses.fields(settings_type))
 
+    @property
+    def duration_option_names(self) -> tuple[str, ...]:
+        """The options that are durations (declared with DURATION_OPTION): the configuration reads them as one."""
+        settings_type = self.settings_type
+        if settings_type is None or not dataclasses.is_dataclass(settings_type):
+            return ()
+        return tuple(f.name for f in dataclasses.fields(settings_type) if f.metadata.get("duration"))
+
     def build_settings(self, options: Mapping[str, Any]) -> Any:
         """The check's settings from its options; ValueError/TypeError name what is wrong."""
         if self.settings_type is None:
@@ -157,6 +165,8 @@ class CheckDefinition:
             return None
         return self.settings_type(**options)
 
+
+DURATION_OPTION: Mapping[str, bool] = {"duration": True}  # field(metadata=…): the option is a duration in seconds
 
 _SYSTEM_KEYWORD = re.compile(r"(?:^|;)\s*SYSTEM\s*=\s*([^;]+)", re.IGNORECASE)
 

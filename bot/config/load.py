@@ -45,9 +45,13 @@ def resolve_config_path(explicit: str | Path | None, env: Mapping[str, str] = os
 def load_config(path: str | Path | None = None, env: Mapping[str, str] = os.environ) -> Config:
     """Read and validate the configuration file; raise ConfigError listing every problem."""
     config_path = resolve_config_path(path, env)
-    data = _read_toml(config_path)
-    problems = Problems(str(config_path))
-    config = _build_config(config_path, data, problems)
+    return config_from_data(config_path, _read_toml(config_path))
+
+
+def config_from_data(path: Path, data: Mapping[str, Any]) -> Config:
+    """Validate TOML already read (`path` names it in the problems); raise ConfigError listing every problem."""
+    problems = Problems(str(path))
+    config = _build_config(path, data, problems)
     if problems.lines:
         raise ConfigError(problems.lines)
     return config

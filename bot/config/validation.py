@@ -29,6 +29,22 @@ def parse_duration(text: str) -> float:
     return sum(float(amount) * UNIT_SECONDS[unit] for unit, amount in match.groupdict().items() if amount)
 
 
+CONFIG_DURATION_FORM = "a duration like '30s', '5m' or '1h30m', or a number of seconds"
+
+
+def config_duration(value: object) -> float:
+    """Seconds in a configuration duration: a string parse_duration reads, or a number (int or float) of seconds.
+
+    The one reading of durations in the configuration file; TypeError for any other TOML type."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"{value!r} is not a duration; expected {CONFIG_DURATION_FORM}, not negative")
+        return float(value)
+    if isinstance(value, str):
+        return parse_duration(value)
+    raise TypeError(wrong_type_text(value, "a duration", CONFIG_DURATION_FORM))
+
+
 class Problems:
     """The problems found in one file, each line naming the file, the key path and what is wrong."""
 
@@ -131,17 +147,17 @@ class Section:
 
     def optional_duration(self, name: str, minimum: float, exclusive: bool = False) -> float | None:
         """Seconds if the key is present and valid; None when it is absent (or wrong, with a problem)."""
-        text = self.typed(name, str, "a string", "a duration like '30s', '5m' or '1h30m'")
-        if text is None:
+        if name not in self.data:
             return None
+        value = self.data[name]
         try:
-            seconds = parse_duration(text)
-        except ValueError as exc:
+            seconds = config_duration(value)
+        except (TypeError, ValueError) as exc:
             self.problem(name, str(exc))
             return None
         if seconds < minimum or (exclusive and seconds == minimum):
             bound = "more than" if exclusive else "at least"
-            self.problem(name, f"{text!r} is too short; expected a duration of {bound} {seconds_text(minimum)}")
+            self.problem(name, f"{value!r} is too short; expected a duration of {bound} {seconds_text(minimum)}")
             return None
         return seconds
 

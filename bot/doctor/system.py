@@ -229,7 +229,8 @@ def _reach_fix(system: SystemSettings, error: IbmiError) -> str:
         )
     return (
         f"check SYSTEM= (or the DSN) in the connection string, the network path to the host servers "
-        f"(ports 449 and 8471, or 9471 with SSL=1){variables}; and, if the driver reports it, that "
+        f"(the server mapper 449, and 8471 and 8476, or 9471 and 9476 with SSL=1){variables}; and, if the driver "
+        "reports it, that "
         f"{IBM_I_ODBC_DRIVER} is installed"
     )
 

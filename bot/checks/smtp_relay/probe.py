@@ -146,7 +146,9 @@ def validate_port(argument: str, value: object) -> int:
 
 def validate_timeout(argument: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_TIMEOUT:
-        raise ProbeSettingError(argument, f"{value!r} is not a timeout; expected seconds, more than 0, at most 300")
+        raise ProbeSettingError(
+            argument, f"{value!r} is not a timeout; expected a duration like '10s' or seconds, more than 0, at most 300"
+        )
     return float(value)
 
 

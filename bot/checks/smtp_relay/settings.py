@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bot.checks.definition import DURATION_OPTION
 from bot.checks.smtp_relay.probe import (
     ProbeSettingError,
     validate_address,
@@ -44,7 +45,7 @@ class SmtpRelaySettings:
     probe: bool = False
     probe_host: str | None = None
     probe_port: int = 25
-    probe_timeout: float = 10.0
+    probe_timeout: float = field(default=10.0, metadata=DURATION_OPTION)  # seconds, as the configuration reads it
     probe_sender: str = "relay-probe@example.org"
     probe_recipient: str = "relay-probe@example.com"
     probe_helo: str | None = None

@@ -70,6 +70,11 @@ def _read_check_table(section: Section, check_id: str) -> CheckOverride:
     enabled = section.boolean("enabled")
     interval = section.duration("interval", 0.0, MIN_CHECK_INTERVAL) if section.has("interval") else 0.0
     options = {key: value for key, value in section.data.items() if key not in ("enabled", "interval")}
+    for key in registry.check(check_id).duration_option_names:
+        if key in options:
+            options[key] = section.optional_duration(key, 0.0, exclusive=True)
+            if options[key] is None:
+                del options[key]  # wrong: the problem is recorded, and the check is not asked again
     _validate_options(section, check_id, options)
     return CheckOverride(enabled=enabled, interval=interval or None, options=options)
 
