@@ -42,10 +42,15 @@ def resolve_config_path(explicit: str | Path | None, env: Mapping[str, str] = os
     return Path(DEFAULT_CONFIG_PATH)
 
 
-def load_config(path: str | Path | None = None, env: Mapping[str, str] = os.environ) -> Config:
-    """Read and validate the configuration file; raise ConfigError listing every problem."""
+def load_config(
+    path: str | Path | None = None, env: Mapping[str, str] = os.environ, roles: Mapping[str, list[str]] | None = None
+) -> Config:
+    """Read and validate the configuration file; raise ConfigError listing every problem. `roles` replaces lists of
+    [roles] (the demo's WARDEN_DEMO_OPERATORS and WARDEN_DEMO_APPROVERS)."""
     config_path = resolve_config_path(path, env)
     data = _read_toml(config_path)
+    if roles:
+        data = {**data, "roles": {**data.get("roles", {}), **roles}}
     problems = Problems(str(config_path))
     config = _build_config(config_path, data, problems)
     if problems.lines:
