@@ -194,9 +194,10 @@ def _damage_fix(error: sqlite3.DatabaseError) -> str:
 
 def _config_named(explicit: str | None) -> bool:
     """Whether a configuration was named (--config, WARDEN_CONFIG) or sits in the working directory."""
-    return bool((explicit or "").strip() or os.environ.get(CONFIG_ENV_VAR, "").strip()) or Path(
-        DEFAULT_CONFIG_PATH
-    ).exists()
+    return (
+        bool((explicit or "").strip() or os.environ.get(CONFIG_ENV_VAR, "").strip())
+        or Path(DEFAULT_CONFIG_PATH).exists()
+    )
 
 
 def _doctor(config_path: str | None, secrets: Secrets, http_port: int | None, debug: bool) -> int:

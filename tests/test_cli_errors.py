@@ -4,7 +4,6 @@ without a configuration."""
 
 from __future__ import annotations
 
-import logging
 import socket
 import sqlite3
 from pathlib import Path
@@ -14,7 +13,9 @@ import pytest
 import bot.cli
 from bot.cli import main
 from tests.slack_server import SlackTestServer
-from tests.test_cli import CLEAN_ENV, warden, write_config
+from tests.test_cli import CLEAN_ENV, cli_logging, warden, write_config
+
+__all__ = ["cli_logging"]  # a fixture
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -70,15 +71,6 @@ def test_a_damaged_database_is_a_storage_error_not_findings(tmp_path: Path) -> N
         "ibmi-warden: storage error: warden-demo.db: database disk image is malformed; the database is damaged: "
         "stop the bot, then restore a backup (or save what can be read with sqlite3's .recover)"
     ]
-
-
-@pytest.fixture
-def cli_logging():
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def test_an_unexpected_error_is_one_line_and_exit_2_with_the_traceback_at_debug(
