@@ -4,7 +4,6 @@ Read-only: nothing is created or migrated."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 from bot import __version__
@@ -15,11 +14,11 @@ from storage.database import NewerDatabaseError, StorageError, check_openable
 NAME = "storage"
 
 
-def _writable(path: Path) -> bool:
+def _writable(path: Path) -> bool:  # by this user; the bot may run as another
     return os.access(path, os.W_OK)
 
 
-def check_storage(config: Config, report: Report, writable: Callable[[Path], bool] = _writable) -> None:
+def check_storage(config: Config, report: Report) -> None:
     path = config.storage.path
     folder = path.parent
     if path.is_dir():
@@ -35,7 +34,7 @@ def check_storage(config: Config, report: Report, writable: Callable[[Path], boo
         )
         return
     if not path.exists():
-        if writable(folder):
+        if _writable(folder):
             report.add(OK, NAME, f"no database at {path} yet: the bot creates it when it starts")
         else:
             report.add(
@@ -58,7 +57,7 @@ def check_storage(config: Config, report: Report, writable: Callable[[Path], boo
             fix="point [storage] path at the bot's own database, or at a new file in an existing folder",
         )
         return
-    read_only = [str(target) for target in (path, folder) if not writable(target)]
+    read_only = [str(target) for target in (path, folder) if not _writable(target)]
     if read_only:
         report.add(
             FAIL,
