@@ -3,7 +3,6 @@ created or changed) and the second Slack secret of the chosen mode; and it warns
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from tests.slack_server import SlackTestServer
 from tests.test_cli import CLEAN_ENV, write_config
 from tests.test_doctor import doctor
 from tests.test_storage import snapshot
+from tests.test_storage_open import foreign_database, newer_database
 
 
 @pytest.fixture(autouse=True)
@@ -55,11 +55,7 @@ def test_a_file_that_is_not_sqlite_is_not_ready(tmp_path):
 
 
 def test_another_programs_database_is_not_ready_and_stays_untouched(tmp_path):
-    path = tmp_path / "invoices.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
-    conn.commit()
-    conn.close()
+    path = foreign_database(tmp_path / "invoices.db")
     before = snapshot(path)
     status, out = doctor(with_storage(tmp_path, "invoices.db"))
     assert status == 1
@@ -70,12 +66,7 @@ def test_another_programs_database_is_not_ready_and_stays_untouched(tmp_path):
 
 
 def test_a_database_written_by_a_newer_version_is_not_ready(tmp_path):
-    path = tmp_path / "warden.db"
-    open_database(path, "99.0.0").close()
-    conn = sqlite3.connect(path)
-    conn.execute("UPDATE schema_version SET version = version + 1")
-    conn.commit()
-    conn.close()
+    newer_database(tmp_path / "warden.db", "99.0.0")
     status, out = doctor(with_storage(tmp_path, "warden.db"))
     assert status == 1
     assert storage_line(out).startswith("FAIL    storage (warden.db was written by ibmi-warden 99.0.0")

@@ -41,6 +41,16 @@ def foreign_database(path: Path) -> Path:
     return path
 
 
+def newer_database(path: Path, written_by: str) -> Path:
+    """A database as `written_by`, a newer ibmi-warden with one more migration, leaves it."""
+    open_database(path, written_by).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE schema_version SET version = version + 1")
+    conn.commit()
+    conn.close()
+    return path
+
+
 def test_another_programs_sqlite_file_is_refused_untouched(tmp_path: Path) -> None:
     path = foreign_database(tmp_path / "invoices.db")
     before = snapshot(path)
@@ -60,12 +70,7 @@ def test_check_openable_refuses_what_open_database_refuses_and_changes_nothing(t
     foreign = foreign_database(tmp_path / "invoices.db")
     text = tmp_path / "notes.txt"
     text.write_text("not a database, not ours\n" * 200)
-    newer = tmp_path / "newer.db"
-    open_database(newer, "9.9.9").close()
-    conn = sqlite3.connect(newer)
-    conn.execute("UPDATE schema_version SET version = version + 1")
-    conn.commit()
-    conn.close()
+    newer = newer_database(tmp_path / "newer.db", "9.9.9")
     befores = {path: snapshot(path) for path in (foreign, text, newer)}
     with pytest.raises(ForeignDatabaseError):
         check_openable(foreign, bot.__version__)
