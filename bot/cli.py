@@ -8,16 +8,23 @@ import logging
 import os
 import sqlite3
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.checks import registry
 from bot.cli_text import format_audit, format_findings, owner_text
 from bot.config import Config, ConfigError, Secrets, find_example_config, load_config, system_credentials
+from bot.config.demo_roles import demo_roles, placeholder_members
+from bot.config.load import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH
+from bot.config.readers.runtime import host_problem
+from bot.listen import ListenError
 from bot.logging_setup import configure_logging
 from storage import Storage, StorageError, audit, audit_anchors, open_database
 from storage.audit_verify import verify
+from storage.database import MissingFolderError, make_folder
 from storage.private_files import open_private_text
 
 if TYPE_CHECKING:
@@ -28,6 +35,10 @@ log = logging.getLogger("ibmi-warden")
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 PRIVATE_UMASK = 0o077
 HOST_HELP = "address to listen on with --http (default: [http] host, else 127.0.0.1; 0.0.0.0 for every address)"
+HTTP_HELP = "serve Slack's HTTP requests on PORT (1 to 65535) instead of Socket Mode"
+CREATE_STORAGE_HELP = "create the folder of [storage] path when it does not exist (refused otherwise: a mistyped path)"
+DEBUG_HELP = "log everything, and print the traceback of an unexpected error"
+UNEXPECTED_FIX = "run the command again with --debug to see where, and report it"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,16 +48,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_config(sub: argparse.ArgumentParser, help_text: str) -> None:
         sub.add_argument("--config", metavar="FILE", help=help_text)
+        sub.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+
+    def with_http(sub: argparse.ArgumentParser, help_text: str = HTTP_HELP) -> None:
+        sub.add_argument("--http", type=_port, metavar="PORT", help=help_text)
+        sub.add_argument("--host", type=_host, help=HOST_HELP)
 
     run = commands.add_parser("run", help="run the bot: Socket Mode, or HTTP with --http PORT")
     with_config(run, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
-    run.add_argument("--http", type=int, metavar="PORT", help="serve Slack's HTTP requests on PORT instead")
-    run.add_argument("--host", help=HOST_HELP)
+    with_http(run)
+    run.add_argument("--create-storage", action="store_true", help=CREATE_STORAGE_HELP)
 
     demo = commands.add_parser("demo", help="the embedded demo IBM i: one check cycle, or the bot with Slack tokens")
     with_config(demo, "configuration file (default: the bundled warden.example.toml)")
-    demo.add_argument("--http", type=int, metavar="PORT", help="with Slack tokens: serve HTTP on PORT")
-    demo.add_argument("--host", help=HOST_HELP)
+    with_http(demo, "with Slack tokens: serve HTTP on PORT (1 to 65535)")
 
     check = commands.add_parser(
         "check",
@@ -57,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(check, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
     check.add_argument("--system", metavar="NAME", help="only this system")
     check.add_argument("--json", action="store_true", help='print {"findings": [...]} as JSON')
+    check.add_argument("--create-storage", action="store_true", help=CREATE_STORAGE_HELP)
 
     audit_log = commands.add_parser("audit", help="show, verify or export the tamper-evident audit log")
     with_config(audit_log, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
@@ -90,13 +106,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     trace = commands.add_parser("trace", help="who owns an address (RDAP; cached; special ranges answered locally)")
-    with_config(trace, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
+    with_config(
+        trace,
+        "configuration file (default: $WARDEN_CONFIG, then warden.toml; without any, the [trace] defaults and "
+        "a cache that lasts this one run)",
+    )
     trace.add_argument("address", help="an IPv4 or IPv6 address")
 
     doctor = commands.add_parser(
         "doctor", help="check the configuration, IBM i authorities and Slack; print a fix for each failure"
     )
     with_config(doctor, "configuration file (default: $WARDEN_CONFIG, then warden.toml)")
+    doctor.add_argument(
+        "--http",
+        type=_port,
+        metavar="PORT",
+        help="check for HTTP mode on PORT (SLACK_SIGNING_SECRET) instead of Socket Mode (SLACK_APP_TOKEN)",
+    )
     return parser
 
 
@@ -111,11 +137,39 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     secrets = Secrets.from_env()
+    configure_logging("DEBUG" if args.debug else "WARNING", secrets.values())
     try:
-        if args.command == "doctor":  # loads the configuration itself: a broken one is its first finding
-            return _doctor(args.config, secrets)
-        config = _load(args)
-        configure_logging(_log_level(args, config, secrets), secrets.values() + _system_secret_values(config))
+        return _command(args, secrets)
+    except ConfigError as error:
+        print(f"ibmi-warden: configuration error:\n{error}", file=sys.stderr)
+    except MissingFolderError as error:
+        print(
+            f"ibmi-warden: storage error: {error}; correct [storage] path, create the folder, "
+            "or pass --create-storage to have it created",
+            file=sys.stderr,
+        )
+    except StorageError as error:
+        print(f"ibmi-warden: storage error: {error}", file=sys.stderr)
+    except ListenError as error:
+        print(f"ibmi-warden: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    except Exception as error:  # one line and exit 2, never the 1 that `check` and `audit --verify` mean findings by
+        log.debug("unexpected error", exc_info=True)
+        print(f"ibmi-warden: unexpected error: {type(error).__name__}: {error}; {UNEXPECTED_FIX}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _command(args: argparse.Namespace, secrets: Secrets) -> int:
+    if args.command == "doctor":  # loads the configuration itself: a broken one is its first finding
+        return _doctor(args.config, secrets, args.http, args.debug)
+    if args.command == "trace" and not _config_named(args.config):
+        return _trace(None, args.address)
+    config = _load(args)
+    configure_logging(_log_level(args, config, secrets), secrets.values() + _system_secret_values(config))
+    if getattr(args, "create_storage", False) or args.command == "demo":  # the demo makes its own
+        make_folder(config.storage.path)
+    try:
         if args.command == "trace":
             return _trace(config, args.address)
         if args.command == "check":
@@ -125,32 +179,45 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "audit":
             return _audit(config, args, secrets)
         return _run(config, secrets, args.http, args.host or config.http.host)
-    except ConfigError as error:
-        print(f"ibmi-warden: configuration error:\n{error}", file=sys.stderr)
-        return EXIT_ERROR
-    except StorageError as error:
-        print(f"ibmi-warden: storage error: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        return EXIT_ERROR
+    except sqlite3.DatabaseError as error:
+        raise StorageError(f"{config.storage.path}: {error}{_damage_fix(error)}") from error
 
 
-def _doctor(config_path: str | None, secrets: Secrets) -> int:
+def _damage_fix(error: sqlite3.DatabaseError) -> str:
+    if "malformed" in str(error) or "not a database" in str(error):
+        return (
+            "; the database is damaged: stop the bot, then restore a backup "
+            "(or save what can be read with sqlite3's .recover)"
+        )
+    return ""
+
+
+def _config_named(explicit: str | None) -> bool:
+    """Whether a configuration was named (--config, WARDEN_CONFIG) or sits in the working directory."""
+    return (
+        bool((explicit or "").strip() or os.environ.get(CONFIG_ENV_VAR, "").strip())
+        or Path(DEFAULT_CONFIG_PATH).exists()
+    )
+
+
+def _doctor(config_path: str | None, secrets: Secrets, http_port: int | None, debug: bool) -> int:
     """0 when everything the configuration needs holds, 1 when an item failed, 2 when it cannot be loaded."""
     from bot.doctor import run_doctor
 
-    configure_logging("WARNING", secrets.values())
-    return run_doctor(config_path, secrets)
+    configure_logging("DEBUG" if debug else "WARNING", secrets.values())
+    return run_doctor(config_path, secrets, http_port=http_port)
 
 
 def _load(args: argparse.Namespace) -> Config:
-    if args.command == "demo" and not args.config:
-        return load_config(find_example_config())
+    if args.command == "demo":  # WARDEN_DEMO_OPERATORS and WARDEN_DEMO_APPROVERS stand in for [roles]
+        return load_config(args.config or find_example_config(), roles=demo_roles(os.environ))
     return load_config(args.config)
 
 
 def _log_level(args: argparse.Namespace, config: Config, secrets: Secrets) -> str:
     """A one-off cycle prints its findings; progress lines would only interleave with them."""
+    if args.debug:
+        return "DEBUG"
     runs_bot = args.command == "run" or (args.command == "demo" and _joins_slack(secrets, args.http))
     return config.log_level if runs_bot or config.log_level == "DEBUG" else "WARNING"
 
@@ -220,6 +287,14 @@ def _demo(config: Config, secrets: Secrets, args: argparse.Namespace) -> int:
         print('ibmi-warden: the configuration has no system with connection = "demo"', file=sys.stderr)
         return EXIT_ERROR
     if _joins_slack(secrets, args.http):
+        placeholders = placeholder_members(config)
+        if placeholders:
+            print(
+                f"ibmi-warden: the roles name only the example's placeholders ({', '.join(placeholders)}), so nobody "
+                "can request or approve a change; to try that, set WARDEN_DEMO_OPERATORS and WARDEN_DEMO_APPROVERS "
+                "to Slack member ids (profile → ⋮ → Copy member ID), a second person as approver",
+                file=sys.stderr,
+            )
         return _run(config, secrets, args.http, args.host or config.http.host)
     folders = ", ".join(str(s.demo.path) for s in config.systems if s.demo)
     print(f"ibmi-warden {__version__} — one check cycle on the embedded demo IBM i ({folders})\n")
@@ -253,6 +328,23 @@ def _run(config: Config, secrets: Secrets, http_port: int | None, host: str) -> 
         print(f"ibmi-warden: {refused}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, not {text!r}")
+    return value
+
+
+def _host(text: str) -> str:
+    problem = host_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text
 
 
 def _positive_int(text: str) -> int:
@@ -325,7 +417,10 @@ def _verify_audit(storage: Storage, key: bytes | None, head: tuple[int, str] | N
     return EXIT_OK
 
 
-def _trace(config: Config, address: str) -> int:
+def _trace(config: Config | None, address: str) -> int:
+    """The owner of `address`, cached in the configuration's database; without a configuration, with the [trace]
+    defaults and a cache in a temporary folder, gone when the command ends."""
+    from bot.config.model import TraceSettings
     from bot.net import AddressProblem, parse_typed_address
     from bot.trace import TraceError, Tracer, describe_owner
 
@@ -334,22 +429,24 @@ def _trace(config: Config, address: str) -> int:
     except AddressProblem as problem:
         print(f"ibmi-warden: cannot trace: {problem}", file=sys.stderr)
         return EXIT_ERROR
-    storage = open_database(config.storage.path, __version__)
-    try:
-        tracer = Tracer(
-            storage,
-            ttl=config.trace.ttl,
-            timeout=config.trace.timeout,
-            asn_methods=config.trace.asn_methods,
-            max_concurrent=config.trace.max_concurrent,
-        )
-        print(owner_text(describe_owner(tracer.trace(str(typed)))))
-        return EXIT_OK
-    except TraceError as error:
-        print(f"ibmi-warden: cannot trace {typed}: {error.message}", file=sys.stderr)
-        return EXIT_ERROR
-    finally:
-        storage.close()
+    settings = config.trace if config else TraceSettings()
+    with tempfile.TemporaryDirectory(prefix="ibmi-warden-trace-") as folder:
+        storage = open_database(config.storage.path if config else Path(folder) / "rdap-cache.db", __version__)
+        try:
+            tracer = Tracer(
+                storage,
+                ttl=settings.ttl,
+                timeout=settings.timeout,
+                asn_methods=settings.asn_methods,
+                max_concurrent=settings.max_concurrent,
+            )
+            print(owner_text(describe_owner(tracer.trace(str(typed)))))
+            return EXIT_OK
+        except TraceError as error:
+            print(f"ibmi-warden: cannot trace {typed}: {error.message}", file=sys.stderr)
+            return EXIT_ERROR
+        finally:
+            storage.close()
 
 
 def _missing_secrets(secrets: Secrets, http_port: int | None) -> list[str]:

@@ -19,6 +19,7 @@ from bot.audit_anchor import ANCHOR_INTERVAL_MINUTES, post_scheduled_anchor
 from bot.check_schedule import CheckSchedule
 from bot.config import HttpSettings
 from bot.http_limits import WSGIApp, limit_request_bodies, waitress_options
+from bot.listen import ListenError, listen_problem
 from bot.slack.digest import post_scheduled_digest
 from bot.slack.startup import wait_for_slack
 from bot.wiring import Bot
@@ -107,28 +108,53 @@ def wsgi_application(app: App, max_body_bytes: int = HttpSettings.max_body_bytes
     return limit_request_bodies(application, max_body_bytes)
 
 
+class HttpServer:
+    """Waitress listening on HOST:PORT from construction (so a busy port is known before anything else starts),
+    serving in a background thread from `start`, with the limits of `settings` ([http])."""
+
+    def __init__(
+        self, app: App, host: str, port: int, settings: HttpSettings | None = None, ident: str = "ibmi-warden"
+    ) -> None:
+        from waitress import create_server
+
+        settings = settings or HttpSettings()
+        try:
+            self._server = create_server(
+                wsgi_application(app, settings.max_body_bytes),
+                host=host,
+                port=port,
+                ident=ident,
+                **waitress_options(settings),
+            )
+        except OSError as error:  # socket.gaierror is one too
+            raise ListenError(listen_problem(host, port, error)) from None
+        self.port: int = self._server.effective_port
+        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        from waitress import wasyncore
+
+        if not self._thread.is_alive():
+            wasyncore.close_all(self._server._map)
+            return
+        # Close every socket from inside waitress's own loop thread (closing them from here would
+        # pull file descriptors out from under its select()); the loop ends once none is left.
+        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+        self._thread.join(timeout=5)
+        self._server.task_dispatcher.shutdown()
+
+
 def serve_http(
     app: App, host: str, port: int, settings: HttpSettings | None = None, ident: str = "ibmi-warden"
 ) -> tuple[int, Callable[[], None]]:
-    """Serve the app on waitress in a background thread, with the limits of `settings` ([http]); returns the
-    port it listens on and its stop function."""
-    from waitress import create_server, wasyncore
-
-    settings = settings or HttpSettings()
-    server = create_server(
-        wsgi_application(app, settings.max_body_bytes), host=host, port=port, ident=ident, **waitress_options(settings)
-    )
-    thread = threading.Thread(target=server.run, name="http", daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        # Close every socket from inside waitress's own loop thread (closing them from here would
-        # pull file descriptors out from under its select()); the loop ends once none is left.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-        thread.join(timeout=5)
-        server.task_dispatcher.shutdown()
-
-    return server.effective_port, stop
+    """Serve the app on waitress in a background thread; returns the port it listens on and its stop function.
+    Raises ListenError when it cannot listen there."""
+    server = HttpServer(app, host, port, settings, ident)
+    server.start()
+    return server.port, server.stop
 
 
 class Runner:
@@ -156,8 +182,11 @@ class Runner:
         self.signalled = threading.Event()
         self._stopped = False
         self._stops: list[Callable[[], None]] = []
+        self._http: HttpServer | None = None
 
     def start(self) -> None:
+        if self.http_port is not None:  # a busy port or a wrong host stops the bot before anything starts
+            self._http = HttpServer(self.app, self.http_host, self.http_port, self.bot.config.http)
         self.bot.approvals.recover()  # a request left executing by a crash becomes unknown, never re-run
         if self.deliver:
             self.bot.delivery.start()  # stopped by Bot.close, after the lanes
@@ -175,9 +204,9 @@ class Runner:
             self._start_socket_mode()
 
     def _start_http(self) -> None:
-        settings = self.bot.config.http
-        self.http_port, stop_http = serve_http(self.app, self.http_host, self.http_port or 0, settings)
-        self._stops.append(stop_http)
+        assert self._http is not None
+        self._http.start()
+        self.http_port = self._http.port
         host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
         log.info("listening for Slack on http://%s:%s%s", host, self.http_port, EVENTS_PATH)
 
@@ -191,7 +220,8 @@ class Runner:
         if self._stopped:
             return
         self._stopped = True
-        for stop in reversed(self._stops):
+        stops = [*([self._http.stop] if self._http else []), *reversed(self._stops)]  # the transport first
+        for stop in stops:
             try:
                 stop()
             except Exception:

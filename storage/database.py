@@ -52,6 +52,27 @@ class StorageFailure(StorageError, sqlite3.OperationalError):
         super().__init__(f"the bot's database {path} cannot be written: {problem.reason} ({detail}) — {problem.fix}")
 
 
+class MissingFolderError(StorageError):
+    """The folder the database should be in does not exist: nothing was created (a mistyped path would otherwise
+    start a fresh database, with a new audit chain and every alert posted again)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        super().__init__(f"{path}: the folder {path.parent} does not exist")
+
+
+class ForeignDatabaseError(StorageError):
+    """The file is an SQLite database of something else; it was left untouched."""
+
+    def __init__(self, path: Path, tables: list[str]):
+        self.path = path
+        shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+        super().__init__(
+            f"{path} is an SQLite database of something else (tables {shown}), not the ibmi-warden database; "
+            "point [storage] path at the bot's own database or at a new file"
+        )
+
+
 class NewerDatabaseError(StorageError):
     """The database was written by a newer ibmi-warden; it was left untouched."""
 
@@ -242,23 +263,27 @@ class Storage:
         self.readers.close()
 
 
-def open_database(path: str | Path, app_version: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Storage:
+def open_database(
+    path: str | Path, app_version: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, create_folder: bool = False
+) -> Storage:
     """Open (or create) the database at `path`, in WAL mode, with every migration applied.
 
     `app_version` is the running ibmi-warden's version, recorded as the writer of the schema;
-    `busy_timeout_ms` how long a statement waits for another process's write lock before failing.
+    `busy_timeout_ms` how long a statement waits for another process's write lock before failing;
+    `create_folder` whether a missing folder is created (mode 0700), else refused with MissingFolderError.
     Raises NewerDatabaseError, changing nothing, when a newer ibmi-warden wrote the file,
     and StorageError when the file cannot be opened or is not SQLite.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(f"{path}: cannot create the folder {path.parent} ({exc.strerror})") from None
+    if create_folder:
+        make_folder(path)
+    elif not path.parent.is_dir():
+        raise MissingFolderError(path)
     created = _create_private(path)
     conn = _connect(path, busy_timeout_ms)
     try:
         db = Database(conn)
+        _refuse_foreign(db, path)
         _refuse_newer(db, path, app_version)
         if not created:
             _make_private(path)
@@ -274,6 +299,15 @@ def open_database(path: str | Path, app_version: str, busy_timeout_ms: int = BUS
     return Storage(
         db=db, path=path, lock=WriteLock(conn, health), health=health, readers=ReadPool(path, busy_timeout_ms)
     )
+
+
+def make_folder(path: str | Path) -> None:
+    """Create the folder the database at `path` goes in (and its parents), readable by the bot's user only."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"{path}: cannot create the folder {path.parent} ({exc.strerror})") from None
 
 
 def open_read_only(path: str | Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Storage:
@@ -296,6 +330,19 @@ def open_read_only(path: str | Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> 
         health=health,
         readers=ReadPool(path, busy_timeout_ms),
     )
+
+
+def check_openable(path: str | Path, app_version: str) -> None:
+    """Raise what `open_database` would refuse an existing database for (not SQLite, another program's database,
+    written by a newer ibmi-warden), reading it only: for `ibmi-warden doctor`."""
+    storage = open_read_only(path)
+    try:
+        _refuse_foreign(storage.db, storage.path)
+        _refuse_newer(storage.db, storage.path, app_version)
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"{path}: {exc}") from None
+    finally:
+        storage.close()
 
 
 def _create_private(path: Path) -> bool:
@@ -347,6 +394,16 @@ def _stored_version(db: Database) -> tuple[int, str | None] | None:
     if row is None:
         return None
     return int(row[0] or 0), row[1]
+
+
+def _refuse_foreign(db: Database, path: Path) -> None:
+    """A database with tables but no ibmi-warden migration recorded belongs to another program."""
+    tables = [
+        name
+        for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    ]
+    if tables and not list(migrations.applied(db)):
+        raise ForeignDatabaseError(path, tables)
 
 
 def _refuse_newer(db: Database, path: Path, app_version: str) -> None:

@@ -68,12 +68,14 @@ def cli_flags() -> dict[str, set[str]]:
 
 def documented_cli() -> dict[str, set[str]]:
     """The README's command table: each `ibmi-warden COMMAND …` row with every flag the row names."""
-    rows = table_rows(section(README, "## Commands"), "| Command | What it does |")
+    commands = section(README, "## Commands")
+    rows = table_rows(commands, "| Command | What it does |")
+    every_command = set(FLAG.findall(" ".join(re.findall(r"Every command also takes ([^:.]*)", commands))))
     documented = {}
     for cells in rows:
         usage = backticked(cells[0])[0]
         if usage.startswith("ibmi-warden "):
-            documented[usage.split()[1]] = set(FLAG.findall(" ".join(cells)))
+            documented[usage.split()[1]] = set(FLAG.findall(" ".join(cells))) | every_command
     return documented
 
 

@@ -97,7 +97,8 @@ def test_a_bot_token_without_a_needed_scope_fails_naming_it_and_the_fix(tmp_path
 def test_slack_with_every_scope_passes_and_leaves_the_channels_unknown(tmp_path):
     with SlackTestServer(scopes=",".join(BOT_SCOPES)) as slack:
         status, out = doctor(
-            write_config(tmp_path), Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url)
+            write_config(tmp_path),
+            Secrets(slack_bot_token=slack.bot_token, slack_app_token=slack.app_token, slack_api_url=slack.base_url),
         )
     assert status == 0, out
     assert "  ok      Slack: bot token (accepted: workspace Warden Test" in out
@@ -219,7 +220,8 @@ def test_the_demo_without_iosyscfg_refuses_netstat_and_smtp_changes_as_ibm_i_7_6
 def test_without_the_channel_event_scopes_doctor_warns_that_invites_are_noticed_late(tmp_path):
     with SlackTestServer(scopes="chat:write,commands,usergroups:read") as slack:
         status, out = doctor(
-            write_config(tmp_path), Secrets(slack_bot_token=slack.bot_token, slack_api_url=slack.base_url)
+            write_config(tmp_path),
+            Secrets(slack_bot_token=slack.bot_token, slack_app_token=slack.app_token, slack_api_url=slack.base_url),
         )
     assert status == 0, out
     assert "  WARN    Slack: scopes (missing channels:read, groups:read: messages parked because" in out

@@ -32,7 +32,7 @@ def usual_umask() -> Iterator[None]:
 
 def test_a_new_database_and_its_wal_and_shm_are_0600(tmp_path: Path, usual_umask: None) -> None:
     path = tmp_path / "state" / "warden.db"
-    storage = open_database(path, __version__)
+    storage = open_database(path, __version__, create_folder=True)
     try:
         with storage.transaction() as db:
             db.execute("CREATE TABLE written (x)")

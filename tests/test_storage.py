@@ -48,8 +48,8 @@ def run(system: str, check: str, minutes: int, outcome: str = "ok", findings: in
 # --- opening --------------------------------------------------------------------------------------
 
 
-def test_open_creates_the_folder_and_turns_on_wal(tmp_path: Path) -> None:
-    opened = open_database(tmp_path / "nested" / "folder" / "warden.db", bot.__version__)
+def test_open_creates_the_folder_when_asked_and_turns_on_wal(tmp_path: Path) -> None:
+    opened = open_database(tmp_path / "nested" / "folder" / "warden.db", bot.__version__, create_folder=True)
     try:
         assert isinstance(opened, Storage)
         assert opened.db.journal_mode == "wal"

@@ -42,10 +42,16 @@ def resolve_config_path(explicit: str | Path | None, env: Mapping[str, str] = os
     return Path(DEFAULT_CONFIG_PATH)
 
 
-def load_config(path: str | Path | None = None, env: Mapping[str, str] = os.environ) -> Config:
-    """Read and validate the configuration file; raise ConfigError listing every problem."""
+def load_config(
+    path: str | Path | None = None, env: Mapping[str, str] = os.environ, roles: Mapping[str, list[str]] | None = None
+) -> Config:
+    """Read and validate the configuration file; raise ConfigError listing every problem. `roles` replaces lists of
+    [roles] (the demo's WARDEN_DEMO_OPERATORS and WARDEN_DEMO_APPROVERS)."""
     config_path = resolve_config_path(path, env)
-    return config_from_data(config_path, _read_toml(config_path))
+    data = _read_toml(config_path)
+    if roles:
+        data = {**data, "roles": {**data.get("roles", {}), **roles}}
+    return config_from_data(config_path, data)
 
 
 def config_from_data(path: Path, data: Mapping[str, Any]) -> Config:

@@ -19,10 +19,11 @@ BOT_SCOPES: tuple[str, ...] = ("channels:read", "chat:write", "commands", "group
 JOIN_SCOPES: tuple[str, ...] = ("channels:read", "groups:read")
 
 
-def check_slack(config: Config, secrets: Secrets, report: Report) -> None:
+def check_slack(config: Config, secrets: Secrets, report: Report, http_port: int | None = None) -> None:
     if not secrets.slack_bot_token:
         report.add(SKIPPED, "Slack", "SLACK_BOT_TOKEN not set")
         return
+    check_token_pair(secrets, report, http_port)
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot.slack.client import api_base_url, make_web_client
@@ -93,3 +94,24 @@ def check_slack(config: Config, secrets: Secrets, report: Report) -> None:
         "checked when the bot first posts: reading a channel needs channels:read, which the bot does not ask for",
         fix="invite the bot to each channel: /invite @ibmi-warden",
     )
+
+
+def check_token_pair(secrets: Secrets, report: Report, http_port: int | None) -> None:
+    """The second secret the chosen mode needs beside the bot token: SLACK_APP_TOKEN for Socket Mode (the default),
+    SLACK_SIGNING_SECRET for HTTP (`--http PORT`)."""
+    if http_port is None:
+        name, value = "Slack: Socket Mode", secrets.slack_app_token
+        missing = "SLACK_APP_TOKEN is not set: the bot cannot connect over Socket Mode"
+        fix = (
+            "create an app-level token with the connections:write scope (the app's Basic Information, App-Level "
+            "Tokens) and put it (xapp-…) in SLACK_APP_TOKEN; for HTTP mode instead, set SLACK_SIGNING_SECRET and "
+            "run doctor --http PORT"
+        )
+    else:
+        name, value = f"Slack: HTTP on port {http_port}", secrets.slack_signing_secret
+        missing = "SLACK_SIGNING_SECRET is not set: the bot cannot check that requests come from Slack"
+        fix = "copy the app's Signing Secret (Basic Information, App Credentials) into SLACK_SIGNING_SECRET"
+    if value:
+        report.add(OK, name, "SLACK_APP_TOKEN set" if http_port is None else "SLACK_SIGNING_SECRET set")
+    else:
+        report.add(FAIL, name, missing, fix=fix)

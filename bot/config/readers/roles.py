@@ -16,13 +16,18 @@ ROLE_MEMBER_FORM = "a Slack user id like 'U01ABCDEF' or a user group handle like
 VIEWER_FORM = f"{ROLE_MEMBER_FORM}, or {EVERYONE!r} for everyone in the workspace"
 
 
+def is_role_member(value: str) -> bool:
+    """A Slack user id or a @usergroup handle."""
+    return bool(_USER_ID.fullmatch(value) or _USERGROUP.fullmatch(value))
+
+
 def _read_members(section: Section, name: str, everyone_allowed: bool = False) -> tuple[str, ...]:
     """A list of Slack user ids and @usergroup handles (and "*" where `everyone_allowed`); a problem for each
     other entry."""
     form = VIEWER_FORM if everyone_allowed else ROLE_MEMBER_FORM
     valid = []
     for key, value in section.strings(name, form):
-        if _USER_ID.fullmatch(value) or _USERGROUP.fullmatch(value) or (everyone_allowed and value == EVERYONE):
+        if is_role_member(value) or (everyone_allowed and value == EVERYONE):
             valid.append(value)
         else:
             problem = f"{value!r} is not a Slack user id or user group; expected {form}"

@@ -54,7 +54,7 @@ def read_http(root: Section) -> HttpSettings:
         return HttpSettings()
     defaults = HttpSettings()
     return HttpSettings(
-        host=section.string("host", HOST_FORM, check=_host_problem) or defaults.host,
+        host=section.string("host", HOST_FORM, check=host_problem) or defaults.host,
         max_body_bytes=section.ranged_integer("max_body_bytes", MIN_HTTP_BODY_BYTES, MAX_HTTP_BODY_BYTES)
         or defaults.max_body_bytes,
         channel_timeout=section.duration("channel_timeout", defaults.channel_timeout, 1.0),
@@ -75,12 +75,14 @@ def read_scheduler(root: Section) -> SchedulerSettings:
     )
 
 
-def _host_problem(value: str) -> str | None:
+def host_problem(value: str) -> str | None:
+    """What is wrong with an address to listen on ([http] host, --host); None when it is an IP address or a host
+    name. A name whose last label is all digits is a mistyped address (no top-level domain is numeric)."""
     try:
         ipaddress.ip_address(value)
         return None
     except ValueError:
         pass
-    if _HOST_NAME.fullmatch(value):
+    if _HOST_NAME.fullmatch(value) and not value.rsplit(".", 1)[-1].isdigit():
         return None
     return f"{value!r} is not an address or host name; expected {HOST_FORM}"
