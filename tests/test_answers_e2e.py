@@ -13,9 +13,15 @@ from typing import Any
 
 import pytest
 
+from bot.checks.finding import Finding
+from bot.config import Secrets
 from bot.ibmi.errors import ConnectionFailedError
+from bot.runtime import Runner
+from bot.slack.client import IN_ACK_TIMEOUT
+from bot.wiring import build_app
 from storage import approvals as store
 from tests.slack_server import RecordedCall, SlackTestServer, find_action, interactive_form
+from tests.test_alerts_e2e import ALERTS, FakeClock, cycle, start, top_level
 from tests.test_approvals_e2e import (
     APPROVALS,
     APPROVER,
@@ -256,3 +262,42 @@ def test_the_reject_form_is_opened_once_and_a_refusal_is_said(bot, slack):
     answer = slack.wait_for_response(count=count + 1, timeout=10)[-1].body["text"]
     assert "could not be opened" in answer and len(slack.calls_to("views.open")) == 1
     assert store.get(bot.storage, request_id).state == "pending"
+
+
+def test_a_form_slack_does_not_answer_in_time_is_given_up_within_the_ack(bot, slack):
+    slack.set_latency(IN_ACK_TIMEOUT + 1, "views.open")
+    code, body = command(bot, "smtp add")
+    assert code == 200 and "could not be opened: Slack did not answer" in body["text"]
+    assert len(slack.calls_to("views.open")) <= 1  # the one call, recorded once Slack's stand-in answers it
+
+
+def test_an_end_connection_form_from_an_alert_tells_the_requester_over_socket_mode(tmp_path):
+    clock = FakeClock()
+    with SlackTestServer(scopes="chat:write,commands") as slack:
+        parts = start(slack, tmp_path, clock)
+        secrets = Secrets(
+            slack_bot_token=slack.bot_token, slack_app_token=slack.app_token, slack_api_url=slack.base_url
+        )
+        runner = Runner(
+            build_app(parts, secrets, http=False), parts, slack.app_token, schedule_checks=False, deliver=False
+        )
+        runner.start()
+        try:
+            slack.socket.wait_connected()
+            cycle(parts, clock)
+            alert = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
+            fingerprint = Finding("DEMO", "unknown-connections", "warning", "210.107.73.73", "").fingerprint
+            slack.socket.send_block_action(
+                ALERTS, alert["ts"], "alert_end_connection", user_id=OPERATOR, block_id=f"alert:{fingerprint}"
+            )
+            [opened] = slack.wait_for("views.open", timeout=10)
+            reason = {"reason": {"value": {"type": "plain_text_input", "value": "not our user"}}}
+            slack.socket.send_view_submission(opened.response["view"]["id"], reason, user_id=OPERATOR)
+            [told] = said_to(slack, OPERATOR, 1)
+            [request] = store.pending(parts.storage)
+            assert request.id in told
+            [ephemeral] = slack.calls_to("chat.postEphemeral")
+            assert ephemeral.params["channel"] == ALERTS
+        finally:
+            runner.stop()
+            parts.close()
