@@ -178,7 +178,9 @@ def test_a_reject_in_the_channel_is_confirmed_to_the_rejecter_there(bot, slack):
     assert ephemeral.params["channel"] == APPROVALS
 
 
-def test_the_smtp_form_tells_the_submitter_the_request_id_in_their_channel(bot, slack):
+@pytest.mark.parametrize("bot_in_channel", [True, False])
+def test_the_smtp_form_tells_the_submitter_the_request_id_in_their_channel(bot, slack, bot_in_channel):
+    slack.add_channel(COMMAND_CHANNEL, is_private=True, is_member=bot_in_channel)
     command(bot, "smtp add")
     accept = {"value": {"type": "static_select", "selected_option": {"value": "*ACCEPT"}}}
     values = {
@@ -194,6 +196,7 @@ def test_the_smtp_form_tells_the_submitter_the_request_id_in_their_channel(bot, 
     assert request_id in told
     [ephemeral] = [c for c in slack.calls_to("chat.postEphemeral") if c.params.get("user") == OPERATOR]
     assert ephemeral.params["channel"] == COMMAND_CHANNEL
+    assert ephemeral.ok is bot_in_channel  # where the bot may not post, a direct message says it instead
 
 
 # 3. A system that cannot be reached --------------------------------------------------------------------------
