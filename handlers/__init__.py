@@ -4,7 +4,9 @@
 `slash_command` dispatches `/ibmi` to the sub-commands declared in `commands/`; `actions` (buttons), `views`
 (forms) and `home` (the App Home tab) are the other listeners; `gate` authorises all of them and audits
 every refusal; `membership` retries parked messages when the bot joins a channel; `ports` lists what they
-may call on the bot's services."""
+may call on the bot's services; `actor` answers the person who clicked or submitted wherever they are
+(response_url, an ephemeral message in the form's channel, a direct message from the App Home), and
+`storage_errors` and `ibmi_errors` say what failed when the database or an IBM i refused the work."""
 
 from __future__ import annotations
 

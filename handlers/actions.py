@@ -7,23 +7,27 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.alerting.render import ACTION_END, ACTION_SILENCE, ACTION_TRACE, ACTION_TRUST
 from bot.changes import render
 from bot.lanes import LanesStopped, SystemBusy
+from bot.slack.client import in_ack_client
+from handlers.actor import SLACK_CALL_ERRORS, Actor, channel_of, clicked_in_home, form_not_opened
 from handlers.gate import Attempt, Gate
 from handlers.ports import HandlerServices, WorkPort
 from handlers.storage_errors import STORAGE_ERRORS, storage_failure_text
-from handlers.views import ALERT_REQUEST, reason_modal
+from handlers.views import ALERT_REQUEST, reason_modal, reject_form
 
 log = logging.getLogger(__name__)
 
 SILENCE_SECONDS = 24 * 3600
+
+Job = Callable[[dict[str, Any]], str]  # a button's work: the click's body in, what to tell the person out
 
 
 def _clicked(body: dict[str, Any]) -> tuple[str, str, str]:
@@ -37,58 +41,74 @@ def _system_of_block(block_id: str) -> str | None:
     return parts[1] if len(parts) == 3 and parts[0] == "request" else "?"
 
 
-def _say(respond: Respond, text: str) -> None:
-    respond(response_type="ephemeral", replace_original=False, text=text)
-
-
 def register(app: App, services: HandlerServices, gate: Gate, work: WorkPort) -> None:
-    def later(job: Callable[[dict[str, Any], Respond], None]) -> Callable[..., None]:
-        """Ack at once on the request's thread; the job runs on the work pool with just the body and respond."""
+    def actor_of(body: dict[str, Any], client: WebClient, respond: Respond) -> Actor:
+        return Actor(client, _clicked(body)[0], respond, channel_of(body))
 
-        def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    def answered(button: str, job: Job, body: dict[str, Any], actor: Actor, system: str) -> None:
+        """Off the ack: the job's answer told to whoever clicked; a click in the App Home also redraws their Home
+        (the buttons then match what is now true)."""
+        actor.answer(button, system, partial(job, body))
+        if clicked_in_home(body):
+            republish_home(actor)
+
+    def republish_home(actor: Actor) -> None:
+        if not gate.allows(actor.user, "viewer"):
+            return
+        try:
+            actor.client.views_publish(user_id=actor.user, view=services.home.view(actor.user))
+        except SLACK_CALL_ERRORS as error:
+            log.warning("publishing the Home tab for %s failed: %s", actor.user, error)
+        except Exception:
+            log.exception("publishing the Home tab for %s failed", actor.user)
+
+    def later(button: str, job: Job) -> Callable[..., None]:
+        """Ack at once on the request's thread; the job runs on the work pool with just the body."""
+
+        def listener(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
             ack()
-            work.submit(_logged, job, body, respond)
+            work.submit(answered, button, job, body, actor_of(body, client, respond), "")
 
         return listener
 
-    def in_system_lane(job: Callable[[dict[str, Any], Respond], None]) -> Callable[..., None]:
+    def in_system_lane(button: str, job: Job) -> Callable[..., None]:
         """Ack at once; the job runs in the lane of the system its button names (an approved command runs on
         IBM i), or is answered "busy" when that lane is full. A button naming no configured system is
         refused by the job itself, on the shared pool."""
 
-        def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        def listener(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
             ack()
+            actor = actor_of(body, client, respond)
             system = _system_of_block(_clicked(body)[2]) or "?"
             if system not in services.systems.names():
-                work.submit(_logged, job, body, respond)
+                work.submit(answered, button, job, body, actor, "")
                 return
             try:
-                work.submit_for(system, "a button", lambda: _logged(job, body, respond))
+                work.submit_for(system, "a button", partial(answered, button, job, body, actor, system))
             except (SystemBusy, LanesStopped) as refused:
-                _say(respond, f":hourglass: {refused}")
+                work.submit(actor.tell, f":hourglass: {refused}")
 
         return listener
 
-    def silence(body: dict[str, Any], respond: Respond) -> None:
+    def told_later(actor: Actor, text: str) -> None:
+        """Said from inside an ack: sent from the work pool, so the ack never waits for it."""
+        work.submit(actor.tell, text)
+
+    def silence(body: dict[str, Any]) -> str:
         user, fingerprint, _ = _clicked(body)
         refusal = gate.refusal(
             user, "operator", "silence alerts ([roles] in the bot's configuration)", Attempt("silence", fingerprint)
         )
         if refusal is not None:
-            _say(respond, refusal)
-            return
-        _say(
-            respond,
-            services.alerts.silence_alert(fingerprint, user, SILENCE_SECONDS, "silenced for 24h from the alert"),
-        )
+            return refusal
+        return services.alerts.silence_alert(fingerprint, user, SILENCE_SECONDS, "silenced for 24h from the alert")
 
-    def trace(body: dict[str, Any], respond: Respond) -> None:
+    def trace(body: dict[str, Any]) -> str:
         user, fingerprint, _ = _clicked(body)
         refusal = gate.refusal(user, "viewer", "trace addresses", Attempt("trace", fingerprint))
         if refusal is not None:
-            _say(respond, refusal)
-            return
-        _say(respond, services.alerts.trace_alert(fingerprint))
+            return refusal
+        return services.alerts.trace_alert(fingerprint)
 
     def ask_reason(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         """Trust… and End connection… on an alert: a change, so it needs a reason and then an approval."""
@@ -97,9 +117,10 @@ def register(app: App, services: HandlerServices, gate: Gate, work: WorkPort) ->
         ack()
         action = "trust" if action_id == ACTION_TRUST else "end-connection"
         attempt = Attempt(f"{action} from an alert", fingerprint)
+        actor = actor_of(body, client, respond)
         refusal = gate.refusal(user, "operator", "request changes ([roles] operators)", attempt)
         if refusal is not None:
-            _say(respond, refusal)
+            told_later(actor, refusal)
             return
         title = "Trust address" if action == "trust" else "End connection"
         note = (
@@ -110,56 +131,50 @@ def register(app: App, services: HandlerServices, gate: Gate, work: WorkPort) ->
             "message lists every connection with its job and user."
         )
         _open(
-            client,
-            respond,
+            actor,
+            told_later,
             body["trigger_id"],
             reason_modal(
                 ALERT_REQUEST,
                 title,
-                json.dumps({"fingerprint": fingerprint, "action": action}),
+                json.dumps({"fingerprint": fingerprint, "action": action, "channel": actor.channel}),
                 "Why? (the request goes to the approvers)",
                 note,
             ),
         )
 
-    def approve(body: dict[str, Any], respond: Respond) -> None:
+    def approve(body: dict[str, Any]) -> str:
         """Who may approve this request is the approval service's check."""
         user, request_id, block_id = _clicked(body)
-        _say(respond, services.approvals.approve(request_id, user, _system_of_block(block_id)))
+        return services.approvals.approve(request_id, user, _system_of_block(block_id))
 
     def ask_rejection_reason(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user, request_id, block_id = _clicked(body)
         ack()
-        refusal = services.approvals.refusal(request_id, user, _system_of_block(block_id), "reject")
+        actor = actor_of(body, client, respond)
+        try:
+            refusal = services.approvals.refusal(request_id, user, _system_of_block(block_id), "reject")
+        except STORAGE_ERRORS as error:
+            refusal = storage_failure_text(error, "reject")
         if refusal:
-            _say(respond, refusal)
+            told_later(actor, refusal)
+            if clicked_in_home(body):
+                work.submit(republish_home, actor)
             return
-        _open(client, respond, body["trigger_id"], render.reject_modal(request_id))
+        _open(actor, told_later, body["trigger_id"], reject_form(request_id, actor.channel))
 
-    app.action(ACTION_SILENCE)(later(silence))
-    app.action(ACTION_TRACE)(later(trace))
+    app.action(ACTION_SILENCE)(later("Silence 24h", silence))
+    app.action(ACTION_TRACE)(later("Trace owner", trace))
     app.action(ACTION_TRUST)(ask_reason)
     app.action(ACTION_END)(ask_reason)
-    app.action(render.ACTION_APPROVE)(in_system_lane(approve))
+    app.action(render.ACTION_APPROVE)(in_system_lane("Approve", approve))
     app.action(render.ACTION_REJECT)(ask_rejection_reason)
 
 
-def _open(client: WebClient, respond: Respond, trigger_id: str, view: dict[str, Any]) -> None:
-    """Open a modal; if Slack refuses (an expired trigger, say), tell the user instead of failing the request."""
+def _open(actor: Actor, tell: Callable[[Actor, str], None], trigger_id: str, view: dict[str, Any]) -> None:
+    """Open a modal, inside the ack (tried once: the trigger_id expires with it); if Slack refuses or does not
+    answer, the person is told instead."""
     try:
-        client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:
-        log.warning("views.open failed: %s", error.response.get("error"))
-        _say(
-            respond, f"The form could not be opened (Slack answered {error.response.get('error')}); please click again."
-        )
-
-
-def _logged(job: Callable[[dict[str, Any], Respond], None], body: dict[str, Any], respond: Respond) -> None:
-    try:
-        job(body, respond)
-    except STORAGE_ERRORS as error:
-        _say(respond, storage_failure_text(error, "a button"))
-    except Exception:
-        log.exception("a button's work failed")
-        _say(respond, ":x: That did not work; the bot's log has the details.")
+        in_ack_client(actor.client).views_open(trigger_id=trigger_id, view=view)
+    except SLACK_CALL_ERRORS as error:
+        tell(actor, form_not_opened(error))

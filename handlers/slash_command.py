@@ -11,13 +11,16 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.command_parsing import ParsedCommand, UsageError
+from bot.ibmi.errors import IbmiError
 from bot.lanes import LanesStopped, SystemBusy
 from bot.slack import blocks
+from bot.slack.client import in_ack_client
+from handlers.actor import SLACK_CALL_ERRORS, form_not_opened
 from handlers.commands import SUB_COMMANDS, parse_command_text
 from handlers.gate import Attempt, Gate
+from handlers.ibmi_errors import ibmi_failure_text
 from handlers.ports import HandlerServices, WorkPort
 from handlers.storage_errors import STORAGE_ERRORS, storage_failure_text
 from handlers.sub_command import Invocation, Reply, SubCommand
@@ -81,7 +84,8 @@ class IbmiCommand:
             if refusal is not None:
                 _ephemeral(ack, refusal)
                 return None
-        invocation = Invocation(parsed, parsed.request, user, self.slash, self.services, self.sub_commands)
+        channel = command.get("channel_id") or ""
+        invocation = Invocation(parsed, parsed.request, user, self.slash, self.services, self.sub_commands, channel)
         busy = self.work.busy(parsed.system) if sub.needs_system and sub.answer and parsed.system else None
         if busy is not None:
             _ephemeral(ack, f":hourglass: {busy}")
@@ -122,6 +126,8 @@ class IbmiCommand:
                 respond(response_type="ephemeral", text=reply.text, blocks=reply.blocks)
         except STORAGE_ERRORS as error:
             respond(response_type="ephemeral", text=storage_failure_text(error, f"{self.slash} {name}"))
+        except IbmiError as error:
+            respond(response_type="ephemeral", text=ibmi_failure_text(error, invocation.system, f"{self.slash} {name}"))
         except Exception:
             log.exception("%s %s failed", self.slash, name)
             respond(response_type="ephemeral", text=f":x: `{self.slash} {name}` failed; the bot's log has the details.")
@@ -132,11 +138,12 @@ def _ephemeral(ack: Ack, text: str) -> None:
 
 
 def _opened(client: WebClient, trigger_id: str, view: dict[str, Any]) -> Reply:
-    """An empty reply once the form is open; what Slack answered when it could not be opened."""
+    """An empty reply once the form is open; what Slack answered when it could not be opened (tried once: the
+    trigger_id expires with the ack)."""
     try:
-        client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:
-        text = f"The form could not be opened (Slack answered {error.response.get('error')})."
+        in_ack_client(client).views_open(trigger_id=trigger_id, view=view)
+    except SLACK_CALL_ERRORS as error:
+        text = form_not_opened(error)
         return Reply(text, blocks.text_blocks(text))
     return Reply("", [])
 

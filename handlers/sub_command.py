@@ -56,6 +56,7 @@ class Invocation(Generic[R]):
     slash: str
     services: HandlerServices
     sub_commands: Sequence[SubCommand[Any]]  # every declared one, for help
+    channel: str = ""  # where it was typed: a form it opens answers there
 
     @property
     def system(self) -> str:

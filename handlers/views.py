@@ -1,21 +1,27 @@
-"""Modals: adding an SMTP list entry, rejecting a change request, and the reason for a request from an alert."""
+"""Modals: adding an SMTP list entry, rejecting a change request, and the reason for a request from an alert.
+
+What can be judged at once (a bad value, a refusal, a request already decided) is said in the form, which stays
+open; the rest runs after the form closes and its outcome is told to the submitter, ephemerally in the channel
+the form was opened from (carried in the form's private_metadata) or by a direct message."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
 
 from bot.changes import render
 from bot.command_parsing import ClRequest, reason_problem
 from bot.ibmi.cl import AddSmtpListEntry, CLValidationError
 from bot.lanes import LanesStopped, SystemBusy
+from handlers.actor import Actor
 from handlers.gate import Attempt, Gate
 from handlers.ports import HandlerServices, WorkPort
-from handlers.storage_errors import STORAGE_ERRORS, log_storage_failure, not_writable_text
+from handlers.storage_errors import STORAGE_ERRORS, not_writable_text, storage_failure_text
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +42,8 @@ def _input(block_id: str, label: str, placeholder: str = "", optional: bool = Fa
     }
 
 
-def smtp_add_modal(system: str) -> dict[str, Any]:
+def smtp_add_modal(system: str, channel: str = "") -> dict[str, Any]:
+    """The form of `/ibmi smtp add`; `channel`: where it was typed, where its outcome is said."""
     options = [
         {"text": {"type": "plain_text", "text": label}, "value": value}
         for label, value in (("*ACCEPT (may relay)", "*ACCEPT"), ("*REJECT (refused)", "*REJECT"))
@@ -44,7 +51,7 @@ def smtp_add_modal(system: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": SMTP_ADD,
-        "private_metadata": system,
+        "private_metadata": json.dumps({"system": system, "channel": channel}),
         "title": {"type": "plain_text", "text": "Add SMTP list entry"},
         "submit": {"type": "plain_text", "text": "Request"},
         "close": {"type": "plain_text", "text": "Cancel"},
@@ -81,25 +88,28 @@ def reason_modal(callback_id: str, title: str, metadata: str, label: str, note: 
     }
 
 
+def reject_form(request_id: str, channel: str) -> dict[str, Any]:
+    """The rejection form, remembering the channel it was opened from ("" from the App Home)."""
+    metadata = json.dumps({"request": request_id, "channel": channel})
+    return {**render.reject_modal(request_id), "private_metadata": metadata}
+
+
+def _metadata(view: dict[str, Any], plain: str) -> dict[str, Any]:
+    """The form's private_metadata; a form opened by an earlier version holds only the value named `plain`."""
+    raw = view.get("private_metadata") or ""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    return data if isinstance(data, dict) else {plain: raw}
+
+
 def _value(view: dict[str, Any], block: str) -> str:
     state = view["state"]["values"].get(block, {}).get("value", {})
     return (state.get("value") or state.get("selected_option", {}).get("value") or "").strip()
 
 
-def _logged(job: Callable[[], str]) -> None:
-    """Modal submissions are answered in the request's message and thread; the outcome is logged here."""
-    try:
-        log.info("%s", job())
-    except STORAGE_ERRORS as error:
-        log_storage_failure(error, "a form")
-    except Exception:
-        log.exception("a form's work failed")
-
-
 def register(app: App, services: HandlerServices, gate: Gate, work: WorkPort) -> None:
-    def requested(system: str, request: ClRequest, user: str) -> str:
-        return services.requests.request_cl(system, request, user).text
-
     def refused_while_not_writable(ack: Ack) -> bool:
         """Every form asks for a change: while the database cannot be written, the form says so and stays open."""
         problem = services.storage.current_problem()
@@ -107,11 +117,12 @@ def register(app: App, services: HandlerServices, gate: Gate, work: WorkPort) ->
             ack(response_action="errors", errors={"reason": not_writable_text(problem)})
         return problem is not None
 
-    def smtp_add(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    def smtp_add(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         if refused_while_not_writable(ack):
             return
         user = body["user"]["id"]
-        system = view.get("private_metadata", "")
+        metadata = _metadata(view, "system")
+        system = str(metadata.get("system", ""))
         attempt = Attempt("smtp add (form)", f"{_value(view, 'type')} {_value(view, 'address')}", system or None)
         refusal = gate.refusal(user, "operator", "request changes", attempt)
         if refusal is not None:
@@ -135,24 +146,37 @@ def register(app: App, services: HandlerServices, gate: Gate, work: WorkPort) ->
         except ValueError as error:
             ack(response_action="errors", errors={"reason": str(error)})
             return
+        actor = Actor(client, user, channel=str(metadata.get("channel") or ""))
+
+        def requested() -> str:
+            return services.requests.request_cl(system, request, user).text
+
         try:
-            work.submit_for(
-                system, "smtp add", lambda: _logged(lambda: services.requests.request_cl(system, request, user).text)
-            )
+            work.submit_for(system, "smtp add", partial(actor.answer, "smtp add", system, requested))
         except (SystemBusy, LanesStopped) as refused:
             ack(response_action="errors", errors={"reason": str(refused)})
             return
         ack()
 
-    def reject(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        """Who may reject this request is the approval service's check."""
+    def reject(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        """Who may reject this request is the approval service's check: asked before the form closes (decided
+        by another approver meanwhile, say), and again when the rejection is recorded."""
         if refused_while_not_writable(ack):
             return
+        metadata = _metadata(view, "request")
+        request_id, user, reason = str(metadata.get("request", "")), body["user"]["id"], _value(view, "reason")
+        try:
+            refusal = services.approvals.refusal(request_id, user, None, "reject")
+        except STORAGE_ERRORS as error:
+            refusal = storage_failure_text(error, "reject")
+        if refusal:
+            ack(response_action="errors", errors={"reason": refusal})
+            return
         ack()
-        request_id, user, reason = view.get("private_metadata", ""), body["user"]["id"], _value(view, "reason")
-        work.submit(_logged, lambda: services.approvals.reject(request_id, user, reason))
+        actor = Actor(client, user, channel=str(metadata.get("channel") or ""))
+        work.submit(actor.answer, "reject", "", partial(services.approvals.reject, request_id, user, reason))
 
-    def alert_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    def alert_request(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         if refused_while_not_writable(ack):
             return
         user = body["user"]["id"]
@@ -169,7 +193,9 @@ def register(app: App, services: HandlerServices, gate: Gate, work: WorkPort) ->
             return
         ack()
         fingerprint, action = metadata.get("fingerprint", ""), metadata.get("action", "")
-        work.submit(_logged, lambda: services.alerts.request_from_alert(fingerprint, action, user, reason))
+        actor = Actor(client, user, channel=str(metadata.get("channel") or ""))
+        requested = partial(services.alerts.request_from_alert, fingerprint, action, user, reason)
+        work.submit(actor.answer, f"{action} from an alert", "", requested)
 
     app.view(SMTP_ADD)(smtp_add)
     app.view(render.REJECT_MODAL)(reject)

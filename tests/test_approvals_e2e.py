@@ -162,6 +162,38 @@ class Bot:
             time.sleep(0.05)
         raise AssertionError("no change request was posted")
 
+    def open_home(self, user: str) -> dict[str, Any]:
+        """The Home tab as `user` sees it once they open it."""
+        count = len(self.slack.calls_to("views.publish"))
+        event = {
+            "token": "x",
+            "team_id": "T0WARDEN",
+            "api_app_id": "A0WARDEN",
+            "type": "event_callback",
+            "event_id": f"Ev{time.time_ns()}",
+            "event_time": int(time.time()),
+            "event": {
+                "type": "app_home_opened",
+                "user": user,
+                "channel": "D0HOME",
+                "tab": "home",
+                "event_ts": str(time.time()),
+            },
+        }
+        body = json.dumps(event)
+        request = urllib.request.Request(
+            self.url,
+            data=body.encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", **sign_request(body, SECRET)},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        call = self.slack.wait_for("views.publish", count=count + 1, timeout=10)[-1]
+        assert call.params["user_id"] == user
+        view = call.params["view"]
+        return json.loads(view) if isinstance(view, str) else view
+
     def executions(self) -> int:
         return [e.action for e in audit.recent(self.storage, 1000)].count("execute")
 
@@ -426,38 +458,7 @@ def test_the_home_tab_shows_approval_buttons_only_to_approvers(bot, slack):
     bot.command("relay set list close the open relay")
     request_id, _ = bot.request_message()
 
-    def open_home(user: str) -> dict[str, Any]:
-        count = len(slack.calls_to("views.publish"))
-        event = {
-            "token": "x",
-            "team_id": "T0WARDEN",
-            "api_app_id": "A0WARDEN",
-            "type": "event_callback",
-            "event_id": f"Ev{time.time_ns()}",
-            "event_time": int(time.time()),
-            "event": {
-                "type": "app_home_opened",
-                "user": user,
-                "channel": "D0HOME",
-                "tab": "home",
-                "event_ts": str(time.time()),
-            },
-        }
-        body = json.dumps(event)
-        request = urllib.request.Request(
-            bot.url,
-            data=body.encode(),
-            method="POST",
-            headers={"Content-Type": "application/json", **sign_request(body, SECRET)},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 200
-        call = slack.wait_for("views.publish", count=count + 1, timeout=10)[-1]
-        assert call.params["user_id"] == user
-        view = call.params["view"]
-        return json.loads(view) if isinstance(view, str) else view
-
-    approver_view = json.dumps(open_home(APPROVER))
+    approver_view = json.dumps(bot.open_home(APPROVER))
     assert request_id in approver_view and "request_approve" in approver_view
-    operator_view = json.dumps(open_home(OPERATOR))  # the requester, not an approver
+    operator_view = json.dumps(bot.open_home(OPERATOR))  # the requester, not an approver
     assert "request_approve" not in operator_view and "DEMO" in operator_view

@@ -9,13 +9,15 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
 from bot.changes.render import REJECT_MODAL
 from bot.checker import build_checker
-from handlers import actions, views
+from handlers import views
+from handlers.actor import Actor
 from handlers.ports import HandlerServices
 from storage.check_runs import last_runs
 from storage.database import StorageFailure
@@ -119,7 +121,8 @@ def test_a_form_submitted_while_the_database_cannot_be_written_says_so_and_stays
     views.register(app, services, nothing, work)  # type: ignore[arg-type]
     for callback_id in (views.SMTP_ADD, views.ALERT_REQUEST, REJECT_MODAL):
         acks: list[dict[str, Any]] = []
-        app.listeners[callback_id](lambda acks=acks, **answer: acks.append(answer), {"user": {"id": OPERATOR}}, {})
+        ack = lambda acks=acks, **answer: acks.append(answer)  # noqa: E731
+        app.listeners[callback_id](ack, {"user": {"id": OPERATOR}}, {}, nothing)
         [answer] = acks
         assert answer["response_action"] == "errors"
         assert "not writable: the disk holding it is full — nothing was changed" in answer["errors"]["reason"]
@@ -129,9 +132,16 @@ def test_a_button_whose_work_the_database_refuses_answers_clearly() -> None:
     said: list[dict[str, Any]] = []
     problem = NotWritable().current_problem()
 
-    def refused(body: dict[str, Any], respond: Any) -> None:
+    def refused() -> str:
         raise StorageFailure(problem, Path("warden.db"), "database or disk is full")
 
-    actions._logged(refused, {}, lambda **answer: said.append(answer))
+    class Respond:
+        response_url = "https://hooks.slack.com/actions/T0WARDEN/1/x"
+
+        def __call__(self, **answer: Any) -> Any:
+            said.append(answer)
+            return SimpleNamespace(status_code=200)
+
+    Actor(cast(Any, None), OPERATOR, cast(Any, Respond())).answer("a button", "", refused)
     [answer] = said
     assert answer["text"].startswith(":x: The bot's database is not writable: the disk holding it is full")

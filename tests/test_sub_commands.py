@@ -305,7 +305,7 @@ def test_a_request_from_an_alert_is_refused_at_submission_to_a_non_operator() ->
     services, app, ack = fake_services(["PROD"]), FakeApp(), Recorder()
     views.register(app, services, new_gate(services.roles), Inline())  # type: ignore[arg-type]
     view = {"private_metadata": "{}", "state": {"values": {"reason": {"value": {"value": "why not"}}}}}
-    app.listeners[views.ALERT_REQUEST](ack=ack, body={"user": {"id": VIEWER}}, view=view)
+    app.listeners[views.ALERT_REQUEST](ack=ack, body={"user": {"id": VIEWER}}, view=view, client=None)
     assert ack.calls == [
         {"response_action": "errors", "errors": {"reason": "Only operators or approvers may request changes."}}
     ]

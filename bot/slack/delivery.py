@@ -40,7 +40,6 @@ the request. Run one worker per database.
 
 from __future__ import annotations
 
-import copy
 import logging
 import queue
 import threading
@@ -54,6 +53,7 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.slack.client import without_retries
 from bot.slack.parking import CHANNEL_ERRORS, PARK_ERRORS, fix_for
 from storage import outbox
 from storage.database import Storage
@@ -104,9 +104,7 @@ _CHANGED = _Outcome(changed=True)
 
 def worker_client(client: WebClient) -> WebClient:
     """A copy of ``client`` that never retries by itself (same token, base URL, timeout, proxy …)."""
-    copied = copy.copy(client)
-    copied.retry_handlers = []
-    return copied
+    return without_retries(client)
 
 
 class _Pool:

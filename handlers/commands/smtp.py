@@ -18,7 +18,7 @@ def _role(request: SmtpRequest) -> Role:
 
 def _ack(invocation: Invocation[SmtpRequest]) -> Reply:
     if isinstance(invocation.request, SmtpAddFormRequest):
-        return open_form(smtp_add_modal(invocation.system))
+        return open_form(smtp_add_modal(invocation.system, invocation.channel))
     if isinstance(invocation.request, SmtpListRequest):
         return working(f"Reading the SMTP lists of {invocation.system}…")
     return working("Preparing the change request…")

@@ -184,6 +184,14 @@ class WebApi:
                 )
             return calls
 
+    def wait_until(self, condition: Callable[[list[RecordedCall]], bool], timeout: float = 5.0) -> list[RecordedCall]:
+        """Wait until ``condition`` holds of every call recorded so far; returns them."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: condition(list(self._calls)), timeout):
+                seen = [f"{c.method}({c.error or 'ok'})" for c in self._calls]
+                raise AssertionError(f"the calls did not satisfy the condition within {timeout}s; received: {seen}")
+            return list(self._calls)
+
     # fault injection -------------------------------------------------------------------------
     def fail_next(
         self,
