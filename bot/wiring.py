@@ -30,6 +30,7 @@ from bot.slack.client import make_web_client
 from bot.slack.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
 from bot.slack.home_view import HomeView
 from bot.slack.identity import OwnIdentity
+from bot.slack.permalinks import Permalinks
 from bot.slack.roles import Roles
 from bot.slack.storage_alarm import StorageAlarm
 from bot.state_changes import StateChanges
@@ -134,7 +135,8 @@ def build_bot(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tra
     approvals = ApprovalService(
         storage, config, roles, systems.connection, clock.now, alerts=alerts, on_enqueued=requests_changed
     )
-    requests = ChangeRequests(storage, approvals, tracer, silences, systems.connection)
+    permalinks = Permalinks(storage, client)
+    requests = ChangeRequests(storage, approvals, tracer, silences, systems.connection, permalinks.of_key)
     lanes = Lanes(systems.names(), config.scheduler.max_parallel_systems, config.scheduler.max_waiting, clock=clock.now)
     return Bot(
         config=config,

@@ -4,7 +4,6 @@ roles on every click."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +18,7 @@ from bot.lanes import LanesStopped, SystemBusy
 from handlers.gate import Attempt, Gate
 from handlers.ports import HandlerServices, WorkPort
 from handlers.storage_errors import STORAGE_ERRORS, storage_failure_text
-from handlers.views import ALERT_REQUEST, reason_modal
+from handlers.views import alert_request_modal
 
 log = logging.getLogger(__name__)
 
@@ -101,25 +100,12 @@ def register(app: App, services: HandlerServices, gate: Gate, work: WorkPort) ->
         if refusal is not None:
             _say(respond, refusal)
             return
-        title = "Trust address" if action == "trust" else "End connection"
-        note = (
-            "Trusting changes nothing on IBM i: once approved, the bot stops alerting about connections from this "
-            "address, and plaintext sessions from it count as trusted."
-            if action == "trust"
-            else "Once approved, ENDTCPCNN runs on IBM i for each of this address's connections; the approval "
-            "message lists every connection with its job and user."
-        )
+        about = services.alerts.address_of(fingerprint)
+        if about is None:
+            _say(respond, "That alert is not about an address the bot can act on, or is no longer known.")
+            return
         _open(
-            client,
-            respond,
-            body["trigger_id"],
-            reason_modal(
-                ALERT_REQUEST,
-                title,
-                json.dumps({"fingerprint": fingerprint, "action": action}),
-                "Why? (the request goes to the approvers)",
-                note,
-            ),
+            client, respond, body["trigger_id"], alert_request_modal(action, fingerprint, about.address, about.system)
         )
 
     def approve(body: dict[str, Any], respond: Respond) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.changes.alert_actions import AlertAddress
 from bot.command_parsing import (
     ClRequest,
     EndRequest,
@@ -90,6 +91,8 @@ class AlertActionsPort(Protocol):
     def trace_alert(self, fingerprint: str) -> str: ...
 
     def request_from_alert(self, fingerprint: str, action: str, user: str, reason: str) -> str: ...
+
+    def address_of(self, fingerprint: str) -> AlertAddress | None: ...
 
 
 class HomePort(Protocol):
