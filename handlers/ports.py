@@ -101,10 +101,10 @@ class HomePort(Protocol):
     def view(self, user_id: str) -> dict[str, Any]: ...
 
 
-class StateChangesPort(Protocol):
-    """Tells subscribers whenever alerts or change requests change."""
+class HomePublisherPort(Protocol):
+    """Republishes the App Home, on a worker of its own, to the users who opened it and may see it."""
 
-    def subscribe(self, callback: Callable[[], None]) -> None: ...
+    def opened(self, user: str) -> None: ...
 
 
 class DeliveryPort(Protocol):
@@ -140,6 +140,6 @@ class HandlerServices:
     requests: RequestsPort
     approvals: ApprovalsPort
     home: HomePort
-    changes: StateChangesPort
+    home_publisher: HomePublisherPort
     delivery: DeliveryPort
     storage: StoragePort
