@@ -29,8 +29,10 @@ from bot.lanes import Lanes
 from bot.maintenance import Maintenance
 from bot.slack.client import make_web_client
 from bot.slack.delivery import SYSTEM_CLOCK, Clock, DeliveryWorker
+from bot.slack.home_publisher import HomePublisher
 from bot.slack.home_view import HomeView
 from bot.slack.identity import OwnIdentity
+from bot.slack.permalinks import Permalinks
 from bot.slack.roles import Roles
 from bot.slack.storage_alarm import StorageAlarm
 from bot.state_changes import StateChanges
@@ -69,6 +71,7 @@ class Bot:
     requests: ChangeRequests
     alert_actions: AlertActions
     home: HomeView
+    home_publisher: HomePublisher  # the App Home republished on its own worker when the state changes
     maintenance: Maintenance
     lanes: Lanes  # each system's IBM i work: its checks, commands and approved CL
     work: Work  # slow answers to Slack: in the system's lane, or on the shared pool
@@ -84,6 +87,7 @@ class Bot:
         self._closed.set()
         lanes_ended = self.lanes.stop(LANES_STOP_SECONDS, abandon=self.systems.abandon_calls)
         shared_ended = self.work.stop(SHARED_STOP_SECONDS)
+        self.home_publisher.stop()
         self.delivery.stop()
         self.enricher.close()
         if not (lanes_ended and shared_ended):
@@ -105,7 +109,10 @@ def build_bot(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tra
     client = make_web_client(secrets.slack_bot_token, secrets.slack_api_url)
     storage.health.clock = clock.now
     storage.health.subscribe(StorageAlarm(client, config.slack.alerts_channel, clock.now))
-    delivery = DeliveryWorker(storage, client, clock=clock, fallback_channel=config.slack.fallback_channel)
+    permalinks = Permalinks(client)
+    delivery = DeliveryWorker(
+        storage, client, clock=clock, fallback_channel=config.slack.fallback_channel, on_posted=permalinks.posted
+    )
     alerts = AlertManager(
         storage,
         config.alerts,
@@ -136,7 +143,10 @@ def build_bot(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tra
     approvals = ApprovalService(
         storage, config, roles, systems.connection, clock.now, alerts=alerts, on_enqueued=requests_changed
     )
-    requests = ChangeRequests(storage, approvals, tracer, silences, systems.connection)
+    requests = ChangeRequests(storage, approvals, tracer, silences, systems.connection, permalinks.of_key)
+    home = HomeView(storage, systems, roles, clock.now)
+    home_publisher = HomePublisher(client, home.view, roles.is_viewer)
+    changes.subscribe(home_publisher.changed)
     lanes = Lanes(systems.names(), config.scheduler.max_parallel_systems, config.scheduler.max_waiting, clock=clock.now)
     return Bot(
         config=config,
@@ -154,7 +164,8 @@ def build_bot(config: Config, secrets: Secrets, clock: Clock = SYSTEM_CLOCK, tra
         approvals=approvals,
         requests=requests,
         alert_actions=AlertActions(storage, tracer, silences, requests, alerts),
-        home=HomeView(storage, systems, roles, clock.now),
+        home=home,
+        home_publisher=home_publisher,
         maintenance=Maintenance(storage, tracer, clock.now, config.storage.retention),
         lanes=lanes,
         work=Work(lanes, SHARED_WORK_THREADS),
@@ -180,7 +191,7 @@ def handler_services(bot: Bot) -> HandlerServices:
         requests=bot.requests,
         approvals=bot.approvals,
         home=bot.home,
-        changes=bot.changes,
+        home_publisher=bot.home_publisher,
         delivery=bot.delivery,
         storage=bot.storage.health,
     )

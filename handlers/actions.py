@@ -4,7 +4,6 @@ roles on every click."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -21,7 +20,7 @@ from handlers.actor import SLACK_CALL_ERRORS, Actor, channel_of, clicked_in_home
 from handlers.gate import Attempt, Gate
 from handlers.ports import HandlerServices, WorkPort
 from handlers.storage_errors import STORAGE_ERRORS, storage_failure_text
-from handlers.views import ALERT_REQUEST, reason_modal, reject_form
+from handlers.views import alert_request_modal, reject_form
 
 log = logging.getLogger(__name__)
 
@@ -122,25 +121,15 @@ def register(app: App, services: HandlerServices, gate: Gate, work: WorkPort) ->
         if refusal is not None:
             told_later(actor, refusal)
             return
-        title = "Trust address" if action == "trust" else "End connection"
-        note = (
-            "Trusting changes nothing on IBM i: once approved, the bot stops alerting about connections from this "
-            "address, and plaintext sessions from it count as trusted."
-            if action == "trust"
-            else "Once approved, ENDTCPCNN runs on IBM i for each of this address's connections; the approval "
-            "message lists every connection with its job and user."
-        )
+        about = services.alerts.address_of(fingerprint)
+        if about is None:
+            told_later(actor, "That alert is not about an address the bot can act on, or is no longer known.")
+            return
         _open(
             actor,
             told_later,
             body["trigger_id"],
-            reason_modal(
-                ALERT_REQUEST,
-                title,
-                json.dumps({"fingerprint": fingerprint, "action": action, "channel": actor.channel}),
-                "Why? (the request goes to the approvers)",
-                note,
-            ),
+            alert_request_modal(action, fingerprint, about.address, about.system, actor.channel),
         )
 
     def approve(body: dict[str, Any]) -> str:

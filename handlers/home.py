@@ -1,9 +1,9 @@
-"""App Home: the state of every system when the Home tab opens."""
+"""App Home: the state of every system when the Home tab opens; republished on the bot's own worker
+(bot/slack/home_publisher.py) when the state changes."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from slack_bolt import App
@@ -17,40 +17,23 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, services: HandlerServices, gate: Gate, work: WorkPort) -> None:
-    """Publishes the dashboard when a user opens the Home tab, and again for everyone who has opened it
-    whenever alerts or change requests change."""
-    viewers: set[str] = set()
-    lock = threading.Lock()
-    client_holder: list[WebClient] = []
+    """Publishes the dashboard, on the work pool, when a user opens the Home tab (a refusal is audited); from
+    then on the Home publisher republishes it to them while they may see it."""
 
-    def view_for(user: str, opened: bool) -> dict[str, Any]:
-        """`opened`: the user opened the tab (a refusal is audited), not a refresh by the bot."""
-        attempt = Attempt("open the Home tab") if opened else None
-        refusal = gate.refusal(user, "viewer", "see the state of the IBM i systems", attempt)
-        if refusal is not None:
-            return {"type": "home", "blocks": text_blocks(refusal)}
-        return services.home.view(user)
-
-    def publish(user: str, client: WebClient, opened: bool = False) -> None:
+    def publish(user: str, client: WebClient) -> None:
+        refusal = gate.refusal(user, "viewer", "see the state of the IBM i systems", Attempt("open the Home tab"))
+        view: dict[str, Any] = (
+            {"type": "home", "blocks": text_blocks(refusal)} if refusal is not None else services.home.view(user)
+        )
         try:
-            client.views_publish(user_id=user, view=view_for(user, opened))
+            client.views_publish(user_id=user, view=view)
         except Exception:
             log.warning("publishing the Home tab for %s failed", user, exc_info=True)
 
     def home_opened(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab") != "home":
             return
-        with lock:
-            viewers.add(event["user"])
-            client_holder[:] = [client]
-        work.submit(publish, event["user"], client, True)
-
-    def refresh_all() -> None:
-        with lock:
-            users, client = sorted(viewers), (client_holder[0] if client_holder else None)
-        if client is not None:
-            for user in users:
-                work.submit(publish, user, client)
+        services.home_publisher.opened(event["user"])
+        work.submit(publish, event["user"], client)
 
     app.event("app_home_opened")(home_opened)
-    services.changes.subscribe(refresh_all)

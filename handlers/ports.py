@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.changes.alert_actions import AlertAddress
 from bot.command_parsing import (
     ClRequest,
     EndRequest,
@@ -91,6 +92,8 @@ class AlertActionsPort(Protocol):
 
     def request_from_alert(self, fingerprint: str, action: str, user: str, reason: str) -> str: ...
 
+    def address_of(self, fingerprint: str) -> AlertAddress | None: ...
+
 
 class HomePort(Protocol):
     """The App Home view of one user."""
@@ -98,10 +101,10 @@ class HomePort(Protocol):
     def view(self, user_id: str) -> dict[str, Any]: ...
 
 
-class StateChangesPort(Protocol):
-    """Tells subscribers whenever alerts or change requests change."""
+class HomePublisherPort(Protocol):
+    """Republishes the App Home, on a worker of its own, to the users who opened it and may see it."""
 
-    def subscribe(self, callback: Callable[[], None]) -> None: ...
+    def opened(self, user: str) -> None: ...
 
 
 class DeliveryPort(Protocol):
@@ -137,6 +140,6 @@ class HandlerServices:
     requests: RequestsPort
     approvals: ApprovalsPort
     home: HomePort
-    changes: StateChangesPort
+    home_publisher: HomePublisherPort
     delivery: DeliveryPort
     storage: StoragePort

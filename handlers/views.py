@@ -104,6 +104,25 @@ def _metadata(view: dict[str, Any], plain: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {plain: raw}
 
 
+def alert_request_modal(action: str, fingerprint: str, address: str, system: str, channel: str = "") -> dict[str, Any]:
+    """Trust… / End connection… on an alert: what the request is about (the address, the system) and what it
+    will do once approved, and its reason; `channel` is where its outcome is told ("" from the App Home)."""
+    if action == "trust":
+        title = "Trust address"
+        note = (
+            f"Trust `{address}` on {system}. Trusting changes nothing on IBM i: once approved, the bot stops "
+            "alerting about connections from this address, and plaintext sessions from it count as trusted."
+        )
+    else:
+        title = "End connection"
+        note = (
+            f"End the connections from `{address}` on {system}. Once approved, `ENDTCPCNN` runs on {system} for "
+            "each of this address's connections; the approval message lists every connection with its job and user."
+        )
+    metadata = json.dumps({"fingerprint": fingerprint, "action": action, "channel": channel})
+    return reason_modal(ALERT_REQUEST, title, metadata, "Why? (the request goes to the approvers)", note)
+
+
 def _value(view: dict[str, Any], block: str) -> str:
     state = view["state"]["values"].get(block, {}).get("value", {})
     return (state.get("value") or state.get("selected_option", {}).get("value") or "").strip()

@@ -122,6 +122,18 @@ def last_done(storage: Storage, system: str, actions: tuple[str, ...]) -> Change
         return get(storage, rows[0]["id"]) if rows else None
 
 
+def latest_from_alerts(storage: Storage, fingerprints: list[str]) -> list[ChangeRequest]:
+    """The newest request of each action filed from each of these alerts (their buttons), approvals not read."""
+    with storage.reading() as db:
+        rows = db.query(
+            "SELECT * FROM change_requests WHERE alert_fingerprint IN (SELECT value FROM json_each(?)) "
+            "ORDER BY created_at, id",
+            [json.dumps(fingerprints)],
+        )
+        newest = {(row["alert_fingerprint"], row["action"]): row for row in rows}
+    return [_row_to_request(row, ()) for row in newest.values()]
+
+
 def approvals_of(storage: Storage, request_id: str) -> list[str]:
     with storage.reading() as db:
         return [

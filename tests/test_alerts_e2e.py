@@ -295,11 +295,16 @@ def test_alert_buttons_over_socket_mode(slack, tmp_path, clock):
 
         fingerprint = Finding("DEMO", "unknown-connections", "warning", "210.107.73.73", "").fingerprint
 
+        def buttons_block() -> str:
+            """The block_id of the alert's buttons as the message shows them now (it changes with their state)."""
+            blocks = slack.message(ALERTS, unknown["ts"])["blocks"]
+            return next(b for b in blocks if b["type"] == "actions" and b["elements"][0]["value"] == fingerprint)[
+                "block_id"
+            ]
+
         def click(action_id: str, user: str) -> str:
             count = len(slack.responses())  # before the click: its answer may come back at once
-            slack.socket.send_block_action(
-                ALERTS, unknown["ts"], action_id, user_id=user, block_id=f"alert:{fingerprint}"
-            )
+            slack.socket.send_block_action(ALERTS, unknown["ts"], action_id, user_id=user, block_id=buttons_block())
             return slack.wait_for_response(count=count + 1, timeout=10)[-1].body["text"]
 
         assert "Only operators or approvers" in click("alert_silence_24h", "U0STRANGER")
@@ -308,7 +313,7 @@ def test_alert_buttons_over_socket_mode(slack, tmp_path, clock):
         assert "Could not trace" in click("alert_trace_owner", "U01OPERATOR")  # operators may view
         # End connection… asks for a reason in a modal, then requests the change for the alert's address
         slack.socket.send_block_action(
-            ALERTS, unknown["ts"], "alert_end_connection", user_id="U01OPERATOR", block_id=f"alert:{fingerprint}"
+            ALERTS, unknown["ts"], "alert_end_connection", user_id="U01OPERATOR", block_id=buttons_block()
         )
         [opened] = slack.wait_for("views.open", timeout=10)
         view_id = slack.calls_to("views.open")[0].response["view"]["id"]

@@ -290,8 +290,11 @@ def test_an_end_connection_form_from_an_alert_tells_the_requester_over_socket_mo
             cycle(parts, clock)
             alert = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
             fingerprint = Finding("DEMO", "unknown-connections", "warning", "210.107.73.73", "").fingerprint
+            [buttons] = [  # the block_id of the alert's buttons changes with their state: read it from the message
+                b["block_id"] for b in alert["blocks"] if b.get("block_id", "").startswith(f"alert:{fingerprint}")
+            ]
             slack.socket.send_block_action(
-                ALERTS, alert["ts"], "alert_end_connection", user_id=OPERATOR, block_id=f"alert:{fingerprint}"
+                ALERTS, alert["ts"], "alert_end_connection", user_id=OPERATOR, block_id=buttons
             )
             [opened] = slack.wait_for("views.open", timeout=10)
             reason = {"reason": {"value": {"type": "plain_text_input", "value": "not our user"}}}

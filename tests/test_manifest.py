@@ -29,6 +29,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.update": "chat:write",
     "chat.postEphemeral": "chat:write",
     "chat.delete": "chat:write",
+    "chat.getPermalink": None,
     "users.info": "users:read",
     "usergroups.users.list": "usergroups:read",
     "usergroups.list": "usergroups:read",

@@ -5,6 +5,7 @@ Both ways in store the silence, audit it the same way and say it in the threads 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,18 @@ DAY = 86400.0
 
 
 class Threads:
-    """Stands in for AlertManager.reply: records what would be said in an alert's threads."""
+    """Stands in for AlertManager: records what would be said in an alert's threads, and which alerts'
+    messages would be edited."""
 
     def __init__(self) -> None:
         self.replies: list[tuple[str, str]] = []
+        self.refreshed: list[str] = []
 
     def reply(self, fingerprint: str, payload: dict[str, Any]) -> None:
         self.replies.append((fingerprint, payload["text"]))
+
+    def refresh(self, fingerprints: Iterable[str]) -> None:
+        self.refreshed += fingerprints
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import handlers.commands
 import tests.example_sub_commands
 from bot.command_parsing import ParsedCommand
 from bot.slack import blocks
-from bot.state_changes import StateChanges
 from bot.systems import NetstatReport, SystemStatus
 from handlers import home, views
 from handlers.commands import SUB_COMMANDS, discover, parse_command_text, usage_of
@@ -125,6 +124,16 @@ class FakeRequests:
         return f"No {list_type or 'SMTP list'} entries on {system}."
 
 
+class FakePublisher:
+    """Stands in for the Home publisher: who opened the tab (and is republished to from then on)."""
+
+    def __init__(self) -> None:
+        self.opened_by: list[str] = []
+
+    def opened(self, user: str) -> None:
+        self.opened_by.append(user)
+
+
 def fake_services(systems: list[str]) -> HandlerServices:
     """The handlers' services built from fakes; a port no test reaches is an object without methods."""
     nothing: Any = object()
@@ -135,7 +144,7 @@ def fake_services(systems: list[str]) -> HandlerServices:
         requests=FakeRequests(),  # type: ignore[arg-type]
         approvals=nothing,
         home=FakeHome(),
-        changes=StateChanges(),
+        home_publisher=FakePublisher(),
         delivery=nothing,
         storage=FakeStorage(),
     )
@@ -328,10 +337,9 @@ def test_the_home_tab_of_a_non_viewer_is_the_gate_refusal() -> None:
     }
     assert published[1] == {"type": "home", "blocks": []}
     assert isinstance(services.home, FakeHome) and services.home.asked == [VIEWER]
-    assert isinstance(services.changes, StateChanges) and len(services.changes._subscribers) == 1
 
 
-def test_the_home_tab_is_published_again_for_its_viewers_when_the_state_changes() -> None:
+def test_opening_the_home_tab_hands_the_user_to_the_publisher() -> None:
     services, app = fake_services(["PROD"]), FakeApp()
     home.register(app, services, new_gate(services.roles), Inline())  # type: ignore[arg-type]
     published: list[str] = []
@@ -340,11 +348,7 @@ def test_the_home_tab_is_published_again_for_its_viewers_when_the_state_changes(
         def views_publish(self, user_id: str, view: dict[str, Any]) -> None:
             published.append(user_id)
 
-    assert isinstance(services.changes, StateChanges)
-    services.changes.notify()  # no one has opened the tab yet
-    assert published == []
     app.listeners["app_home_opened"](event={"tab": "home", "user": VIEWER}, client=Client())
     app.listeners["app_home_opened"](event={"tab": "messages", "user": OPERATOR}, client=Client())
     assert published == [VIEWER]
-    services.changes.notify()
-    assert published == [VIEWER, VIEWER]
+    assert isinstance(services.home_publisher, FakePublisher) and services.home_publisher.opened_by == [VIEWER]

@@ -20,7 +20,8 @@ from typing import Any
 
 from bot.alerting.diff import NEW, REMINDER, REOPENED, RESOLVED, SILENCED, Change, diff
 from bot.alerting.enqueue import enqueue, reply_in_threads, rerender
-from bot.alerting.render import group_message
+from bot.alerting.notes import notes_for
+from bot.alerting.render import group_message, shown
 from bot.alerting.routing import group, route
 from bot.alerting.silences import silence
 from bot.checks.finding import Finding
@@ -88,10 +89,12 @@ class AlertManager:
         return result
 
     def _render(self, system: str, check: str, alerts: Sequence[AlertRecord]) -> dict[str, Any]:
-        return group_message(system, check, alerts, self.runbook_url(check))
+        notes = notes_for(self.storage, shown(alerts), self.clock())
+        return group_message(system, check, alerts, self.runbook_url(check), notes)
 
     def refresh(self, fingerprints: Iterable[str]) -> None:
-        """Re-render every message these alerts live in, each message once (after enrichment or a silence)."""
+        """Re-render every message these alerts live in, each message once (after enrichment, a silence, or a
+        change request filed from them)."""
         now = self.clock()
         with self.storage.transaction():
             keys = {message.message_key for each in fingerprints for message in messages_of(self.storage, each)}

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -20,7 +24,8 @@ from bot.alerting.routing import SEVERITY_RANK
 from bot.checks import registry
 from bot.checks.finding import Finding
 from bot.slack.blocks import escape_mrkdwn, fit, slack_date, to_dicts
-from storage.alerts import AlertRecord
+from storage.alerts import AlertRecord, Silence
+from storage.approvals import ChangeRequest
 
 SEVERITY_MARK = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
 MAX_SHOWN = 15  # alerts shown as blocks in one message; the rest are summarised and listed in the thread
@@ -32,6 +37,53 @@ ACTION_TRACE = "alert_trace_owner"
 ACTION_TRUST = "alert_trust"
 ACTION_END = "alert_end_connection"
 ACTION_SILENCE = "alert_silence_24h"
+# The change requests an alert's buttons file, and the button of each.
+REQUEST_BUTTONS = {"end-connection": ("End", ACTION_END), "trust": ("Trust", ACTION_TRUST)}
+REQUEST_STATE = {
+    "pending": "waiting for approval",
+    "executing": "running",
+    "done": "done",
+    "failed": "failed",
+    "rejected": "rejected",
+    "expired": "expired",
+    "unknown": "outcome unknown",
+}
+SETTLED = ("pending", "executing", "done")  # a request in these states makes its button pointless
+
+
+@dataclass(frozen=True)
+class AlertNotes:
+    """What people did from an alert, shown on its message: the silence keeping it quiet, the latest request of
+    each kind filed from its buttons."""
+
+    silence: Silence | None = None
+    requests: tuple[ChangeRequest, ...] = ()
+
+    def lines(self) -> list[str]:
+        lines = []
+        if self.silence is not None:
+            lines.append(
+                f":zipper_mouth_face: Silenced until {slack_date(self.silence.expires_at)} "
+                f"by {mention(self.silence.author)}"
+            )
+        for request in self.requests:
+            verb = REQUEST_BUTTONS[request.action][0]
+            state = REQUEST_STATE.get(request.state, request.state)
+            lines.append(f"{verb} requested by {mention(request.requester)}: {request.id} · {state}")
+        return lines
+
+    def hidden(self) -> set[str]:
+        """The buttons that no longer apply."""
+        hidden = {ACTION_SILENCE} if self.silence is not None else set()
+        return hidden | {REQUEST_BUTTONS[r.action][1] for r in self.requests if r.state in SETTLED}
+
+
+NO_NOTES = AlertNotes()
+
+
+def mention(actor: str) -> str:
+    """A Slack user as a mention; anything else (the command line, the bot) as plain text."""
+    return f"<@{actor}>" if re.fullmatch(r"[UW][A-Z0-9]{2,}", actor) else escape_mrkdwn(actor)
 
 
 def by_severity(alerts: Sequence[AlertRecord]) -> list[AlertRecord]:
@@ -43,17 +95,21 @@ def alert_line(alert: AlertRecord) -> str:
     return f"{mark} *{escape_mrkdwn(alert.title)}*"
 
 
-def _alert_text(alert: AlertRecord) -> str:
+def _alert_text(alert: AlertRecord, notes: AlertNotes) -> str:
     lines = [alert_line(alert)]
     lines += [escape_mrkdwn(str(detail)) for detail in alert.finding.get("details", [])[:6]]
     owner = alert.finding.get("facts", {}).get("owner")
     if owner:
         lines.append(f"Owner: {escape_mrkdwn(str(owner))}")
+    lines += notes.lines()
     lines.append(f"_First seen {slack_date(alert.first_seen)}_")
     return fit("\n".join(lines))
 
 
-def _buttons(alert: AlertRecord) -> ActionsBlock:
+def _buttons(alert: AlertRecord, notes: AlertNotes, text: str) -> ActionsBlock | None:
+    """The buttons that still apply, None when none does. The block_id names the alert and a digest of what
+    the block and its alert say, so an edit never reuses the id of a block whose state changed (Slack clients
+    keep the input state of a block_id across an update)."""
     value = alert.fingerprint
     buttons = []
     if registry.about_address(alert.check):
@@ -63,7 +119,18 @@ def _buttons(alert: AlertRecord) -> ActionsBlock:
             ButtonElement(text="End connection…", action_id=ACTION_END, value=value, style="danger"),
         ]
     buttons.append(ButtonElement(text="Silence 24h", action_id=ACTION_SILENCE, value=value))
-    return ActionsBlock(block_id=f"alert:{alert.fingerprint}", elements=buttons)
+    hidden = notes.hidden()
+    buttons = [button for button in buttons if button.action_id not in hidden]
+    if not buttons:
+        return None
+    content = json.dumps([text, [button.to_dict() for button in buttons]], sort_keys=True)
+    version = hashlib.sha256(content.encode()).hexdigest()[:12]
+    return ActionsBlock(block_id=f"alert:{alert.fingerprint}:{version}", elements=buttons)
+
+
+def shown(alerts: Sequence[AlertRecord]) -> list[AlertRecord]:
+    """The alerts a group message shows in full (with their notes and buttons)."""
+    return by_severity(alerts)[:MAX_SHOWN]
 
 
 def summary_text(system: str, check: str, alerts: Sequence[AlertRecord]) -> str:
@@ -77,18 +144,26 @@ def summary_text(system: str, check: str, alerts: Sequence[AlertRecord]) -> str:
 
 
 def group_message(
-    system: str, check: str, alerts: Sequence[AlertRecord], runbook_url: str | None = None
+    system: str,
+    check: str,
+    alerts: Sequence[AlertRecord],
+    runbook_url: str | None = None,
+    notes: Mapping[str, AlertNotes] | None = None,
 ) -> dict[str, Any]:
-    """The message that carries a group of alerts of one system and check; re-rendered when they change."""
+    """The message that carries a group of alerts of one system and check; re-rendered when they change.
+    `notes`: what people did from the shown alerts (by fingerprint)."""
     ordered = by_severity(alerts)
-    shown, rest = ordered[:MAX_SHOWN], ordered[MAX_SHOWN:]
+    rest = ordered[MAX_SHOWN:]
     all_resolved = all(a.state == "resolved" for a in alerts)
     header = f"{'Resolved: ' if all_resolved else ''}{system} · {check}"
     blocks: list[Block] = [HeaderBlock(text=fit(header, 150))]
-    for alert in shown:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=_alert_text(alert))))
-        if alert.state == "open":
-            blocks.append(_buttons(alert))
+    for alert in ordered[:MAX_SHOWN]:
+        alert_notes = (notes or {}).get(alert.fingerprint, NO_NOTES)
+        text = _alert_text(alert, alert_notes)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+        buttons = _buttons(alert, alert_notes, text) if alert.state == "open" else None
+        if buttons is not None:
+            blocks.append(buttons)
     if rest:
         names = ", ".join(a.subject for a in rest[:60])
         more = f" and {len(rest) - 60} more" if len(rest) > 60 else ""

@@ -2,14 +2,15 @@
 
 A silence matches an alert by its fingerprint, or by an address (the alert's subject or its remote address).
 Silences expire by themselves. Adding or ending one, from the Silence button or from `/ibmi silence` and
-`/ibmi unsilence`, is audited and said in the threads of the alerts it matches, so the channel sees why an
-alert went quiet; the answer for the person who asked is returned as text.
+`/ibmi unsilence`, is audited, said in the threads of the alerts it matches and shown on their messages (whose
+Silence button goes while the silence lasts), so the channel sees why an alert went quiet; the answer for the
+person who asked is returned as text.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -56,9 +57,11 @@ def _silenced(change: Change, now: float) -> Change:
 
 
 class ThreadReplies(Protocol):
-    """Replies in the threads of the messages an alert lives in (`AlertManager.reply`)."""
+    """Replies in the threads of the messages an alert lives in, and their edits (`AlertManager`)."""
 
     def reply(self, fingerprint: str, payload: dict[str, Any]) -> None: ...
+
+    def refresh(self, fingerprints: Iterable[str]) -> None: ...
 
 
 class SilenceService:
@@ -101,6 +104,7 @@ class SilenceService:
             )
         for record in alerts:
             self._reply(record.fingerprint, silenced_reply(record, author, created.expires_at))
+        self._refresh(alerts)
         return created
 
     def end(self, kind: str, target: str, author: str) -> str:
@@ -124,6 +128,7 @@ class SilenceService:
             )
         for record in alerts:
             self._reply(record.fingerprint, unsilenced_reply(record, author))
+        self._refresh(alerts)
         return f"Ended {len(ended)} silence(s) of {target}." if ended else f"{target} was not silenced."
 
     def alerts_matching(self, kind: str, target: str) -> list[AlertRecord]:
@@ -137,6 +142,11 @@ class SilenceService:
     def _reply(self, fingerprint: str, payload: dict[str, Any]) -> None:
         if self.alerts is not None:
             self.alerts.reply(fingerprint, payload)
+
+    def _refresh(self, alerts: Sequence[AlertRecord]) -> None:
+        """Their messages show the silence (or its end) and the buttons that apply now."""
+        if self.alerts is not None and alerts:
+            self.alerts.refresh(record.fingerprint for record in alerts)
 
 
 def _system_of(kind: str, alerts: Sequence[AlertRecord]) -> str | None:

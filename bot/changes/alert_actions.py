@@ -4,6 +4,7 @@ alert's address). The button carries only the alert's fingerprint; the alert is 
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 
 from bot.alerting.lifecycle import AlertManager
 from bot.alerting.silences import SilenceService
@@ -14,6 +15,14 @@ from bot.slack.blocks import escape_mrkdwn
 from bot.trace import TraceError, Tracer, describe_owner
 from storage import Storage
 from storage.alerts import alert as stored_alert
+
+
+@dataclass(frozen=True)
+class AlertAddress:
+    """What a Trust… / End connection… form is about."""
+
+    address: str
+    system: str
 
 
 class AlertActions:
@@ -34,19 +43,28 @@ class AlertActions:
     def silence_alert(self, fingerprint: str, author: str, seconds: float, reason: str) -> str:
         return self.silences.silence_alert(fingerprint, author, seconds, reason)
 
-    def request_from_alert(self, fingerprint: str, action: str, user: str, reason: str) -> str:
-        """Trust… / End connection… on an unknown-connections alert: a change request about its address."""
+    def address_of(self, fingerprint: str) -> AlertAddress | None:
+        """The address and system an alert is about; None when it is not known or about no address."""
         record = stored_alert(self.storage, fingerprint)
         address = record.finding.get("facts", {}).get("remote_address") if record else None
-        if record is None or not address:
+        return AlertAddress(str(address), record.system) if record is not None and address else None
+
+    def request_from_alert(self, fingerprint: str, action: str, user: str, reason: str) -> str:
+        """Trust… / End connection… on an unknown-connections alert: a change request about its address. The
+        alert's message then shows the request, without the button that filed it."""
+        about = self.address_of(fingerprint)
+        if about is None:
             return "That alert is not about an address the bot can act on."
+        address = about.address
         if action == "trust":
             request = TrustRequest(ipaddress.ip_network(address), reason)
-            submitted = self.requests.request_trust(record.system, request, user, alert_fingerprint=fingerprint)
+            submitted = self.requests.request_trust(about.system, request, user, alert_fingerprint=fingerprint)
         else:
             end = EndRequest(ipaddress.ip_address(address), None, reason)
-            submitted = self.requests.request_end(record.system, end, user, alert_fingerprint=fingerprint)
+            submitted = self.requests.request_end(about.system, end, user, alert_fingerprint=fingerprint)
         self.alerts.reply(fingerprint, reply(f"<@{user}> {submitted.text}"))  # a form has no reply of its own
+        if submitted.ok:
+            self.alerts.refresh([fingerprint])
         return submitted.text
 
     def trace_alert(self, fingerprint: str) -> str:

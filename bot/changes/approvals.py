@@ -502,7 +502,7 @@ class ApprovalService:
             self.on_enqueued()
 
     def _announce(self, request: ChangeRequest, text: str, now: float) -> None:
-        """Edit the request's message, tell the requester in its thread, and the alert's thread if any."""
+        """Edit the request's message, tell the requester in its thread, and the alert's thread and message if any."""
         if request.channel and request.message_key:
             outbox.enqueue(
                 self.storage,
@@ -520,6 +520,7 @@ class ApprovalService:
                 request.alert_fingerprint,
                 render.reply(f"Change request {request.id} ({request.summary}): {request.state}"),
             )
+            self.alerts.refresh([request.alert_fingerprint])  # the alert's message shows the request's state
 
     def _refused(self, user: str, verb: str, system: str | None, subject: str, why: str, now: float) -> None:
         audit.append(

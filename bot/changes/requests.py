@@ -29,9 +29,10 @@ from bot.ibmi.cl import ClCommand, EndTcpConnection
 from bot.ibmi.rows import NetstatConnection, parse_address
 from bot.net import is_local
 from bot.slack.blocks import escape_mrkdwn
+from bot.slack.permalinks import linked
 from bot.trace import Owner, TraceError, Tracer, describe_owner
 from storage import approvals as requests_store
-from storage import audit, outbox
+from storage import audit
 from storage.database import Storage
 
 
@@ -64,12 +65,14 @@ class ChangeRequests:
         tracer: Tracer,
         silences: SilenceService,
         connection_for: Callable[[str], SystemConnection],
+        permalink: Callable[[str], str | None] = lambda message_key: None,
     ):
         self.storage = storage
         self.approvals = approvals
         self.tracer = tracer
         self.silences = silences
         self.connection_for = connection_for
+        self.permalink = permalink  # Slack's link to a posted message (bot.slack.permalinks), None without one
 
     def trace(self, address: str) -> str:
         try:
@@ -193,14 +196,9 @@ class ChangeRequests:
             return "No change requests are waiting for approval."
         lines = []
         for request in pending:
-            message = outbox.sent_message(self.storage, request.message_key) if request.message_key else None
-            link = (
-                f"<https://slack.com/archives/{message.channel}/p{message.ts.replace('.', '')}|{request.id}>"
-                if message
-                else request.id
-            )
+            name = linked(request.id, self.permalink(request.message_key) if request.message_key else None)
             lines.append(
-                f"• {link} {escape_mrkdwn(request.summary)} on {request.system}, by <@{request.requester}>, "
+                f"• {name} {escape_mrkdwn(request.summary)} on {request.system}, by <@{request.requester}>, "
                 f"{len(request.approvals)} of {request.min_approvals} approvals"
             )
         return "Waiting for approval:\n" + "\n".join(lines)

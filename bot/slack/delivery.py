@@ -158,6 +158,7 @@ class DeliveryWorker:
         park_retry: float = DEFAULT_PARK_RETRY,
         fallback_channel: str | None = None,
         pause: Callable[[float], object] | None = None,
+        on_posted: Callable[[str, str, str], object] | None = None,
     ) -> None:
         if per_channel_interval < 0:
             raise ValueError(f"per_channel_interval must be 0 or more, not {per_channel_interval}")
@@ -172,6 +173,7 @@ class DeliveryWorker:
         self.max_backoff = max_backoff
         self.park_retry = park_retry
         self.fallback_channel = fallback_channel
+        self.on_posted = on_posted  # (message_key, channel, ts) of each keyed post once recorded
         self._stopping = threading.Event()
         self._pause = pause or self._stopping.wait  # between attempts to record a post Slack accepted
         self._pool = _Pool(concurrency)
@@ -396,8 +398,17 @@ class DeliveryWorker:
             with self._state:
                 self._accepted.pop(item.id, None)
             log.debug("%s sent: ts %s", item.describe(), ts)
+            self._tell_posted(item, channel, ts)
             return _Outcome(changed=True, sent=True)
         raise AssertionError("unreachable")
+
+    def _tell_posted(self, item: OutboxItem, channel: str, ts: str) -> None:
+        if self.on_posted is None or item.method != outbox.POST or not item.message_key:
+            return
+        try:
+            self.on_posted(item.message_key, channel, ts)
+        except Exception:
+            log.warning("%s sent; what follows a post failed", item.describe(), exc_info=True)
 
     def _slack_error(self, item: OutboxItem, exc: SlackApiError) -> _Outcome:
         response = exc.response

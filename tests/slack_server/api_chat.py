@@ -1,5 +1,5 @@
-"""Web API messages: ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral`` and ``chat.delete``,
-and the messages the bot posted as the server stores them."""
+"""Web API messages: ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``, ``chat.delete`` and
+``chat.getPermalink``, and the messages the bot posted as the server stores them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from tests.slack_server.api_conversations import ConversationMethods
 from tests.slack_server.block_kit import MAX_MESSAGE_BLOCKS, MAX_MESSAGE_TEXT, validate_blocks, with_block_ids
 from tests.slack_server.http_server import ApiError, json_param
-from tests.slack_server.identity import APP_ID, BOT_ID, BOT_USER_ID, BOT_USER_NAME, TEAM_ID
+from tests.slack_server.identity import APP_ID, BOT_ID, BOT_USER_ID, BOT_USER_NAME, TEAM_DOMAIN, TEAM_ID
 from tests.slack_server.payloads import USER_ID
 from tests.slack_server.web_api import ApiRequest
 
@@ -160,3 +160,14 @@ class ChatMethods(ConversationMethods):
             self._stored_message(channel, ts)
             del self._messages[channel][str(ts)]  # a str: checked by _stored_message
         return {"channel": channel, "ts": ts}
+
+    def permalink(self, channel: str, ts: str) -> str:
+        """The address Slack gives a message: the workspace's own domain, not slack.com."""
+        return f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+    def _chat_get_permalink(self, request: ApiRequest) -> dict[str, Any]:
+        params = request.params
+        channel = self._resolve_channel(request, params.get("channel"))
+        ts = params.get("message_ts")
+        self._stored_message(channel, ts)
+        return {"channel": channel, "permalink": self.permalink(channel, str(ts))}

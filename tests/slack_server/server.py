@@ -67,6 +67,7 @@ class SlackTestServer(ChatMethods, UserMethods, ViewMethods, ResponseUrls):
         self._latency = {}
         self._holding = False
         self._holding_channel = None
+        self._holding_method = None
         self._held = 0
         self._response_urls = {}
         self._responses = []
@@ -162,6 +163,7 @@ class SlackTestServer(ChatMethods, UserMethods, ViewMethods, ResponseUrls):
             "chat.update": self._chat_update,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.delete": self._chat_delete,
+            "chat.getPermalink": self._chat_get_permalink,
             "views.open": self._views_open,
             "views.update": self._views_update,
             "views.publish": self._views_publish,

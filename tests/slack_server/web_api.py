@@ -111,6 +111,7 @@ class WebApi:
     _latency: dict[str, float]
     _holding: bool
     _holding_channel: str | None
+    _holding_method: str | None
     _held: int
     _http: HttpServer | None
 
@@ -227,11 +228,13 @@ class WebApi:
         with self._cond:
             self._latency[method] = seconds
 
-    def hold_answers(self, channel: str | None = None) -> None:
-        """Keep later calls (naming ``channel``, when given) waiting, unanswered, until ``release_answers``."""
+    def hold_answers(self, channel: str | None = None, method: str | None = None) -> None:
+        """Keep later calls (naming ``channel``, of ``method``, when given) waiting, unanswered, until
+        ``release_answers``."""
         with self._cond:
             self._holding = True
             self._holding_channel = channel
+            self._holding_method = method
 
     def release_answers(self) -> None:
         with self._cond:
@@ -245,9 +248,11 @@ class WebApi:
                 raise AssertionError(f"expected {count} calls held at once within {timeout}s, got {self._held}")
             return self._held
 
-    def _hold(self, params: dict[str, Any]) -> None:
+    def _hold(self, method: str, params: dict[str, Any]) -> None:
         with self._cond:
             if not self._holding or self._holding_channel not in (None, params.get("channel")):
+                return
+            if self._holding_method not in (None, method):
                 return
             self._held += 1
             self._cond.notify_all()
@@ -293,7 +298,7 @@ class WebApi:
             latency = self._latency.get(method, self._latency.get("*", 0.0))
         if latency:
             time.sleep(latency)  # the server's own answer time, not a test waiting
-        self._hold(params)
+        self._hold(method, params)
         fault = self._take_fault(method, params)
         if fault is not None:
             if fault.kind == "drop":
