@@ -22,6 +22,11 @@ def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape_slack(text: str) -> str:
+    """What the user typed, from text Slack escaped (slash-command text: `&amp;`, `&lt;` and `&gt;` only)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def to_dicts(blocks: Sequence[Block]) -> list[dict]:
     if len(blocks) > MAX_MESSAGE_BLOCKS:
         raise ValueError(f"{len(blocks)} blocks; a message holds at most {MAX_MESSAGE_BLOCKS}")
