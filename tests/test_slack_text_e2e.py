@@ -11,13 +11,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.config import Secrets
-from bot.wiring import build_bot
 from bot.slack.digest import post_digest
+from bot.wiring import build_bot
+from handlers.commands.smtp import COMMAND as SMTP_COMMAND
 from storage import approvals as store
 from storage import audit
+from tests import test_approvals_e2e
 from tests.mrkdwn_seen import live_mentions, mrkdwn_texts, shown, stray_stars
 from tests.slack_server import SlackTestServer
 from tests.test_alerts_e2e import ALERTS, FakeClock, cycle, make_config
@@ -25,19 +25,7 @@ from tests.test_approvals_e2e import APPROVALS, APPROVER, OPERATOR, Bot, text_in
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 TYPED = "<!channel> R&D"
-
-
-@pytest.fixture
-def slack():
-    with SlackTestServer(scopes="chat:write,commands,usergroups:read") as server:
-        yield server
-
-
-@pytest.fixture
-def bot(slack, tmp_path):
-    bot = Bot(slack, tmp_path)
-    yield bot
-    bot.stop()
+slack, bot = test_approvals_e2e.slack, test_approvals_e2e.bot  # the same fixtures
 
 
 def opened_form(slack: SlackTestServer, count: int = 1) -> dict[str, Any]:
@@ -153,6 +141,7 @@ def test_a_trust_request_names_its_system_once(bot):
 
 def test_the_readme_smtp_add_example_runs_on_the_demo_and_the_approver_is_told_in_words(bot, slack):
     [example] = re.findall(r"`/ibmi (smtp add accept [^`]+)`", README.read_text())
+    assert example == SMTP_COMMAND.example  # what `/ibmi help` shows
     bot.command(example)
     address = example.split()[3]
     request, message = request_for(bot, address)
@@ -171,7 +160,7 @@ def test_a_failed_change_is_said_in_words(bot, slack):
     assert f"Approved; {request.id} ran and failed." in answers
     bot.deliver()
     replies = [m["text"] for m in slack.messages(APPROVALS) if m.get("thread_ts")]
-    assert any(f"request {request.id} failed: " in reply for reply in replies)
+    assert any(f"request {request.id} ran and failed: " in reply for reply in replies)
     assert not any(" is failed" in text for text in answers + replies)
 
 
