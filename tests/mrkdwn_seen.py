@@ -3,6 +3,7 @@ it (those that notify), the text as shown (escapes resolved), and any `*` that d
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -23,6 +24,11 @@ def mrkdwn_texts(payload: Any) -> list[str]:
     elif isinstance(payload, list):
         for item in payload:
             found += mrkdwn_texts(item)
+    elif isinstance(payload, str) and payload[:1] in ("{", "["):  # blocks or a view sent as a JSON string
+        try:
+            found += mrkdwn_texts(json.loads(payload))
+        except ValueError:
+            pass
     return found
 
 
