@@ -60,8 +60,9 @@ class IbmiCommand:
 
     def ack(self, ack: Ack, command: dict[str, Any], client: WebClient) -> Invocation[Any] | None:
         """Acks the command; returns it when its answer remains to be given."""
+        text = blocks.unescape_slack(command.get("text") or "")  # as typed: Slack escapes &, < and >
+        command = {**command, "text": text}
         user = command.get("user_id", "")
-        text = command.get("text") or ""
         first = text.split()[0].lower() if text.split() else ""
         verb = f"{self.slash} {first}" if first in self._by_name else self.slash
         refusal = self.gate.refusal(user, "viewer", f"use {self.slash} ([roles] viewers)", Attempt(verb, text))

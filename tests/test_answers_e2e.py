@@ -117,7 +117,7 @@ def test_approve_in_the_home_runs_the_change_and_tells_the_approver_by_dm(bot, s
     assert home_click(bot, home, "request_approve", APPROVER) == 200
     assert bot.wait_for_state(request_id, ("done", "failed")) == "done"
     [told] = said_to(slack, APPROVER, 1)
-    assert f"Approved; {request_id} is done" in told
+    assert f"Approved; {request_id} ran and is done" in told
     republished = slack.wait_for("views.publish", count=published + 1, timeout=10)
     assert any(c.params["user_id"] == APPROVER for c in republished[published:])
     assert no_tracebacks(caplog) == []

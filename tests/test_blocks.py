@@ -304,3 +304,25 @@ def test_status_fits_a_home_tab_view() -> None:
 
     status_dicts = blocks.status_blocks([status(n) for n in range(200)])
     View(type="home", blocks=status_dicts).to_dict()  # validates 1–100 blocks
+
+
+def test_ibm_i_values_go_in_code_spans_and_user_text_is_escaped_once() -> None:
+    assert blocks.ibmi_mrkdwn("Output queue PAYLIB/PAYROLL: DSPDTA(*YES) with *PUBLIC *USE, pattern PAY*") == (
+        "Output queue `PAYLIB/PAYROLL`: `DSPDTA(*YES)` with `*PUBLIC` `*USE`, pattern `PAY*`"
+    )
+    assert blocks.ibmi_mrkdwn("already `*ACCEPT` in TCP/IP <!here> & co") == (
+        "already `*ACCEPT` in TCP/IP &lt;!here&gt; &amp; co"
+    )
+    assert blocks.emphasised("Connections from 10.1.1.9 & co") == "*Connections from 10.1.1.9 &amp; co*"
+    assert blocks.emphasised("*ACCEPT entry 0.0.0.0") == "`*ACCEPT` entry 0.0.0.0"
+    assert blocks.unescape_slack("&lt;!channel&gt; R&amp;D &amp;lt;") == "<!channel> R&D &lt;"
+    assert blocks.mention("U01OPERATOR") == "<@U01OPERATOR>" and blocks.mention("ibmi-warden") == "ibmi-warden"
+
+
+def test_clipped_mrkdwn_never_cuts_an_escape_or_a_value_in_half() -> None:
+    text = "DSPDTA(*YES) with *PUBLIC *USE & more & more"
+    for limit in range(2, 60):
+        clipped = blocks.clip_mrkdwn(text, limit, blocks.ibmi_mrkdwn)
+        assert len(clipped) <= limit or clipped == "…"
+        assert clipped.count("`") % 2 == 0 and not clipped.rstrip("…").endswith(("&", "&am", "*"))
+    assert blocks.clip_mrkdwn(text, 100, blocks.ibmi_mrkdwn) == blocks.ibmi_mrkdwn(text)

@@ -23,7 +23,7 @@ from bot.alerting.diff import REMINDER, REOPENED, RESOLVED, Change
 from bot.alerting.routing import SEVERITY_RANK
 from bot.checks import registry
 from bot.checks.finding import Finding
-from bot.slack.blocks import escape_mrkdwn, fit, slack_date, to_dicts
+from bot.slack.blocks import emphasised, escape_mrkdwn, fit, ibmi_mrkdwn, slack_date, to_dicts
 from storage.alerts import AlertRecord, Silence
 from storage.approvals import ChangeRequest
 
@@ -92,12 +92,12 @@ def by_severity(alerts: Sequence[AlertRecord]) -> list[AlertRecord]:
 
 def alert_line(alert: AlertRecord) -> str:
     mark = ":white_check_mark: ~resolved~ " if alert.state == "resolved" else SEVERITY_MARK.get(alert.severity, "")
-    return f"{mark} *{escape_mrkdwn(alert.title)}*"
+    return f"{mark} {emphasised(alert.title)}"
 
 
 def _alert_text(alert: AlertRecord, notes: AlertNotes) -> str:
     lines = [alert_line(alert)]
-    lines += [escape_mrkdwn(str(detail)) for detail in alert.finding.get("details", [])[:6]]
+    lines += [ibmi_mrkdwn(str(detail)) for detail in alert.finding.get("details", [])[:6]]
     owner = alert.finding.get("facts", {}).get("owner")
     if owner:
         lines.append(f"Owner: {escape_mrkdwn(str(owner))}")
@@ -170,7 +170,7 @@ def group_message(
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(
-                    text=fit(f"*{len(rest)} more:* {escape_mrkdwn(names)}{more}. Details in the thread.")
+                    text=fit(f"*{len(rest)} more:* {ibmi_mrkdwn(names)}{more}. Details in the thread.")
                 )
             )
         )
@@ -183,7 +183,7 @@ def group_message(
 
 def details_reply(alerts: Sequence[AlertRecord]) -> dict[str, Any]:
     """The thread reply listing every alert of a group that the message could not show."""
-    lines = [f"{SEVERITY_MARK.get(a.severity, '')} {escape_mrkdwn(a.title)}" for a in by_severity(alerts)]
+    lines = [f"{SEVERITY_MARK.get(a.severity, '')} {ibmi_mrkdwn(a.title)}" for a in by_severity(alerts)]
     shown = lines[:MAX_THREAD_LINES]
     if len(lines) > len(shown):
         shown.append(f"…and {len(lines) - len(shown)} more; `ibmi-warden check --json` lists them all.")
@@ -213,25 +213,29 @@ def resolved_reply(alert: AlertRecord) -> dict[str, Any]:
     if alert.check == "reachability":
         again = "healthy" if kind_of(alert) in ("erroring", "not authorised") else "reachable"
         return _reply(f":white_check_mark: *{alert.system} is {again} again.*")
-    return _reply(f":white_check_mark: *Resolved:* {escape_mrkdwn(alert.title)}")
+    return _reply(f":white_check_mark: *Resolved:* {ibmi_mrkdwn(alert.title)}")
 
 
 def kind_changed_reply(finding: Finding) -> dict[str, Any]:
     """Said in the thread of a system's own alert when it is sick in another way."""
     kind = finding.facts.get("sickness", "sick")
     lines = [
-        f"{SEVERITY_MARK.get(finding.severity, '')} *{finding.system} is now {kind}:* {escape_mrkdwn(finding.title)}"
+        f"{SEVERITY_MARK.get(finding.severity, '')} *{finding.system} is now {kind}:* {ibmi_mrkdwn(finding.title)}"
     ]
-    return _reply("\n".join(lines + [escape_mrkdwn(line) for line in finding.details]))
+    return _reply("\n".join(lines + [ibmi_mrkdwn(line) for line in finding.details]))
 
 
 def reopened_reply(alert: AlertRecord) -> dict[str, Any]:
-    return _reply(f"{SEVERITY_MARK.get(alert.severity, '')} *Back again:* {escape_mrkdwn(alert.title)}")
+    return _reply(f"{SEVERITY_MARK.get(alert.severity, '')} *Back again:* {ibmi_mrkdwn(alert.title)}")
 
 
 def reminder_reply(alert: AlertRecord, open_for: float) -> dict[str, Any]:
-    hours = int(open_for // 3600)
-    return _reply(f":hourglass: *Still open after {hours}h:* {escape_mrkdwn(alert.title)}")
+    return _reply(f":hourglass: *Still open after {_duration(open_for)}:* {ibmi_mrkdwn(alert.title)}")
+
+
+def _duration(seconds: float) -> str:
+    """How long, in minutes under an hour, else in hours ("30m", "24h")."""
+    return f"{int(seconds // 60)}m" if seconds < 3600 else f"{int(seconds // 3600)}h"
 
 
 def thread_reply(change: Change, now: float) -> dict[str, Any] | None:
@@ -246,10 +250,8 @@ def thread_reply(change: Change, now: float) -> dict[str, Any] | None:
 
 
 def silenced_reply(alert: AlertRecord, author: str, until: float) -> dict[str, Any]:
-    return _reply(
-        f":zipper_mouth_face: Silenced by <@{author}> until {slack_date(until)}: {escape_mrkdwn(alert.title)}"
-    )
+    return _reply(f":zipper_mouth_face: Silenced by <@{author}> until {slack_date(until)}: {ibmi_mrkdwn(alert.title)}")
 
 
 def unsilenced_reply(alert: AlertRecord, author: str) -> dict[str, Any]:
-    return _reply(f":bell: Silence ended by <@{author}>: {escape_mrkdwn(alert.title)}")
+    return _reply(f":bell: Silence ended by <@{author}>: {ibmi_mrkdwn(alert.title)}")

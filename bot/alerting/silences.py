@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from bot.alerting.diff import REPORTED, SILENCED, Change
 from bot.alerting.render import silenced_reply, unsilenced_reply
-from bot.slack.blocks import escape_mrkdwn
+from bot.slack.blocks import ibmi_mrkdwn
 from storage import audit
 from storage.alerts import AlertRecord, Silence, active_silences, add_silence, end_silence, open_alerts
 from storage.alerts import alert as stored_alert
@@ -80,7 +80,7 @@ class SilenceService:
         if record is None:
             return "That alert is no longer known to the bot."
         self.add("fingerprint", fingerprint, seconds, reason, author)
-        return f"Silenced for {seconds / 3600:g}h: {escape_mrkdwn(record.title)}"
+        return f"Silenced for {seconds / 3600:g}h: {ibmi_mrkdwn(record.title)}"
 
     def silence_target(self, kind: str, target: str, seconds: float, reason: str, author: str) -> str:
         """`/ibmi silence`: an address, or a fingerprint whether or not its alert was seen yet."""

@@ -28,7 +28,7 @@ from bot.config import Config
 from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import ClCommand, parse
 from bot.ibmi.errors import CLCommandError, ConnectionFailedError, IbmiError, QueryTimeoutError
-from bot.slack.blocks import escape_mrkdwn
+from bot.slack.blocks import escape_mrkdwn, ibmi_mrkdwn
 from storage import approvals as store
 from storage import audit, outbox
 from storage.approvals import ChangeRequest
@@ -230,7 +230,8 @@ class ApprovalService:
         if not counted:
             current = store.get(self.storage, request.id)
             if current is None or current.state != "pending":
-                return f"Request {request.id} is {current.state if current else 'gone'}; it cannot be decided."
+                state = render.state_words(current.state) if current else "is gone"
+                return f"Request {request.id} {state}; it cannot be decided."
             return (
                 f"Your approval of {request.id} is already counted ({len(current.approvals)} "
                 f"of {request.min_approvals})."
@@ -244,7 +245,7 @@ class ApprovalService:
             outcome = (final.outcome if final else None) or {}
             if outcome.get("tampered"):
                 return f"{request.id} was refused before running; nothing ran: {outcome.get('text')}"
-            return f"Approved; {request.id} is {final.state if final else 'decided'}."
+            return f"Approved; {request.id} {render.state_words(final.state) if final else 'is decided'}."
         current = store.get(self.storage, request.id)
         if current is not None and current.state == "pending":
             self._update_message(current)
@@ -354,7 +355,8 @@ class ApprovalService:
             )
             self._announce(
                 finished,
-                f"<@{request.requester}> request {request.id} is {finished.state}: {escape_mrkdwn(outcome['text'])}",
+                f"<@{request.requester}> request {request.id} {render.state_words(finished.state)}: "
+                f"{ibmi_mrkdwn(outcome['text'])}",
                 now,
             )
         self.on_enqueued()
@@ -423,7 +425,7 @@ class ApprovalService:
             if changed and current is not None:
                 self._announce(
                     current,
-                    f"<@{request.requester}> request {request.id} was refused before running: {escape_mrkdwn(why)}",
+                    f"<@{request.requester}> request {request.id} was refused before running: {ibmi_mrkdwn(why)}",
                     now,
                 )
         self.on_enqueued()
@@ -518,7 +520,7 @@ class ApprovalService:
         if self.alerts is not None and request.alert_fingerprint:
             self.alerts.reply(
                 request.alert_fingerprint,
-                render.reply(f"Change request {request.id} ({request.summary}): {request.state}"),
+                render.reply(f"Change request {request.id} ({render.summary_mrkdwn(request)}): {request.state}"),
             )
             self.alerts.refresh([request.alert_fingerprint])  # the alert's message shows the request's state
 

@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.slack.blocks import escape_mrkdwn, slack_date, to_dicts
+from bot.slack.blocks import clip_mrkdwn, code, emphasised, escape_mrkdwn, ibmi_mrkdwn, slack_date, to_dicts
 from storage.approvals import ChangeRequest
 
 ACTION_APPROVE = "request_approve"
@@ -82,13 +82,13 @@ def _confirm(request: ChangeRequest) -> ConfirmObject:
         count = len(request.commands)
         title = f"Run {count} CL command{'s' if count != 1 else ''} on {request.system}?"
     text = (f"DANGEROUS: {danger}. " if danger else "") + first
-    return ConfirmObject(title=title[:100], text=text[:300], confirm="Approve", deny="Cancel")
+    return ConfirmObject(title=title[:100], text=clip_mrkdwn(text, 300, ibmi_mrkdwn), confirm="Approve", deny="Cancel")
 
 
 def request_blocks(request: ChangeRequest) -> list[Block]:
     approvals = f"{request.min_approvals} approval{'s' if request.min_approvals > 1 else ''}"
     lines = [
-        f"*{escape_mrkdwn(request.summary)}* on *{request.system}*",
+        f"{summary_mrkdwn(request)} on *{escape_mrkdwn(request.system)}*",
         f"Requested by <@{request.requester}>: {escape_mrkdwn(request.reason) or '_no reason given_'}",
         f"Needs {approvals} from approvers other than the requester; expires {slack_date(request.expires_at)}.",
     ]
@@ -98,9 +98,9 @@ def request_blocks(request: ChangeRequest) -> list[Block]:
     ]
     danger = _danger(request)
     if danger:
-        warning = f":red_circle: *Dangerous*: {escape_mrkdwn(danger)}. It needs {approvals}."
+        warning = f":red_circle: *Dangerous*: {ibmi_mrkdwn(danger)}. It needs {approvals}."
         blocks.append(SectionBlock(text=MarkdownTextObject(text=warning[:MAX_SECTION_TEXT])))
-    effects = [escape_mrkdwn(line) for line in _effects(request)]
+    effects = [ibmi_mrkdwn(line) for line in _effects(request)]
     for index, group in enumerate(_chunks(effects, MAX_SECTION_TEXT, len("*What it does*\n"))):
         heading = "*What it does*\n" if index == 0 else ""
         blocks.append(SectionBlock(text=MarkdownTextObject(text=heading + "\n".join(group))))
@@ -157,14 +157,37 @@ def _status(request: ChangeRequest) -> str:
         status += f" · sha256 {request.cl_digest[:16]}"
     text = outcome.get("text")
     if text:
-        status += f"\n{escape_mrkdwn(str(text))[:1500]}"
+        status += f"\n{ibmi_mrkdwn(str(text)[:1500])}"
     return status
 
 
 def request_message(request: ChangeRequest) -> dict[str, Any]:
     blocks = request_blocks(request)
     label = TAMPERED_LABEL if (request.outcome or {}).get("tampered") else STATE_LABEL.get(request.state)
-    return {"text": f"Change request {request.id}: {request.summary} — {label}", "blocks": to_dicts(blocks)}
+    fallback = f"Change request {request.id} on {request.system}: {request.summary} — {label}"
+    return {"text": fallback, "blocks": to_dicts(blocks)}
+
+
+def summary_mrkdwn(request: ChangeRequest) -> str:
+    """What the request does in one line: its CL command in a code span, else its words (in bold when they hold
+    no IBM i value)."""
+    return code(request.summary) if request.summary in request.commands else emphasised(request.summary)
+
+
+# How a finished request's state reads after "Request R…" or "Approved; R…".
+STATE_WORDS = {
+    "done": "ran and is done",
+    "failed": "ran and failed",
+    "unknown": "ran with an unknown outcome (verify on the system)",
+    "executing": "is running",
+    "rejected": "was rejected",
+    "expired": "expired",
+    "pending": "is waiting for approval",
+}
+
+
+def state_words(state: str) -> str:
+    return STATE_WORDS.get(state, f"is {state}")
 
 
 def reply(text: str) -> dict[str, Any]:

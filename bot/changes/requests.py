@@ -8,12 +8,12 @@ through cl.py's builders.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 
 from bot.alerting.silences import SilenceService
 from bot.changes.approvals import ApprovalService, Submitted
+from bot.changes.render import summary_mrkdwn
 from bot.command_parsing import (
     ClRequest,
     EndRequest,
@@ -28,7 +28,7 @@ from bot.ibmi.access import SystemConnection
 from bot.ibmi.cl import ClCommand, EndTcpConnection
 from bot.ibmi.rows import NetstatConnection, parse_address
 from bot.net import is_local
-from bot.slack.blocks import escape_mrkdwn
+from bot.slack.blocks import escape_mrkdwn, ibmi_mrkdwn, mention
 from bot.slack.permalinks import linked
 from bot.trace import Owner, TraceError, Tracer, describe_owner
 from storage import approvals as requests_store
@@ -83,11 +83,13 @@ class ChangeRequests:
     def smtp_lists(self, system: str, list_type: str | None) -> str:
         reading = sql.read_smtp_lists(self.connection_for(system))
         if not reading.readable:
-            return f"The SMTP lists of {system} are not readable: {reading.problem}. That is not the same as empty."
+            problem = ibmi_mrkdwn(str(reading.problem))
+            return f"The SMTP lists of {system} are not readable: {problem}. That is not the same as empty."
         wanted = {"*ACCEPT": "ACC", "*REJECT": "REJ"}.get(list_type or "", "")
         entries = [e for e in reading.entries if wanted in e.member.upper()]
         if not entries:
-            return f"No {list_type or 'SMTP list'} entries on {system} (members read: {', '.join(reading.members)})."
+            members = ibmi_mrkdwn(", ".join(reading.members))
+            return f"No {ibmi_mrkdwn(list_type or 'SMTP list')} entries on {system} (members read: {members})."
         lines = [f"`{e.address}` mask `{e.mask or '255.255.255.255'}` (member {e.member})" for e in entries]
         return (
             f"SMTP list entries on {system} (QUSRSYS/QATMADRLST; layout discovered at run time):\n"
@@ -166,7 +168,7 @@ class ChangeRequests:
             requester=requester,
             reason=request.reason,
             params={"commands": [command.to_cl() for command in commands]},
-            summary=f"Restart the SMTP server on {system}",
+            summary="Restart the SMTP server",
         )
 
     def request_trust(
@@ -180,7 +182,7 @@ class ChangeRequests:
             requester=requester,
             reason=request.reason,
             params={"network": str(request.network)},
-            summary=f"{verb} {request.network} on {system}",
+            summary=f"{verb} {request.network}",
             alert_fingerprint=alert_fingerprint,
         )
 
@@ -198,22 +200,18 @@ class ChangeRequests:
         for request in pending:
             name = linked(request.id, self.permalink(request.message_key) if request.message_key else None)
             lines.append(
-                f"• {name} {escape_mrkdwn(request.summary)} on {request.system}, by <@{request.requester}>, "
+                f"• {name} {summary_mrkdwn(request)} on {escape_mrkdwn(request.system)}, by <@{request.requester}>, "
                 f"{len(request.approvals)} of {request.min_approvals} approvals"
             )
         return "Waiting for approval:\n" + "\n".join(lines)
-
-    @staticmethod
-    def _actor(actor: str) -> str:
-        return f"<@{actor}>" if re.fullmatch(r"[UW][A-Z0-9]{2,}", actor) else escape_mrkdwn(actor)
 
     def audit_text(self, count: int) -> str:
         events = audit.recent(self.storage, count)
         if not events:
             return "The audit log is empty."
         lines = [
-            f"`{e.at_text[:19]}Z` {self._actor(e.actor)} {e.action} {e.system or '-'} "
-            f"{escape_mrkdwn(e.subject)}: {escape_mrkdwn(e.outcome)}"
+            f"`{e.at_text[:19]}Z` {mention(e.actor)} {e.action} {e.system or '-'} "
+            f"{ibmi_mrkdwn(e.subject)}: {ibmi_mrkdwn(e.outcome)}"
             for e in reversed(events)
         ]
         return "Recent audit events:\n" + "\n".join(lines)

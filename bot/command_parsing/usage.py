@@ -13,9 +13,9 @@ class UsageError(ValueError):
         super().__init__(problem)
 
 
-# Slack sends the command's text with &, < and > already written as entities, so a raw < or > in it is Slack's
-# own markup (a mention, a link); echoed as entities it is shown, not acted on. A raw & is left as it is.
-_SLACK_ESCAPES = {"<": "&lt;", ">": "&gt;"}
+# The command's text arrives as the user typed it (the slash-command handler undoes Slack's escaping), so the
+# three characters Slack reads as markup are escaped here: a typed <!channel> is shown, never acted on.
+_SLACK_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def _shorten(text: str, limit: int = 40) -> str:

@@ -3,7 +3,8 @@ lengths, which slack_sdk does not check, are enforced here."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -20,6 +21,68 @@ MAX_NETSTAT_LINES = 60
 def escape_mrkdwn(text: str) -> str:
     """Text from users, IBM i or RDAP, made inert in Slack mrkdwn (no <!channel>, <@user> or <url|links>)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# IBM i values whose `*` would start or end mrkdwn bold: CL parameters holding a special value (DSPDTA(*YES)),
+# special values (*PUBLIC, *ACCEPT), generic names (PAY*, QGPL/PAY*) and qualified names (PAYLIB/PAYROLL).
+_IBMI_VALUE = re.compile(
+    r"(?<![\w`*/])(?:[A-Z][A-Z0-9]*\([^()\s`]*\*[^()\s`]*\)"
+    r"|\*[A-Z$#@][A-Z0-9$#@_]*"
+    r"|(?!TCP/IP\b)(?:[A-Z$#@][A-Z0-9$#@_.]{0,9}/)?(?:[A-Z$#@][A-Z0-9$#@_.]{0,9}\*|\*[A-Z$#@][A-Z0-9$#@_]*)"
+    r"|(?!TCP/IP\b)[A-Z$#@][A-Z0-9$#@_.]{0,9}/[A-Z$#@][A-Z0-9$#@_.]{0,9})(?![\w/*])"
+)
+_CODE_SPAN = re.compile(r"```.*?```|`[^`\n]*`", re.S)
+
+
+def ibmi_mrkdwn(text: str) -> str:
+    """Text that may hold IBM i names and CL (titles, details, results, job logs), escaped, with every IBM i
+    value in a code span: a `*` from *PUBLIC or DSPDTA(*YES) never starts or ends bold."""
+    escaped = escape_mrkdwn(text)
+    pieces, start = [], 0
+    for span in _CODE_SPAN.finditer(escaped):
+        pieces += [_IBMI_VALUE.sub(r"`\g<0>`", escaped[start : span.start()]), span.group()]
+        start = span.end()
+    pieces.append(_IBMI_VALUE.sub(r"`\g<0>`", escaped[start:]))
+    return "".join(pieces)
+
+
+def emphasised(text: str) -> str:
+    """A title in bold, unless it holds a `*` (an IBM i value): then plain, its values in code spans."""
+    return ibmi_mrkdwn(text) if "*" in text else f"*{escape_mrkdwn(text)}*"
+
+
+def clip_mrkdwn(text: str, limit: int, render: Callable[[str], str] = escape_mrkdwn) -> str:
+    """Text rendered for mrkdwn (`escape_mrkdwn`, or `ibmi_mrkdwn`), cut at a word with "…" so that at most
+    `limit` characters are sent: never inside an escape or a code span."""
+    rendered = render(text)
+    if len(rendered) <= limit:
+        return rendered
+    low, high = 0, len(text)  # the longest prefix whose rendering fits with the "…"
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(render(text[:middle])) + 1 <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    kept = text[:low]
+    if " " in kept and not text[low:].startswith(" "):
+        kept = kept.rsplit(" ", 1)[0]  # whole words: half an IBM i value ("*" alone) would read as markup
+    return render(kept.rstrip().rstrip("*")) + "…"
+
+
+def code(text: str) -> str:
+    """Text shown as written, in a code span (a CL command, a name)."""
+    return "`" + escape_mrkdwn(text).replace("`", "'") + "`"
+
+
+def mention(user: str) -> str:
+    """A Slack user id as a mention (shown as the person's name); anything else (the bot, a CLI user) as text."""
+    return f"<@{user}>" if re.fullmatch(r"[UW][A-Z0-9]{2,}", user) else escape_mrkdwn(user)
+
+
+def unescape_slack(text: str) -> str:
+    """What the user typed, from text Slack escaped (slash-command text: `&amp;`, `&lt;` and `&gt;` only)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def to_dicts(blocks: Sequence[Block]) -> list[dict]:
@@ -138,17 +201,17 @@ def status_line(status: SystemStatus) -> str:
         state = f":large_green_circle: {status.state}"
     else:
         since = f" since {_when(status.health_since)}" if status.health_since else ""
-        what = escape_mrkdwn(fit(_one_line(status.error or "unknown error"), 300))
+        what = ibmi_mrkdwn(fit(_one_line(status.error or "unknown error"), 300))
         state = f":red_circle: {status.state}{since} — {what}"
     check = "no check has run yet"
     if status.checks:
         check = "\n".join(
             f"`{c.check}` {_when(c.at)}{_late(c.lateness)}, {c.duration:.1f}s, "
-            f"{escape_mrkdwn(fit(_one_line(c.result), 300))}"
+            f"{ibmi_mrkdwn(fit(_one_line(c.result), 300))}"
             for c in status.checks
         )
     elif status.last_check:
-        result = escape_mrkdwn(fit(_one_line(status.last_result or "no result recorded"), 300))
+        result = ibmi_mrkdwn(fit(_one_line(status.last_result or "no result recorded"), 300))
         check = (
             f"last check `{status.last_check}` {_when(status.last_check_at)}, "
             f"{status.last_duration or 0:.1f}s, {result}"
@@ -202,7 +265,7 @@ def netstat_blocks(report: NetstatReport) -> list[dict]:
     header = _header(f"Connections on {report.system}{scope}")
     summary = f"{len(report.entries)} remote connection(s), {untrusted} from untrusted addresses."
     if report.note:
-        note = escape_mrkdwn(fit(report.note, 1000))
+        note = ibmi_mrkdwn(fit(report.note, 1000))
         summary = f":warning: {note}\n{summary}" if report.entries else f":warning: {note}"
     blocks: list[Block] = [header, _section(summary)]
     shown = 0

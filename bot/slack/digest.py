@@ -31,7 +31,7 @@ from bot.alerting.render import SEVERITY_MARK
 from bot.alerting.routing import SEVERITY_RANK
 from bot.alerting.silences import silence_matches
 from bot.config import Config
-from bot.slack.blocks import MAX_SECTION_TEXT, escape_mrkdwn, to_dicts
+from bot.slack.blocks import MAX_SECTION_TEXT, clip_mrkdwn, ibmi_mrkdwn, mention, to_dicts
 from storage import outbox
 from storage.alerts import AlertRecord, Silence, active_silences, alert, open_alerts
 from storage.database import Storage
@@ -220,7 +220,7 @@ def _silenced_title(storage: Storage, silence: Silence) -> str | None:
     if silence.matcher_kind != "fingerprint":
         return None
     record = alert(storage, silence.matcher)
-    return f"{_clip(record.title, TITLE_CHARS)} on *{_clip(record.system, NAME_CHARS)}*" if record else None
+    return f"{_title(record.title)} on *{_clip(record.system, NAME_CHARS)}*" if record else None
 
 
 # --- composing ------------------------------------------------------------------------------------
@@ -331,7 +331,7 @@ def _system_line(system: _System, now: float) -> str:
     if len(checks) > MAX_CHECKS_PER_SYSTEM:
         named.append(_count(len(checks) - MAX_CHECKS_PER_SYSTEM, "more check"))
     oldest = [
-        f"{SEVERITY_MARK.get(a.severity, '')} {_clip(a.title, TITLE_CHARS)} ({_age(now - a.first_seen)})"
+        f"{SEVERITY_MARK.get(a.severity, '')} {_title(a.title)} ({_age(now - a.first_seen)})"
         for a in system.alerts[:OLDEST_PER_SYSTEM]
     ]
     rest = len(system.alerts) - len(oldest)
@@ -347,7 +347,7 @@ def _system_line(system: _System, now: float) -> str:
 def _change_line(change: _Change, moment: float, now: float, note: str = "") -> str:
     return (
         f"• {SEVERITY_MARK.get(change.severity, '')} *{_clip(change.system, NAME_CHARS)}* "
-        f"`{_clip(change.check, NAME_CHARS)}` {_clip(change.title, TITLE_CHARS)} ({_age(now - moment)} ago){note}"
+        f"`{_clip(change.check, NAME_CHARS)}` {_title(change.title)} ({_age(now - moment)} ago){note}"
     )
 
 
@@ -377,11 +377,11 @@ def _request_line(request: _Request, now: float) -> str:
     if request.state == "rejected" and request.rejection_reason:
         detail = f": {_clip(request.rejection_reason, TITLE_CHARS)}"
     elif request.state in ("failed", "unknown") and request.outcome and request.outcome.get("text"):
-        detail = f": {_clip(str(request.outcome['text']).strip().splitlines()[0], TITLE_CHARS)}"
+        detail = f": {_title(str(request.outcome['text']).strip().splitlines()[0])}"
     return (
         f"• `{_clip(request.id, NAME_CHARS)}` *{_clip(request.system, NAME_CHARS)}* "
-        f"{_clip(request.summary, TITLE_CHARS)} — {state}{detail} "
-        f"(by {_clip(request.requester, NAME_CHARS)}, {_age(now - request.latest)} ago)"
+        f"{_title(request.summary)} — {state}{detail} "
+        f"(by {mention(request.requester)}, {_age(now - request.latest)} ago)"
     )
 
 
@@ -404,9 +404,7 @@ def _silences_text(ending: Sequence[Silence], titles: dict[int, str | None], now
     for silence in ending[:MAX_LISTED]:
         what = titles.get(silence.id) or f"{silence.matcher_kind} `{_clip(silence.matcher, TITLE_CHARS)}`"
         reason = f" · {_clip(silence.reason, TITLE_CHARS)}" if silence.reason.strip() else ""
-        lines.append(
-            f"• {what} — ends in {_age(silence.expires_at - now)}{reason} (by {_clip(silence.author, NAME_CHARS)})"
-        )
+        lines.append(f"• {what} — ends in {_age(silence.expires_at - now)}{reason} (by {mention(silence.author)})")
     lines += _more(len(ending) - MAX_LISTED)
     return "\n".join(lines)
 
@@ -415,16 +413,11 @@ def _silences_text(ending: Sequence[Silence], titles: dict[int, str | None], now
 
 
 def _clip(text: str, limit: int) -> str:
-    """Text from storage on one line, escaped for mrkdwn, cut to at most ``limit`` characters (never inside an
-    escape such as ``&amp;``)."""
-    escaped = escape_mrkdwn(" ".join(str(text).split()))
-    if len(escaped) <= limit:
-        return escaped
-    cut = escaped[: limit - 1]
-    amp = cut.rfind("&")
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut + "…"
+    return clip_mrkdwn(" ".join(str(text).split()), limit)
+
+
+def _title(text: str) -> str:
+    return clip_mrkdwn(" ".join(str(text).split()), TITLE_CHARS, ibmi_mrkdwn)
 
 
 def _severity_text(counts: Counter[str]) -> str:

@@ -14,7 +14,7 @@ from slack_sdk.models.views import View
 from bot.alerting.render import SEVERITY_MARK
 from bot.alerting.routing import SEVERITY_RANK
 from bot.changes import render
-from bot.slack.blocks import escape_mrkdwn, fit, health_counts, status_line, text_blocks
+from bot.slack.blocks import escape_mrkdwn, fit, health_counts, ibmi_mrkdwn, status_line, text_blocks
 from bot.slack.parking import fix_for
 from bot.slack.roles import Roles
 from bot.systems import Systems, SystemStatus
@@ -41,7 +41,7 @@ def _system_text(status: SystemStatus, alerts: Sequence[AlertRecord], silences: 
     findings = ", ".join(f"{SEVERITY_MARK[s]} {n} {s}" for s, n in counts.items() if n) or "no open findings"
     oldest = sorted(alerts, key=lambda a: (a.first_seen, -SEVERITY_RANK.get(a.severity, 0)))[:MAX_NAMED_FINDINGS]
     lines = [status_line(status), findings]
-    lines += [f"• {escape_mrkdwn(a.title)}" for a in oldest]
+    lines += [f"• {ibmi_mrkdwn(a.title)}" for a in oldest]
     if len(alerts) > len(oldest):
         lines.append(f"…and {len(alerts) - len(oldest)} more")
     if silences:

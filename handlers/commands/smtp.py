@@ -41,7 +41,7 @@ COMMAND = SubCommand[SmtpRequest](
         "smtp list [accept|reject] | add [accept|reject IP [MASK] REASON] | remove accept|reject IP [MASK] [REASON]"
         " | restart [REASON]"
     ),
-    example="smtp add accept 10.1.1.0 255.255.255.0 branch office",
+    example="smtp add accept 10.1.2.0 255.255.255.0 branch office",
     summary=(
         "show the SMTP lists; request ADDSMTPLE / RMVSMTPLE (MASK: 255.255.255.0 or /24); "
         "request an SMTP restart, after which list changes take effect"
