@@ -46,6 +46,9 @@ class CountingConnection:
     def query(self, statement: str, params=()):  # noqa: ANN001, ANN201
         return self.connection.query(statement, params)
 
+    def query_rows(self, statement: str, params, convert):  # noqa: ANN001, ANN201
+        return self.connection.query_rows(statement, params, convert)
+
     def run_cl(self, command) -> None:  # noqa: ANN001
         with self.lock:
             self.runs.append(command.to_cl())

@@ -50,13 +50,13 @@ def write_config(tmp_path: Path, extra: str = "") -> Path:
 def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every statement the product sends to any system, in order."""
     sent: list[str] = []
-    query = SystemConnection.query
+    query_rows = SystemConnection.query_rows
 
-    def recording(self: SystemConnection, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def recording(self: SystemConnection, statement: str, params: Sequence[Any], convert: Any) -> list[Any]:
         sent.append(statement)
-        return query(self, statement, params)
+        return query_rows(self, statement, params, convert)
 
-    monkeypatch.setattr(SystemConnection, "query", recording)
+    monkeypatch.setattr(SystemConnection, "query_rows", recording)
     return sent
 
 

@@ -43,6 +43,7 @@ class FakeCursor:
     def __init__(self, owner: FakeConnection):
         self.owner = owner
         self.description: Any = None
+        self.unread = [(1,)]
 
     def execute(self, statement: str, params: tuple = ()) -> None:
         self.owner.statements.append((statement, params))
@@ -54,7 +55,11 @@ class FakeCursor:
         self.description = (("ONE",),)
 
     def fetchall(self) -> list[tuple]:
-        return [(1,)]
+        return self.fetchmany(len(self.unread))
+
+    def fetchmany(self, size: int = 1) -> list[tuple]:
+        rows, self.unread = self.unread[:size], self.unread[size:]
+        return rows
 
     def close(self) -> None:
         pass

@@ -10,6 +10,7 @@ import gzip
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from bot.config import AlertSettings, Route
 from bot.ibmi import sql
 from bot.ibmi.drivers.demo import DemoConnection
 from bot.ibmi.rows import OutputQueue, UserProfile
+from bot.ibmi.table import Table
 from storage import open_database
 from storage.alerts import alerts_of
 from tests.large_demo import TRUSTED, fill
@@ -41,11 +43,13 @@ class CountingConnection:
         self.statements: list[str] = []
 
     def query(self, statement: str, params: Any = ()) -> list[dict[str, Any]]:
+        return self.query_rows(statement, params, Table.dicts)
+
+    def query_rows(self, statement: str, params: Any, convert: Callable[[Table], list[Any]]) -> list[Any]:
         self.statements.append(statement)
         cursor = self.demo.cursor()
         cursor.execute(statement, tuple(params))
-        names = [column[0] for column in cursor.description or ()]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return convert(Table(tuple(column[0] for column in cursor.description or ()), cursor.fetchall()))
 
     def close(self) -> None:
         self.demo.close()

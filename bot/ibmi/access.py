@@ -31,11 +31,15 @@ from bot.ibmi.errors import (
     ServiceMissingError,
 )
 from bot.ibmi.rows import JobLogMessage
+from bot.ibmi.table import Table
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# Rows asked of the driver at a time: each block is converted before the next is fetched, so the driver's rows
+# of a 100,000-row result never all exist at once.
+FETCH_ROWS = 5_000
 DEADLINE_MARGIN = 5.0  # seconds a call may run past the driver's query timeout before the bot abandons it
 
 ErrorKind = Literal["connection", "timeout", "authority", "missing", "other"]
@@ -198,16 +202,24 @@ class SystemConnection:
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run one statement and return its rows as dicts keyed by upper-case column name."""
+        return self.query_rows(statement, params, Table.dicts)
+
+    def query_rows(self, statement: str, params: Sequence[Any], convert: Callable[[Table], list[T]]) -> list[T]:
+        """Run one statement and return its rows, fetched FETCH_ROWS at a time and each block converted by
+        `convert` as it arrives (so the driver's own rows never pile up), with upper-case column names."""
         shown = short_statement(statement)
 
-        def rows_of(connection: Any) -> list[dict[str, Any]]:
+        def rows_of(connection: Any) -> list[T]:
             cursor = connection.cursor()
             try:
                 cursor.execute(statement, tuple(params))
                 if cursor.description is None:
                     return []
-                columns = [column[0].upper() for column in cursor.description]
-                return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+                names = tuple(column[0].upper() for column in cursor.description)
+                rows: list[T] = []
+                while block := cursor.fetchmany(FETCH_ROWS):
+                    rows += convert(Table(names, block))
+                return rows
             finally:
                 cursor.close()
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any, Protocol
+from operator import add, itemgetter
+from typing import Any, Protocol, TypeVar
 
 from bot.ibmi.errors import NotAuthorizedError
 from bot.ibmi.rows import (
@@ -38,12 +38,26 @@ from bot.ibmi.rows import (
     SmtpStatus,
     UserProfile,
 )
+from bot.ibmi.table import (
+    Table,
+    as_rows,
+    decimal_column,
+    int_column,
+    required_int_column,
+    required_text_column,
+    rows_of,
+    text_column,
+)
+from bot.ibmi.table import text as _text
 
 Row = Mapping[str, Any]
+T = TypeVar("T")
 
 
 class Queryable(Protocol):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+
+    def query_rows(self, sql: str, params: Sequence[Any], convert: Callable[[Table], list[T]]) -> list[T]: ...
 
 
 # --- NETSTAT -------------------------------------------------------------------------------------
@@ -250,57 +264,63 @@ def _utc_timestamp(value: Any) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = value.strip() if value.__class__ is str else str(value).strip()  # most are text already: no copy
-    return text or None
-
-
 def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or value.__class__ is Decimal:  # ODBC gives DECIMAL columns as Decimal already
-        return value
-    return Decimal(str(value))
-
-
 def read_tcp_connections(conn: Queryable) -> list[NetstatConnection]:
-    return [
-        NetstatConnection(
-            connection_type=_text(row["CONNECTION_TYPE"]) or "",
-            remote_address=_text(row["REMOTE_ADDRESS"]) or "",
-            remote_port=int(row["REMOTE_PORT"]),
-            remote_port_name=_text(row["REMOTE_PORT_NAME"]),
-            local_address=_text(row["LOCAL_ADDRESS"]) or "",
-            local_port=int(row["LOCAL_PORT"]),
-            local_port_name=_text(row["LOCAL_PORT_NAME"]),
-            protocol=_text(row["PROTOCOL"]) or "",
-            tcp_state=_text(row["TCP_STATE"]),
-            idle_time=_decimal(row["IDLE_TIME"]),
-            bind_user=_text(row["BIND_USER"]),
-            bytes_sent_remotely=_int(row["BYTES_SENT_REMOTELY"]),
-            bytes_received_locally=_int(row["BYTES_RECEIVED_LOCALLY"]),
-        )
-        for row in conn.query(NETSTAT_TCP_CONNECTIONS)
-    ]
+    return conn.query_rows(NETSTAT_TCP_CONNECTIONS, (), _tcp_connections)
+
+
+def _tcp_connections(table: Table) -> list[NetstatConnection]:
+    columns = table.columns(
+        "CONNECTION_TYPE", "REMOTE_ADDRESS", "REMOTE_PORT", "REMOTE_PORT_NAME", "LOCAL_ADDRESS", "LOCAL_PORT",
+        "LOCAL_PORT_NAME", "PROTOCOL", "TCP_STATE", "IDLE_TIME", "BIND_USER", "BYTES_SENT_REMOTELY",
+        "BYTES_RECEIVED_LOCALLY",
+    )  # fmt: skip
+    kind, remote, remote_port, remote_name, local, local_port, local_name, protocol, state = columns[:9]
+    idle, bind_user, sent, received = columns[9:]
+    return rows_of(
+        NetstatConnection,
+        [
+            required_text_column(kind),
+            required_text_column(remote),
+            required_int_column(remote_port),
+            text_column(remote_name),
+            required_text_column(local),
+            required_int_column(local_port),
+            text_column(local_name),
+            required_text_column(protocol),
+            text_column(state),
+            decimal_column(idle),
+            text_column(bind_user),
+            int_column(sent),
+            int_column(received),
+        ],
+    )
 
 
 def read_connection_jobs(conn: Queryable) -> list[ConnectionJob]:
-    return [
-        ConnectionJob(
-            connection_type=_text(row["CONNECTION_TYPE"]) or "",
-            remote_address=_text(row["REMOTE_ADDRESS"]) or "",
-            remote_port=int(row["REMOTE_PORT"]),
-            local_address=_text(row["LOCAL_ADDRESS"]) or "",
-            local_port=int(row["LOCAL_PORT"]),
-            authorization_name=_text(row["AUTHORIZATION_NAME"]),
-            job_name=_text(row["JOB_NAME"]),
-        )
-        for row in conn.query(NETSTAT_CONNECTION_JOBS)
-    ]
+    return conn.query_rows(NETSTAT_CONNECTION_JOBS, (), _connection_jobs)
+
+
+def _connection_jobs(table: Table) -> list[ConnectionJob]:
+    kind, remote, remote_port, local, local_port, user, job = table.columns(
+        "CONNECTION_TYPE", "REMOTE_ADDRESS", "REMOTE_PORT", "LOCAL_ADDRESS", "LOCAL_PORT", "AUTHORIZATION_NAME",
+        "JOB_NAME",
+    )  # fmt: skip
+    return rows_of(
+        ConnectionJob,
+        [
+            required_text_column(kind),
+            required_text_column(remote),
+            required_int_column(remote_port),
+            required_text_column(local),
+            required_int_column(local_port),
+            text_column(user),
+            text_column(job),
+        ],
+    )
 
 
 def read_smtp_listening(conn: Queryable) -> bool | None:
@@ -455,37 +475,54 @@ def read_installed_ptf_groups(conn: Queryable) -> tuple[PtfGroup, ...]:
 def output_queue_public_authority_statements(queue_rows: Sequence[Row]) -> list[tuple[str, tuple[str, ...]]]:
     """The statements (with their parameters) reading *PUBLIC authority to the queues of `queue_rows` (rows of
     OUTPUT_QUEUES): their libraries asked together, not one statement per library."""
-    libraries = sorted({_text(row["OUTPUT_QUEUE_LIBRARY_NAME"]) or "" for row in queue_rows})
+    return _public_authority_statements(_text(row["OUTPUT_QUEUE_LIBRARY_NAME"]) or "" for row in queue_rows)
+
+
+def _public_authority_statements(libraries: Iterable[str]) -> list[tuple[str, tuple[str, ...]]]:
+    ordered = sorted(set(libraries))
     size = PUBLIC_AUTHORITY_LIBRARIES_PER_QUERY
-    batches = [tuple(libraries[start : start + size]) for start in range(0, len(libraries), size)]
+    batches = [tuple(ordered[start : start + size]) for start in range(0, len(ordered), size)]
     return [(output_queue_public_authority(len(batch)), batch) for batch in batches]
 
 
 def read_output_queues(conn: Queryable) -> list[OutputQueue]:
     """Output queues the bot's profile can see, each with its *PUBLIC authority (None when not visible)."""
-    rows = conn.query(OUTPUT_QUEUES)
+    queues = conn.query_rows(OUTPUT_QUEUES, (), _output_queue_settings)
     public: dict[tuple[str, str], str] = {}
-    for statement, libraries in output_queue_public_authority_statements(rows):
-        for grant in conn.query(statement, libraries):
-            key = (_text(grant["SYSTEM_OBJECT_SCHEMA"]) or "", _text(grant["SYSTEM_OBJECT_NAME"]) or "")
-            public[key] = _text(grant["OBJECT_AUTHORITY"]) or ""
-    queues = []
-    for row in rows:
-        library = _text(row["OUTPUT_QUEUE_LIBRARY_NAME"]) or ""
-        name = _text(row["OUTPUT_QUEUE_NAME"]) or ""
-        queues.append(
-            OutputQueue(
-                library=library,
-                name=name,
-                number_of_files=_int(row["NUMBER_OF_FILES"]),
-                display_any_file=_text(row["DISPLAY_ANY_FILE"]),
-                operator_controlled=_text(row["OPERATOR_CONTROLLED"]),
-                authority_to_check=_text(row["AUTHORITY_TO_CHECK"]),
-                text=_text(row["TEXT_DESCRIPTION"]),
-                public_authority=public.get((library, name)),
-            )
+    for statement, batch in _public_authority_statements(map(itemgetter(0), queues)):
+        public.update(conn.query_rows(statement, batch, _public_authorities))
+    authorities = zip(map(public.get, map(itemgetter(0, 1), queues)))
+    return as_rows(OutputQueue, map(add, queues, authorities), _OUTPUT_QUEUE_SETTINGS + 1)
+
+
+_OUTPUT_QUEUE_SETTINGS = 7  # the fields of OutputQueue read from OUTPUT_QUEUES: all but public_authority
+
+
+def _output_queue_settings(table: Table) -> list[tuple[Any, ...]]:
+    """The values of OUTPUT_QUEUES rows, converted, in the order of OutputQueue's fields."""
+    library, name, files, display, operator, check, text = table.columns(
+        "OUTPUT_QUEUE_LIBRARY_NAME", "OUTPUT_QUEUE_NAME", "NUMBER_OF_FILES", "DISPLAY_ANY_FILE",
+        "OPERATOR_CONTROLLED", "AUTHORITY_TO_CHECK", "TEXT_DESCRIPTION",
+    )  # fmt: skip
+    return list(
+        zip(
+            required_text_column(library),
+            required_text_column(name),
+            int_column(files),
+            text_column(display),
+            text_column(operator),
+            text_column(check),
+            text_column(text),
+            strict=True,
         )
-    return queues
+    )
+
+
+def _public_authorities(table: Table) -> list[tuple[tuple[str, str], str]]:
+    """(library, queue) and *PUBLIC authority, from rows of an output_queue_public_authority statement."""
+    schemas, objects, authorities = table.columns("SYSTEM_OBJECT_SCHEMA", "SYSTEM_OBJECT_NAME", "OBJECT_AUTHORITY")
+    keys = zip(required_text_column(schemas), required_text_column(objects), strict=True)
+    return list(zip(keys, required_text_column(authorities), strict=True))
 
 
 # --- One profile's special authorities ----------------------------------------------------------

@@ -10,7 +10,8 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -118,9 +119,10 @@ class DemoCursor:
     def __init__(self, connection: DemoConnection, db: sqlite3.Connection):
         self._connection = connection
         self._db = db
-        self._rows: list[tuple[Any, ...]] = []
+        self._rows: Iterator[tuple[Any, ...]] = iter(())
+        self._streamed: sqlite3.Cursor | None = None  # a SELECT's rows come from SQLite as they are fetched
         self.description: tuple[tuple[Any, ...], ...] | None = None
-        self.rowcount = -1
+        self.rowcount = -1  # as IBM i drivers report for a SELECT
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> DemoCursor:
         self._wait_latency()
@@ -164,23 +166,29 @@ class DemoCursor:
                 cursor = self._db.execute(statement, tuple(params))
             except sqlite3.Error as error:
                 raise as_db2_error(error) from error
-            self._set_result(cursor.description, cursor.fetchall())
+            self.close()
+            self.description, self._streamed, self._rows = cursor.description, cursor, iter(cursor)
         return self
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        rows, self._rows = self._rows, []
-        return rows
+        return list(self._rows)
+
+    def fetchmany(self, size: int = 1) -> list[tuple[Any, ...]]:
+        return list(islice(self._rows, size))
 
     def fetchone(self) -> tuple[Any, ...] | None:
-        return self._rows.pop(0) if self._rows else None
+        return next(self._rows, None)
 
     def close(self) -> None:
-        self._rows = []
+        self._rows = iter(())
+        if self._streamed is not None:
+            self._streamed.close()
+            self._streamed = None
 
     def _set_result(self, description: Any, rows: list[tuple[Any, ...]]) -> None:
+        self.close()
         self.description = description
-        self._rows = list(rows)
-        self.rowcount = len(self._rows)
+        self._rows = iter(rows)
 
     def _wait_latency(self) -> None:
         """The configured latency, or, on a hung system, until the connection is closed: as the IBM i Access
