@@ -195,6 +195,11 @@ def test_keys_keep_the_families_apart_and_sort_like_addresses():
     assert address_key(None) is None and address_key("") is None and address_key("fe80::1%") is not None
 
 
+@given(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)))
+def test_the_text_of_a_key_is_the_compressed_address(address):
+    assert trust.address_text(key_of(address)) == address.compressed
+
+
 def test_the_c_library_agrees_here_so_the_fast_path_is_what_these_tests_exercise():
     assert trust._inet_pton_agrees
 

@@ -26,14 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from socket import inet_ntoa
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from bot.checks.finding import SEVERITIES, Finding
 from bot.checks.plaintext_services.settings import DEFAULT_SETTINGS, PlaintextPort, PlaintextSettings
+from bot.checks.tcp_states import tcp_states
 from bot.checks.visibility import netstat_not_visible
 from bot.ibmi.rows import NetstatConnection
-from bot.net import IPV6_KEY_BIT, AddressKey, TrustList, address_from_key, address_keys, is_local_key
+from bot.net import TrustList, address_keys, address_text, is_local_key
 
 CHECK_ID = "plaintext-services"
 
@@ -59,46 +60,56 @@ def remote_peer(connection: NetstatConnection, trusted: TrustList) -> Peer | Non
     """The remote end of an established, non-local connection; None for anything else."""
     if not connection.is_established:
         return None
-    return _peers((connection.remote_address,), trusted)[connection.remote_address][0]
+    seen = _peers((connection.remote_address,), trusted)[connection.remote_address]
+    return None if seen is None else Peer(seen.address, seen.trusted, seen.parsed)
 
 
-def _peers(texts: Iterable[str | None], trusted: TrustList) -> dict[str | None, tuple[Peer | None, AddressKey]]:
-    """Each distinct remote address text as a peer (None when local) with its address key, read the fast way
-    (`bot.net`'s integer keys; objects only for the text of each address)."""
+class _Seen(NamedTuple):
+    """A `Peer`, and where it sorts in a finding's lists."""
+
+    address: str
+    trusted: bool
+    parsed: bool
+    # Untrusted first; then IPv4 before IPv6, in address order (as their keys sort); text that is not an address last.
+    order: tuple[Any, ...]
+
+
+def _peers(texts: Iterable[str | None], trusted: TrustList) -> dict[str | None, _Seen | None]:
+    """Each distinct remote address text as a peer (None when local), read the fast way (`bot.net`'s integer
+    keys; objects only for the text of each address)."""
     distinct = dict.fromkeys(texts)
     keys = address_keys(distinct)
-    peers: dict[str | None, tuple[Peer | None, AddressKey]] = {}
+    peers: dict[str | None, _Seen | None] = {}
     for text in distinct:
         key = keys.get(text) if text is not None else None
         if key is None:
             # Never guess "fine": an unreadable peer on a plaintext port is reported, as untrusted.
-            peers[text] = (Peer((text or "").strip() or "(blank)", trusted=False, parsed=False), -1)
+            address = (text or "").strip() or "(blank)"
+            peers[text] = _Seen(address, False, False, (False, 1, 0, address))
         elif is_local_key(key):
-            peers[text] = (None, key)
+            peers[text] = None
         else:
-            peers[text] = (Peer(_address_text(key), trusted=trusted.contains_key(key), parsed=True), key)
+            inside = trusted.contains_key(key)
+            peers[text] = _Seen(address_text(key), inside, True, (inside, 0, key, ""))
     return peers
 
 
-def _address_text(key: AddressKey) -> str:
-    """The compressed text of the address a key stands for."""
-    return inet_ntoa(key.to_bytes(4, "big")) if key < IPV6_KEY_BIT else address_from_key(key).compressed
+class _Port:
+    """The peers connected to one plaintext port: each address once (as first read), with its connections."""
 
+    def __init__(self) -> None:
+        self.peers: dict[str, _Seen] = {}
+        self.connections: dict[str, int] = {}
 
-@dataclass
-class _Tally:
-    peer: Peer
-    key: AddressKey  # -1 for text that is not an address
-    connections: int = 0
+    def add(self, peer: _Seen) -> None:
+        if peer.address in self.connections:
+            self.connections[peer.address] += 1
+        else:
+            self.peers[peer.address] = peer
+            self.connections[peer.address] = 1
 
-    @property
-    def sort_key(self) -> tuple[Any, ...]:
-        """Untrusted first; then IPv4 before IPv6, in address order (as their keys sort); text that is not an
-        address last."""
-        peer = self.peer
-        if peer.parsed:
-            return (peer.trusted, 0, self.key, "")
-        return (peer.trusted, 1, 0, peer.address)
+    def ordered(self) -> list[_Seen]:
+        return sorted(self.peers.values(), key=itemgetter(3))  # by `order`
 
 
 def evaluate(
@@ -108,24 +119,21 @@ def evaluate(
     settings: PlaintextSettings = DEFAULT_SETTINGS,
 ) -> list[Finding]:
     """One finding per plaintext port in `settings.ports` with established remote connections."""
-    if not any(c.is_listening for c in connections):
+    states = tcp_states(connections)
+    if not any(state.listening for state in states.values()):
         return [cannot_see(system)]
     table = {entry.port: entry for entry in settings.ports}
-    on_plaintext = [c for c in connections if c.local_port in table and c.is_established]
+    on_plaintext = [c for c in connections if c.local_port in table and states[c.tcp_state].established]
     peers = _peers((c.remote_address for c in on_plaintext), trusted)  # NETSTAT repeats addresses: each read once
-    by_port: dict[int, dict[str, _Tally]] = {}
+    by_port: dict[int, _Port] = {}
     for connection in on_plaintext:
-        peer, key = peers[connection.remote_address]
-        if peer is None:
-            continue
-        tallies = by_port.setdefault(connection.local_port, {})
-        tally = tallies.get(peer.address)
-        if tally is None:
-            tally = tallies[peer.address] = _Tally(peer, key)
-        tally.connections += 1
+        peer = peers[connection.remote_address]
+        if peer is not None:
+            port = by_port.get(connection.local_port) or by_port.setdefault(connection.local_port, _Port())
+            port.add(peer)
     return [
-        _finding(system, table[port], sorted(tallies.values(), key=lambda t: t.sort_key), settings.max_listed)
-        for port, tallies in sorted(by_port.items())
+        _finding(system, table[number], port.ordered(), port.connections, settings.max_listed)
+        for number, port in sorted(by_port.items())
     ]
 
 
@@ -138,14 +146,14 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
     return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
-def _listing(tallies: list[_Tally], limit: int) -> str:
+def _listing(peers: list[_Seen], connections: dict[str, int], limit: int) -> str:
     named = [
-        t.peer.address
-        + (f" ({t.connections} connections)" if t.connections > 1 else "")
-        + ("" if t.peer.parsed else " (not an IP address as read)")
-        for t in tallies[:limit]
+        peer.address
+        + (f" ({connections[peer.address]} connections)" if connections[peer.address] > 1 else "")
+        + ("" if peer.parsed else " (not an IP address as read)")
+        for peer in peers[:limit]
     ]
-    rest = len(tallies) - len(named)
+    rest = len(peers) - len(named)
     return ", ".join(named) + (f" and {rest} more" if rest else "")
 
 
@@ -153,18 +161,18 @@ def _cap(severity: str, ceiling: str) -> str:
     return severity if _RANK[severity] <= _RANK[ceiling] else ceiling
 
 
-def _finding(system: str, entry: PlaintextPort, tallies: list[_Tally], limit: int) -> Finding:
-    untrusted = [t for t in tallies if not t.peer.trusted]
-    trusted = [t for t in tallies if t.peer.trusted]
-    total = sum(t.connections for t in tallies)
+def _finding(system: str, entry: PlaintextPort, peers: list[_Seen], connections: dict[str, int], limit: int) -> Finding:
+    untrusted = [peer for peer in peers if not peer.trusted]
+    trusted = [peer for peer in peers if peer.trusted]
+    total = sum(connections.values())
     wanted = "critical" if untrusted else "warning"
     severity = _cap(wanted, entry.max_severity)
 
     details = []
     if untrusted:
-        details.append(f"Untrusted: {_listing(untrusted, limit)}")
+        details.append(f"Untrusted: {_listing(untrusted, connections, limit)}")
     if trusted:
-        details.append(f"Trusted: {_listing(trusted, limit)}")
+        details.append(f"Trusted: {_listing(trusted, connections, limit)}")
     if entry.tls_port is not None:
         details.append(
             f"Use port {entry.tls_port} ({entry.service} over TLS) instead; a TLS port listens only once a "
@@ -185,7 +193,7 @@ def _finding(system: str, entry: PlaintextPort, tallies: list[_Tally], limit: in
         subject=f"port-{entry.port}",
         title=(
             f"Plaintext port {entry.port} ({entry.service}): {_plural(total, 'connection')} from "
-            f"{_plural(len(tallies), 'address', 'addresses')}, "
+            f"{_plural(len(peers), 'address', 'addresses')}, "
             + (f"{len(untrusted)} untrusted" if untrusted else "all trusted")
         ),
         details=tuple(details),
@@ -198,7 +206,8 @@ def _finding(system: str, entry: PlaintextPort, tallies: list[_Tally], limit: in
             "untrusted_addresses": len(untrusted),
             "trusted_addresses": len(trusted),
             "addresses": [
-                {"address": t.peer.address, "trusted": t.peer.trusted, "connections": t.connections} for t in tallies
+                {"address": peer.address, "trusted": peer.trusted, "connections": connections[peer.address]}
+                for peer in peers
             ],
         },
     )
