@@ -79,9 +79,10 @@ def _peers(texts: Iterable[str | None], trusted: TrustList) -> dict[str | None, 
     keys; objects only for the text of each address)."""
     distinct = dict.fromkeys(texts)
     keys = address_keys(distinct)
+    is_trusted = trusted.contains_key
     peers: dict[str | None, _Seen | None] = {}
     for text in distinct:
-        key = keys.get(text) if text is not None else None
+        key = keys.get(text)  # type: ignore[arg-type]  # None is never a key
         if key is None:
             # Never guess "fine": an unreadable peer on a plaintext port is reported, as untrusted.
             address = (text or "").strip() or "(blank)"
@@ -89,7 +90,7 @@ def _peers(texts: Iterable[str | None], trusted: TrustList) -> dict[str | None, 
         elif is_local_key(key):
             peers[text] = None
         else:
-            inside = trusted.contains_key(key)
+            inside = is_trusted(key)
             peers[text] = _Seen(address_text(key), inside, True, (inside, 0, key, ""))
     return peers
 
@@ -100,13 +101,6 @@ class _Port:
     def __init__(self) -> None:
         self.peers: dict[str, _Seen] = {}
         self.connections: dict[str, int] = {}
-
-    def add(self, peer: _Seen) -> None:
-        if peer.address in self.connections:
-            self.connections[peer.address] += 1
-        else:
-            self.peers[peer.address] = peer
-            self.connections[peer.address] = 1
 
     def ordered(self) -> list[_Seen]:
         return sorted(self.peers.values(), key=itemgetter(3))  # by `order`
@@ -128,9 +122,14 @@ def evaluate(
     by_port: dict[int, _Port] = {}
     for connection in on_plaintext:
         peer = peers[connection.remote_address]
-        if peer is not None:
-            port = by_port.get(connection.local_port) or by_port.setdefault(connection.local_port, _Port())
-            port.add(peer)
+        if peer is None:
+            continue
+        port = by_port.get(connection.local_port) or by_port.setdefault(connection.local_port, _Port())
+        if peer.address in port.connections:
+            port.connections[peer.address] += 1
+        else:
+            port.peers[peer.address] = peer
+            port.connections[peer.address] = 1
     return [
         _finding(system, table[number], port.ordered(), port.connections, settings.max_listed)
         for number, port in sorted(by_port.items())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 
 from bot.checks.finding import Finding
 from bot.checks.splctl_exposure.holders import profile_status, shown
@@ -267,20 +268,26 @@ def _expose(issues: list[_Issue], public: int | None) -> _Exposure:
 
 
 class _Exposures:
-    """Each queue's exposure (None: its settings expose nothing), judged once per combination of settings
-    in a run; an OPRCTL(*YES) sentence names the library, so those are judged once per library."""
+    """Each queue's exposure, judged once per combination of settings in a run; an OPRCTL(*YES) sentence names
+    the library, so those are judged once per library. `quiet` holds the combinations that expose nothing."""
 
     def __init__(self, jobctl_text: str):
         self._jobctl_text = jobctl_text
-        self._by_settings: dict[tuple[str | None, ...], _Exposure | dict[str, _Exposure] | None] = {}
+        self.quiet: set[tuple[str | None, ...]] = set()
+        self._exposed: dict[tuple[str | None, ...], _Exposure | dict[str, _Exposure]] = {}
 
     def of(self, queue: OutputQueue) -> _Exposure | None:
-        settings = (queue.operator_controlled, queue.display_any_file, queue.authority_to_check, queue.public_authority)
-        try:
-            found = self._by_settings[settings]
-        except KeyError:
-            found = self._by_settings[settings] = self._judge(queue)
-        if not isinstance(found, dict):
+        settings = _settings_of(queue)
+        if settings in self.quiet:
+            return None
+        found = self._exposed.get(settings)
+        if found is None:
+            found = self._judge(queue)
+            if found is None:
+                self.quiet.add(settings)
+                return None
+            self._exposed[settings] = found
+        if isinstance(found, _Exposure):
             return found
         library = queue.library.strip()
         exposure = found.get(library)
@@ -295,6 +302,9 @@ class _Exposures:
         return _expose(issues, _public(queue)[0]) if issues else None
 
 
+_settings_of = attrgetter("operator_controlled", "display_any_file", "authority_to_check", "public_authority")
+
+
 def queue_findings(
     system: str, queues: Iterable[OutputQueue], jobctl: JobctlHolders, settings: SplctlSettings
 ) -> list[Finding]:
@@ -303,7 +313,10 @@ def queue_findings(
     exposures = _Exposures(jobctl.text)
     sensitive_pattern = settings.sensitive_matcher()
     found: list[tuple[tuple[str, str], Finding]] = []
+    quiet = exposures.quiet
     for queue in queues:
+        if _settings_of(queue) in quiet:  # most queues: nothing to say, seen at the cost of a look-up
+            continue
         exposure = exposures.of(queue)
         if exposure is None:
             continue
