@@ -156,6 +156,18 @@ def test_untrusted_keys_agree_with_ipaddress_and_a_plain_scan(trusted, texts, da
 
 
 @EXAMPLES
+@given(st.lists(networks, max_size=25), st.lists(address_text | st.none(), max_size=10))
+def test_remote_keys_agree_with_parse_address_is_local_and_in(trusted, texts):
+    expected = {}
+    for text in texts:
+        address = parse_address(text)
+        if text is not None and address is not None and not is_local(address):
+            expected[text] = ((address.version, int(address)), any(address in network for network in trusted))
+    remote = TrustList(trusted).remote_keys(texts + texts[:3])  # repeated texts are read once
+    assert {text: (as_pair(key), inside) for text, (key, inside) in remote.items()} == expected
+
+
+@EXAMPLES
 @given(st.lists(networks, max_size=25), ipv4_int.map(ipaddress.IPv4Address) | ipv6_int.map(ipaddress.IPv6Address))
 def test_membership_of_address_objects_is_a_plain_scan(trusted, address):
     trust_list = TrustList(trusted)

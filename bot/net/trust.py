@@ -48,6 +48,13 @@ class TrustList:
         """
         return _keys_outside(texts, self._quiet)
 
+    def remote_keys(self, texts: Iterable[str | None]) -> dict[str, tuple[AddressKey, bool]]:
+        """The texts that are addresses neither unspecified nor loopback, each with its `address_key` and
+        whether it is trusted: for each, the answer of `parse_address`, then `is_local` and `in`."""
+        trusted, bisect_right = self._trusted, bisect.bisect_right
+        remote = _keys_outside(texts, _LOCAL_BOUNDS)
+        return {text: (key, bisect_right(trusted, key) & 1 == 1) for text, key in remote.items()}
+
 
 def address_keys(texts: Iterable[str | None]) -> dict[str, AddressKey]:
     """Each distinct text that is an address, with its key: `address_key` for many texts, read the fast way."""

@@ -24,17 +24,18 @@ ports internally over loopback).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
-from typing import Any, NamedTuple
+from operator import attrgetter, itemgetter
+from typing import NamedTuple
 
 from bot.checks.finding import SEVERITIES, Finding
 from bot.checks.plaintext_services.settings import DEFAULT_SETTINGS, PlaintextPort, PlaintextSettings
 from bot.checks.tcp_states import tcp_states
 from bot.checks.visibility import netstat_not_visible
 from bot.ibmi.rows import NetstatConnection
-from bot.net import TrustList, address_keys, address_text, is_local_key
+from bot.net import AddressKey, TrustList, address_key, address_text
 
 CHECK_ID = "plaintext-services"
 
@@ -61,37 +62,34 @@ def remote_peer(connection: NetstatConnection, trusted: TrustList) -> Peer | Non
     if not connection.is_established:
         return None
     seen = _peers((connection.remote_address,), trusted)[connection.remote_address]
-    return None if seen is None else Peer(seen.address, seen.trusted, seen.parsed)
+    return None if seen is None else Peer(seen.address, seen.trusted, not seen.not_address)
 
 
 class _Seen(NamedTuple):
-    """A `Peer`, and where it sorts in a finding's lists."""
+    """A `Peer`, its fields in the order a finding lists peers (`_ORDER`)."""
 
     address: str
     trusted: bool
-    parsed: bool
-    # Untrusted first; then IPv4 before IPv6, in address order (as their keys sort); text that is not an address last.
-    order: tuple[Any, ...]
+    not_address: bool  # `not Peer.parsed`
+    key: AddressKey  # -1 for text that is not an address
+
+
+# Untrusted first; then IPv4 before IPv6, in address order (as their keys sort); text that is not an address last.
+_ORDER = itemgetter(1, 2, 3, 0)
 
 
 def _peers(texts: Iterable[str | None], trusted: TrustList) -> dict[str | None, _Seen | None]:
     """Each distinct remote address text as a peer (None when local), read the fast way (`bot.net`'s integer
     keys; objects only for the text of each address)."""
     distinct = dict.fromkeys(texts)
-    keys = address_keys(distinct)
-    is_trusted = trusted.contains_key
-    peers: dict[str | None, _Seen | None] = {}
-    for text in distinct:
-        key = keys.get(text)  # type: ignore[arg-type]  # None is never a key
-        if key is None:
-            # Never guess "fine": an unreadable peer on a plaintext port is reported, as untrusted.
-            address = (text or "").strip() or "(blank)"
-            peers[text] = _Seen(address, False, False, (False, 1, 0, address))
-        elif is_local_key(key):
-            peers[text] = None
-        else:
-            inside = is_trusted(key)
-            peers[text] = _Seen(address_text(key), inside, True, (inside, 0, key, ""))
+    remote = trusted.remote_keys(distinct)
+    peers: dict[str | None, _Seen | None] = {
+        text: _Seen(address_text(key), inside, False, key) for text, (key, inside) in remote.items()
+    }
+    for text in distinct.keys() - remote.keys():
+        # Never guess "fine": an unreadable peer on a plaintext port is reported, as untrusted. The rest are local.
+        not_address = address_key(text) is None
+        peers[text] = _Seen((text or "").strip() or "(blank)", False, True, -1) if not_address else None
     return peers
 
 
@@ -102,8 +100,18 @@ class _Port:
         self.peers: dict[str, _Seen] = {}
         self.connections: dict[str, int] = {}
 
+    def add(self, peer: _Seen, connections: int) -> None:
+        if peer.address in self.connections:
+            self.connections[peer.address] += connections
+        else:
+            self.peers[peer.address] = peer
+            self.connections[peer.address] = connections
+
     def ordered(self) -> list[_Seen]:
-        return sorted(self.peers.values(), key=itemgetter(3))  # by `order`
+        return sorted(self.peers.values(), key=_ORDER)
+
+
+_PORT_AND_PEER = attrgetter("local_port", "remote_address")
 
 
 def evaluate(
@@ -118,18 +126,14 @@ def evaluate(
         return [cannot_see(system)]
     table = {entry.port: entry for entry in settings.ports}
     on_plaintext = [c for c in connections if c.local_port in table and states[c.tcp_state].established]
-    peers = _peers((c.remote_address for c in on_plaintext), trusted)  # NETSTAT repeats addresses: each read once
+    # NETSTAT repeats addresses: connections are counted per port and remote text, and each text read once.
+    counts = Counter(map(_PORT_AND_PEER, on_plaintext))
+    peers = _peers((text for _, text in counts), trusted)
     by_port: dict[int, _Port] = {}
-    for connection in on_plaintext:
-        peer = peers[connection.remote_address]
-        if peer is None:
-            continue
-        port = by_port.get(connection.local_port) or by_port.setdefault(connection.local_port, _Port())
-        if peer.address in port.connections:
-            port.connections[peer.address] += 1
-        else:
-            port.peers[peer.address] = peer
-            port.connections[peer.address] = 1
+    for (number, text), count in counts.items():  # in the order first seen: a port keeps the first peer read
+        peer = peers[text]
+        if peer is not None:
+            (by_port.get(number) or by_port.setdefault(number, _Port())).add(peer, count)
     return [
         _finding(system, table[number], port.ordered(), port.connections, settings.max_listed)
         for number, port in sorted(by_port.items())
@@ -149,7 +153,7 @@ def _listing(peers: list[_Seen], connections: dict[str, int], limit: int) -> str
     named = [
         peer.address
         + (f" ({connections[peer.address]} connections)" if connections[peer.address] > 1 else "")
-        + ("" if peer.parsed else " (not an IP address as read)")
+        + (" (not an IP address as read)" if peer.not_address else "")
         for peer in peers[:limit]
     ]
     rest = len(peers) - len(named)
