@@ -276,17 +276,17 @@ class _Exposures:
         self.quiet: set[tuple[str | None, ...]] = set()
         self._exposed: dict[tuple[str | None, ...], _Exposure | dict[str, _Exposure]] = {}
 
-    def of(self, queue: OutputQueue) -> _Exposure | None:
-        settings = _settings_of(queue)
-        if settings in self.quiet:
+    def of(self, queue: OutputQueue, setup: tuple[str | None, ...]) -> _Exposure | None:
+        """`setup` is `_settings_of(queue)`."""
+        if setup in self.quiet:
             return None
-        found = self._exposed.get(settings)
+        found = self._exposed.get(setup)
         if found is None:
             found = self._judge(queue)
             if found is None:
-                self.quiet.add(settings)
+                self.quiet.add(setup)
                 return None
-            self._exposed[settings] = found
+            self._exposed[setup] = found
         if isinstance(found, _Exposure):
             return found
         library = queue.library.strip()
@@ -315,9 +315,10 @@ def queue_findings(
     found: list[tuple[tuple[str, str], Finding]] = []
     quiet = exposures.quiet
     for queue in queues:
-        if _settings_of(queue) in quiet:  # most queues: nothing to say, seen at the cost of a look-up
+        setup = _settings_of(queue)
+        if setup in quiet:  # most queues: nothing to say, seen at the cost of a look-up
             continue
-        exposure = exposures.of(queue)
+        exposure = exposures.of(queue, setup)
         if exposure is None:
             continue
         finding = _queue_finding(system, queue, exposure, jobctl, settings, sensitive_pattern(queue))
