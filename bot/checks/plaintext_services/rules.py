@@ -25,10 +25,10 @@ ports internally over loopback).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter
-from typing import NamedTuple
+from operator import attrgetter
+from typing import Any
 
 from bot.checks.finding import SEVERITIES, Finding
 from bot.checks.plaintext_services.settings import DEFAULT_SETTINGS, PlaintextPort, PlaintextSettings
@@ -61,54 +61,42 @@ def remote_peer(connection: NetstatConnection, trusted: TrustList) -> Peer | Non
     """The remote end of an established, non-local connection; None for anything else."""
     if not connection.is_established:
         return None
-    seen = _peers((connection.remote_address,), trusted)[connection.remote_address]
-    return None if seen is None else Peer(seen.address, seen.trusted, not seen.not_address)
+    text = connection.remote_address
+    found = trusted.remote_keys((text,)).get(text)
+    if found is not None:
+        return Peer(address_text(found[0]), trusted=found[1], parsed=True)
+    shown = _not_an_address(text)
+    return None if shown is None else Peer(shown, trusted=False, parsed=False)
 
 
-class _Seen(NamedTuple):
-    """A `Peer`, its fields in the order a finding lists peers (`_ORDER`)."""
-
-    address: str
-    trusted: bool
-    not_address: bool  # `not Peer.parsed`
-    key: AddressKey  # -1 for text that is not an address
-
-
-# Untrusted first; then IPv4 before IPv6, in address order (as their keys sort); text that is not an address last.
-_ORDER = itemgetter(1, 2, 3, 0)
-
-
-def _peers(texts: Iterable[str | None], trusted: TrustList) -> dict[str | None, _Seen | None]:
-    """Each distinct remote address text as a peer (None when local), read the fast way (`bot.net`'s integer
-    keys; objects only for the text of each address)."""
-    distinct = dict.fromkeys(texts)
-    remote = trusted.remote_keys(distinct)
-    peers: dict[str | None, _Seen | None] = {
-        text: _Seen(address_text(key), inside, False, key) for text, (key, inside) in remote.items()
-    }
-    for text in distinct.keys() - remote.keys():
-        # Never guess "fine": an unreadable peer on a plaintext port is reported, as untrusted. The rest are local.
-        not_address = address_key(text) is None
-        peers[text] = _Seen((text or "").strip() or "(blank)", False, True, -1) if not_address else None
-    return peers
+def _not_an_address(text: str | None) -> str | None:
+    """For text that `remote_keys` left out: the text as a finding shows it when it is not an address (never
+    trusted: an unreadable peer on a plaintext port is reported, never guessed "fine"); None when it is a
+    local address."""
+    return (text or "").strip() or "(blank)" if address_key(text) is None else None
 
 
 class _Port:
-    """The peers connected to one plaintext port: each address once (as first read), with its connections."""
+    """The remote peers of one plaintext port and their connections: addresses by key, other text as shown.
+
+    A text that is not an address never reads like one once stripped, so the two never name the same peer."""
 
     def __init__(self) -> None:
-        self.peers: dict[str, _Seen] = {}
-        self.connections: dict[str, int] = {}
+        self.addresses: dict[AddressKey, int] = {}
+        self.not_addresses: dict[str, int] = {}
 
-    def add(self, peer: _Seen, connections: int) -> None:
-        if peer.address in self.connections:
-            self.connections[peer.address] += connections
-        else:
-            self.peers[peer.address] = peer
-            self.connections[peer.address] = connections
+    def peers(self, trusted: dict[AddressKey, bool]) -> list[dict[str, Any]]:
+        """As a finding lists them: untrusted first; then IPv4 before IPv6, in address order (as their keys
+        sort); text that is not an address after the untrusted addresses."""
+        keys = sorted(self.addresses)
+        untrusted = [_entry(address_text(key), False, self.addresses[key]) for key in keys if not trusted[key]]
+        unread = [_entry(text, False, count) for text, count in sorted(self.not_addresses.items())]
+        inside = [_entry(address_text(key), True, self.addresses[key]) for key in keys if trusted[key]]
+        return untrusted + unread + inside
 
-    def ordered(self) -> list[_Seen]:
-        return sorted(self.peers.values(), key=_ORDER)
+
+def _entry(address: str, trusted: bool, connections: int) -> dict[str, Any]:
+    return {"address": address, "trusted": trusted, "connections": connections}
 
 
 _PORT_AND_PEER = attrgetter("local_port", "remote_address")
@@ -128,15 +116,21 @@ def evaluate(
     on_plaintext = [c for c in connections if c.local_port in table and states[c.tcp_state].established]
     # NETSTAT repeats addresses: connections are counted per port and remote text, and each text read once.
     counts = Counter(map(_PORT_AND_PEER, on_plaintext))
-    peers = _peers((text for _, text in counts), trusted)
+    remote = trusted.remote_keys(text for _, text in counts)
+    is_trusted: dict[AddressKey, bool] = {}
     by_port: dict[int, _Port] = {}
-    for (number, text), count in counts.items():  # in the order first seen: a port keeps the first peer read
-        peer = peers[text]
-        if peer is not None:
-            (by_port.get(number) or by_port.setdefault(number, _Port())).add(peer, count)
+    for (number, text), count in counts.items():
+        port = by_port.get(number) or by_port.setdefault(number, _Port())
+        found = remote.get(text)
+        if found is not None:
+            key, is_trusted[key] = found
+            port.addresses[key] = port.addresses.get(key, 0) + count
+        elif (shown := _not_an_address(text)) is not None:
+            port.not_addresses[shown] = port.not_addresses.get(shown, 0) + count
     return [
-        _finding(system, table[number], port.ordered(), port.connections, settings.max_listed)
+        _finding(system, table[number], port.peers(is_trusted), port.not_addresses, settings.max_listed)
         for number, port in sorted(by_port.items())
+        if port.addresses or port.not_addresses
     ]
 
 
@@ -149,11 +143,11 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
     return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
-def _listing(peers: list[_Seen], connections: dict[str, int], limit: int) -> str:
+def _listing(peers: list[dict[str, Any]], not_addresses: dict[str, int], limit: int) -> str:
     named = [
-        peer.address
-        + (f" ({connections[peer.address]} connections)" if connections[peer.address] > 1 else "")
-        + (" (not an IP address as read)" if peer.not_address else "")
+        peer["address"]
+        + (f" ({peer['connections']} connections)" if peer["connections"] > 1 else "")
+        + (" (not an IP address as read)" if peer["address"] in not_addresses else "")
         for peer in peers[:limit]
     ]
     rest = len(peers) - len(named)
@@ -164,18 +158,21 @@ def _cap(severity: str, ceiling: str) -> str:
     return severity if _RANK[severity] <= _RANK[ceiling] else ceiling
 
 
-def _finding(system: str, entry: PlaintextPort, peers: list[_Seen], connections: dict[str, int], limit: int) -> Finding:
-    untrusted = [peer for peer in peers if not peer.trusted]
-    trusted = [peer for peer in peers if peer.trusted]
-    total = sum(connections.values())
+def _finding(
+    system: str, entry: PlaintextPort, peers: list[dict[str, Any]], not_addresses: dict[str, int], limit: int
+) -> Finding:
+    """`peers` as `_Port.peers` lists them; `not_addresses` the texts among them that are not addresses."""
+    untrusted = [peer for peer in peers if not peer["trusted"]]
+    trusted = [peer for peer in peers if peer["trusted"]]
+    total = sum(peer["connections"] for peer in peers)
     wanted = "critical" if untrusted else "warning"
     severity = _cap(wanted, entry.max_severity)
 
     details = []
     if untrusted:
-        details.append(f"Untrusted: {_listing(untrusted, connections, limit)}")
+        details.append(f"Untrusted: {_listing(untrusted, not_addresses, limit)}")
     if trusted:
-        details.append(f"Trusted: {_listing(trusted, connections, limit)}")
+        details.append(f"Trusted: {_listing(trusted, not_addresses, limit)}")
     if entry.tls_port is not None:
         details.append(
             f"Use port {entry.tls_port} ({entry.service} over TLS) instead; a TLS port listens only once a "
@@ -208,9 +205,6 @@ def _finding(system: str, entry: PlaintextPort, peers: list[_Seen], connections:
             "connections": total,
             "untrusted_addresses": len(untrusted),
             "trusted_addresses": len(trusted),
-            "addresses": [
-                {"address": peer.address, "trusted": peer.trusted, "connections": connections[peer.address]}
-                for peer in peers
-            ],
+            "addresses": peers,
         },
     )
