@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from bot.checks.finding import Finding
@@ -65,6 +67,15 @@ def cannot_see(system: str, reason: str | None = None) -> Finding:
     return netstat_not_visible(system, CHECK_ID, "Unknown connections", reason)
 
 
+_PORTS = attrgetter("local_port", "remote_port")
+_connection_key = attrgetter("local_address", "local_port", "remote_address", "remote_port")  # NetstatConnection.key
+
+
+@lru_cache(maxsize=1024)  # a handful of services, named in every finding
+def _service(port: int, name: str | None) -> str:
+    return f"{port} ({name})" if name else str(port)
+
+
 def _finding(
     system: str,
     text: str,
@@ -72,15 +83,13 @@ def _finding(
     jobs_by_key: dict[tuple[str, int, str, int], ConnectionJob],
     jobs_visible: bool,
 ) -> Finding:
-    services = sorted(
-        {f"{r.local_port} ({r.local_port_name})" if r.local_port_name else str(r.local_port) for r in rows}
-    )
     connections: list[dict[str, Any]] = []
+    services: set[str] = set()
     users: set[str] = set()
     idle: list[float] = []
     sent = received = 0
-    for row in sorted(rows, key=lambda r: (r.local_port, r.remote_port)):
-        job = jobs_by_key.get(row.key)
+    for row in sorted(rows, key=_PORTS) if len(rows) > 1 else rows:
+        job = jobs_by_key.get(_connection_key(row))
         user = job.authorization_name if job else None
         idle_seconds = float(row.idle_time) if row.idle_time is not None else None
         connections.append(
@@ -96,13 +105,14 @@ def _finding(
                 "job": job.job_name if job else None,
             }
         )
+        services.add(_service(row.local_port, row.local_port_name))
         if user:
             users.add(user)
         if idle_seconds is not None:
             idle.append(idle_seconds)
         sent += row.bytes_sent_remotely or 0
         received += row.bytes_received_locally or 0
-    details = [f"Local port{'s' if len(services) > 1 else ''}: {', '.join(services)}"]
+    details = [f"Local port{'s' if len(services) > 1 else ''}: {', '.join(sorted(services))}"]
     if users:
         details.append(f"User{'s' if len(users) > 1 else ''}: {', '.join(sorted(users))}")
     details.append((f"Idle {min(idle):.0f}s; " if idle else "") + f"{sent:,} bytes sent, {received:,} received")
