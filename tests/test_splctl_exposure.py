@@ -376,6 +376,35 @@ def test_severity_is_baseline_plus_raises_capped_at_critical(dspdta, oprctl, aut
     assert finding.severity == levels[min(baseline + raises, 2)]
 
 
+SETTING = st.one_of(DSPDTA, OPRCTL, AUTCHK, PUBLIC, UNKNOWN)
+
+
+@st.composite
+def queues_set_up_alike(draw) -> list[OutputQueue]:
+    """Queues in a few libraries sharing a few combinations of settings (dspdta, oprctl, autchk, public)."""
+    setups = draw(st.lists(st.tuples(SETTING, SETTING, SETTING, SETTING), min_size=1, max_size=3))
+    queue = st.builds(
+        lambda setup, library, name, files, text: outq(library, name, files, *setup, text=text),
+        st.sampled_from(setups),
+        st.sampled_from(["APPLIB", "PAYLIB", " APPLIB", "QGPL"]),
+        st.text("PAYQR", min_size=1, max_size=4),
+        st.one_of(st.none(), st.integers(0, 200)),
+        st.sampled_from([None, "", "Payroll"]),
+    )
+    return draw(st.lists(queue, max_size=12))
+
+
+@settings(max_examples=150, deadline=None)
+@given(queues_set_up_alike(), st.booleans())
+def test_queues_judged_together_get_the_findings_each_gets_alone(queues, report_oprctl_only):
+    """Queues set up alike share one judgement per run: each still gets exactly the finding it gets alone."""
+    options = {"report_oprctl_only": report_oprctl_only}
+    alone = [finding for queue in queues for finding in run(queues=[queue], **options)]
+    alone = [finding for finding in alone if finding.subject.startswith("outq:")]
+    alone.sort(key=lambda f: tuple(part.strip().upper() for part in f.facts["queue"].split("/")))
+    assert [finding for finding in run(queues=queues, **options) if finding.subject.startswith("outq:")] == alone
+
+
 # --- the demo's story ----------------------------------------------------------------------------
 
 

@@ -156,6 +156,18 @@ def test_untrusted_keys_agree_with_ipaddress_and_a_plain_scan(trusted, texts, da
 
 
 @EXAMPLES
+@given(st.lists(networks, max_size=25), st.lists(address_text | st.none(), max_size=10))
+def test_remote_keys_agree_with_parse_address_is_local_and_in(trusted, texts):
+    expected = {}
+    for text in texts:
+        address = parse_address(text)
+        if text is not None and address is not None and not is_local(address):
+            expected[text] = ((address.version, int(address)), any(address in network for network in trusted))
+    remote = TrustList(trusted).remote_keys(texts + texts[:3])  # repeated texts are read once
+    assert {text: (as_pair(key), inside) for text, (key, inside) in remote.items()} == expected
+
+
+@EXAMPLES
 @given(st.lists(networks, max_size=25), ipv4_int.map(ipaddress.IPv4Address) | ipv6_int.map(ipaddress.IPv6Address))
 def test_membership_of_address_objects_is_a_plain_scan(trusted, address):
     trust_list = TrustList(trusted)
@@ -193,6 +205,11 @@ def test_keys_keep_the_families_apart_and_sort_like_addresses():
     assert address_key("::ffff:1.2.3.4") == address_key("1.2.3.4") == key_of(ipaddress.IPv4Address("1.2.3.4"))
     assert key_of(ipaddress.IPv6Address("::ffff:1.2.3.4")) != address_key("1.2.3.4")  # objects are not unwrapped
     assert address_key(None) is None and address_key("") is None and address_key("fe80::1%") is not None
+
+
+@given(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)))
+def test_the_text_of_a_key_is_the_compressed_address(address):
+    assert trust.address_text(key_of(address)) == address.compressed
 
 
 def test_the_c_library_agrees_here_so_the_fast_path_is_what_these_tests_exercise():

@@ -17,6 +17,7 @@ from bot.net.trust import (
     address_from_key,
     address_key,
     address_keys,
+    address_text,
     is_local_key,
     key_of,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "address_from_key",
     "address_key",
     "address_keys",
+    "address_text",
     "is_local",
     "is_local_key",
     "key_of",

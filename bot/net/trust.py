@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import ipaddress
 from collections.abc import Iterable
-from socket import AF_INET, AF_INET6, inet_pton
+from socket import AF_INET, AF_INET6, inet_ntoa, inet_pton
 
 from bot.net.address import IPAddress, Network, parse_address
 
@@ -48,6 +48,13 @@ class TrustList:
         """
         return _keys_outside(texts, self._quiet)
 
+    def remote_keys(self, texts: Iterable[str | None]) -> dict[str, tuple[AddressKey, bool]]:
+        """The texts that are addresses neither unspecified nor loopback, each with its `address_key` and
+        whether it is trusted: for each, the answer of `parse_address`, then `is_local` and `in`."""
+        trusted, bisect_right = self._trusted, bisect.bisect_right
+        remote = _keys_outside(texts, _LOCAL_BOUNDS)
+        return {text: (key, bisect_right(trusted, key) & 1 == 1) for text, key in remote.items()}
+
 
 def address_keys(texts: Iterable[str | None]) -> dict[str, AddressKey]:
     """Each distinct text that is an address, with its key: `address_key` for many texts, read the fast way."""
@@ -72,6 +79,11 @@ def key_of(address: IPAddress) -> AddressKey:
 def address_from_key(key: AddressKey) -> IPAddress:
     """The address a key stands for."""
     return ipaddress.IPv6Address(key ^ IPV6_KEY_BIT) if key & IPV6_KEY_BIT else ipaddress.IPv4Address(key)
+
+
+def address_text(key: AddressKey) -> str:
+    """`address_from_key(key).compressed`, faster for IPv4."""
+    return inet_ntoa(key.to_bytes(4, "big")) if key < IPV6_KEY_BIT else address_from_key(key).compressed
 
 
 def _bounds(networks: Iterable[Network]) -> list[int]:

@@ -24,16 +24,18 @@ ports internally over loopback).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from socket import inet_ntoa
+from operator import attrgetter
 from typing import Any
 
 from bot.checks.finding import SEVERITIES, Finding
 from bot.checks.plaintext_services.settings import DEFAULT_SETTINGS, PlaintextPort, PlaintextSettings
+from bot.checks.tcp_states import tcp_states
 from bot.checks.visibility import netstat_not_visible
 from bot.ibmi.rows import NetstatConnection
-from bot.net import IPV6_KEY_BIT, AddressKey, TrustList, address_from_key, address_keys, is_local_key
+from bot.net import AddressKey, TrustList, address_key, address_text
 
 CHECK_ID = "plaintext-services"
 
@@ -59,46 +61,45 @@ def remote_peer(connection: NetstatConnection, trusted: TrustList) -> Peer | Non
     """The remote end of an established, non-local connection; None for anything else."""
     if not connection.is_established:
         return None
-    return _peers((connection.remote_address,), trusted)[connection.remote_address][0]
+    text = connection.remote_address
+    found = trusted.remote_keys((text,)).get(text)
+    if found is not None:
+        return Peer(address_text(found[0]), trusted=found[1], parsed=True)
+    shown = _not_an_address(text)
+    return None if shown is None else Peer(shown, trusted=False, parsed=False)
 
 
-def _peers(texts: Iterable[str | None], trusted: TrustList) -> dict[str | None, tuple[Peer | None, AddressKey]]:
-    """Each distinct remote address text as a peer (None when local) with its address key, read the fast way
-    (`bot.net`'s integer keys; objects only for the text of each address)."""
-    distinct = dict.fromkeys(texts)
-    keys = address_keys(distinct)
-    peers: dict[str | None, tuple[Peer | None, AddressKey]] = {}
-    for text in distinct:
-        key = keys.get(text) if text is not None else None
-        if key is None:
-            # Never guess "fine": an unreadable peer on a plaintext port is reported, as untrusted.
-            peers[text] = (Peer((text or "").strip() or "(blank)", trusted=False, parsed=False), -1)
-        elif is_local_key(key):
-            peers[text] = (None, key)
-        else:
-            peers[text] = (Peer(_address_text(key), trusted=trusted.contains_key(key), parsed=True), key)
-    return peers
+def _not_an_address(text: str | None) -> str | None:
+    """For text that `remote_keys` left out: the text as a finding shows it when it is not an address (never
+    trusted: an unreadable peer on a plaintext port is reported, never guessed "fine"); None when it is a
+    local address."""
+    return (text or "").strip() or "(blank)" if address_key(text) is None else None
 
 
-def _address_text(key: AddressKey) -> str:
-    """The compressed text of the address a key stands for."""
-    return inet_ntoa(key.to_bytes(4, "big")) if key < IPV6_KEY_BIT else address_from_key(key).compressed
+class _Port:
+    """The remote peers of one plaintext port and their connections: addresses by key, other text as shown.
+
+    A text that is not an address never reads like one once stripped, so the two never name the same peer."""
+
+    def __init__(self) -> None:
+        self.addresses: dict[AddressKey, int] = {}
+        self.not_addresses: dict[str, int] = {}
+
+    def peers(self, trusted: dict[AddressKey, bool]) -> list[dict[str, Any]]:
+        """As a finding lists them: untrusted first; then IPv4 before IPv6, in address order (as their keys
+        sort); text that is not an address after the untrusted addresses."""
+        keys = sorted(self.addresses)
+        untrusted = [_entry(address_text(key), False, self.addresses[key]) for key in keys if not trusted[key]]
+        unread = [_entry(text, False, count) for text, count in sorted(self.not_addresses.items())]
+        inside = [_entry(address_text(key), True, self.addresses[key]) for key in keys if trusted[key]]
+        return untrusted + unread + inside
 
 
-@dataclass
-class _Tally:
-    peer: Peer
-    key: AddressKey  # -1 for text that is not an address
-    connections: int = 0
+def _entry(address: str, trusted: bool, connections: int) -> dict[str, Any]:
+    return {"address": address, "trusted": trusted, "connections": connections}
 
-    @property
-    def sort_key(self) -> tuple[Any, ...]:
-        """Untrusted first; then IPv4 before IPv6, in address order (as their keys sort); text that is not an
-        address last."""
-        peer = self.peer
-        if peer.parsed:
-            return (peer.trusted, 0, self.key, "")
-        return (peer.trusted, 1, 0, peer.address)
+
+_PORT_AND_PEER = attrgetter("local_port", "remote_address")
 
 
 def evaluate(
@@ -108,24 +109,28 @@ def evaluate(
     settings: PlaintextSettings = DEFAULT_SETTINGS,
 ) -> list[Finding]:
     """One finding per plaintext port in `settings.ports` with established remote connections."""
-    if not any(c.is_listening for c in connections):
+    states = tcp_states(connections)
+    if not any(state.listening for state in states.values()):
         return [cannot_see(system)]
     table = {entry.port: entry for entry in settings.ports}
-    on_plaintext = [c for c in connections if c.local_port in table and c.is_established]
-    peers = _peers((c.remote_address for c in on_plaintext), trusted)  # NETSTAT repeats addresses: each read once
-    by_port: dict[int, dict[str, _Tally]] = {}
-    for connection in on_plaintext:
-        peer, key = peers[connection.remote_address]
-        if peer is None:
-            continue
-        tallies = by_port.setdefault(connection.local_port, {})
-        tally = tallies.get(peer.address)
-        if tally is None:
-            tally = tallies[peer.address] = _Tally(peer, key)
-        tally.connections += 1
+    on_plaintext = [c for c in connections if c.local_port in table and states[c.tcp_state].established]
+    # NETSTAT repeats addresses: connections are counted per port and remote text, and each text read once.
+    counts = Counter(map(_PORT_AND_PEER, on_plaintext))
+    remote = trusted.remote_keys(text for _, text in counts)
+    is_trusted: dict[AddressKey, bool] = {}
+    by_port: dict[int, _Port] = {}
+    for (number, text), count in counts.items():
+        port = by_port.get(number) or by_port.setdefault(number, _Port())
+        found = remote.get(text)
+        if found is not None:
+            key, is_trusted[key] = found
+            port.addresses[key] = port.addresses.get(key, 0) + count
+        elif (shown := _not_an_address(text)) is not None:
+            port.not_addresses[shown] = port.not_addresses.get(shown, 0) + count
     return [
-        _finding(system, table[port], sorted(tallies.values(), key=lambda t: t.sort_key), settings.max_listed)
-        for port, tallies in sorted(by_port.items())
+        _finding(system, table[number], port.peers(is_trusted), port.not_addresses, settings.max_listed)
+        for number, port in sorted(by_port.items())
+        if port.addresses or port.not_addresses
     ]
 
 
@@ -138,14 +143,14 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
     return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
-def _listing(tallies: list[_Tally], limit: int) -> str:
+def _listing(peers: list[dict[str, Any]], not_addresses: dict[str, int], limit: int) -> str:
     named = [
-        t.peer.address
-        + (f" ({t.connections} connections)" if t.connections > 1 else "")
-        + ("" if t.peer.parsed else " (not an IP address as read)")
-        for t in tallies[:limit]
+        peer["address"]
+        + (f" ({peer['connections']} connections)" if peer["connections"] > 1 else "")
+        + (" (not an IP address as read)" if peer["address"] in not_addresses else "")
+        for peer in peers[:limit]
     ]
-    rest = len(tallies) - len(named)
+    rest = len(peers) - len(named)
     return ", ".join(named) + (f" and {rest} more" if rest else "")
 
 
@@ -153,18 +158,21 @@ def _cap(severity: str, ceiling: str) -> str:
     return severity if _RANK[severity] <= _RANK[ceiling] else ceiling
 
 
-def _finding(system: str, entry: PlaintextPort, tallies: list[_Tally], limit: int) -> Finding:
-    untrusted = [t for t in tallies if not t.peer.trusted]
-    trusted = [t for t in tallies if t.peer.trusted]
-    total = sum(t.connections for t in tallies)
+def _finding(
+    system: str, entry: PlaintextPort, peers: list[dict[str, Any]], not_addresses: dict[str, int], limit: int
+) -> Finding:
+    """`peers` as `_Port.peers` lists them; `not_addresses` the texts among them that are not addresses."""
+    untrusted = [peer for peer in peers if not peer["trusted"]]
+    trusted = [peer for peer in peers if peer["trusted"]]
+    total = sum(peer["connections"] for peer in peers)
     wanted = "critical" if untrusted else "warning"
     severity = _cap(wanted, entry.max_severity)
 
     details = []
     if untrusted:
-        details.append(f"Untrusted: {_listing(untrusted, limit)}")
+        details.append(f"Untrusted: {_listing(untrusted, not_addresses, limit)}")
     if trusted:
-        details.append(f"Trusted: {_listing(trusted, limit)}")
+        details.append(f"Trusted: {_listing(trusted, not_addresses, limit)}")
     if entry.tls_port is not None:
         details.append(
             f"Use port {entry.tls_port} ({entry.service} over TLS) instead; a TLS port listens only once a "
@@ -185,7 +193,7 @@ def _finding(system: str, entry: PlaintextPort, tallies: list[_Tally], limit: in
         subject=f"port-{entry.port}",
         title=(
             f"Plaintext port {entry.port} ({entry.service}): {_plural(total, 'connection')} from "
-            f"{_plural(len(tallies), 'address', 'addresses')}, "
+            f"{_plural(len(peers), 'address', 'addresses')}, "
             + (f"{len(untrusted)} untrusted" if untrusted else "all trusted")
         ),
         details=tuple(details),
@@ -197,8 +205,6 @@ def _finding(system: str, entry: PlaintextPort, tallies: list[_Tally], limit: in
             "connections": total,
             "untrusted_addresses": len(untrusted),
             "trusted_addresses": len(trusted),
-            "addresses": [
-                {"address": t.peer.address, "trusted": t.peer.trusted, "connections": t.connections} for t in tallies
-            ],
+            "addresses": peers,
         },
     )

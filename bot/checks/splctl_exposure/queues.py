@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from operator import attrgetter
 
 from bot.checks.finding import Finding
 from bot.checks.splctl_exposure.holders import profile_status, shown
@@ -232,97 +232,148 @@ def _issues(queue: OutputQueue, jobctl_text: str) -> list[_Issue]:
     return [issue for issue in found if issue is not None]
 
 
-def _raise(severity: str, steps: int) -> str:
-    return LEVELS[min(LEVELS.index(severity) + steps, len(LEVELS) - 1)]
-
-
 @dataclass(frozen=True)
-class _Judgement:
-    """A queue's issues weighed: confirmed ones most severe first, the unconfirmed, and what raised it."""
+class _Exposure:
+    """What a queue's settings (and, in an OPRCTL(*YES) sentence, its library) expose: the issues weighed once
+    per run for every queue set up the same way. What depends on the queue itself is added per queue."""
 
-    issues: list[_Issue]
-    confirmed: list[_Issue]
-    unknown: list[_Issue]
-    severity: str
-    pattern: str | None  # the sensitive-queue pattern it matches
-    many: bool  # holds at least many_files spooled files
+    confirmed: tuple[str, ...]  # the codes of the confirmed issues, most severe first
+    unknown: tuple[str, ...]  # the codes of the others
+    baseline: int  # index in LEVELS of the most severe confirmed issue; info when none is confirmed
+    headline: str  # the title between the queue's name and its file count
+    sentences: tuple[str, ...]
+    public_note: bool  # *PUBLIC authority not known, and an issue depends on it
+    only_oprctl: bool  # its only issue is a confirmed OPRCTL(*YES)
+    names_jobctl: bool  # an issue is about OPRCTL: the facts name the *JOBCTL holders
 
 
-def _judge(queue: OutputQueue, issues: list[_Issue], settings: SplctlSettings) -> _Judgement:
-    confirmed = [issue for issue in issues if issue.confirmed]
+def _expose(issues: list[_Issue], public: int | None) -> _Exposure:
+    confirmed = sorted((i for i in issues if i.confirmed), key=lambda issue: -LEVELS.index(issue.severity))
     unknown = [issue for issue in issues if not issue.confirmed]
-    baseline = max((issue.severity for issue in confirmed), key=LEVELS.index, default="info")
-    pattern = settings.sensitive_pattern(queue)
-    files_count = queue.number_of_files
-    many = settings.many_files > 0 and files_count is not None and files_count >= settings.many_files
-    confirmed.sort(key=lambda issue: -LEVELS.index(issue.severity))
-    return _Judgement(issues, confirmed, unknown, _raise(baseline, int(pattern is not None) + int(many)), pattern, many)
+    baseline = max((LEVELS.index(issue.severity) for issue in confirmed), default=0)
+    if confirmed:
+        headline = f" exposes its spooled files: {', '.join(i.label for i in confirmed)}"
+    else:
+        headline = f": exposure cannot be ruled out, {', '.join(i.label for i in unknown)}"
+    return _Exposure(
+        tuple(issue.code for issue in confirmed),
+        tuple(issue.code for issue in unknown),
+        baseline,
+        headline,
+        tuple(issue.sentence for issue in confirmed + unknown),
+        public is None and any(i.code != "oprctl" for i in issues),
+        [issue.code for issue in issues] == ["oprctl"] and not unknown,
+        any(i.code == "oprctl" for i in issues),
+    )
 
 
-def _left_out(judged: _Judgement, settings: SplctlSettings) -> bool:
-    """A queue whose only issue is a confirmed OPRCTL(*YES) that stays info, when those are not reported."""
-    only_oprctl = [issue.code for issue in judged.issues] == ["oprctl"] and not judged.unknown
-    return only_oprctl and judged.severity == "info" and not settings.report_oprctl_only
+class _Exposures:
+    """Each queue's exposure, judged once per combination of settings in a run; an OPRCTL(*YES) sentence names
+    the library, so those are judged once per library. `quiet` holds the combinations that expose nothing."""
+
+    def __init__(self, jobctl_text: str):
+        self._jobctl_text = jobctl_text
+        self.quiet: set[tuple[str | None, ...]] = set()
+        self._exposed: dict[tuple[str | None, ...], _Exposure | dict[str, _Exposure]] = {}
+
+    def of(self, queue: OutputQueue, setup: tuple[str | None, ...]) -> _Exposure | None:
+        """`setup` is `_settings_of(queue)`."""
+        if setup in self.quiet:
+            return None
+        found = self._exposed.get(setup)
+        if found is None:
+            found = self._judge(queue)
+            if found is None:
+                self.quiet.add(setup)
+                return None
+            self._exposed[setup] = found
+        if isinstance(found, _Exposure):
+            return found
+        library = queue.library.strip()
+        exposure = found.get(library)
+        if exposure is None:
+            exposure = found[library] = _expose(_issues(queue, self._jobctl_text), _public(queue)[0])
+        return exposure
+
+    def _judge(self, queue: OutputQueue) -> _Exposure | dict[str, _Exposure] | None:
+        if _read_settings(queue).oprctl is True:
+            return {}  # judged per library
+        issues = _issues(queue, self._jobctl_text)
+        return _expose(issues, _public(queue)[0]) if issues else None
 
 
-def _queue_title(queue: OutputQueue, judged: _Judgement) -> str:
+_settings_of = attrgetter("operator_controlled", "display_any_file", "authority_to_check", "public_authority")
+
+
+def queue_findings(
+    system: str, queues: Iterable[OutputQueue], jobctl: JobctlHolders, settings: SplctlSettings
+) -> list[Finding]:
+    """The findings for the output queues whose settings expose their spooled files, in library and name order.
+    `jobctl` is `judge_jobctl_holders(...)` of the run, the same for every queue."""
+    exposures = _Exposures(jobctl.text)
+    sensitive_pattern = settings.sensitive_matcher()
+    found: list[tuple[tuple[str, str], Finding]] = []
+    quiet = exposures.quiet
+    for queue in queues:
+        setup = _settings_of(queue)
+        if setup in quiet:  # most queues: nothing to say, seen at the cost of a look-up
+            continue
+        exposure = exposures.of(queue, setup)
+        if exposure is None:
+            continue
+        finding = _queue_finding(system, queue, exposure, jobctl, settings, sensitive_pattern(queue))
+        if finding is not None:
+            found.append(((queue.library.strip().upper(), queue.name.strip().upper()), finding))
+    found.sort(key=lambda pair: pair[0])
+    return [finding for _, finding in found]
+
+
+def _queue_finding(
+    system: str,
+    queue: OutputQueue,
+    exposure: _Exposure,
+    jobctl: JobctlHolders,
+    settings: SplctlSettings,
+    pattern: str | None,
+) -> Finding | None:
+    files = queue.number_of_files
+    many = settings.many_files > 0 and files is not None and files >= settings.many_files
+    severity = LEVELS[min(exposure.baseline + (pattern is not None) + many, len(LEVELS) - 1)]
+    if exposure.only_oprctl and severity == "info" and not settings.report_oprctl_only:
+        return None
     q = queue.qualified_name
-    files = "" if queue.number_of_files is None else f" ({queue.number_of_files} spooled files)"
-    if judged.confirmed:
-        return f"Output queue {q} exposes its spooled files: {', '.join(i.label for i in judged.confirmed)}{files}"
-    return f"Output queue {q}: exposure cannot be ruled out, {', '.join(i.label for i in judged.unknown)}{files}"
-
-
-def _queue_details(queue: OutputQueue, judged: _Judgement, settings: SplctlSettings) -> tuple[str, ...]:
-    details = [issue.sentence for issue in judged.confirmed + judged.unknown]
-    if _public(queue)[0] is None and any(i.code != "oprctl" for i in judged.issues):
+    extra: list[str] = []
+    if exposure.public_note:
         template = PUBLIC_NOT_VISIBLE if queue.public_authority is None else PUBLIC_NOT_RECOGNISED
-        details.append(template.format(q=queue.qualified_name, value=shown(queue.public_authority)))
-    if judged.pattern is not None:
-        details.append(f"Matches sensitive queue pattern {judged.pattern}: severity raised one level.")
-    if judged.many:
-        details.append(
-            f"Holds {queue.number_of_files} spooled files, at least many_files ({settings.many_files}): "
-            "severity raised one level."
+        extra.append(template.format(q=q, value=shown(queue.public_authority)))
+    if pattern is not None:
+        extra.append(f"Matches sensitive queue pattern {pattern}: severity raised one level.")
+    if many:
+        extra.append(
+            f"Holds {files} spooled files, at least many_files ({settings.many_files}): severity raised one level."
         )
     if queue.text:
-        details.append(f"Queue text: {queue.text}")
-    return tuple(details)
-
-
-def _queue_facts(queue: OutputQueue, judged: _Judgement, jobctl_names: list[str] | None) -> dict[str, Any]:
-    return {
-        "queue": queue.qualified_name,
-        "library": queue.library,
-        "name": queue.name,
-        "number_of_files": queue.number_of_files,
-        "display_any_file": queue.display_any_file,
-        "operator_controlled": queue.operator_controlled,
-        "authority_to_check": queue.authority_to_check,
-        "public_authority": queue.public_authority,
-        "issues": [issue.code for issue in judged.confirmed],
-        "unknown": [issue.code for issue in judged.unknown],
-        "sensitive_pattern": judged.pattern,
-        "many_files": judged.many,
-        "jobctl_holders": jobctl_names if any(i.code == "oprctl" for i in judged.issues) else None,
-    }
-
-
-def queue_finding(system: str, queue: OutputQueue, jobctl: JobctlHolders, settings: SplctlSettings) -> Finding | None:
-    """The finding for one output queue whose settings expose its spooled files; None when they do not.
-    `jobctl` is `judge_jobctl_holders(...)` of the run, the same for every queue."""
-    issues = _issues(queue, jobctl.text)
-    if not issues:
-        return None
-    judged = _judge(queue, issues, settings)
-    if _left_out(judged, settings):
-        return None
+        extra.append(f"Queue text: {queue.text}")
     return Finding(
         system=system,
         check=CHECK_ID,
-        severity=judged.severity,
-        subject=f"outq:{queue.qualified_name.strip().upper()}",
-        title=_queue_title(queue, judged),
-        details=_queue_details(queue, judged, settings),
-        facts=_queue_facts(queue, judged, jobctl.names),
+        severity=severity,
+        subject=f"outq:{q.strip().upper()}",
+        title=f"Output queue {q}{exposure.headline}{'' if files is None else f' ({files} spooled files)'}",
+        details=exposure.sentences + tuple(extra) if extra else exposure.sentences,
+        facts={
+            "queue": q,
+            "library": queue.library,
+            "name": queue.name,
+            "number_of_files": files,
+            "display_any_file": queue.display_any_file,
+            "operator_controlled": queue.operator_controlled,
+            "authority_to_check": queue.authority_to_check,
+            "public_authority": queue.public_authority,
+            "issues": list(exposure.confirmed),
+            "unknown": list(exposure.unknown),
+            "sensitive_pattern": pattern,
+            "many_files": many,
+            "jobctl_holders": jobctl.names if exposure.names_jobctl else None,
+        },
     )

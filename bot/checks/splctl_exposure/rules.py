@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 from bot.checks.finding import Finding
 from bot.checks.splctl_exposure.holders import SPLCTL_WHY, holder_finding
-from bot.checks.splctl_exposure.queues import judge_jobctl_holders, queue_finding
+from bot.checks.splctl_exposure.queues import judge_jobctl_holders, queue_findings
 from bot.checks.splctl_exposure.settings import CHECK_ID, DEFAULT_SETTINGS, SplctlSettings
 from bot.ibmi.rows import OutputQueue, UserProfile
 
@@ -71,10 +71,7 @@ def evaluate(
         if finding is not None:
             findings.append(finding)
     jobctl = judge_jobctl_holders(jobctl_holders)  # once per run: every OPRCTL(*YES) queue names the same holders
-    for queue in sorted(queues or (), key=lambda q: (q.library.strip().upper(), q.name.strip().upper())):
-        finding = queue_finding(system, queue, jobctl, settings)
-        if finding is not None:
-            findings.append(finding)
+    findings += queue_findings(system, queues or (), jobctl, settings)
     return findings
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bot.ibmi.rows import OutputQueue
@@ -42,11 +43,24 @@ class SplctlSettings:
 
     def sensitive_pattern(self, queue: OutputQueue) -> str | None:
         """The first pattern matching the queue's NAME or LIB/NAME, case-insensitively."""
-        candidates = (queue.name.strip().upper(), f"{queue.library.strip()}/{queue.name.strip()}".upper())
-        for pattern in self.sensitive_queues:
-            if any(fnmatch.fnmatchcase(candidate, pattern.strip().upper()) for candidate in candidates):
-                return pattern
-        return None
+        return self.sensitive_matcher()(queue)
+
+    def sensitive_matcher(self) -> Callable[[OutputQueue], str | None]:
+        """`sensitive_pattern`, its patterns compiled once: for judging many queues."""
+        # What fnmatch.fnmatchcase compiles each pattern to.
+        matchers = [
+            (pattern, re.compile(fnmatch.translate(pattern.strip().upper())).match) for pattern in self.sensitive_queues
+        ]
+
+        def sensitive_pattern(queue: OutputQueue) -> str | None:
+            name = queue.name.strip()
+            bare, qualified = name.upper(), f"{queue.library.strip()}/{name}".upper()
+            for pattern, match in matchers:
+                if match(bare) or match(qualified):
+                    return pattern
+            return None
+
+        return sensitive_pattern
 
 
 DEFAULT_SETTINGS = SplctlSettings()

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from bot.checks.finding import Finding
+from bot.checks.tcp_states import tcp_states
 from bot.checks.visibility import netstat_not_visible
 from bot.ibmi.rows import ConnectionJob, IPAddress, NetstatConnection
-from bot.net import AddressKey, TrustList, address_from_key
+from bot.net import AddressKey, TrustList, address_from_key, address_text
 
 CHECK_ID = "unknown-connections"
 
@@ -40,9 +43,10 @@ def evaluate(
     trusted: TrustList,
 ) -> list[Finding]:
     """One finding per untrusted remote address. `jobs` is None when NETSTAT_JOB_INFO was not readable."""
-    if not any(c.is_listening for c in connections):
+    states = tcp_states(connections)
+    if not any(state.listening for state in states.values()):
         return [cannot_see(system)]
-    established = [c for c in connections if c.is_established]
+    established = [c for c in connections if states[c.tcp_state].established]
     # Addresses are judged as text and integers; objects are built only for the untrusted few.
     untrusted = trusted.untrusted_keys(c.remote_address for c in established)
     by_address: dict[AddressKey, list[NetstatConnection]] = defaultdict(list)
@@ -50,9 +54,10 @@ def evaluate(
         key = untrusted.get(connection.remote_address)
         if key is not None:
             by_address[key].append(connection)
-    jobs_by_key = {job.key: job for job in jobs or ()}
+    # Only a job on an untrusted connection is ever looked up: a job's key holds its remote address.
+    jobs_by_key = {job.key: job for job in jobs or () if job.remote_address in untrusted}
     return [
-        _finding(system, address_from_key(key), rows, jobs_by_key, jobs_visible=jobs is not None)
+        _finding(system, address_text(key), rows, jobs_by_key, jobs_visible=jobs is not None)
         for key, rows in sorted(by_address.items(), key=lambda item: item[0])  # keys sort as (version, address)
     ]
 
@@ -62,44 +67,58 @@ def cannot_see(system: str, reason: str | None = None) -> Finding:
     return netstat_not_visible(system, CHECK_ID, "Unknown connections", reason)
 
 
+_PORTS = attrgetter("local_port", "remote_port")
+_connection_key = attrgetter("local_address", "local_port", "remote_address", "remote_port")  # NetstatConnection.key
+
+
+@lru_cache(maxsize=1024)  # a handful of services, named in every finding
+def _service(port: int, name: str | None) -> str:
+    return f"{port} ({name})" if name else str(port)
+
+
 def _finding(
     system: str,
-    address: IPAddress,
+    text: str,
     rows: list[NetstatConnection],
     jobs_by_key: dict[tuple[str, int, str, int], ConnectionJob],
     jobs_visible: bool,
 ) -> Finding:
-    services = sorted(
-        {f"{r.local_port} ({r.local_port_name})" if r.local_port_name else str(r.local_port) for r in rows}
-    )
     connections: list[dict[str, Any]] = []
-    for row in sorted(rows, key=lambda r: (r.local_port, r.remote_port)):
-        job = jobs_by_key.get(row.key)
+    services: set[str] = set()
+    users: set[str] = set()
+    idle: list[float] = []
+    sent = received = 0
+    for row in sorted(rows, key=_PORTS) if len(rows) > 1 else rows:
+        job = jobs_by_key.get(_connection_key(row))
+        user = job.authorization_name if job else None
+        idle_seconds = float(row.idle_time) if row.idle_time is not None else None
         connections.append(
             {
                 "local_address": row.local_address,
                 "local_port": row.local_port,
                 "local_port_name": row.local_port_name,
                 "remote_port": row.remote_port,
-                "idle_seconds": float(row.idle_time) if row.idle_time is not None else None,
+                "idle_seconds": idle_seconds,
                 "bytes_sent": row.bytes_sent_remotely,
                 "bytes_received": row.bytes_received_locally,
-                "user": job.authorization_name if job else None,
+                "user": user,
                 "job": job.job_name if job else None,
             }
         )
-    users = sorted({c["user"] for c in connections if c["user"]})
-    details = [f"Local port{'s' if len(services) > 1 else ''}: {', '.join(services)}"]
+        services.add(_service(row.local_port, row.local_port_name))
+        if user:
+            users.add(user)
+        if idle_seconds is not None:
+            idle.append(idle_seconds)
+        sent += row.bytes_sent_remotely or 0
+        received += row.bytes_received_locally or 0
+    details = [f"Local port{'s' if len(services) > 1 else ''}: {', '.join(sorted(services))}"]
     if users:
-        details.append(f"User{'s' if len(users) > 1 else ''}: {', '.join(users)}")
-    idle = [c["idle_seconds"] for c in connections if c["idle_seconds"] is not None]
-    sent = sum(c["bytes_sent"] or 0 for c in connections)
-    received = sum(c["bytes_received"] or 0 for c in connections)
+        details.append(f"User{'s' if len(users) > 1 else ''}: {', '.join(sorted(users))}")
     details.append((f"Idle {min(idle):.0f}s; " if idle else "") + f"{sent:,} bytes sent, {received:,} received")
     if not jobs_visible:
         details.append(JOBS_NOT_VISIBLE)
     count = len(rows)
-    text = address.compressed
     return Finding(
         system=system,
         check=CHECK_ID,
