@@ -322,16 +322,26 @@ def add_messages(storage: Storage, messages: Sequence[AlertMessage]) -> None:
         storage.db.conn.executemany(_ADD_MESSAGE, [(m.fingerprint, m.channel, m.message_key) for m in messages])
         kept = _KEPT.get(storage, {})
         pairs = set()
+        pair: tuple[str, str] | None = None
         for message in messages:
-            pair = _pair_of(storage, message.fingerprint)
+            if pair not in kept or message.fingerprint not in kept[pair].records:  # a group's alerts share one
+                pair = _pair_of(storage, message.fingerprint)
             if pair is None:
                 continue
             pairs.add(pair)
             if pair in kept:
-                known = {m.channel: m for m in kept[pair].messages.get(message.fingerprint, ())}
-                known[message.channel] = message
-                kept[pair].messages[message.fingerprint] = tuple(known[channel] for channel in sorted(known))
+                _keep_message(kept[pair], message)
         _renew_tokens(storage, pairs)
+
+
+def _keep_message(cached: CheckAlerts, message: AlertMessage) -> None:
+    known = cached.messages.get(message.fingerprint)
+    if not known:
+        cached.messages[message.fingerprint] = (message,)
+        return
+    channels = {m.channel: m for m in known}
+    channels[message.channel] = message
+    cached.messages[message.fingerprint] = tuple(channels[channel] for channel in sorted(channels))
 
 
 def _pair_of(storage: Storage, fingerprint: str) -> tuple[str, str] | None:

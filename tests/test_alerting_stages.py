@@ -16,7 +16,7 @@ from bot import __version__
 from bot.alerting.diff import CLEAN, NEW, OPEN, REMINDER, REOPENED, RESOLVED, SILENCED, UNROUTED, Change, diff
 from bot.alerting.enqueue import enqueue, messages_to_rerender
 from bot.alerting.lifecycle import LifecycleResult
-from bot.alerting.render import group_message, thread_reply
+from bot.alerting.render import SEVERITY_MARK, details_reply, group_message, thread_reply
 from bot.alerting.routing import Group, group, route
 from bot.alerting.silences import silence
 from bot.checks import registry
@@ -206,6 +206,26 @@ def test_address_buttons_and_owner_lookup_are_for_address_checks():
     smtp = replace(stored("relay"), check="smtp-relay")
     buttons = [b for b in group_message("PROD", "smtp-relay", [smtp])["blocks"] if b["type"] == "actions"]
     assert [e["action_id"] for e in buttons[0]["elements"]] == ["alert_silence_24h"]
+
+
+def test_a_large_group_shows_lists_and_names_its_alerts_most_severe_then_oldest_first():
+    severities = ("info", "warning", "critical")
+    alerts = [
+        stored(f"203.0.113.{n % 250}-{n}", severity=severities[n % 3], first_seen=NOW - (n % 4) * HOUR)
+        for n in range(520)
+    ]
+    rank = {"info": 0, "warning": 1, "critical": 2}
+    ordered = sorted(alerts, key=lambda a: (-rank[a.severity], a.first_seen, a.subject))
+    message = group_message("PROD", "unknown-connections", alerts)
+    sections = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+    assert [text.splitlines()[0] for text in sections[:15]] == [
+        f"{SEVERITY_MARK[a.severity]} *connection from {a.subject}*" for a in ordered[:15]
+    ]
+    named = ", ".join(a.subject for a in ordered[15:75])
+    assert sections[15] == f"*505 more:* {named} and 445 more. Details in the thread."
+    lines = "\n".join(b["text"]["text"] for b in details_reply(alerts)["blocks"]).splitlines()
+    assert lines[:400] == [f"{SEVERITY_MARK[a.severity]} connection from {a.subject}" for a in ordered[:400]]
+    assert lines[400:] == ["…and 120 more; `ibmi-warden check --json` lists them all."]
 
 
 # --- enqueue ---------------------------------------------------------------------------------------------------
