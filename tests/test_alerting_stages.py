@@ -63,6 +63,13 @@ def events(changes: list[Change]) -> dict[str, str]:
     return {change.record.subject: change.event for change in changes}
 
 
+def test_a_fingerprint_is_the_same_whenever_asked_and_leaves_the_finding_equal_to_its_copies():
+    first, copy = finding("203.0.113.9"), finding("203.0.113.9")
+    assert first.fingerprint == first.fingerprint == "580d86682379c287"  # stored alerts are keyed by it
+    assert first == copy and replace(first, system="prod").fingerprint == first.fingerprint
+    assert replace(first, subject="203.0.113.10").fingerprint != first.fingerprint
+
+
 # --- diff ----------------------------------------------------------------------------------------------------
 
 
