@@ -111,6 +111,8 @@ def seen(previous: AlertRecord | None, finding: Finding, now: float) -> AlertRec
         facts.setdefault("owner", previous.finding["facts"]["owner"])
         finding_data = {**data, "facts": facts}
     if finding_data == previous.finding:  # the stored finding itself, so saving can tell nothing changed
+        if _open_as(previous, finding):
+            return previous.with_changes(last_seen=now)
         finding_data = previous.finding
     return previous.with_changes(
         severity=finding.severity,
@@ -120,4 +122,15 @@ def seen(previous: AlertRecord | None, finding: Finding, now: float) -> AlertRec
         clean_runs=0,
         last_seen=now,
         finding=finding_data,
+    )
+
+
+def _open_as(previous: AlertRecord, finding: Finding) -> bool:
+    """Whether the alert is open, seen by every run, and says what the finding says (only `last_seen` moves)."""
+    return (
+        previous.state == "open"
+        and previous.clean_runs == 0
+        and previous.resolved_at is None
+        and previous.severity == finding.severity
+        and previous.title == finding.title
     )
