@@ -116,11 +116,14 @@ def test_diff_records_the_state_to_store_and_leaves_notification_times_alone():
     assert resolved.messages == tuple(posted("gone twice")[finding("gone twice").fingerprint])
 
 
-def test_an_alert_reported_again_as_stored_only_moves_its_last_seen():
-    kept, back = stored("kept"), stored("back", state="resolved", resolved_at=NOW - HOUR, clean_runs=3)
-    changes = run([kept, back], [finding("kept"), finding("back")], posted("kept", "back"))
-    assert changes[0].record == kept.with_changes(last_seen=NOW) and changes[0].record.finding is kept.finding
-    assert changes[1].record == back.with_changes(state="open", resolved_at=None, clean_runs=0, last_seen=NOW)
+def test_an_alert_reported_again_as_stored_has_nothing_to_store_unless_something_is_said():
+    kept, due = stored("kept"), stored("due", last_notified_at=NOW - 25 * HOUR)
+    back = stored("back", state="resolved", resolved_at=NOW - HOUR, clean_runs=3)
+    changes = run([kept, due, back], [finding("kept"), finding("due"), finding("back")], posted("kept", "due", "back"))
+    assert [c.event for c in changes] == [OPEN, REMINDER, REOPENED]
+    assert changes[0].record is kept  # its check's run time tells when it was last seen
+    assert changes[1].record == due.with_changes(last_seen=NOW) and changes[1].record.finding is due.finding
+    assert changes[2].record == back.with_changes(state="open", resolved_at=None, clean_runs=0, last_seen=NOW)
 
 
 def test_diff_keeps_the_owner_already_added_and_the_last_of_equal_fingerprints():
