@@ -37,9 +37,8 @@ class AlertRecord:
 
     def with_changes(self, **changes: Any) -> AlertRecord:
         """A copy with some fields changed (the lifecycle makes one per alert per run: kept cheap)."""
-        unknown = changes.keys() - _RECORD_FIELDS
-        if unknown:
-            raise TypeError(f"AlertRecord has no field {sorted(unknown)[0]!r}")
+        if not _RECORD_FIELDS.issuperset(changes):
+            raise TypeError(f"AlertRecord has no field {sorted(changes.keys() - _RECORD_FIELDS)[0]!r}")
         changed = object.__new__(AlertRecord)
         changed.__dict__.update(self.__dict__)
         changed.__dict__.update(changes)
@@ -155,8 +154,12 @@ _SEEN = (
 )
 
 
+# One encoder for every save (json.dumps with options builds a new one per call).
+_FINDING_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
+
+
 def _finding_json(finding: dict[str, Any]) -> str:
-    return json.dumps(finding, sort_keys=True, default=str)
+    return _FINDING_ENCODER.encode(finding)
 
 
 def _alert_row(record: AlertRecord) -> tuple[Any, ...]:
@@ -254,12 +257,13 @@ def save_alerts(storage: Storage, changes: Sequence[tuple[AlertRecord, AlertReco
     """Each (record, its stored state before) that changed, saved; unchanged ones are not rewritten, nor those
     that changed only in `last_seen` while open and seen by the run (their check's run time says it)."""
     records = []
+    kept = _KEPT.get(storage, {})
     for record, previous in changes:
         if previous is not None:
             if record is previous:
                 continue
             if _same_but_seen(record, previous) and (record.state == "open" and record.clean_runs == 0):
-                _keep(storage, record)
+                _keep(kept, record)
                 continue
             if previous.state == "open" and previous.clean_runs == 0:  # seen by the run before, at the latest
                 seen_at = _seen_at(storage, record.system, record.check)
@@ -275,13 +279,14 @@ def _write(storage: Storage, records: Sequence[AlertRecord]) -> None:
     rows = [_alert_row(record) for record in records]
     with storage.transaction():
         storage.db.conn.executemany(_UPSERT_ALERT, rows)
+        kept = _KEPT.get(storage, {})
         for record in records:
-            _keep(storage, record)
+            _keep(kept, record)
         _renew_tokens(storage, {(record.system, record.check) for record in records})
 
 
-def _keep(storage: Storage, record: AlertRecord) -> None:
-    cached = _KEPT.get(storage, {}).get((record.system, record.check))
+def _keep(kept: dict[tuple[str, str], CheckAlerts], record: AlertRecord) -> None:
+    cached = kept.get((record.system, record.check))
     if cached is not None:
         cached.records[record.fingerprint] = record
 
@@ -322,16 +327,26 @@ def add_messages(storage: Storage, messages: Sequence[AlertMessage]) -> None:
         storage.db.conn.executemany(_ADD_MESSAGE, [(m.fingerprint, m.channel, m.message_key) for m in messages])
         kept = _KEPT.get(storage, {})
         pairs = set()
+        pair: tuple[str, str] | None = None
         for message in messages:
-            pair = _pair_of(storage, message.fingerprint)
+            if pair not in kept or message.fingerprint not in kept[pair].records:  # a group's alerts share one
+                pair = _pair_of(storage, message.fingerprint)
             if pair is None:
                 continue
             pairs.add(pair)
             if pair in kept:
-                known = {m.channel: m for m in kept[pair].messages.get(message.fingerprint, ())}
-                known[message.channel] = message
-                kept[pair].messages[message.fingerprint] = tuple(known[channel] for channel in sorted(known))
+                _keep_message(kept[pair], message)
         _renew_tokens(storage, pairs)
+
+
+def _keep_message(cached: CheckAlerts, message: AlertMessage) -> None:
+    known = cached.messages.get(message.fingerprint)
+    if not known:
+        cached.messages[message.fingerprint] = (message,)
+        return
+    channels = {m.channel: m for m in known}
+    channels[message.channel] = message
+    cached.messages[message.fingerprint] = tuple(channels[channel] for channel in sorted(channels))
 
 
 def _pair_of(storage: Storage, fingerprint: str) -> tuple[str, str] | None:

@@ -117,3 +117,15 @@ def test_a_changed_finding_is_saved_and_an_unchanged_one_is_not(storage):
         storage.db.conn.set_trace_callback(None)
     assert unchanged == [] and len(changed) == 1
     assert alert(storage, finding("203.0.113.9").fingerprint).title == "two connections from 203.0.113.9"
+
+
+def test_an_alert_reported_unchanged_for_many_runs_then_missed_was_last_seen_by_the_last_run_that_reported_it(storage):
+    clock = Clock()
+    alerts = manager(storage, clock)
+    for _ in range(4):
+        alerts.process(SYSTEM, CHECK, [finding("203.0.113.9")])
+        assert alert(storage, finding("203.0.113.9").fingerprint).last_seen == clock.now
+        clock.now += 300
+    alerts.process(SYSTEM, CHECK, [])
+    stored = alert(storage, finding("203.0.113.9").fingerprint)
+    assert (stored.last_seen, stored.clean_runs) == (T0 + 900, 1)

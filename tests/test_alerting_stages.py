@@ -16,7 +16,7 @@ from bot import __version__
 from bot.alerting.diff import CLEAN, NEW, OPEN, REMINDER, REOPENED, RESOLVED, SILENCED, UNROUTED, Change, diff
 from bot.alerting.enqueue import enqueue, messages_to_rerender
 from bot.alerting.lifecycle import LifecycleResult
-from bot.alerting.render import group_message, thread_reply
+from bot.alerting.render import SEVERITY_MARK, details_reply, group_message, thread_reply
 from bot.alerting.routing import Group, group, route
 from bot.alerting.silences import silence
 from bot.checks import registry
@@ -63,6 +63,13 @@ def events(changes: list[Change]) -> dict[str, str]:
     return {change.record.subject: change.event for change in changes}
 
 
+def test_a_fingerprint_is_the_same_whenever_asked_and_leaves_the_finding_equal_to_its_copies():
+    first, copy = finding("203.0.113.9"), finding("203.0.113.9")
+    assert first.fingerprint == first.fingerprint == "580d86682379c287"  # stored alerts are keyed by it
+    assert first == copy and replace(first, system="prod").fingerprint == first.fingerprint
+    assert replace(first, subject="203.0.113.10").fingerprint != first.fingerprint
+
+
 # --- diff ----------------------------------------------------------------------------------------------------
 
 
@@ -107,6 +114,16 @@ def test_diff_records_the_state_to_store_and_leaves_notification_times_alone():
     resolved = by_subject["gone twice"]
     assert resolved.record.state == "resolved" and resolved.record.resolved_at == NOW
     assert resolved.messages == tuple(posted("gone twice")[finding("gone twice").fingerprint])
+
+
+def test_an_alert_reported_again_as_stored_has_nothing_to_store_unless_something_is_said():
+    kept, due = stored("kept"), stored("due", last_notified_at=NOW - 25 * HOUR)
+    back = stored("back", state="resolved", resolved_at=NOW - HOUR, clean_runs=3)
+    changes = run([kept, due, back], [finding("kept"), finding("due"), finding("back")], posted("kept", "due", "back"))
+    assert [c.event for c in changes] == [OPEN, REMINDER, REOPENED]
+    assert changes[0].record is kept  # its check's run time tells when it was last seen
+    assert changes[1].record == due.with_changes(last_seen=NOW) and changes[1].record.finding is due.finding
+    assert changes[2].record == back.with_changes(state="open", resolved_at=None, clean_runs=0, last_seen=NOW)
 
 
 def test_diff_keeps_the_owner_already_added_and_the_last_of_equal_fingerprints():
@@ -206,6 +223,26 @@ def test_address_buttons_and_owner_lookup_are_for_address_checks():
     smtp = replace(stored("relay"), check="smtp-relay")
     buttons = [b for b in group_message("PROD", "smtp-relay", [smtp])["blocks"] if b["type"] == "actions"]
     assert [e["action_id"] for e in buttons[0]["elements"]] == ["alert_silence_24h"]
+
+
+def test_a_large_group_shows_lists_and_names_its_alerts_most_severe_then_oldest_first():
+    severities = ("info", "warning", "critical")
+    alerts = [
+        stored(f"203.0.113.{n % 250}-{n}", severity=severities[n % 3], first_seen=NOW - (n % 4) * HOUR)
+        for n in range(520)
+    ]
+    rank = {"info": 0, "warning": 1, "critical": 2}
+    ordered = sorted(alerts, key=lambda a: (-rank[a.severity], a.first_seen, a.subject))
+    message = group_message("PROD", "unknown-connections", alerts)
+    sections = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+    assert [text.splitlines()[0] for text in sections[:15]] == [
+        f"{SEVERITY_MARK[a.severity]} *connection from {a.subject}*" for a in ordered[:15]
+    ]
+    named = ", ".join(a.subject for a in ordered[15:75])
+    assert sections[15] == f"*505 more:* {named} and 445 more. Details in the thread."
+    lines = "\n".join(b["text"]["text"] for b in details_reply(alerts)["blocks"]).splitlines()
+    assert lines[:400] == [f"{SEVERITY_MARK[a.severity]} connection from {a.subject}" for a in ordered[:400]]
+    assert lines[400:] == ["…and 120 more; `ibmi-warden check --json` lists them all."]
 
 
 # --- enqueue ---------------------------------------------------------------------------------------------------

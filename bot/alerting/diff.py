@@ -8,13 +8,16 @@ Every finding of the run, and every open alert the run no longer reports, become
 - CLEAN: not reported, one more clean run counted;
 - RESOLVED: not reported for `resolve_after` consecutive runs.
 Later stages turn a reported alert's event into SILENCED or UNROUTED. A change's record is the state to
-store; the enqueue stage marks when Slack was told (`last_notified_at`).
+store; the enqueue stage marks when Slack was told (`last_notified_at`). An OPEN alert whose finding is the one
+stored, and which no run missed, has nothing to store: its record is the stored one, whose `last_seen` the time
+of its check's last run tells (storage/alerts.py), so an unchanged run makes no new record for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.checks.finding import Finding
 from bot.config import AlertSettings
@@ -67,6 +70,14 @@ def reported(
     settings: AlertSettings,
     messages: tuple[AlertMessage, ...],
 ) -> Change:
+    if (
+        previous is not None
+        and messages
+        and now - (previous.last_notified_at or previous.first_seen) < settings.repeat_interval
+        and _open_as(previous, finding)
+        and _finding_data(previous, finding) is previous.finding
+    ):
+        return Change(OPEN, previous, previous, messages)  # nothing to store (see the module's docstring)
     record = seen(previous, finding, now)
     if not messages:
         event = NEW
@@ -91,8 +102,8 @@ def not_reported(
 
 def seen(previous: AlertRecord | None, finding: Finding, now: float) -> AlertRecord:
     """The alert as of a run that reports it: open, its clean runs reset, the finding's latest data."""
-    data = finding.to_json()
     if previous is None:
+        data = finding.to_json()
         return AlertRecord(
             fingerprint=finding.fingerprint,
             system=finding.system,
@@ -105,13 +116,9 @@ def seen(previous: AlertRecord | None, finding: Finding, now: float) -> AlertRec
             last_seen=now,
             finding=data,
         )
-    finding_data = data
-    if "owner" in previous.finding.get("facts", {}):  # keep enrichment already added
-        facts = {**data.get("facts", {})}
-        facts.setdefault("owner", previous.finding["facts"]["owner"])
-        finding_data = {**data, "facts": facts}
-    if finding_data == previous.finding:  # the stored finding itself, so saving can tell nothing changed
-        finding_data = previous.finding
+    finding_data = _finding_data(previous, finding)
+    if finding_data is previous.finding and _open_as(previous, finding):
+        return previous.with_changes(last_seen=now)
     return previous.with_changes(
         severity=finding.severity,
         title=finding.title,
@@ -120,4 +127,26 @@ def seen(previous: AlertRecord | None, finding: Finding, now: float) -> AlertRec
         clean_runs=0,
         last_seen=now,
         finding=finding_data,
+    )
+
+
+def _finding_data(previous: AlertRecord, finding: Finding) -> dict[str, Any]:
+    """The finding as the alert stores it, keeping enrichment already added; the stored finding itself when
+    they are equal, so saving can tell nothing changed."""
+    data = finding.to_json()
+    if "owner" in previous.finding.get("facts", {}):
+        facts = {**data.get("facts", {})}
+        facts.setdefault("owner", previous.finding["facts"]["owner"])
+        data = {**data, "facts": facts}
+    return previous.finding if data == previous.finding else data
+
+
+def _open_as(previous: AlertRecord, finding: Finding) -> bool:
+    """Whether the alert is open, seen by every run, and says what the finding says (only `last_seen` moves)."""
+    return (
+        previous.state == "open"
+        and previous.clean_runs == 0
+        and previous.resolved_at is None
+        and previous.severity == finding.severity
+        and previous.title == finding.title
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -29,6 +30,7 @@ from storage.approvals import ChangeRequest
 
 SEVERITY_MARK = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
 MAX_SHOWN = 15  # alerts shown as blocks in one message; the rest are summarised and listed in the thread
+MAX_NAMED = 60  # alerts beyond those shown whose subjects the message names
 MAX_TEXT = 3000
 MAX_THREAD_LINES = 400
 
@@ -86,8 +88,14 @@ def mention(actor: str) -> str:
     return f"<@{actor}>" if re.fullmatch(r"[UW][A-Z0-9]{2,}", actor) else escape_mrkdwn(actor)
 
 
-def by_severity(alerts: Sequence[AlertRecord]) -> list[AlertRecord]:
-    return sorted(alerts, key=lambda a: (-SEVERITY_RANK.get(a.severity, 0), a.first_seen, a.subject))
+def _severity_order(alert: AlertRecord) -> tuple[int, float, str]:
+    return -SEVERITY_RANK.get(alert.severity, 0), alert.first_seen, alert.subject
+
+
+def first_by_severity(alerts: Sequence[AlertRecord], count: int) -> list[AlertRecord]:
+    """The first `count` alerts, most severe first, then oldest, then by subject; the rest are not ordered (a
+    group may hold thousands of alerts)."""
+    return heapq.nsmallest(count, alerts, key=_severity_order)
 
 
 def alert_line(alert: AlertRecord) -> str:
@@ -130,7 +138,7 @@ def _buttons(alert: AlertRecord, notes: AlertNotes, text: str) -> ActionsBlock |
 
 def shown(alerts: Sequence[AlertRecord]) -> list[AlertRecord]:
     """The alerts a group message shows in full (with their notes and buttons)."""
-    return by_severity(alerts)[:MAX_SHOWN]
+    return first_by_severity(alerts, MAX_SHOWN)
 
 
 def summary_text(system: str, check: str, alerts: Sequence[AlertRecord]) -> str:
@@ -152,8 +160,9 @@ def group_message(
 ) -> dict[str, Any]:
     """The message that carries a group of alerts of one system and check; re-rendered when they change.
     `notes`: what people did from the shown alerts (by fingerprint)."""
-    ordered = by_severity(alerts)
+    ordered = first_by_severity(alerts, MAX_SHOWN + MAX_NAMED)
     rest = ordered[MAX_SHOWN:]
+    more = len(alerts) - MAX_SHOWN - MAX_NAMED
     all_resolved = all(a.state == "resolved" for a in alerts)
     header = f"{'Resolved: ' if all_resolved else ''}{system} · {check}"
     blocks: list[Block] = [HeaderBlock(text=fit(header, 150))]
@@ -165,12 +174,12 @@ def group_message(
         if buttons is not None:
             blocks.append(buttons)
     if rest:
-        names = ", ".join(a.subject for a in rest[:60])
-        more = f" and {len(rest) - 60} more" if len(rest) > 60 else ""
+        names = ", ".join(a.subject for a in rest)
+        unnamed = f" and {more} more" if more > 0 else ""
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(
-                    text=fit(f"*{len(rest)} more:* {ibmi_mrkdwn(names)}{more}. Details in the thread.")
+                    text=fit(f"*{len(alerts) - MAX_SHOWN} more:* {ibmi_mrkdwn(names)}{unnamed}. Details in the thread.")
                 )
             )
         )
@@ -183,10 +192,12 @@ def group_message(
 
 def details_reply(alerts: Sequence[AlertRecord]) -> dict[str, Any]:
     """The thread reply listing every alert of a group that the message could not show."""
-    lines = [f"{SEVERITY_MARK.get(a.severity, '')} {ibmi_mrkdwn(a.title)}" for a in by_severity(alerts)]
-    shown = lines[:MAX_THREAD_LINES]
-    if len(lines) > len(shown):
-        shown.append(f"…and {len(lines) - len(shown)} more; `ibmi-warden check --json` lists them all.")
+    shown = [
+        f"{SEVERITY_MARK.get(a.severity, '')} {ibmi_mrkdwn(a.title)}"
+        for a in first_by_severity(alerts, MAX_THREAD_LINES)
+    ]
+    if len(alerts) > len(shown):
+        shown.append(f"…and {len(alerts) - len(shown)} more; `ibmi-warden check --json` lists them all.")
     sections = []
     chunk: list[str] = []
     for line in shown:

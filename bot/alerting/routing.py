@@ -31,9 +31,10 @@ def takes(route: Route, severity: str) -> bool:
 
 def route(changes: Sequence[Change], routes: Sequence[Route]) -> list[Change]:
     """Reported alerts that no route takes become UNROUTED."""
+    lowest = min((SEVERITY_RANK[r.min_severity] for r in routes), default=None)  # the least a route takes
     return [
         replace(change, event=UNROUTED)
-        if change.event in REPORTED and not any(takes(r, change.record.severity) for r in routes)
+        if change.event in REPORTED and (lowest is None or SEVERITY_RANK[change.record.severity] < lowest)
         else change
         for change in changes
     ]

@@ -41,6 +41,8 @@ def silence(changes: Sequence[Change], silences: Sequence[Silence], now: float) 
     """The silence stage: reported alerts an active silence matches become SILENCED, tracked but not announced.
     One that was resolved stays resolved (only `last_seen` moves), so it is announced as back once the
     silence ends."""
+    if not silences:
+        return list(changes)
     return [
         _silenced(change, now)
         if change.event in REPORTED and any(silence_matches(s, change.record.finding) for s in silences)

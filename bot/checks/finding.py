@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 SEVERITIES = ("critical", "warning", "info")
@@ -24,10 +23,15 @@ class Finding:
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity {self.severity!r} is not one of {SEVERITIES}")
 
-    @cached_property
+    @property
     def fingerprint(self) -> str:
-        key = f"{self.system.upper()}|{self.check}|{self.subject}"
-        return hashlib.sha256(key.encode()).hexdigest()[:16]
+        """Computed once, when first asked (kept without functools.cached_property's lock: the alert lifecycle
+        asks for thousands of them per run)."""
+        known = self.__dict__.get("_fingerprint")
+        if known is None:
+            key = f"{self.system.upper()}|{self.check}|{self.subject}"
+            known = self.__dict__["_fingerprint"] = hashlib.sha256(key.encode()).hexdigest()[:16]
+        return known
 
     @property
     def at_least_warning(self) -> bool:
