@@ -2,8 +2,9 @@
 
 The connections, their jobs and the output queues of a large system come by the hundred thousand. Turning each
 row into a dict and each value into text one call at a time cost more than the statements themselves, so those
-readers take the rows as tuples, transpose them into columns and convert each column in one pass (a column whose
-values are all text or NULL is stripped in a single comprehension; the general case value by value).
+readers take the rows as tuples, transpose them into columns and convert each column in one pass: a column that
+repeats its values converts each distinct value once, a column of text or NULL is stripped in one comprehension,
+the general case goes value by value.
 """
 
 from __future__ import annotations
@@ -27,11 +28,6 @@ class Table:
 
     names: tuple[str, ...]
     rows: Sequence[Sequence[Any]]
-
-    @classmethod
-    def from_dicts(cls, rows: Sequence[dict[str, Any]]) -> Table:
-        names = tuple(rows[0]) if rows else ()
-        return cls(names, [tuple(row[name] for name in names) for row in rows])
 
     def dicts(self) -> list[dict[str, Any]]:
         return [dict(zip(self.names, row, strict=True)) for row in self.rows]
