@@ -70,6 +70,32 @@ def test_a_fingerprint_is_the_same_whenever_asked_and_leaves_the_finding_equal_t
     assert replace(first, subject="203.0.113.10").fingerprint != first.fingerprint
 
 
+def test_a_finding_tells_whether_it_is_the_one_stored_as_comparing_its_json_would():
+    base = Finding("PROD", "unknown-connections", "warning", "203.0.113.9", "t", ("a", "b"), {"n": [1, {"x": 2}]})
+    stored_json = base.to_json()
+    variants = [
+        base,
+        replace(base, title="other"),
+        replace(base, severity="critical"),
+        replace(base, details=("a",)),
+        replace(base, details=("a", "b", "c")),
+        replace(base, facts={"n": [1, {"x": 3}]}),
+        replace(base, facts={}),
+        replace(base, system="prod"),  # the same fingerprint, another spelling stored
+        replace(base, subject="203.0.113.10"),
+    ]
+    stored_forms = [
+        stored_json,
+        {**stored_json, "facts": {**stored_json["facts"], "owner": "X"}},
+        {**stored_json, "extra": 1},
+    ]
+    stored_forms += [{k: v for k, v in stored_json.items() if k != "details"}, {**stored_json, "details": ("a", "b")}]
+    for variant in variants:
+        for form in stored_forms:
+            assert variant.is_stored_as(form) == (variant.to_json() == form), (variant, form)
+    assert base.is_stored_as(stored_json) and not replace(base, title="other").is_stored_as(stored_json)
+
+
 # --- diff ----------------------------------------------------------------------------------------------------
 
 

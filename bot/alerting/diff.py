@@ -133,11 +133,12 @@ def seen(previous: AlertRecord | None, finding: Finding, now: float) -> AlertRec
 def _finding_data(previous: AlertRecord, finding: Finding) -> dict[str, Any]:
     """The finding as the alert stores it, keeping enrichment already added; the stored finding itself when
     they are equal, so saving can tell nothing changed."""
+    if "owner" not in previous.finding.get("facts", {}):
+        return previous.finding if finding.is_stored_as(previous.finding) else finding.to_json()
     data = finding.to_json()
-    if "owner" in previous.finding.get("facts", {}):
-        facts = {**data.get("facts", {})}
-        facts.setdefault("owner", previous.finding["facts"]["owner"])
-        data = {**data, "facts": facts}
+    facts = {**data.get("facts", {})}
+    facts.setdefault("owner", previous.finding["facts"]["owner"])
+    data = {**data, "facts": facts}
     return previous.finding if data == previous.finding else data
 
 
