@@ -14,6 +14,7 @@ from typing import Protocol
 
 from bot.changes.smtp_restart import approved_smtp_changes
 from bot.checks import registry
+from bot.checks.audit_journal.memory import StoredJournal
 from bot.checks.cycle import CheckOutcome, PlannedCheck, run_checks
 from bot.checks.definition import CheckTarget, system_host
 from bot.checks.finding import Finding
@@ -107,7 +108,8 @@ class CheckRunner:
             system_host(settings.connection),
             approved_smtp_changes(self.storage, settings.name),
         )
-        outcomes = run_checks(self.systems.connection(system), target, planned, refusals=self.refusals)
+        journal = StoredJournal(self.storage, settings.name)
+        outcomes = run_checks(self.systems.connection(system), target, planned, refusals=self.refusals, journal=journal)
         if any(isinstance(outcome.error, AbandonedAtStopError) for outcome in outcomes):
             log.info("%s/%s: cut short by the bot stopping; not recorded", settings.name, "+".join(checks))
             return {outcome.check: ([], str(outcome.error) if outcome.error else None) for outcome in outcomes}

@@ -406,6 +406,38 @@ def m012_alert_checks(db: Database) -> None:
     )
 
 
+@migrations()
+def m013_audit_journal(db: Database) -> None:
+    """The security audit journal as the bot has read it (storage/journal.py): per system and entry type, the
+    position read up to; and the entries read, kept while a check still judges them."""
+    db.execute(
+        """
+        CREATE TABLE journal_positions (
+            system TEXT NOT NULL,
+            entry_type TEXT NOT NULL,
+            entry_timestamp TEXT NOT NULL,
+            keys_json TEXT NOT NULL,
+            receiver TEXT,
+            read_at REAL NOT NULL,
+            PRIMARY KEY (system, entry_type)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE journal_entries (
+            system TEXT NOT NULL,
+            entry_type TEXT NOT NULL,
+            entry_key TEXT NOT NULL,
+            entry_timestamp TEXT NOT NULL,
+            entry_json TEXT NOT NULL,
+            PRIMARY KEY (system, entry_type, entry_key)
+        )
+        """
+    )
+    db.execute("CREATE INDEX journal_entries_by_time ON journal_entries (system, entry_type, entry_timestamp)")
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in the order they apply."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]

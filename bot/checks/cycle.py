@@ -59,11 +59,12 @@ def read_sources(
     planned: Sequence[PlannedCheck],
     clock: Callable[[], float] = time.monotonic,
     refusals: RefusalMemory | None = None,
+    journal: Any = None,
 ) -> SourceReadings:
     """Each source the planned checks need, read once. A source the profile may not read is `NotReadable`
     (and, where `refusals` remembers a recent refusal of a source IBM i audits, not asked again);
     once the system is unreachable the remaining sources fail with the same error, unread."""
-    context = SourceContext(connection, target, {p.check.id: p.settings for p in planned})
+    context = SourceContext(connection, target, {p.check.id: p.settings for p in planned}, journal)
     readings = SourceReadings({}, {}, {})
     unreachable: IbmiError | None = None
     for source in needed_sources([p.check for p in planned]):
@@ -131,7 +132,9 @@ def run_checks(
     planned: Sequence[PlannedCheck],
     clock: Callable[[], float] = time.monotonic,
     refusals: RefusalMemory | None = None,
+    journal: Any = None,
 ) -> list[CheckOutcome]:
-    """The planned checks on one system, their sources shared; outcomes in the order planned."""
-    readings = read_sources(connection, target, planned, clock, refusals)
+    """The planned checks on one system, their sources shared; outcomes in the order planned. `journal` keeps
+    where the system's audit journal was read up to (bot.checks.audit_journal.memory)."""
+    readings = read_sources(connection, target, planned, clock, refusals, journal)
     return [judge(p, target, readings, clock) for p in planned]

@@ -38,6 +38,16 @@ class ApprovedSmtpChanges:
 
 
 @dataclass(frozen=True)
+class BotCommand:
+    """A CL command ibmi-warden ran on the system by approval, as its records show."""
+
+    command: str  # the command text as run
+    ran_at: float  # when it ran (epoch seconds)
+    request_id: str
+    approved_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CheckTarget:
     """What a check needs to know of the system it judges (never the whole configuration)."""
 
@@ -45,6 +55,7 @@ class CheckTarget:
     trusted: tuple[IPNetwork, ...] = ()  # configured and approved trusted networks
     host: str | None = None  # the system's host name, where a network probe would connect
     smtp: ApprovedSmtpChanges = ApprovedSmtpChanges()
+    bot_commands: tuple[BotCommand, ...] = ()  # the commands the bot ran on it lately (changes-behind-the-bot)
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,7 @@ class SourceContext:
     connection: Queryable
     target: CheckTarget
     settings: Mapping[str, Any]  # check id -> that check's settings (None when it has no options)
+    journal: Any = None  # the system's audit journal reading kept (bot.checks.audit_journal.reading.JournalMemory)
 
 
 @dataclass(frozen=True)

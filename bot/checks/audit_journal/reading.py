@@ -1,0 +1,112 @@
+"""Reading one audit journal entry type incrementally, as a data source of the check that judges it.
+
+Each cycle reads the entries after the position kept for the system and entry type (storage/journal.py), at most
+the check's `max_entries` of them, so a backlog is caught up over the following cycles. The entries read are kept
+with the new position in one transaction, and the check judges every entry kept within its `window`: the window
+ends at the system's clock, or at the position while a backlog is read, so entries read late are still judged.
+A reader without memory (`SourceContext.journal` None) judges the window before the system's clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.checks.definition import Source, SourceContext
+from bot.ibmi import audit_journal
+from bot.ibmi.audit_journal import JournalEntry
+from storage.journal import JournalPosition, StoredEntry
+
+
+class JournalSettings(Protocol):
+    window: float  # seconds of entries a check judges
+    max_entries: int  # entries read at most per cycle
+
+
+class JournalMemory(Protocol):
+    """Where a system's reading of the journal stands (bot.checks.audit_journal.memory.StoredJournal)."""
+
+    def position(self, entry_type: str) -> JournalPosition | None: ...
+
+    def take_in(
+        self, entry_type: str, entries: Sequence[StoredEntry], position: JournalPosition, forget_before: str
+    ) -> None: ...
+
+    def entries_since(self, entry_type: str, since: str) -> list[StoredEntry]: ...
+
+
+@dataclass(frozen=True)
+class JournalReading:
+    entry_type: str
+    entries: tuple[JournalEntry, ...]  # the entries within the window, oldest first
+    read: int  # entries new to the bot in this cycle
+    backlog: bool  # the read stopped at max_entries: more entries wait for the next cycles
+    system_time: str  # the system's clock when read ("YYYY-MM-DD HH:MM:SS.ffffff", local time)
+    notices: tuple[str, ...] = ()  # said once: the position was lost, entries may be missing
+
+
+def shifted(timestamp: str, seconds: float) -> str:
+    """A journal timestamp moved by `seconds`."""
+    moved = datetime.fromisoformat(timestamp) + timedelta(seconds=seconds)
+    return moved.isoformat(sep=" ", timespec="microseconds")
+
+
+def read_journal(context: SourceContext, entry_type: str, check_id: str) -> JournalReading:
+    settings: JournalSettings = context.settings[check_id]
+    connection = context.connection
+    memory: JournalMemory | None = context.journal
+    system_time = audit_journal.read_system_time(connection)
+    kept = memory.position(entry_type) if memory is not None else None
+    receiver = audit_journal.check_receiver(connection, kept.receiver if kept else None)
+    notices = []
+    if kept is None:
+        since, known = shifted(system_time, -settings.window), frozenset[str]()
+    else:
+        since, known = kept.timestamp, frozenset(kept.keys)
+        if receiver.previous_gone:
+            notices.append(
+                f"The journal receiver {kept.receiver}, attached to QAUDJRN when the bot last read "
+                f"{entry_type} entries, is gone: entries after {kept.timestamp} may have gone with it. Reading "
+                "resumes from the oldest entry still available."
+            )
+    batch = audit_journal.read_entries(connection, entry_type, since, settings.max_entries)
+    fresh = [entry for entry in batch if not (entry.timestamp == since and entry.key in known)]
+    backlog = len(batch) >= settings.max_entries
+    position = _position_after(batch, since, known, receiver.attached)
+    if backlog and position.timestamp == since and len(position.keys) == len(known):
+        notices.append(
+            f"More than max_entries ({settings.max_entries}) {entry_type} entries carry the timestamp {since}: "
+            "the reading cannot move past it; raise max_entries."
+        )
+    window_end = min(system_time, position.timestamp) if backlog else system_time
+    window_start = shifted(window_end, -settings.window)
+    if memory is None:
+        entries = [entry for entry in fresh if entry.timestamp >= window_start]
+    else:
+        stored = [StoredEntry(e.key, e.timestamp, e.to_json()) for e in fresh if e.timestamp >= window_start]
+        memory.take_in(entry_type, stored, position, window_start)
+        entries = [JournalEntry.from_json(e.data) for e in memory.entries_since(entry_type, window_start)]
+    return JournalReading(entry_type, tuple(entries), len(fresh), backlog, system_time, tuple(notices))
+
+
+def _position_after(
+    batch: Sequence[JournalEntry], since: str, known: frozenset[str], receiver: str | None
+) -> JournalPosition:
+    if not batch:
+        return JournalPosition(since, tuple(sorted(known)), receiver)
+    last = max(entry.timestamp for entry in batch)
+    keys = {entry.key for entry in batch if entry.timestamp == last}
+    if last == since:
+        keys |= known
+    return JournalPosition(last, tuple(sorted(keys)), receiver)
+
+
+def journal_source(entry_type: str, check_id: str) -> Source:
+    """The source reading `entry_type` for the check `check_id` (whose settings carry window and max_entries)."""
+
+    def read(context: SourceContext) -> Any:
+        return read_journal(context, entry_type, check_id)
+
+    return Source(f"audit-journal-{entry_type.lower()}", read, service=f"SYSTOOLS.AUDIT_JOURNAL_{entry_type}")
