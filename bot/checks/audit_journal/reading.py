@@ -9,6 +9,7 @@ A reader without memory (`SourceContext.journal` None) judges the window before 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,7 +45,13 @@ class JournalReading:
     read: int  # entries new to the bot in this cycle
     backlog: bool  # the read stopped at max_entries: more entries wait for the next cycles
     system_time: str  # the system's clock when read ("YYYY-MM-DD HH:MM:SS.ffffff", local time)
+    read_at: float  # the bot's clock (epoch seconds) when the system's clock was read
     notices: tuple[str, ...] = ()  # said once: the position was lost, entries may be missing
+
+    def epoch(self, timestamp: str) -> float:
+        """A journal timestamp (the system's local time) as epoch seconds, by the offset between the system's
+        clock and the bot's when read."""
+        return self.read_at - (datetime.fromisoformat(self.system_time) - datetime.fromisoformat(timestamp)).total_seconds()
 
 
 def shifted(timestamp: str, seconds: float) -> str:
@@ -57,6 +64,7 @@ def read_journal(context: SourceContext, entry_type: str, check_id: str) -> Jour
     settings: JournalSettings = context.settings[check_id]
     connection = context.connection
     memory: JournalMemory | None = context.journal
+    read_at = time.time()
     system_time = audit_journal.read_system_time(connection)
     kept = memory.position(entry_type) if memory is not None else None
     receiver = audit_journal.check_receiver(connection, kept.receiver if kept else None)
@@ -88,7 +96,7 @@ def read_journal(context: SourceContext, entry_type: str, check_id: str) -> Jour
         stored = [StoredEntry(e.key, e.timestamp, e.to_json()) for e in fresh if e.timestamp >= window_start]
         memory.take_in(entry_type, stored, position, window_start)
         entries = [JournalEntry.from_json(e.data) for e in memory.entries_since(entry_type, window_start)]
-    return JournalReading(entry_type, tuple(entries), len(fresh), backlog, system_time, tuple(notices))
+    return JournalReading(entry_type, tuple(entries), len(fresh), backlog, system_time, read_at, tuple(notices))
 
 
 def _position_after(
