@@ -51,7 +51,8 @@ class JournalReading:
     def epoch(self, timestamp: str) -> float:
         """A journal timestamp (the system's local time) as epoch seconds, by the offset between the system's
         clock and the bot's when read."""
-        return self.read_at - (datetime.fromisoformat(self.system_time) - datetime.fromisoformat(timestamp)).total_seconds()
+        before = datetime.fromisoformat(self.system_time) - datetime.fromisoformat(timestamp)
+        return self.read_at - before.total_seconds()
 
 
 def shifted(timestamp: str, seconds: float) -> str:
