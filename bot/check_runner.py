@@ -14,7 +14,6 @@ from typing import Protocol
 
 from bot.changes.smtp_restart import approved_smtp_changes
 from bot.checks import registry
-from bot.checks.audit_journal.memory import StoredJournal
 from bot.checks.cycle import CheckOutcome, PlannedCheck, run_checks
 from bot.checks.definition import CheckTarget, system_host
 from bot.checks.finding import Finding
@@ -22,6 +21,7 @@ from bot.checks.refusals import RefusalMemory
 from bot.config import Config
 from bot.health import HEALTHY, HealthJudge, Sickness
 from bot.ibmi.errors import AbandonedAtStopError
+from bot.journal_memory import StoredJournal
 from bot.systems import Systems
 from storage import Storage
 from storage.check_runs import CheckRun, record_health, record_run

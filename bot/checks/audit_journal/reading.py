@@ -18,7 +18,23 @@ from typing import Any, Protocol
 from bot.checks.definition import Source, SourceContext
 from bot.ibmi import audit_journal
 from bot.ibmi.audit_journal import JournalEntry
-from storage.journal import JournalPosition, StoredEntry
+
+
+@dataclass(frozen=True)
+class JournalPosition:
+    """Read up to `timestamp`; `keys` are the entries at exactly that timestamp already taken in; `receiver` is the
+    journal receiver (LIBRARY/NAME) attached when it was read."""
+
+    timestamp: str
+    keys: tuple[str, ...] = ()
+    receiver: str | None = None
+
+
+@dataclass(frozen=True)
+class KeptEntry:
+    key: str
+    timestamp: str
+    data: dict[str, Any]  # JournalEntry.to_json()
 
 
 class JournalSettings(Protocol):
@@ -27,15 +43,15 @@ class JournalSettings(Protocol):
 
 
 class JournalMemory(Protocol):
-    """Where a system's reading of the journal stands (bot.checks.audit_journal.memory.StoredJournal)."""
+    """Where a system's reading of the journal stands (bot.journal_memory.StoredJournal keeps it in the database)."""
 
     def position(self, entry_type: str) -> JournalPosition | None: ...
 
     def take_in(
-        self, entry_type: str, entries: Sequence[StoredEntry], position: JournalPosition, forget_before: str
+        self, entry_type: str, entries: Sequence[KeptEntry], position: JournalPosition, forget_before: str
     ) -> None: ...
 
-    def entries_since(self, entry_type: str, since: str) -> list[StoredEntry]: ...
+    def entries_since(self, entry_type: str, since: str) -> list[KeptEntry]: ...
 
 
 @dataclass(frozen=True)
@@ -94,7 +110,7 @@ def read_journal(context: SourceContext, entry_type: str, check_id: str) -> Jour
     if memory is None:
         entries = [entry for entry in fresh if entry.timestamp >= window_start]
     else:
-        stored = [StoredEntry(e.key, e.timestamp, e.to_json()) for e in fresh if e.timestamp >= window_start]
+        stored = [KeptEntry(e.key, e.timestamp, e.to_json()) for e in fresh if e.timestamp >= window_start]
         memory.take_in(entry_type, stored, position, window_start)
         entries = [JournalEntry.from_json(e.data) for e in memory.entries_since(entry_type, window_start)]
     return JournalReading(entry_type, tuple(entries), len(fresh), backlog, system_time, read_at, tuple(notices))

@@ -1,0 +1,33 @@
+"""A system's reading of the audit journal, kept in the bot's database (storage/journal.py), as the journal sources
+of bot.checks.audit_journal ask for it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from bot.checks.audit_journal.reading import JournalPosition, KeptEntry
+from storage import Storage
+from storage import journal as store
+
+
+class StoredJournal:
+    def __init__(self, storage: Storage, system: str, clock: Callable[[], float] = time.time):
+        self.storage = storage
+        self.system = system
+        self.clock = clock
+
+    def position(self, entry_type: str) -> JournalPosition | None:
+        kept = store.position(self.storage, self.system, entry_type)
+        return None if kept is None else JournalPosition(kept.timestamp, kept.keys, kept.receiver)
+
+    def take_in(
+        self, entry_type: str, entries: Sequence[KeptEntry], position: JournalPosition, forget_before: str
+    ) -> None:
+        stored = [store.StoredEntry(entry.key, entry.timestamp, entry.data) for entry in entries]
+        new_position = store.JournalPosition(position.timestamp, position.keys, position.receiver)
+        store.take_in(self.storage, self.system, entry_type, stored, new_position, self.clock(), forget_before)
+
+    def entries_since(self, entry_type: str, since: str) -> list[KeptEntry]:
+        kept = store.entries_since(self.storage, self.system, entry_type, since)
+        return [KeptEntry(entry.key, entry.timestamp, entry.data) for entry in kept]
