@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from bot.config import Config, SystemSettings
+from bot.doctor.audit_journal import check_audit_journal
 from bot.doctor.driver import IBM_I_ODBC_DRIVER
 from bot.doctor.report import (
     FAIL,
@@ -161,6 +162,7 @@ def _check_system(
     _check_iosyscfg(config, system, connection, profile, report)
     _check_output_queues(system, connection, report)
     _check_smtp(config, system, connection, report)
+    check_audit_journal(config, system, connection, report)
 
 
 def _check_release(system: SystemSettings, connection: SystemConnection, report: Report) -> None:
