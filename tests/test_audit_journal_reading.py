@@ -157,23 +157,27 @@ def test_after_a_restart_nothing_is_read_twice_and_nothing_skipped(storage, tmp_
         reopened.close()
 
 
-def test_a_backlog_is_caught_up_over_cycles_and_judged_in_a_window_that_ends_at_the_position(storage):
+def test_a_backlog_is_caught_up_over_cycles_and_every_entry_is_judged_with_the_window_before_it(storage):
     journal = FakeJournal()
     for minute in range(50):
         journal.add(at(-55 + minute), minute + 1)
-    settings = Settings(window=600.0, max_entries=20)  # ten minutes judged, twenty entries a cycle
+    settings = Settings(window=600.0, max_entries=20)  # ten minutes of context, twenty entries a cycle
     journal.now = at(-50)  # the first read takes the window before this clock
-    caught = [read(journal, storage, settings).read]
+    first = read(journal, storage, settings)
+    caught, judged = [first.read], {e.sequence for e in first.entries}
     journal.now = NOW
     while True:
+        position = max(judged)
         reading = read(journal, storage, settings)
         caught.append(reading.read)
+        judged |= {e.sequence for e in reading.entries}
+        earliest_context = shifted(at(-55 + position - 1), -600)
+        assert reading.entries[0].timestamp >= earliest_context  # the window before the last position, no more
+        assert [e.timestamp for e in reading.entries] == sorted(e.timestamp for e in reading.entries)
         if not reading.backlog:
             break
-        assert reading.entries[-1].timestamp <= reading.system_time
-        assert reading.entries[0].timestamp >= shifted(reading.entries[-1].timestamp, -600)  # the window ends there
     assert caught == [20, 19, 11]  # each read starts at the last timestamp taken in, whose entry it skips
-    assert reading.entries[-1].sequence == 50
+    assert judged == set(range(1, 51))  # entries read in a backlog, hours late, are judged all the same
 
 
 def test_a_receiver_gone_since_the_last_read_is_said_once_and_reading_goes_on(storage):

@@ -1,10 +1,12 @@
 """Reading one audit journal entry type incrementally, as a data source of the check that judges it.
 
 Each cycle reads the entries after the position kept for the system and entry type (storage/journal.py), at most
-the check's `max_entries` of them, so a backlog is caught up over the following cycles. The entries read are kept
-with the new position in one transaction, and the check judges every entry kept within its `window`: the window
-ends at the system's clock, or at the position while a backlog is read, so entries read late are still judged.
-A reader without memory (`SourceContext.journal` None) judges the window before the system's clock.
+the check's `max_entries` of them, so a backlog is caught up over the following cycles. The check judges every entry
+new in the read together with the entries of the `window` before the last position (kept in the database with the
+position, in one transaction), so an event that spans two reads is judged whole and an entry read late, in a
+backlog, is judged all the same. The entries kept are those of the window before the system's clock, or before the
+new position while a backlog is read. A reader without memory (`SourceContext.journal` None) judges the window
+before the system's clock.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ class JournalMemory(Protocol):
 @dataclass(frozen=True)
 class JournalReading:
     entry_type: str
-    entries: tuple[JournalEntry, ...]  # the entries within the window, oldest first
+    entries: tuple[JournalEntry, ...]  # to judge: the new ones and those of the window before them, oldest first
     read: int  # entries new to the bot in this cycle
     backlog: bool  # the read stopped at max_entries: more entries wait for the next cycles
     system_time: str  # the system's clock when read ("YYYY-MM-DD HH:MM:SS.ffffff", local time)
@@ -105,14 +107,15 @@ def read_journal(context: SourceContext, entry_type: str, check_id: str) -> Jour
             f"More than max_entries ({settings.max_entries}) {entry_type} entries carry the timestamp {since}: "
             "the reading cannot move past it; raise max_entries."
         )
-    window_end = min(system_time, position.timestamp) if backlog else system_time
-    window_start = shifted(window_end, -settings.window)
+    keep_from = shifted(min(system_time, position.timestamp), -settings.window)
     if memory is None:
-        entries = [entry for entry in fresh if entry.timestamp >= window_start]
+        entries = [entry for entry in fresh if entry.timestamp >= keep_from]
     else:
-        stored = [KeptEntry(e.key, e.timestamp, e.to_json()) for e in fresh if e.timestamp >= window_start]
-        memory.take_in(entry_type, stored, position, window_start)
-        entries = [JournalEntry.from_json(e.data) for e in memory.entries_since(entry_type, window_start)]
+        before = [] if kept is None else memory.entries_since(entry_type, shifted(kept.timestamp, -settings.window))
+        earlier = [JournalEntry.from_json(e.data) for e in before]
+        stored = [KeptEntry(e.key, e.timestamp, e.to_json()) for e in fresh if e.timestamp >= keep_from]
+        memory.take_in(entry_type, stored, position, keep_from)
+        entries = sorted([*earlier, *fresh], key=lambda entry: entry.timestamp)
     return JournalReading(entry_type, tuple(entries), len(fresh), backlog, system_time, read_at, tuple(notices))
 
 
