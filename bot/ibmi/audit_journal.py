@@ -187,32 +187,72 @@ def timestamp_text(value: Any) -> str:
 
 
 def _entries(entry_type: str, table: Table) -> list[JournalEntry]:
+    """The entries of one block of rows, converted a column at a time (a backlog comes by the hundred thousand)."""
     names = table.names
     if "ENTRY_TIMESTAMP" not in names:
         raise KeyError(f"SYSTOOLS.AUDIT_JOURNAL_{entry_type} returned no ENTRY_TIMESTAMP column ({', '.join(names)})")
-    header = {name: names.index(name) for name in HEADER_COLUMNS if name in names}
-    own = [(name, i) for i, name in enumerate(names) if name not in header and name not in _IGNORED_HEADER]
-    entries = []
-    for row in table.rows:
+    if not table.rows:
+        return []
+    columns = list(zip(*table.rows, strict=True))
+    nulls = (None,) * len(table.rows)
 
-        def value(column: str, row: Sequence[Any] = row) -> Any:
-            index = header.get(column)
-            return None if index is None else row[index]
+    def column(name: str) -> Sequence[Any]:
+        return columns[names.index(name)] if name in names else nulls
 
-        entries.append(
-            JournalEntry(
-                entry_type=entry_type,
-                timestamp=timestamp_text(value("ENTRY_TIMESTAMP")),
-                sequence=_whole(value("SEQUENCE_NUMBER")),
-                user=_stripped(value("USER_NAME")),
-                job=_job(value),
-                program=_qualified(value("PROGRAM_LIBRARY"), value("PROGRAM_NAME")),
-                remote_address=_stripped(value("REMOTE_ADDRESS")),
-                remote_port=_whole(value("REMOTE_PORT")),
-                values={name: _stripped(row[i]) if isinstance(row[i], str) else row[i] for name, i in own},
-            )
+    own = [i for i, name in enumerate(names) if name not in HEADER_COLUMNS and name not in _IGNORED_HEADER]
+    own_names = [names[i] for i in own]
+    own_values = zip(*(_stripped_column(columns[i]) for i in own), strict=True) if own else ((),) * len(table.rows)
+    libraries, programs = _stripped_column(column("PROGRAM_LIBRARY")), _stripped_column(column("PROGRAM_NAME"))
+    jobs = _jobs(
+        *(_stripped_column(column(name)) for name in ("QUALIFIED_JOB_NAME", "JOB_NAME", "JOB_USER", "JOB_NUMBER"))
+    )
+    return [
+        JournalEntry(
+            entry_type,
+            timestamp,
+            sequence,
+            user,
+            job,
+            _qualified(library, program),
+            address,
+            port,
+            dict(zip(own_names, values, strict=True)),
         )
-    return entries
+        for timestamp, sequence, user, job, library, program, address, port, values in zip(
+            _timestamps(column("ENTRY_TIMESTAMP")),
+            map(_whole, column("SEQUENCE_NUMBER")),
+            _stripped_column(column("USER_NAME")),
+            jobs,
+            libraries,
+            programs,
+            _stripped_column(column("REMOTE_ADDRESS")),
+            map(_whole, column("REMOTE_PORT")),
+            own_values,
+            strict=True,
+        )
+    ]
+
+
+def _timestamps(values: Sequence[Any]) -> list[str]:
+    """Already in the form kept ("YYYY-MM-DD HH:MM:SS.ffffff", as the demo and some drivers give them) or converted."""
+    return [
+        value
+        if type(value) is str and len(value) == 26 and value[10] == " " and value[19] == "."
+        else timestamp_text(value)
+        for value in values
+    ]
+
+
+def _stripped_column(values: Sequence[Any]) -> list[Any]:
+    """Text stripped (blank becomes None); other values as they are."""
+    return [(value.strip() or None) if type(value) is str else value for value in values]
+
+
+def _jobs(qualified: Sequence[Any], names: Sequence[Any], users: Sequence[Any], numbers: Sequence[Any]) -> list[Any]:
+    return [
+        q if q else (f"{number}/{user}/{name}" if name and user and number else name)
+        for q, name, user, number in zip(qualified, names, users, numbers, strict=True)
+    ]
 
 
 def _stripped(value: Any) -> str | None:
@@ -223,6 +263,8 @@ def _stripped(value: Any) -> str | None:
 
 
 def _whole(value: Any) -> int | None:
+    if type(value) is int:
+        return value
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -237,16 +279,6 @@ def _qualified(library: Any, name: Any) -> str | None:
         return None
     library_text = _stripped(library)
     return f"{library_text}/{name_text}" if library_text else name_text
-
-
-def _job(value: Any) -> str | None:
-    qualified = _stripped(value("QUALIFIED_JOB_NAME"))
-    if qualified:
-        return qualified
-    name, user, number = (_stripped(value(column)) for column in ("JOB_NAME", "JOB_USER", "JOB_NUMBER"))
-    if name and user and number:
-        return f"{number}/{user}/{name}"
-    return name
 
 
 def read_entries(conn: Queryable, entry_type: str, since: str, limit: int) -> list[JournalEntry]:
