@@ -10,7 +10,8 @@ be null. Every PW entry is counted as a failed sign-on; the finding names its ki
 Patterns, within the window: a burst (at least `burst` failures from one address), spraying (at least `spray`
 profiles from one address), distributed (at least `distributed` addresses against one profile), and an entry
 without an address still counts towards its profile's burst. Severity: warning for a pattern, critical when the
-group includes a powerful profile; a powerful profile's failures that no address finding tells are info.
+group includes a powerful profile. Every powerful profile with failures has its own finding (info unless a profile
+pattern makes it more), so an attack on QSECOFR stays one profile alert as it grows into an address pattern.
 """
 
 from __future__ import annotations
@@ -117,7 +118,6 @@ def evaluate(
     by_address, by_profile = group(entries)
     powerful = settings.powerful
     findings = []
-    told: Counter[str] = Counter()  # per profile: failures an address finding already tells
     for address, failures in sorted(by_address.items()):
         patterns = []
         if failures.count >= settings.burst:
@@ -126,7 +126,6 @@ def evaluate(
             patterns.append("spray")
         if not patterns:
             continue
-        told.update(failures.others)
         findings.append(_address_finding(system, address, failures, patterns, settings, connected, trusted))
     for profile, failures in sorted(by_profile.items()):
         patterns = []
@@ -134,8 +133,7 @@ def evaluate(
             patterns.append("distributed")
         if failures.unknown_address >= settings.burst:
             patterns.append("burst")
-        untold = failures.count - told[profile]
-        if patterns or (profile in powerful and untold > 0):
+        if patterns or profile in powerful:
             findings.append(_profile_finding(system, profile, failures, patterns, settings))
     return findings
 
