@@ -100,7 +100,7 @@ def evaluate(system: str, entries: Iterable[JournalEntry], settings: AuthorityFa
             why[found] = sensitive(*found)
         if why[found] is None:
             continue
-        key = ObjectKey(*found, (entry.user or UNKNOWN_USER).upper())
+        key = ObjectKey(*found, entry.user.upper() if entry.user else UNKNOWN_USER)
         groups.setdefault(key, Refusals()).add_refusal(entry)
     return [
         _finding(system, key, refusals, why[key.library, key.name, key.object_type] or "", settings)
