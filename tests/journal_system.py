@@ -1,5 +1,6 @@
-"""A fake IBM i for the checks that judge audit journal entries: the system clock, QAUDJRN's receivers, the audit
-system values, the entries of each type (answered through the product's own row conversion) and NETSTAT."""
+"""A fake IBM i for the checks that judge audit journal entries: the system clock and QAUDJRN's receivers (as
+tests/test_audit_journal_reading.py answers them), the audit system values, the entries of each type (answered
+through the product's own row conversion) and NETSTAT."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from bot.ibmi import audit_journal, sql
 from bot.ibmi.errors import NotAuthorizedError
 from bot.ibmi.rows import NetstatConnection
 from bot.ibmi.table import Table
+from tests.test_audit_journal_reading import NOW, FakeJournal
 
-NOW = "2026-12-03 10:00:00.000000"
 RECORDING = {"QAUDCTL": "*AUDLVL", "QAUDLVL": "*AUTFAIL *SECURITY", "QAUDLVL2": "*NONE"}
 
 
@@ -22,34 +23,27 @@ def at(minutes: float) -> str:
     return shifted(NOW, minutes * 60)
 
 
-class JournalSystem:
+class JournalSystem(FakeJournal):
+    """FakeJournal's clock and receivers, with entries of every type, the audit values and NETSTAT."""
+
     def __init__(self) -> None:
-        self.now = NOW
+        super().__init__()
         self.entries: dict[str, list[dict[str, Any]]] = {}  # entry type -> rows by IBM column name
         self.audit_values: dict[str, str] = dict(RECORDING)
-        self.attached = ("QSYS", "QAUDRCV0001")
-        self.receivers = {("QSYS", "QAUDRCV0001")}
         self.connections: list[NetstatConnection] | None = []  # None: NETSTAT refused
         self.refused: set[str] = set()  # entry types whose function refuses the bot's profile
 
-    def add(self, entry_type: str, timestamp: str, **columns: Any) -> None:
+    def add(self, entry_type: str, timestamp: str, **columns: Any) -> None:  # type: ignore[override]
         rows = self.entries.setdefault(entry_type, [])
         rows.append({"ENTRY_TIMESTAMP": timestamp, "SEQUENCE_NUMBER": len(rows) + 1, **columns})
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        if statement == audit_journal.SYSTEM_TIME:
-            return [{"NOW": self.now}]
-        if statement == audit_journal.ATTACHED_RECEIVER:
-            library, name = self.attached
-            return [{"ATTACHED_JOURNAL_RECEIVER_LIBRARY": library, "ATTACHED_JOURNAL_RECEIVER_NAME": name}]
-        if statement == audit_journal.RECEIVER_EXISTS:
-            return [{"FOUND": 1 if tuple(params) in self.receivers else 0}]
         if statement == audit_journal.AUDIT_SYSTEM_VALUES:
             return [
                 {"SYSTEM_VALUE_NAME": name, "CURRENT_CHARACTER_VALUE": value}
                 for name, value in self.audit_values.items()
             ]
-        raise AssertionError(f"unexpected statement {statement!r}")
+        return super().query(statement, params)
 
     def query_rows(self, statement: str, params: Sequence[Any], convert: Callable[[Table], list[Any]]) -> list[Any]:
         if statement == sql.NETSTAT_TCP_CONNECTIONS:

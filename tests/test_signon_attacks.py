@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.alerting import diff
 from bot.alerting.render import group_message
 from bot.checks import signon_attacks
 from bot.checks.audit_journal.auditing import AuditValues
@@ -20,7 +21,6 @@ from bot.config import ConfigError, load_config
 from bot.ibmi.audit_journal import JournalEntry
 from bot.journal_memory import StoredJournal
 from storage import open_database
-from storage.alerts import AlertRecord
 from tests.journal_system import JournalSystem, at
 from tests.netstat_rows import LISTEN, TRUSTED, row
 
@@ -169,23 +169,8 @@ def test_a_trusted_address_is_still_reported_and_said_to_be_trusted():
 # --- the buttons -------------------------------------------------------------------------------
 
 
-def alert_of(finding: Finding) -> AlertRecord:
-    return AlertRecord(
-        fingerprint=finding.fingerprint,
-        system=finding.system,
-        check=finding.check,
-        subject=finding.subject,
-        severity=finding.severity,
-        title=finding.title,
-        state="open",
-        first_seen=1_800_000_000.0,
-        last_seen=1_800_000_000.0,
-        finding=finding.to_json(),
-    )
-
-
 def buttons(finding: Finding) -> list[str]:
-    message = group_message(finding.system, finding.check, [alert_of(finding)])
+    message = group_message(finding.system, finding.check, [diff.seen(None, finding, 1_800_000_000.0)])
     return [e["text"]["text"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
 
 

@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.checks.audit_journal.auditing import AuditValues, Recording, not_recorded
+from bot.checks.audit_journal.auditing import AUDIT_VALUES, AuditValues, Recording, not_recorded
 from bot.checks.audit_journal.reading import JournalReading
+from bot.checks.definition import Readings, Source
 from bot.checks.finding import Finding
 from bot.ibmi.audit_journal import MAX_BATCH, JournalEntry
 
@@ -97,6 +98,24 @@ def about_the_journal(
     if reading is not None:
         findings += reading_notices(system, check, reading)
     return findings
+
+
+def journal_view(
+    readings: Readings, system: str, check: str, entry_type: str, journal: Source
+) -> tuple[list[Finding], JournalReading | None]:
+    """What a check reading `journal` (and AUDIT_VALUES) says about its view, and the reading to judge (None when
+    the journal could not be read)."""
+    reading: JournalReading | None = readings.optional(journal.name)
+    findings = about_the_journal(
+        system,
+        check,
+        entry_type,
+        reading,
+        readings.problem(journal.name),
+        readings.optional(AUDIT_VALUES.name),
+        readings.problem(AUDIT_VALUES.name),
+    )
+    return findings, reading
 
 
 def shown_time(timestamp: str) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.checks.audit_journal.auditing import AUDIT_VALUES
-from bot.checks.audit_journal.judging import about_the_journal
-from bot.checks.audit_journal.reading import JournalReading, journal_source
+from bot.checks.audit_journal.judging import journal_view
+from bot.checks.audit_journal.reading import journal_source
 from bot.checks.authority_failures.rules import AF_VIOLATIONS, evaluate
 from bot.checks.authority_failures.settings import CHECK_ID, AuthorityFailureSettings
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings
@@ -23,16 +23,7 @@ AUTHORITY_JOURNAL = journal_source("AF", CHECK_ID)
 
 
 def evaluate_readings(readings: Readings, target: CheckTarget, settings: AuthorityFailureSettings) -> list[Finding]:
-    reading: JournalReading | None = readings.optional(AUTHORITY_JOURNAL.name)
-    findings = about_the_journal(
-        target.name,
-        CHECK_ID,
-        "AF",
-        reading,
-        readings.problem(AUTHORITY_JOURNAL.name),
-        readings.optional(AUDIT_VALUES.name),
-        readings.problem(AUDIT_VALUES.name),
-    )
+    findings, reading = journal_view(readings, target.name, CHECK_ID, "AF", AUTHORITY_JOURNAL)
     if reading is None:
         return findings
     return findings + evaluate(target.name, reading.entries, settings)

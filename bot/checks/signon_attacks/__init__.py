@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.checks.audit_journal.auditing import AUDIT_VALUES
-from bot.checks.audit_journal.judging import about_the_journal
-from bot.checks.audit_journal.reading import JournalReading, journal_source
+from bot.checks.audit_journal.judging import journal_view
+from bot.checks.audit_journal.reading import journal_source
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings
 from bot.checks.finding import Finding
 from bot.checks.signon_attacks.rules import PW_VIOLATIONS, connected_addresses, evaluate
@@ -25,16 +25,7 @@ SIGNON_JOURNAL = journal_source("PW", CHECK_ID)
 
 
 def evaluate_readings(readings: Readings, target: CheckTarget, settings: SignonSettings) -> list[Finding]:
-    reading: JournalReading | None = readings.optional(SIGNON_JOURNAL.name)
-    findings = about_the_journal(
-        target.name,
-        CHECK_ID,
-        "PW",
-        reading,
-        readings.problem(SIGNON_JOURNAL.name),
-        readings.optional(AUDIT_VALUES.name),
-        readings.problem(AUDIT_VALUES.name),
-    )
+    findings, reading = journal_view(readings, target.name, CHECK_ID, "PW", SIGNON_JOURNAL)
     if reading is None:
         return findings
     connected = connected_addresses(readings.optional(NETSTAT.name))

@@ -184,8 +184,10 @@ def _address_finding(
     key = address_key(address)
     is_trusted = trusted is not None and key is not None and trusted.contains_key(key)
     if is_trusted:
-        details.append("The address is in this system's trusted networks: a trusted address trying passwords is "
-                       "still an attack, or a broken script.")
+        details.append(
+            "The address is in this system's trusted networks: a trusted address trying passwords is "
+            "still an attack, or a broken script."
+        )
     return Finding(
         system=system,
         check=CHECK_ID,
