@@ -96,6 +96,7 @@ def test_checks_are_grouped_by_interval_one_scheduler_job_a_group(tmp_path: Path
     try:
         groups = parts.checks.check_groups("DEMO")
         assert groups == {
+            60.0: ["signon-attacks", "authority-failures"],
             300.0: ["unknown-connections"],
             3600.0: ["plaintext-services", "smtp-relay", "splctl-exposure"],
         }
@@ -103,7 +104,11 @@ def test_checks_are_grouped_by_interval_one_scheduler_job_a_group(tmp_path: Path
     finally:
         parts.close()
     entries = {(entry.system, entry.key): entry for entry in schedule.entries}
-    assert set(entries) == {("DEMO", "unknown-connections"), ("DEMO", "plaintext-services+smtp-relay+splctl-exposure")}
+    assert set(entries) == {
+        ("DEMO", "signon-attacks+authority-failures"),
+        ("DEMO", "unknown-connections"),
+        ("DEMO", "plaintext-services+smtp-relay+splctl-exposure"),
+    }
     entry = entries["DEMO", "plaintext-services+smtp-relay+splctl-exposure"]
     assert entry.checks == ("plaintext-services", "smtp-relay", "splctl-exposure")
     assert entry.interval == 3600.0

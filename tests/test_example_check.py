@@ -59,7 +59,8 @@ def test_the_example_is_found_by_the_same_discovery() -> None:
 
 def test_an_added_package_joins_the_built_in_checks_in_a_stable_order(example_check: None) -> None:
     ids = registry.check_ids()
-    assert ids == ("unknown-connections", "plaintext-services", "smtp-relay", "splctl-exposure", EXAMPLE)
+    built_in = ("unknown-connections", "plaintext-services", "smtp-relay", "splctl-exposure")
+    assert ids == (*built_in, "signon-attacks", "authority-failures", EXAMPLE)
     assert registry.check(EXAMPLE).option_names == ("networks", "severity")
 
 

@@ -115,17 +115,20 @@ def _alert_text(alert: AlertRecord, notes: AlertNotes) -> str:
 
 
 def _buttons(alert: AlertRecord, notes: AlertNotes, text: str) -> ActionsBlock | None:
-    """The buttons that still apply, None when none does. The block_id names the alert and a digest of what
-    the block and its alert say, so an edit never reuses the id of a block whose state changed (Slack clients
-    keep the input state of a block_id across an update)."""
+    """The buttons that still apply, None when none does: the address buttons only on an alert naming an address
+    (facts["remote_address"]), End connection… not when its facts say the address is no longer connected. The
+    block_id names the alert and a digest of what the block and its alert say, so an edit never reuses the id of a
+    block whose state changed (Slack clients keep the input state of a block_id across an update)."""
     value = alert.fingerprint
     buttons = []
-    if registry.about_address(alert.check):
+    facts = alert.finding.get("facts", {})
+    if registry.about_address(alert.check) and facts.get("remote_address"):
         buttons += [
             ButtonElement(text="Trace owner", action_id=ACTION_TRACE, value=value),
             ButtonElement(text="Trust…", action_id=ACTION_TRUST, value=value),
-            ButtonElement(text="End connection…", action_id=ACTION_END, value=value, style="danger"),
         ]
+        if facts.get("connected") is not False:  # False: the address has no connection left to end
+            buttons.append(ButtonElement(text="End connection…", action_id=ACTION_END, value=value, style="danger"))
     buttons.append(ButtonElement(text="Silence 24h", action_id=ACTION_SILENCE, value=value))
     hidden = notes.hidden()
     buttons = [button for button in buttons if button.action_id not in hidden]

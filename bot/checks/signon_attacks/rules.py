@@ -1,0 +1,263 @@
+"""signon-attacks: failed sign-ons (PW audit journal entries) grouped by remote address and by profile.
+
+IBM sources: "PW (Password) journal entries" (https://www.ibm.com/support/knowledgecenter/en/ssw_ibm_i_73/rzarl/rzarlf45.htm)
+gives the violation types below and says the user name field holds "the job user name or the service tools user ID
+name" and the device name field "the name of the device or communications device on which the password or user ID
+was entered". SYSTOOLS.AUDIT_JOURNAL_PW returns them as VIOLATION_TYPE (the name is confirmed for AF, unconfirmed
+for PW), AUDIT_USER_NAME and DEVICE_NAME (IBM's ACS example selects both); REMOTE_ADDRESS is a header column and may
+be null. Every PW entry is counted as a failed sign-on; the finding names its kinds.
+
+Patterns, within the window: a burst (at least `burst` failures from one address), spraying (at least `spray`
+profiles from one address), distributed (at least `distributed` addresses against one profile), and an entry
+without an address still counts towards its profile's burst. Severity: warning for a pattern, critical when the
+group includes a powerful profile. Every powerful profile with failures has its own finding (info unless a profile
+pattern makes it more), so an attack on QSECOFR stays one profile alert as it grows into an address pattern.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.checks.audit_journal.judging import Tally, counted
+from bot.checks.finding import Finding
+from bot.checks.signon_attacks.settings import CHECK_ID, SignonSettings
+from bot.checks.tcp_states import tcp_states
+from bot.ibmi.audit_journal import JournalEntry
+from bot.ibmi.rows import NetstatConnection
+from bot.net import TrustList, address_key, address_text
+
+# IBM, "PW (Password) journal entries": the violation type codes.
+PW_VIOLATIONS = {
+    "A": "APPC bind failure",
+    "C": "user authentication with CHKPWD failed",
+    "D": "service tools user ID name not valid",
+    "E": "service tools user ID password not valid",
+    "P": "password not valid",
+    "Q": "user profile is disabled",
+    "R": "user password was expired",
+    "S": "SQL decryption password is not valid",
+    "U": "user name not valid",
+    "X": "service tools user ID is disabled",
+    "Y": "service tools user ID not valid",
+    "Z": "service tools user ID password not valid",
+}
+NO_PROFILE = "(no user name)"
+
+
+@dataclass
+class Failures(Tally):
+    """The failed sign-ons of one address or one profile within the window."""
+
+    others: Counter[str] = field(default_factory=Counter)  # profiles of an address, addresses of a profile
+    unknown_address: int = 0  # of a profile: entries without a usable REMOTE_ADDRESS
+    devices: Counter[str] = field(default_factory=Counter)
+
+    def add_failure(self, entry: JournalEntry, other: str | None) -> None:
+        self.add(entry)
+        if other is None:
+            self.unknown_address += 1
+        else:
+            self.others[other] += 1
+        device = entry.text("DEVICE_NAME")
+        if device:
+            self.devices[device] += 1
+
+    def common_facts(self) -> dict[str, Any]:
+        return {**self.facts(), "devices": dict(sorted(self.devices.items()))}
+
+    def common_details(self) -> list[str]:
+        details = [self.times_detail()]
+        if self.devices:
+            details.append(f"Device{'s' if len(self.devices) > 1 else ''}: {counted(dict(self.devices))}.")
+        details.append(self.kinds_detail(PW_VIOLATIONS))
+        return details
+
+
+def profile_of(entry: JournalEntry) -> str:
+    name = entry.text("AUDIT_USER_NAME")
+    return name.upper() if name else NO_PROFILE
+
+
+def group(entries: Iterable[JournalEntry]) -> tuple[dict[str, Failures], dict[str, Failures]]:
+    """The failures by remote address (as text, IPv4-mapped IPv6 read as IPv4) and by profile."""
+    by_address: dict[str, Failures] = {}
+    by_profile: dict[str, Failures] = {}
+    for entry in entries:
+        key = address_key(entry.remote_address)
+        address = address_text(key) if key is not None else None
+        profile = profile_of(entry)
+        if address is not None:
+            by_address.setdefault(address, Failures()).add_failure(entry, profile)
+        by_profile.setdefault(profile, Failures()).add_failure(entry, address)
+    return by_address, by_profile
+
+
+def connected_addresses(connections: Sequence[NetstatConnection] | None) -> set[str] | None:
+    """The remote addresses with an established connection now; None when NETSTAT cannot tell (unreadable, or
+    not a single listening socket)."""
+    if connections is None:
+        return None
+    states = tcp_states(connections)
+    if not any(state.listening for state in states.values()):
+        return None
+    keys = (address_key(c.remote_address) for c in connections if states[c.tcp_state].established)
+    return {address_text(key) for key in keys if key is not None}
+
+
+def evaluate(
+    system: str,
+    entries: Sequence[JournalEntry],
+    settings: SignonSettings,
+    connected: set[str] | None = None,
+    trusted: TrustList | None = None,
+) -> list[Finding]:
+    """Address findings, then profile findings, each sorted by subject."""
+    by_address, by_profile = group(entries)
+    powerful = settings.powerful
+    findings = []
+    for address, failures in sorted(by_address.items()):
+        patterns = []
+        if failures.count >= settings.burst:
+            patterns.append("burst")
+        if len(failures.others) >= settings.spray:
+            patterns.append("spray")
+        if not patterns:
+            continue
+        findings.append(_address_finding(system, address, failures, patterns, settings, connected, trusted))
+    for profile, failures in sorted(by_profile.items()):
+        patterns = []
+        if len(failures.others) >= settings.distributed:
+            patterns.append("distributed")
+        if failures.unknown_address >= settings.burst:
+            patterns.append("burst")
+        if patterns or profile in powerful:
+            findings.append(_profile_finding(system, profile, failures, patterns, settings))
+    return findings
+
+
+def _severity(patterns: Sequence[str], powerful: bool) -> str:
+    if patterns:
+        return "critical" if powerful else "warning"
+    return "info"
+
+
+PATTERN_TEXT = {
+    "burst": "a burst: {count} failures within {window} (burst = {burst})",
+    "spray": "spraying: {profiles} profiles tried (spray = {spray})",
+    "distributed": "distributed: {addresses} addresses (distributed = {distributed})",
+}
+
+
+def _why(patterns: Sequence[str], settings: SignonSettings, **values: Any) -> str:
+    said = [
+        PATTERN_TEXT[p].format(burst=settings.burst, spray=settings.spray, distributed=settings.distributed, **values)
+        for p in patterns
+    ]
+    return "Why: " + "; ".join(said) + "."
+
+
+def _address_finding(
+    system: str,
+    address: str,
+    failures: Failures,
+    patterns: list[str],
+    settings: SignonSettings,
+    connected: set[str] | None,
+    trusted: TrustList | None,
+) -> Finding:
+    profiles = dict(failures.others)
+    powerful = sorted(set(profiles) & settings.powerful)
+    window = _window(settings)
+    count = failures.count
+    title = f"{count} failed sign-on{'s' if count != 1 else ''} from {address}"
+    title += f" against {len(profiles)} profiles" if len(profiles) > 1 else f" as {next(iter(profiles))}"
+    details = [f"Profiles tried: {counted(profiles)}."]
+    if powerful:
+        details.append(f"Powerful profile{'s' if len(powerful) > 1 else ''} tried: {', '.join(powerful)}.")
+    details.append(_why(patterns, settings, count=count, window=window, profiles=len(profiles)))
+    details += failures.common_details()
+    is_connected = None if connected is None else address in connected
+    details.append(CONNECTED_TEXT[is_connected])
+    key = address_key(address)
+    is_trusted = trusted is not None and key is not None and trusted.contains_key(key)
+    if is_trusted:
+        details.append(
+            "The address is in this system's trusted networks: a trusted address trying passwords is "
+            "still an attack, or a broken script."
+        )
+    return Finding(
+        system=system,
+        check=CHECK_ID,
+        severity=_severity(patterns, bool(powerful)),
+        subject=f"address:{address}",
+        title=title,
+        details=tuple(details),
+        facts={
+            "remote_address": address,
+            "connected": is_connected,
+            "trusted": is_trusted,
+            "patterns": list(patterns),
+            "profiles": dict(sorted(profiles.items())),
+            "powerful_profiles": powerful,
+            "window_seconds": settings.window,
+            **failures.common_facts(),
+        },
+    )
+
+
+CONNECTED_TEXT: dict[bool | None, str] = {
+    True: "Still connected: NETSTAT shows an established connection from it now.",
+    False: "Not connected now: NETSTAT shows no established connection from it.",
+    None: "Whether it is still connected is unknown: NETSTAT could not be read or shows no listening socket.",
+}
+
+
+def _profile_finding(
+    system: str, profile: str, failures: Failures, patterns: list[str], settings: SignonSettings
+) -> Finding:
+    addresses = dict(failures.others)
+    powerful = profile in settings.powerful
+    count = failures.count
+    title = f"{count} failed sign-on{'s' if count != 1 else ''} as {profile}"
+    if len(addresses) > 1:
+        title += f" from {len(addresses)} addresses"
+    details = []
+    if addresses:
+        details.append(f"Addresses: {counted(addresses)}.")
+    if failures.unknown_address:
+        details.append(f"{failures.unknown_address} without a remote address: the address is unknown.")
+    if powerful:
+        details.append(f"{profile} is a powerful profile (powerful_profiles).")
+    if patterns:
+        details.append(
+            _why(patterns, settings, count=failures.unknown_address, window=_window(settings), addresses=len(addresses))
+        )
+    details += failures.common_details()
+    return Finding(
+        system=system,
+        check=CHECK_ID,
+        severity=_severity(patterns, powerful),
+        subject=f"profile:{profile}",
+        title=title,
+        details=tuple(details),
+        facts={
+            "profile": profile,
+            "powerful": powerful,
+            "patterns": list(patterns),
+            "addresses": dict(sorted(addresses.items())),
+            "unknown_address": failures.unknown_address,
+            "window_seconds": settings.window,
+            **failures.common_facts(),
+        },
+    )
+
+
+def _window(settings: SignonSettings) -> str:
+    seconds = settings.window
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
