@@ -101,9 +101,9 @@ def judge(
     read_time = sum(readings.durations.get(name, 0.0) for name in check.source_names)
     refused = _refused(check, readings)
     missing = [
-        service_missing(target.name, check.id, name, str(error))
-        for name in check.source_names
-        if isinstance(error := readings.failures.get(name), ServiceMissingError)
+        service_missing(target.name, check.id, source.name, str(error), source.service)
+        for source in check.sources
+        if isinstance(error := readings.failures.get(source.name), ServiceMissingError)
     ]
     if missing:
         return CheckOutcome(check.id, missing, None, read_time)

@@ -38,9 +38,10 @@ SOURCE_SERVICES = {
 UNKNOWN_MINIMUM = "a newer release or PTF group"
 
 
-def service_missing(system: str, check: str, source: str, reason: str) -> Finding:
-    """A service the check reads does not exist on this system (SQL0204/SQL0206): the check cannot judge."""
-    service = SOURCE_SERVICES.get(source, source)
+def service_missing(system: str, check: str, source: str, reason: str, service: str | None = None) -> Finding:
+    """A service the check reads does not exist on this system (SQL0204/SQL0206): the check cannot judge.
+    `service`: the one the source declares, when it declares one."""
+    service = service or SOURCE_SERVICES.get(source, source)
     return Finding(
         system=system,
         check=check,

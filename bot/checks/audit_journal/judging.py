@@ -55,7 +55,8 @@ def journal_unreadable(system: str, check: str, entry_type: str, reason: str) ->
         title=f"{check} cannot see: SYSTOOLS.AUDIT_JOURNAL_{entry_type} is not readable",
         details=(
             reason,
-            "Reading the audit journal needs *ALLOBJ or *AUDIT special authority (unconfirmed for every release). "
+            "Reading the audit journal needs *USE to QSYS/QAUDJRN and its receivers and *OBJEXIST to QAUDJRN "
+            "(IBM, AUDIT JOURNAL table function common information). "
             "Nothing this check looks for can be ruled out.",
         ),
         facts={"entry_type": entry_type},
