@@ -6,19 +6,21 @@ a group), and handing both to an `Announcer` (the alert lifecycle in the running
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from bot.changes.executed import bot_commands
 from bot.changes.smtp_restart import approved_smtp_changes
 from bot.checks import registry
 from bot.checks.cycle import CheckOutcome, PlannedCheck, run_checks
 from bot.checks.definition import CheckTarget, system_host
 from bot.checks.finding import Finding
 from bot.checks.refusals import RefusalMemory
-from bot.config import Config
+from bot.config import Config, SystemSettings
 from bot.health import HEALTHY, HealthJudge, Sickness
 from bot.ibmi.errors import AbandonedAtStopError
 from bot.journal_memory import StoredJournal
@@ -28,6 +30,10 @@ from storage.check_runs import CheckRun, record_health, record_run
 from storage.database import StorageFailure
 
 log = logging.getLogger(__name__)
+
+# The bot's commands are read this much further back than a check's window: a journal read behind a backlog judges
+# a window ending before now.
+BOT_COMMANDS_MARGIN = 86400.0
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,10 @@ class CheckRunner:
         systems: Systems,
         announcer: Announcer,
         refusals: RefusalMemory | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
+        self.clock = clock
         self.storage = storage
         self.systems = systems
         self.announcer = announcer
@@ -102,12 +110,7 @@ class CheckRunner:
         for check_id in checks:
             check = registry.check(check_id)
             planned.append(PlannedCheck(check, check.build_settings(self.config.check_for(settings, check_id).options)))
-        target = CheckTarget(
-            settings.name,
-            self.systems.effective(settings).trusted,
-            system_host(settings.connection),
-            approved_smtp_changes(self.storage, settings.name),
-        )
+        target = self._target(settings, planned)
         journal = StoredJournal(self.storage, settings.name)
         outcomes = run_checks(self.systems.connection(system), target, planned, refusals=self.refusals, journal=journal)
         if any(isinstance(outcome.error, AbandonedAtStopError) for outcome in outcomes):
@@ -122,6 +125,29 @@ class CheckRunner:
         except StorageFailure:
             pass  # said once per outage by _record_unless_storage_fails; judged again at the next run
         return results
+
+    def _target(self, settings: SystemSettings, planned: Sequence[PlannedCheck]) -> CheckTarget:
+        """What the planned checks are told of the system: the settings of the checks they borrow from, and the
+        commands the bot ran there by approval when one of them judges those."""
+        borrowed = {check_id for p in planned for check_id in p.check.borrows}
+        settings_of = {
+            check_id: registry.check(check_id).build_settings(self.config.check_for(settings, check_id).options)
+            for check_id in sorted(borrowed)
+        }
+        windows = [p.settings.window for p in planned if p.check.reads_bot_commands]
+        ran = (
+            bot_commands(self.storage, settings.name, self.clock() - max(windows) - BOT_COMMANDS_MARGIN)
+            if windows
+            else ()
+        )
+        return CheckTarget(
+            settings.name,
+            self.systems.effective(settings).trusted,
+            system_host(settings.connection),
+            approved_smtp_changes(self.storage, settings.name),
+            bot_commands=ran,
+            settings_of=settings_of,
+        )
 
     def _record_unless_storage_fails(
         self, system: str, started: datetime, outcome: CheckOutcome, lateness: float | None

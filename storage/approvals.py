@@ -275,3 +275,15 @@ def trusted_networks(storage: Storage, system: str) -> list[str]:
             row["network"]
             for row in db.query("SELECT network FROM trusted_networks WHERE system = ? ORDER BY network", [system])
         ]
+
+
+def ran_since(storage: Storage, system: str, since: float) -> list[ChangeRequest]:
+    """The requests on the system whose commands started running at or after `since` (claimed for execution:
+    done, failed or unknown), oldest first; approvals not read."""
+    with storage.reading() as db:
+        rows = db.query(
+            "SELECT * FROM change_requests WHERE system = ? AND state IN ('done', 'failed', 'unknown') "
+            "AND decided_at >= ? AND commands_json <> '[]' ORDER BY decided_at, id",
+            [system, since],
+        )
+        return [_row_to_request(row, ()) for row in rows]

@@ -56,6 +56,9 @@ class CheckTarget:
     host: str | None = None  # the system's host name, where a network probe would connect
     smtp: ApprovedSmtpChanges = ApprovedSmtpChanges()
     bot_commands: tuple[BotCommand, ...] = ()  # the commands the bot ran on it lately (changes-behind-the-bot)
+    # The configured settings of the checks the run's checks borrow from (CheckDefinition.borrows), by check id,
+    # whether or not those checks run in the same group or are enabled at all.
+    settings_of: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,8 @@ class CheckDefinition:
     settings_type: Callable[..., Any] | None = None  # built with the check's options as keyword arguments
     about_address: bool = False  # findings name a remote address (facts["remote_address"]): trust, end, trace owner
     order: int = 100  # where the check is listed and run among the others; ties go by id
+    borrows: tuple[str, ...] = ()  # ids of checks whose configured settings it reads (CheckTarget.settings_of)
+    reads_bot_commands: bool = False  # judges what the bot ran by approval (CheckTarget.bot_commands)
     source_names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:

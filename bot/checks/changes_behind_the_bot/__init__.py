@@ -1,0 +1,59 @@
+"""changes-behind-the-bot: watched commands, and commands changing sensitive output queues, run by anyone but the
+bot's own approved executions (CD entries).
+
+The check's declaration; its settings are in `settings.py`, the judgement in `rules.py` and `commands.py`, what to
+do about a finding in `runbook.md`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.checks.audit_journal.auditing import AUDIT_VALUES
+from bot.checks.audit_journal.findings import journal_findings, journal_of
+from bot.checks.audit_journal.reading import journal_source
+from bot.checks.changes_behind_the_bot.commands import normalised, scan
+from bot.checks.changes_behind_the_bot.rules import evaluate_entries
+from bot.checks.changes_behind_the_bot.settings import CHECK_ID, ChangesSettings
+from bot.checks.definition import CheckDefinition, CheckTarget, Readings
+from bot.checks.finding import Finding
+from bot.checks.splctl_exposure import CHECK_ID as SPLCTL_ID
+from bot.checks.splctl_exposure import SplctlSettings
+
+__all__ = ["CHECK", "CHECK_ID", "ChangesSettings", "evaluate_entries", "normalised", "scan", "sensitive_settings"]
+
+ENTRY_TYPE = "CD"
+CD_ENTRIES = journal_source(ENTRY_TYPE, CHECK_ID)
+
+
+def sensitive_settings(target: CheckTarget, settings: ChangesSettings) -> SplctlSettings:
+    """The sensitive queue patterns: this check's own, else splctl-exposure's as configured (or its default)."""
+    if settings.sensitive_queues is not None:
+        return SplctlSettings(sensitive_queues=settings.sensitive_queues)
+    splctl = target.settings_of.get(SPLCTL_ID)
+    return splctl if isinstance(splctl, SplctlSettings) else SplctlSettings()
+
+
+def evaluate_readings(readings: Readings, target: CheckTarget, settings: ChangesSettings) -> list[Finding]:
+    reading = journal_of(readings, CD_ENTRIES.name)
+    findings = journal_findings(target.name, CHECK_ID, ENTRY_TYPE, readings, CD_ENTRIES.name, reading)
+    if reading is not None:
+        matcher = sensitive_settings(target, settings).sensitive_matcher()
+        findings += evaluate_entries(
+            target.name, reading.entries, reading.epoch, target.bot_commands, settings, matcher
+        )
+    return findings
+
+
+CHECK = CheckDefinition(
+    id=CHECK_ID,
+    title="Changes made behind the bot's back",
+    default_interval=60.0,
+    sources=(CD_ENTRIES, AUDIT_VALUES),
+    evaluate=evaluate_readings,
+    folder=Path(__file__).parent,
+    settings_type=ChangesSettings,
+    order=70,
+    borrows=(SPLCTL_ID,),
+    reads_bot_commands=True,
+)

@@ -1,0 +1,51 @@
+"""special-authority-grants: a user profile created or changed holding a watched special authority (CP entries).
+
+The check's declaration; its settings are in `settings.py`, the judgement in `rules.py`, what to do about a
+finding in `runbook.md`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.checks.audit_journal.auditing import AUDIT_VALUES
+from bot.checks.audit_journal.findings import journal_findings, journal_of
+from bot.checks.audit_journal.reading import journal_source
+from bot.checks.definition import CheckDefinition, CheckTarget, Readings
+from bot.checks.finding import Finding
+from bot.checks.special_authority_grants.rules import evaluate_entries
+from bot.checks.special_authority_grants.settings import CHECK_ID, GrantsSettings
+from bot.checks.splctl_exposure import CHECK_ID as SPLCTL_ID
+from bot.checks.splctl_exposure import SplctlSettings
+
+__all__ = ["CHECK", "CHECK_ID", "GrantsSettings", "evaluate_entries"]
+
+ENTRY_TYPE = "CP"
+CP_ENTRIES = journal_source(ENTRY_TYPE, CHECK_ID)
+
+
+def splctl_allowed(target: CheckTarget) -> frozenset[str]:
+    """splctl-exposure's allowed_holders as configured for the system (its default when not configured)."""
+    splctl = target.settings_of.get(SPLCTL_ID)
+    return (splctl if isinstance(splctl, SplctlSettings) else SplctlSettings()).allowed
+
+
+def evaluate_readings(readings: Readings, target: CheckTarget, settings: GrantsSettings) -> list[Finding]:
+    reading = journal_of(readings, CP_ENTRIES.name)
+    findings = journal_findings(target.name, CHECK_ID, ENTRY_TYPE, readings, CP_ENTRIES.name, reading)
+    if reading is not None:
+        findings += evaluate_entries(target.name, reading.entries, settings, splctl_allowed(target))
+    return findings
+
+
+CHECK = CheckDefinition(
+    id=CHECK_ID,
+    title="Special authorities granted",
+    default_interval=60.0,
+    sources=(CP_ENTRIES, AUDIT_VALUES),
+    evaluate=evaluate_readings,
+    folder=Path(__file__).parent,
+    settings_type=GrantsSettings,
+    order=60,
+    borrows=(SPLCTL_ID,),
+)
