@@ -96,7 +96,7 @@ def test_checks_are_grouped_by_interval_one_scheduler_job_a_group(tmp_path: Path
     try:
         groups = parts.checks.check_groups("DEMO")
         assert groups == {
-            60.0: ["signon-attacks", "authority-failures"],
+            60.0: ["signon-attacks", "authority-failures", "special-authority-grants", "changes-behind-the-bot"],
             300.0: ["unknown-connections"],
             3600.0: ["plaintext-services", "smtp-relay", "splctl-exposure"],
         }
@@ -105,7 +105,7 @@ def test_checks_are_grouped_by_interval_one_scheduler_job_a_group(tmp_path: Path
         parts.close()
     entries = {(entry.system, entry.key): entry for entry in schedule.entries}
     assert set(entries) == {
-        ("DEMO", "signon-attacks+authority-failures"),
+        ("DEMO", "signon-attacks+authority-failures+special-authority-grants+changes-behind-the-bot"),
         ("DEMO", "unknown-connections"),
         ("DEMO", "plaintext-services+smtp-relay+splctl-exposure"),
     }
