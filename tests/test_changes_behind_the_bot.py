@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
-from bot.checks.audit_journal.auditing import AUDIT_VALUES, AuditValues
-from bot.checks.audit_journal.findings import journal_findings
-from bot.checks.audit_journal.reading import JournalReading
 from bot.checks.changes_behind_the_bot import (
     CHECK,
     ChangesSettings,
@@ -18,10 +16,10 @@ from bot.checks.changes_behind_the_bot import (
     sensitive_settings,
 )
 from bot.checks.cycle import PlannedCheck, run_checks
-from bot.checks.definition import BotCommand, CheckTarget, Readings
+from bot.checks.definition import BotCommand, CheckTarget
 from bot.checks.splctl_exposure import SplctlSettings
 from bot.ibmi.audit_journal import JournalEntry
-from tests.journal_fakes import FakeJournal
+from tests.journal_system import JournalSystem, at
 
 BASE = 1_800_000_000.0  # the epoch of 12:00:00 in these tests
 
@@ -167,27 +165,21 @@ def test_bad_settings_name_the_key(options: dict, key: str) -> None:
     assert str(caught.value).startswith(f"{key}: ")
 
 
-def cd_row(at: str, command: str, user: str, seq: int) -> dict[str, Any]:
-    return {
-        "ENTRY_TIMESTAMP": f"2026-12-03 {at}.000000",
-        "SEQUENCE_NUMBER": seq,
-        "USER_NAME": user,
-        "JOB_NAME": "QPADEV0011",
-        "ENTRY_TYPE": "C",
-        "OBJECT_LIBRARY": "QSYS",
-        "OBJECT_NAME": command.split()[0],
-        "OBJECT_TYPE": "*CMD",
-        "WHERE_RUN": "N",
-        "COMMAND_STRING": command,
-    }
-
-
 def test_through_a_cycle_the_bots_commands_and_splctl_patterns_come_from_the_target() -> None:
-    rows = [
-        cd_row("11:59:00", "CHGSMTPA ALWRLY(*ALL)", "JSMITH", 1),
-        cd_row("11:59:30", "CHGOUTQ OUTQ(FIN/CHEQUES)", "BOB", 2),
-    ]
-    connection = FakeJournal("2026-12-03 12:00:00.000000", {"CD": rows})
+    connection = JournalSystem()
+    for minutes, command, user in ((-1, "CHGSMTPA ALWRLY(*ALL)", "JSMITH"), (-0.5, "CHGOUTQ OUTQ(FIN/CHEQUES)", "BOB")):
+        connection.add(
+            "CD",
+            at(minutes),
+            USER_NAME=user,
+            JOB_NAME="QPADEV0011",
+            ENTRY_TYPE="C",
+            OBJECT_LIBRARY="QSYS",
+            OBJECT_NAME=command.split()[0],
+            OBJECT_TYPE="*CMD",
+            WHERE_RUN="N",
+            COMMAND_STRING=command,
+        )
     planned = [PlannedCheck(CHECK, ChangesSettings())]
     target = CheckTarget("DEMO", settings_of={"splctl-exposure": SplctlSettings(sensitive_queues=("FIN/*",))})
     (outcome,) = run_checks(connection, target, planned)
@@ -195,23 +187,8 @@ def test_through_a_cycle_the_bots_commands_and_splctl_patterns_come_from_the_tar
     found = {f.subject: f for f in outcome.findings}
     assert found["not-recorded:CD"].severity == "info"  # commands auditing cannot be told from system values
     assert {f.facts.get("command_name") for f in found.values()} == {None, "CHGSMTPA", "CHGOUTQ"}
-    # The bot ran the CHGSMTPA by approval about when the entry was written (the fake's clock is the bot's).
-    import time
-
+    # The bot ran the CHGSMTPA by approval a minute ago (the journal's times are told by the bot's clock).
     ran = (BotCommand("QSYS/CHGSMTPA ALWRLY(*ALL)", time.time() - 60, "R-9", ("U1",)),)
     (outcome,) = run_checks(connection, CheckTarget("DEMO", bot_commands=ran), planned)
     assert "approved:R-9" in {f.subject for f in outcome.findings}
     assert not any(f.facts.get("command_name") == "CHGSMTPA" for f in outcome.findings)
-
-
-def test_each_reading_notice_becomes_a_finding_and_an_unreadable_journal_is_said() -> None:
-    reading = JournalReading(
-        "CD", (), 0, False, "2026-12-03 12:00:00.000000", BASE, ("The journal receiver X is gone: y",)
-    )
-    recorded = AuditValues(("*AUDLVL",), ("*SECURITY",), ())
-    readings = Readings({"audit-journal-cd": reading, AUDIT_VALUES.name: recorded})
-    found = journal_findings("DEMO", "changes-behind-the-bot", "CD", readings, "audit-journal-cd", reading)
-    assert [f.subject.split(":")[0] for f in found] == ["not-recorded", "journal-notice"]
-    assert found[1].details == ("The journal receiver X is gone: y",)
-    unreadable = journal_findings("DEMO", "changes-behind-the-bot", "CP", readings, "audit-journal-cd", None)
-    assert unreadable[0].subject == "unreadable:CP"

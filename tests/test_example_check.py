@@ -60,7 +60,8 @@ def test_the_example_is_found_by_the_same_discovery() -> None:
 def test_an_added_package_joins_the_built_in_checks_in_a_stable_order(example_check: None) -> None:
     ids = registry.check_ids()
     built_in = ("unknown-connections", "plaintext-services", "smtp-relay", "splctl-exposure")
-    assert ids == (*built_in, "signon-attacks", "authority-failures", EXAMPLE)
+    journal = ("signon-attacks", "authority-failures", "special-authority-grants", "changes-behind-the-bot")
+    assert ids == (*built_in, *journal, EXAMPLE)
     assert registry.check(EXAMPLE).option_names == ("networks", "severity")
 
 

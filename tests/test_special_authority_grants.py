@@ -12,7 +12,7 @@ from bot.checks.definition import CheckTarget
 from bot.checks.special_authority_grants import CHECK, GrantsSettings, evaluate_entries
 from bot.checks.splctl_exposure import SplctlSettings
 from bot.ibmi.audit_journal import JournalEntry
-from tests.journal_fakes import FakeJournal
+from tests.journal_system import JournalSystem, at
 
 FLAGS = ("ALLOBJ", "AUDIT", "IOSYSCFG", "JOBCTL", "SAVSYS", "SECADM", "SERVICE", "SPLCTL")
 
@@ -109,33 +109,36 @@ def test_cp_entries_without_any_known_column_say_cannot_see_naming_them() -> Non
 def test_bad_settings_name_the_key(options: dict, key: str) -> None:
     with pytest.raises(ValueError) as caught:
         GrantsSettings(**options)
-    assert str(caught.value).startswith(f"{key}: ") and caught.value.key == key
+    assert str(caught.value).startswith(f"{key}: ")
 
 
-def cp_row(at: str, profile: str, held: tuple[str, ...], seq: int) -> dict[str, Any]:
-    return {
-        "ENTRY_TIMESTAMP": f"2026-12-03 {at}.000000",
-        "SEQUENCE_NUMBER": seq,
-        "USER_NAME": "QSECOFR",
-        "JOB_NAME": "QPADEV0011",
-        "PROGRAM_LIBRARY": "QSYS",
-        "PROGRAM_NAME": "QSYCHGPR",
-        "ENTRY_TYPE": "A",
-        "USER_PROFILE": profile,
-        "COMMAND_TYPE": "CHG",
-        **{flag: "Y" if flag in held else "N" for flag in FLAGS},
-    }
+def journal(*changes: tuple[float, str, tuple[str, ...]]) -> JournalSystem:
+    """CP entries `minutes` from the system's clock: (minutes, profile, special authorities held)."""
+    system = JournalSystem()
+    for minutes, profile, held in changes:
+        system.add(
+            "CP",
+            at(minutes),
+            USER_NAME="QSECOFR",
+            JOB_NAME="QPADEV0011",
+            PROGRAM_LIBRARY="QSYS",
+            PROGRAM_NAME="QSYCHGPR",
+            ENTRY_TYPE="A",
+            USER_PROFILE=profile,
+            COMMAND_TYPE="CHG",
+            **{flag: "Y" if flag in held else "N" for flag in FLAGS},
+        )
+    return system
 
 
-def run(connection: FakeJournal, target: CheckTarget, settings: GrantsSettings | None = None):
+def run(connection: JournalSystem, target: CheckTarget, settings: GrantsSettings | None = None):
     (outcome,) = run_checks(connection, target, [PlannedCheck(CHECK, settings or GrantsSettings())])
     assert outcome.error is None
     return outcome.findings
 
 
 def test_through_a_cycle_the_check_reads_cp_entries_and_the_splctl_allow_list_of_the_target() -> None:
-    rows = [cp_row("11:00:00", "JSMITH", (), 1), cp_row("11:30:00", "JSMITH", ("SPLCTL",), 2)]
-    connection = FakeJournal("2026-12-03 12:00:00.000000", {"CP": rows})
+    connection = journal((-60, "JSMITH", ()), (-30, "JSMITH", ("SPLCTL",)))
     (finding,) = run(connection, CheckTarget("DEMO"))
     assert finding.title == "*SPLCTL granted to JSMITH by QSECOFR" and finding.severity == "warning"
     allowed = CheckTarget("DEMO", settings_of={"splctl-exposure": SplctlSettings(allowed_holders=("JSMITH",))})
@@ -144,12 +147,19 @@ def test_through_a_cycle_the_check_reads_cp_entries_and_the_splctl_allow_list_of
 
 
 def test_through_a_cycle_not_recorded_is_said_and_entries_are_still_judged() -> None:
-    values = {"QAUDCTL": "*OBJAUD", "QAUDLVL": "*AUTFAIL", "QAUDLVL2": "*NONE"}
-    connection = FakeJournal("2026-12-03 12:00:00.000000", {"CP": [cp_row("11:30:00", "BOB", ("ALLOBJ",), 1)]}, values)
+    connection = journal((-30, "BOB", ("ALLOBJ",)))
+    connection.audit_values = {"QAUDCTL": "*OBJAUD", "QAUDLVL": "*AUTFAIL", "QAUDLVL2": "*NONE"}
     found = by_subject(run(connection, CheckTarget("DEMO")))
     assert set(found) == {"not-recorded:CP", "BOB:*ALLOBJ"}
     assert found["not-recorded:CP"].severity == "warning"
     assert "CHGSYSVAL SYSVAL(QAUDLVL) VALUE('*AUTFAIL *SECURITY')" in found["not-recorded:CP"].facts["fix"]
+
+
+def test_through_a_cycle_a_refused_journal_is_cannot_see() -> None:
+    connection = journal((-30, "BOB", ("ALLOBJ",)))
+    connection.refused.add("CP")
+    found = by_subject(run(connection, CheckTarget("DEMO")))
+    assert set(found) == {"journal-visibility"}
 
 
 def test_recording_of_cp_follows_the_audit_values() -> None:

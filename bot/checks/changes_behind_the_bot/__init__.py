@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.checks.audit_journal.auditing import AUDIT_VALUES
-from bot.checks.audit_journal.findings import journal_findings, journal_of
+from bot.checks.audit_journal.judging import journal_view
 from bot.checks.audit_journal.reading import journal_source
 from bot.checks.changes_behind_the_bot.commands import normalised, scan
 from bot.checks.changes_behind_the_bot.rules import evaluate_entries
@@ -35,8 +35,7 @@ def sensitive_settings(target: CheckTarget, settings: ChangesSettings) -> Splctl
 
 
 def evaluate_readings(readings: Readings, target: CheckTarget, settings: ChangesSettings) -> list[Finding]:
-    reading = journal_of(readings, CD_ENTRIES.name)
-    findings = journal_findings(target.name, CHECK_ID, ENTRY_TYPE, readings, CD_ENTRIES.name, reading)
+    findings, reading = journal_view(readings, target.name, CHECK_ID, ENTRY_TYPE, CD_ENTRIES)
     if reading is not None:
         matcher = sensitive_settings(target, settings).sensitive_matcher()
         findings += evaluate_entries(

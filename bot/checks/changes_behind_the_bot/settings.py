@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.checks.audit_journal.options import JournalSettingError, check_flag, check_journal_options
+from bot.checks.audit_journal.judging import check_journal_options
 from bot.checks.definition import DURATION_OPTION
 from bot.checks.splctl_exposure import SplctlSettings
 
@@ -18,16 +18,18 @@ OUTQ_COMMANDS = ("CHGOUTQ", "CLROUTQ", "DLTOUTQ", "GRTOBJAUT", "RVKOBJAUT", "EDT
 _COMMAND_NAME = re.compile(r"[A-Z][A-Z0-9]{0,9}")
 
 
+def setting_error(key: str, message: str) -> ValueError:
+    return ValueError(f"{key}: {message}")
+
+
 def _commands(key: str, values: Iterable[Any]) -> tuple[str, ...]:
     if isinstance(values, str) or not isinstance(values, Iterable):
-        raise JournalSettingError(key, f"expected a list of CL command names, not {values!r}")
+        raise setting_error(key, f"expected a list of CL command names, not {values!r}")
     names = []
     for value in values:
         name = value.strip().upper() if isinstance(value, str) else ""
         if not _COMMAND_NAME.fullmatch(name):
-            raise JournalSettingError(
-                key, f"{value!r} is not a CL command name (a letter, then up to 9 letters or digits)"
-            )
+            raise setting_error(key, f"{value!r} is not a CL command name (a letter, then up to 9 letters or digits)")
         names.append(name)
     return tuple(dict.fromkeys(names))
 
@@ -58,16 +60,17 @@ class ChangesSettings:
         check_journal_options(self.window, self.max_entries)
         tolerance = self.tolerance
         if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not 0 < tolerance <= 3600:
-            raise JournalSettingError("tolerance", f"{tolerance!r} is not a duration above 0 and at most 1h")
+            raise setting_error("tolerance", f"{tolerance!r} is not a duration above 0 and at most 1h")
         object.__setattr__(self, "commands", _commands("commands", self.commands))
         object.__setattr__(self, "outq_commands", _commands("outq_commands", self.outq_commands))
         if self.sensitive_queues is not None:
             try:
                 queues = SplctlSettings(sensitive_queues=self.sensitive_queues).sensitive_queues
             except ValueError as error:
-                raise JournalSettingError("sensitive_queues", str(error).removeprefix("sensitive_queues ")) from None
+                raise setting_error("sensitive_queues", str(error).removeprefix("sensitive_queues ")) from None
             object.__setattr__(self, "sensitive_queues", queues)
-        check_flag("report_approved", self.report_approved)
+        if not isinstance(self.report_approved, bool):
+            raise setting_error("report_approved", f"must be true or false, not {self.report_approved!r}")
 
 
 DEFAULT_SETTINGS = ChangesSettings()

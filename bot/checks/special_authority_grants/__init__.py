@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.checks.audit_journal.auditing import AUDIT_VALUES
-from bot.checks.audit_journal.findings import journal_findings, journal_of
+from bot.checks.audit_journal.judging import journal_view
 from bot.checks.audit_journal.reading import journal_source
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings
 from bot.checks.finding import Finding
@@ -31,8 +31,7 @@ def splctl_allowed(target: CheckTarget) -> frozenset[str]:
 
 
 def evaluate_readings(readings: Readings, target: CheckTarget, settings: GrantsSettings) -> list[Finding]:
-    reading = journal_of(readings, CP_ENTRIES.name)
-    findings = journal_findings(target.name, CHECK_ID, ENTRY_TYPE, readings, CP_ENTRIES.name, reading)
+    findings, reading = journal_view(readings, target.name, CHECK_ID, ENTRY_TYPE, CP_ENTRIES)
     if reading is not None:
         findings += evaluate_entries(target.name, reading.entries, settings, splctl_allowed(target))
     return findings

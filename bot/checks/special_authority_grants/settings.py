@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.checks.audit_journal.options import JournalSettingError, check_flag, check_journal_options
+from bot.checks.audit_journal.judging import check_journal_options
 from bot.checks.definition import DURATION_OPTION
 
 CHECK_ID = "special-authority-grants"
@@ -17,7 +17,9 @@ WATCHED = ("*ALLOBJ", "*SECADM", "*SPLCTL", "*JOBCTL", "*IOSYSCFG", "*AUDIT")
 CRITICAL = ("*ALLOBJ", "*SECADM", "*AUDIT")
 
 
-GrantsSettingError = JournalSettingError
+def setting_error(key: str, message: str) -> ValueError:
+    """A wrong setting: "key: message", as the configuration reader names it."""
+    return ValueError(f"{key}: {message}")
 
 
 def authority(key: str, value: object) -> str:
@@ -25,25 +27,23 @@ def authority(key: str, value: object) -> str:
     text = value.strip().upper() if isinstance(value, str) else ""
     name = text if text.startswith("*") else f"*{text}"
     if name not in SPECIAL_AUTHORITIES:
-        raise GrantsSettingError(
-            key, f"{value!r} is not a special authority; expected {', '.join(SPECIAL_AUTHORITIES)}"
-        )
+        raise setting_error(key, f"{value!r} is not a special authority; expected {', '.join(SPECIAL_AUTHORITIES)}")
     return name
 
 
 def _authorities(key: str, values: Iterable[Any]) -> tuple[str, ...]:
     if isinstance(values, str) or not isinstance(values, Iterable):
-        raise GrantsSettingError(key, f"expected a list of special authorities, not {values!r}")
+        raise setting_error(key, f"expected a list of special authorities, not {values!r}")
     return tuple(dict.fromkeys(authority(key, value) for value in values))
 
 
 def _profiles(key: str, values: Iterable[Any]) -> frozenset[str]:
     if isinstance(values, str) or not isinstance(values, Iterable):
-        raise GrantsSettingError(key, f"expected a list of user profile names, not {values!r}")
+        raise setting_error(key, f"expected a list of user profile names, not {values!r}")
     names = []
     for value in values:
         if not isinstance(value, str) or not value.strip():
-            raise GrantsSettingError(key, f"expected user profile names, not {value!r}")
+            raise setting_error(key, f"expected user profile names, not {value!r}")
         names.append(value.strip().upper())
     return frozenset(names)
 
@@ -73,22 +73,23 @@ class GrantsSettings:
         check_journal_options(self.window, self.max_entries)
         object.__setattr__(self, "authorities", _authorities("authorities", self.authorities))
         if not self.authorities:
-            raise GrantsSettingError("authorities", "name at least one special authority (disable the check instead)")
+            raise setting_error("authorities", "name at least one special authority (disable the check instead)")
         object.__setattr__(
             self, "critical_authorities", _authorities("critical_authorities", self.critical_authorities)
         )
         object.__setattr__(self, "allowed_holders", _profiles("allowed_holders", self.allowed_holders))
         if not isinstance(self.allowed_by_authority, Mapping):
-            raise GrantsSettingError(
+            raise setting_error(
                 "allowed_by_authority",
                 f"expected a table of special authority = [profiles], not {self.allowed_by_authority!r}",
             )
         by_authority = {
-            authority("allowed_by_authority", name): _profiles(f"allowed_by_authority.{name}", names)
+            authority("allowed_by_authority", name): _profiles("allowed_by_authority", names)
             for name, names in self.allowed_by_authority.items()
         }
         object.__setattr__(self, "allowed_by_authority", by_authority)
-        check_flag("report_allowed", self.report_allowed)
+        if not isinstance(self.report_allowed, bool):
+            raise setting_error("report_allowed", f"must be true or false, not {self.report_allowed!r}")
 
     def allowed_by_this_check(self, profile: str, special: str) -> bool:
         return profile in self.allowed_holders or profile in self.allowed_by_authority.get(special, frozenset())
