@@ -111,7 +111,7 @@ class CheckRunner:
             check = registry.check(check_id)
             planned.append(PlannedCheck(check, check.build_settings(self.config.check_for(settings, check_id).options)))
         target = self._target(settings, planned)
-        journal = StoredJournal(self.storage, settings.name)
+        journal = StoredJournal(self.storage, settings.name, self.clock)
         outcomes = run_checks(self.systems.connection(system), target, planned, refusals=self.refusals, journal=journal)
         if any(isinstance(outcome.error, AbandonedAtStopError) for outcome in outcomes):
             log.info("%s/%s: cut short by the bot stopping; not recorded", settings.name, "+".join(checks))

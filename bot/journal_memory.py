@@ -17,6 +17,9 @@ class StoredJournal:
         self.system = system
         self.clock = clock
 
+    def now(self) -> float:
+        return self.clock()
+
     def position(self, entry_type: str) -> JournalPosition | None:
         kept = store.position(self.storage, self.system, entry_type)
         return None if kept is None else JournalPosition(kept.timestamp, kept.keys, kept.receiver)

@@ -55,6 +55,10 @@ class JournalMemory(Protocol):
 
     def entries_since(self, entry_type: str, since: str) -> list[KeptEntry]: ...
 
+    def now(self) -> float:
+        """The bot's clock (epoch seconds)."""
+        ...
+
 
 @dataclass(frozen=True)
 class JournalReading:
@@ -83,7 +87,7 @@ def read_journal(context: SourceContext, entry_type: str, check_id: str) -> Jour
     settings: JournalSettings = context.settings[check_id]
     connection = context.connection
     memory: JournalMemory | None = context.journal
-    read_at = time.time()
+    read_at = memory.now() if memory is not None else time.time()
     system_time = audit_journal.read_system_time(connection)
     kept = memory.position(entry_type) if memory is not None else None
     receiver = audit_journal.check_receiver(connection, kept.receiver if kept else None)
