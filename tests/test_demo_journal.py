@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from bot.ibmi.drivers.demo.store import ensure_demo_system, open_libraries
 from bot.ibmi.errors import CLCommandError, NotAuthorizedError, ServiceMissingError
 from bot.ibmi_settings import open_system
 from tests.conftest import demo_settings
+from tests.large_demo import fill_journal
 from tests.test_service_missing import older_demo_without
 
 EARLY = "2000-01-01 00:00:00.000000"
@@ -260,3 +262,43 @@ def test_traffic_entries_come_after_the_story_and_keep_journal_order(tmp_path, m
         db.close()
     assert [timestamp for _, timestamp in rows] == sorted(timestamp for _, timestamp in rows)
     assert [row[0] for row in rows] == list(range(1, len(rows) + 1)) and added
+
+
+def test_the_filler_writes_entries_before_the_story_in_journal_order(tmp_path):
+    folder = tmp_path / "demo-ibmi"
+    ensure_demo_system(folder)
+    connection = open_system(demo_settings(folder))
+    try:
+        story = {kind: everything(connection, kind) for kind in ENTRY_TYPES}
+        fill_journal(folder, 20_000, span=86_400.0)
+        filled = {kind: everything(connection, kind) for kind in ENTRY_TYPES}
+    finally:
+        connection.close()
+    assert sum(len(entries) for entries in filled.values()) == 20_000 + sum(len(s) for s in story.values())
+    for kind in ENTRY_TYPES:
+        assert [e.values for e in filled[kind][-len(story[kind]) :]] == [e.values for e in story[kind]]
+        assert [e.sequence for e in filled[kind]] == sorted(e.sequence or 0 for e in filled[kind])
+        assert [e.timestamp for e in filled[kind]] == sorted(e.timestamp for e in filled[kind])
+    failed = filled["PW"]
+    addresses = Counter(e.remote_address for e in failed)
+    assert len(addresses) > 200 and addresses.most_common(1)[0][1] >= 20  # many addresses, and a burst
+    assert len({e.text("AUDIT_USER_NAME") for e in failed}) > 100
+    day = datetime.fromisoformat(failed[-1].timestamp) - datetime.fromisoformat(failed[0].timestamp)
+    assert timedelta(hours=20) < day < timedelta(hours=25)
+
+
+def test_the_filled_journal_is_read_in_bounded_batches_from_each_position(tmp_path):
+    folder = tmp_path / "demo-ibmi"
+    fill_journal(folder, 5_000, span=3_600.0)
+    connection = open_system(demo_settings(folder))
+    try:
+        whole = everything(connection, "PW")
+        since, seen = EARLY, []
+        while batch := [
+            e for e in read_entries(connection, "PW", since, 700) if e.key not in {s.key for s in seen[-700:]}
+        ]:
+            seen += batch
+            since = batch[-1].timestamp
+    finally:
+        connection.close()
+    assert [e.key for e in seen] == [e.key for e in whole]
