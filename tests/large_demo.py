@@ -20,6 +20,7 @@ import random
 import sqlite3
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -101,12 +102,19 @@ def queue_rows(size: int) -> list[tuple[str, str, int, str, str, str, str]]:
 
 def fill(folder: Path, size: int, seed: int = 11, queues: int | None = None) -> None:
     """The seeded demo in `folder`, plus `size` connections and `size` output queues (or `queues`)."""
+    with _one_transaction(folder) as db:
+        _insert_connections(db, connection_rows(size, seed))
+        _insert_queues(db, queue_rows(size if queues is None else queues))
+
+
+@contextmanager
+def _one_transaction(folder: Path) -> Iterator[sqlite3.Connection]:
+    """The seeded demo's libraries, written in one transaction."""
     ensure_demo_system(folder)
     db = open_libraries(folder)
     try:
         db.execute("BEGIN IMMEDIATE")
-        _insert_connections(db, connection_rows(size, seed))
-        _insert_queues(db, queue_rows(size if queues is None else queues))
+        yield db
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
@@ -159,10 +167,7 @@ def fill_journal(folder: Path, count: int, seed: int = 11, span: float = 7 * 86_
     many public and office addresses against many profiles, with a burst from one address now and then, authority
     failures, commands and profile changes. Written in one transaction, a chunk at a time; the story's entries are
     renumbered after them, so sequence order stays timestamp order. The same count and seed give the same journal."""
-    ensure_demo_system(folder)
-    db = open_libraries(folder)
-    try:
-        db.execute("BEGIN IMMEDIATE")
+    with _one_transaction(folder) as db:
         firsts = [db.execute(f"SELECT MIN(ENTRY_TIMESTAMP) FROM {journal_table(t)}").fetchone()[0] for t in ENTRY_TYPES]
         first = min((timestamp for timestamp in firsts if timestamp), default=None)
         for entry_type in ENTRY_TYPES:  # the existing entries move after the new ones, in two steps to stay unique
@@ -178,12 +183,6 @@ def fill_journal(folder: Path, count: int, seed: int = 11, span: float = 7 * 86_
         for chunk in rows:
             for entry_type, typed in chunk.items():
                 db.executemany(statements[entry_type], typed)
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    finally:
-        db.close()
 
 
 def _journal_rows(count: int, rng: random.Random, start: datetime, span: float) -> Iterator[dict[str, list[tuple]]]:

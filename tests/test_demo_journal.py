@@ -17,7 +17,7 @@ from bot.ibmi.cl import ChangeSmtpRelay, EndTcpConnection
 from bot.ibmi.drivers.demo import journal
 from bot.ibmi.drivers.demo.connection import DemoConnection
 from bot.ibmi.drivers.demo.store import ensure_demo_system, open_libraries
-from bot.ibmi.errors import CLCommandError, NotAuthorizedError, ServiceMissingError
+from bot.ibmi.errors import CLCommandError, IbmiError, NotAuthorizedError, ServiceMissingError
 from bot.ibmi_settings import open_system
 from tests.conftest import demo_settings
 from tests.large_demo import fill_journal
@@ -138,7 +138,7 @@ def test_the_demo_interprets_every_entries_statement_the_product_builds(entry_ty
 
 
 def test_a_starting_timestamp_that_is_not_one_is_refused_as_db2_does(demo_connection):
-    with pytest.raises(Exception, match="SQL0180"):
+    with pytest.raises(IbmiError, match="SQL0180"):
         read_entries(demo_connection, "PW", "yesterday", 5)
 
 
