@@ -243,7 +243,7 @@ def test_traffic_is_deterministic_and_changes_connections(tmp_path, monkeypatch)
 def test_demo_files_are_one_sqlite_file_per_library(demo_connection, demo_system):
     sql.read_smtp_listening(demo_connection)
     names = sorted(p.name for p in demo_system.demo.path.iterdir() if p.suffix == ".sqlite")
-    assert names == ["QSYS2.sqlite", "QUSRSYS.sqlite", "SYSIBMADM.sqlite", "WARDEN_DEMO.sqlite"]
+    assert names == ["QSYS2.sqlite", "QUSRSYS.sqlite", "SYSIBMADM.sqlite", "SYSTOOLS.sqlite", "WARDEN_DEMO.sqlite"]
 
 
 def test_addresses_in_seed_are_valid():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ibmi import sql
+from bot.ibmi import audit_journal, sql
 from bot.ibmi.access import ConnectionSettings, SystemConnection
 from bot.ibmi.drivers import odbc
 from bot.ibmi.drivers.demo import ensure_demo_system, schema
@@ -175,9 +175,23 @@ def test_every_statement_runs_on_sqlite_or_is_declared_ibm_only(odbc_system):
         odbc_system.query(statement, parameters.get(name, ()))
 
 
+def test_audit_journal_statements_run_on_sqlite_or_are_declared_ibm_only(odbc_system):
+    ibm_only = {" ".join(s.split()) for s in sql.IBM_ONLY_STATEMENTS.values()}
+    parameters = {"RECEIVER_EXISTS": ("QSYS", "QAUDRCV0042")}
+    for name, statement in vars(audit_journal).items():
+        if name.isupper() and isinstance(statement, str) and statement.lstrip().startswith("SELECT"):
+            if " ".join(statement.split()) not in ibm_only:
+                odbc_system.query(statement, parameters.get(name, ()))
+    assert audit_journal.check_receiver(odbc_system, "QSYS/QAUDRCV0041").attached == "QSYS/QAUDRCV0042"
+    assert audit_journal.read_audit_values(odbc_system)["QAUDCTL"] == ("*AUDLVL", "*OBJAUD")
+
+
 def test_demo_interprets_exactly_the_ibm_only_statements(demo_connection):
     assert sql.read_smtp_jobs(demo_connection)
     assert sql.read_smtp_lists(demo_connection).readable
+    assert audit_journal.read_system_time(demo_connection)
+    since = "2000-01-01 00:00:00"
+    assert all(audit_journal.read_entries(demo_connection, kind, since, 100) for kind in audit_journal.ENTRY_TYPES)
 
 
 def test_shared_reference_location_is_beside_the_repository():

@@ -194,7 +194,7 @@ MIN_RETENTION = 3600.0  # the shortest [storage] retention accepted
 DEMO_RELEASES: tuple[str, ...] = ("7.3", "7.4", "7.5", "7.6")
 
 # Special authorities the demo can take away from the bot's profile, to show what a missing one does.
-DEMO_REMOVABLE_AUTHORITIES: tuple[str, ...] = ("*IOSYSCFG", "*SPLCTL", "*JOBCTL", "*ALLOBJ")
+DEMO_REMOVABLE_AUTHORITIES: tuple[str, ...] = ("*IOSYSCFG", "*SPLCTL", "*JOBCTL", "*ALLOBJ", "*AUDIT")
 
 # The SQL messages the demo can fail every statement with, to show a sick system (bot.ibmi.drivers.demo.errors).
 DEMO_STATEMENT_FAILURES: tuple[str, ...] = ("SQL0901", "SQL0666", "SQL0551")

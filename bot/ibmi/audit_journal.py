@@ -30,10 +30,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.ibmi.sql import Queryable
 from bot.ibmi.table import Table
+
+if TYPE_CHECKING:  # sql.IBM_ONLY_STATEMENTS names this module's statements
+    from bot.ibmi.sql import Queryable
 
 # The entry types the checks read: PW (password), CP (user profile changes), CD (command strings), AF (authority
 # failures). IBM, "Security auditing journal entries" and the AUDIT_JOURNAL_PW/CP/CD/AF pages.

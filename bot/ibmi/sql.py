@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from operator import add, itemgetter
 from typing import Any, Protocol, TypeVar
 
+from bot.ibmi import audit_journal
 from bot.ibmi.errors import NotAuthorizedError
 from bot.ibmi.rows import (
     ActiveJob,
@@ -242,6 +243,9 @@ IBM_ONLY_STATEMENTS = {
     "RUN_CL_COMMAND": RUN_CL_COMMAND,
     "JOB_LOG_POSITION": JOB_LOG_POSITION,
     "JOB_LOG_MESSAGES": JOB_LOG_MESSAGES,
+    # bot/ibmi/audit_journal.py: a table function (any entry type and row count), and the CURRENT TIMESTAMP register
+    "AUDIT_JOURNAL_ENTRIES": audit_journal.entries_statement("PW", 1),
+    "AUDIT_SYSTEM_TIME": audit_journal.SYSTEM_TIME,
 }
 
 

@@ -23,6 +23,8 @@ from bot.ibmi.cl import (
 )
 from bot.ibmi.drivers.demo import schema, seed
 from bot.ibmi.drivers.demo.errors import CommandFailed, DemoError, sql0443
+from bot.ibmi.drivers.demo.journal import Job
+from bot.ibmi.drivers.demo.journal_story import bot_command
 from bot.ibmi.drivers.demo.store import insert_list_entry
 
 # The CL commands that need *IOSYSCFG special authority (whether ENDTCPSVR and STRTCPSVR SERVER(*SMTP) do is
@@ -45,15 +47,19 @@ def run_command(
     text: str,
     missing_authorities: Collection[str],
     excluded_commands: Collection[str] = (),
+    job: Job | None = None,
 ) -> None:
     """Run one CL command as QCMDEXC would: log it with its outcome in WARDEN_DEMO.COMMAND_LOG, and a failure's
-    messages in the job log (docs/demo-system.md names the IBM source of each message id)."""
+    messages in the job log (docs/demo-system.md names the IBM source of each message id). A command that gets to
+    run leaves a CD entry in the audit journal for `job`, the bot's server job."""
     try:
         command = parse(text)
         name = type(command).cl_name
         if name in excluded_commands:
             # The command object is *EXCLUDE to the profile: found while the command is checked, before it runs.
             raise _Refused(("CPD0032", f"Not authorized to command {name} in library {LIBRARY}."))
+        if job is not None:
+            bot_command(db, text, job)
         if "*IOSYSCFG" in missing_authorities and isinstance(command, _IOSYSCFG_COMMANDS):
             # IBM's TCP/IP configuration commands end with TCP8050 when the profile lacks *IOSYSCFG (RMVSMTPLE is
             # assumed to mirror ADDSMTPLE and CHGSMTPA, whose pages name the restriction).

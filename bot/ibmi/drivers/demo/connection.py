@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.ibmi import sql
 from bot.ibmi.access import ConnectionSettings
+from bot.ibmi.drivers.demo import journal
 from bot.ibmi.drivers.demo.commands import JOB_LOG_COLUMNS, JOB_LOG_TABLE, run_command
 from bot.ibmi.drivers.demo.errors import DemoError, as_db2_error, statement_failure
 from bot.ibmi.drivers.demo.schema import member_table
@@ -27,6 +28,11 @@ from bot.ibmi.drivers.demo.traffic import advance_traffic
 _ALIAS = re.compile(
     r"^CREATE OR REPLACE ALIAS QTEMP\.(?P<alias>[A-Z_]+) FOR QUSRSYS\.QATMADRLST \((?P<member>[A-Z0-9$#@_.]+)\)$"
 )
+# The audit system values a profile without *ALLOBJ or *AUDIT reads as *NOTAVL (IBM's SYSTEM_VALUE_INFO page).
+AUDIT_AUTHORITIES = frozenset({"*ALLOBJ", "*AUDIT"})
+AUDIT_SYSTEM_VALUES = ("QAUDCTL", "QAUDENDACN", "QAUDFRCLVL", "QAUDLVL", "QAUDLVL2", "QCRTOBJAUD")
+_SYSTEM_VALUE_INFO = re.compile(r"\bQSYS2\.SYSTEM_VALUE_INFO\b", re.IGNORECASE)
+_SYSTEM_VALUES_SEEN = "QTEMP.SYSTEM_VALUE_INFO"
 # The services IBM i 7.6 refuses to a profile without *IOSYSCFG (or the QIBM_IOSYSCFG_VIEW function usage).
 _IOSYSCFG_VIEWS = re.compile(r"\bQSYS2\.(NETSTAT_INFO|NETSTAT_JOB_INFO)\b")
 
@@ -80,7 +86,14 @@ class DemoConnection:
         self._db: sqlite3.Connection | None = open_libraries(folder)
         self._db.execute(f"CREATE TABLE {JOB_LOG_TABLE} ({JOB_LOG_COLUMNS})")
         _set_bot_profile_authorities(self._db, self.missing_authorities)
+        # The audit system values need *ALLOBJ or *AUDIT; the demo's profile counts as holding either unless both are
+        # missing, and reads QAUDJRN under the same condition (the demo's simplification; docs/demo-system.md).
+        self.audits = not AUDIT_AUTHORITIES <= self.missing_authorities
+        if not self.audits:
+            _hide_audit_values(self._db)
         set_release(self._db, release)
+        # the bot's server job, named in the journal entries of the commands it runs
+        self.job = journal.Job("QZDASOINIT", "QUSER", f"{100_000 + (id(self) >> 4) % 900_000:06d}")
 
     def cursor(self) -> DemoCursor:
         if self._db is None:
@@ -113,6 +126,17 @@ def _set_bot_profile_authorities(db: sqlite3.Connection, missing: frozenset[str]
             "UPDATE QSYS2.USER_INFO SET SPECIAL_AUTHORITIES = ? WHERE AUTHORIZATION_NAME = ?",
             (held, BOT_PROFILE),
         )
+
+
+def _hide_audit_values(db: sqlite3.Connection) -> None:
+    """This connection's SYSTEM_VALUE_INFO, with the audit values *NOTAVL, as IBM i shows them to a profile
+    without *ALLOBJ or *AUDIT."""
+    names = ", ".join(f"'{name}'" for name in AUDIT_SYSTEM_VALUES)
+    db.execute(
+        f"CREATE TABLE {_SYSTEM_VALUES_SEEN} AS SELECT SYSTEM_VALUE_NAME, CURRENT_NUMERIC_VALUE, "
+        f"CASE WHEN SYSTEM_VALUE_NAME IN ({names}) THEN '*NOTAVL' ELSE CURRENT_CHARACTER_VALUE END "
+        "AS CURRENT_CHARACTER_VALUE FROM QSYS2.SYSTEM_VALUE_INFO"
+    )
 
 
 class DemoCursor:
@@ -155,6 +179,10 @@ class DemoCursor:
         elif match := _ALIAS.match(normalised):
             self._create_alias(match["alias"], match["member"])
             self._set_result(None, [])
+        elif match := journal.ENTRIES.match(normalised):
+            self._read_journal(match["type"], int(match["limit"]), params)
+        elif normalised == _normalise(sql.IBM_ONLY_STATEMENTS["AUDIT_SYSTEM_TIME"]):
+            self._set_result(*journal.system_time())
         else:
             if "*IOSYSCFG" in self._connection.missing_authorities and (view := _IOSYSCFG_VIEWS.search(normalised)):
                 # As IBM i 7.6 answers a profile without *IOSYSCFG or QIBM_IOSYSCFG_VIEW (whether it raises an
@@ -162,6 +190,8 @@ class DemoCursor:
                 raise DemoError("42501", f"[SQL0551] Not authorized to object {view[1]} in QSYS2 type *FILE.")
             if "NETSTAT_" in normalised:
                 self._advance_traffic()
+            if not self._connection.audits:
+                statement = _SYSTEM_VALUE_INFO.sub(_SYSTEM_VALUES_SEEN, statement)
             try:
                 cursor = self._db.execute(statement, tuple(params))
             except sqlite3.Error as error:
@@ -209,9 +239,18 @@ class DemoCursor:
         self._db.execute(f"DROP TABLE IF EXISTS QTEMP.{alias}")
         self._db.execute(f"CREATE TABLE QTEMP.{alias} AS SELECT * FROM QUSRSYS.{table}")
 
+    def _read_journal(self, entry_type: str, limit: int, params: Sequence[Any]) -> None:
+        if not self._connection.audits:
+            raise journal.not_authorized()
+        self._advance_traffic()
+        cursor = journal.read_entries(self._db, entry_type, limit, params)
+        self.close()
+        self.description, self._streamed, self._rows = cursor.description, cursor, iter(cursor)
+
     def _run_cl(self, text: Any) -> None:
         connection = self._connection
-        run_command(self._db, str(text), connection.missing_authorities, connection.excluded_commands)
+        self._advance_traffic()  # entries due before the command's come first in the journal
+        run_command(self._db, str(text), connection.missing_authorities, connection.excluded_commands, connection.job)
 
     def _advance_traffic(self) -> None:
         advance_traffic(self._db, self._connection.traffic_interval, self._connection.seed)

@@ -7,7 +7,7 @@ product's SQL finds the demo's table unchanged.
 
 from __future__ import annotations
 
-LIBRARIES = ("QSYS2", "QUSRSYS", "SYSIBMADM", "WARDEN_DEMO")
+LIBRARIES = ("QSYS2", "QUSRSYS", "SYSIBMADM", "SYSTOOLS", "WARDEN_DEMO")
 
 # NETSTAT_INFO and NETSTAT_JOB_INFO start with the same columns (IBM's NETSTAT_JOB_INFO page).
 _CONNECTION_COLUMNS = """
@@ -93,6 +93,23 @@ QSYS2_TABLES = {
         SYSTEM_TABLE_NAME CHAR(10) NOT NULL,
         SYSTEM_TABLE_MEMBER CHAR(10) NOT NULL,
         NUMBER_ROWS BIGINT NOT NULL""",
+    # The audit journal and its receivers (IBM's JOURNAL_INFO and JOURNAL_RECEIVER_INFO pages).
+    "JOURNAL_INFO": """
+        JOURNAL_LIBRARY VARCHAR(10) NOT NULL,
+        JOURNAL_NAME VARCHAR(10) NOT NULL,
+        ATTACHED_JOURNAL_RECEIVER_LIBRARY VARCHAR(10),
+        ATTACHED_JOURNAL_RECEIVER_NAME VARCHAR(10)""",
+    "JOURNAL_RECEIVER_INFO": """
+        JOURNAL_RECEIVER_LIBRARY VARCHAR(10) NOT NULL,
+        JOURNAL_RECEIVER_NAME VARCHAR(10) NOT NULL,
+        JOURNAL_LIBRARY VARCHAR(10),
+        JOURNAL_NAME VARCHAR(10),
+        STATUS VARCHAR(10)""",
+    # System values (IBM's SYSTEM_VALUE_INFO page): a value is numeric or character, the other column null.
+    "SYSTEM_VALUE_INFO": """
+        SYSTEM_VALUE_NAME VARCHAR(10) NOT NULL,
+        CURRENT_NUMERIC_VALUE BIGINT,
+        CURRENT_CHARACTER_VALUE VARCHAR(4096)""",
 }
 
 # USER_INFO_BASIC returns USER_INFO's columns less a few the product does not read (IBM's USER_INFO_BASIC page).
@@ -110,6 +127,72 @@ SYSIBMADM_TABLES = {
         CONFIGURED_MEMORY BIGINT,
         TOTAL_MEMORY INTEGER""",
 }
+
+# SYSTOOLS: what the audit journal table functions AUDIT_JOURNAL_PW/CP/CD/AF return, one table each, answered by
+# the demo's interpreter (journal.py). Every function returns the same header columns first ("AUDIT JOURNAL table
+# function common information"), then its entry type's own; docs/demo-system.md traces each to its IBM source.
+# SEQUENCE_NUMBER is the journal's sequence, shared by all four tables, and SQLite's row id: journal order.
+JOURNAL_HEADER = """
+        ENTRY_TIMESTAMP TIMESTAMP NOT NULL,
+        SEQUENCE_NUMBER INTEGER PRIMARY KEY,
+        USER_NAME VARCHAR(10),
+        QUALIFIED_JOB_NAME VARCHAR(28),
+        JOB_NAME VARCHAR(10),
+        JOB_USER VARCHAR(10),
+        JOB_NUMBER CHAR(6),
+        PROGRAM_LIBRARY VARCHAR(10),
+        PROGRAM_NAME VARCHAR(10),
+        REMOTE_ADDRESS VARCHAR(46),
+        REMOTE_PORT INTEGER"""
+JOURNAL_COLUMNS = {
+    "PW": """
+        VIOLATION_TYPE CHAR(1),
+        VIOLATION_TYPE_DETAIL VARCHAR(200),
+        AUDIT_USER_NAME VARCHAR(10),
+        DEVICE_NAME VARCHAR(40)""",
+    "CP": """
+        ENTRY_TYPE CHAR(1),
+        USER_PROFILE VARCHAR(10),
+        COMMAND_TYPE VARCHAR(3),
+        STATUS VARCHAR(10),
+        ALLOBJ CHAR(1),
+        JOBCTL CHAR(1),
+        SAVSYS CHAR(1),
+        SECADM CHAR(1),
+        SPLCTL CHAR(1),
+        SERVICE CHAR(1),
+        AUDIT CHAR(1),
+        IOSYSCFG CHAR(1)""",
+    "CD": """
+        ENTRY_TYPE CHAR(1),
+        ENTRY_TYPE_DETAIL VARCHAR(200),
+        OBJECT_LIBRARY VARCHAR(10),
+        OBJECT_NAME VARCHAR(10),
+        OBJECT_TYPE VARCHAR(7),
+        WHERE_RUN CHAR(1),
+        WHERE_RUN_DETAIL VARCHAR(200),
+        COMMAND_STRING VARCHAR(6000)""",
+    "AF": """
+        VIOLATION_TYPE CHAR(1),
+        VIOLATION_TYPE_DETAIL VARCHAR(200),
+        OBJECT_LIBRARY VARCHAR(10),
+        OBJECT_NAME VARCHAR(10),
+        OBJECT_TYPE VARCHAR(7),
+        PATH_NAME VARCHAR(5000)""",
+}
+SYSTOOLS_TABLES = {f"AUDIT_JOURNAL_{kind}": JOURNAL_HEADER + "," + own for kind, own in JOURNAL_COLUMNS.items()}
+
+
+def journal_table(entry_type: str) -> str:
+    """The demo's table behind SYSTOOLS.AUDIT_JOURNAL_<entry_type>."""
+    return f"SYSTOOLS.AUDIT_JOURNAL_{entry_type}"
+
+
+def journal_columns(entry_type: str) -> list[str]:
+    """The column names of an entry type's table, in order."""
+    text = JOURNAL_HEADER + "," + JOURNAL_COLUMNS[entry_type]
+    return [line.split()[0] for line in text.split(",\n") if line.strip()]
+
 
 # WARDEN_DEMO: state the demo needs that no IBM service exposes. The product never reads it.
 WARDEN_DEMO_TABLES = {
@@ -140,8 +223,8 @@ SMTP_LIST_MEMBERS = {"*ACCEPT": "ACCEPT", "*REJECT": "REJECT"}
 
 
 # Indexes where IBM i's services answer by key (an object by library and name, a connection by its peer, a
-# socket by port and state, a group by name), so a demo with many rows costs what IBM i would, not a scan per
-# question: (library, index name, table, columns).
+# socket by port and state, a group by name, a journal entry by its timestamp), so a demo with many rows costs what
+# IBM i would, not a scan per question: (library, index name, table, columns).
 INDEXES = (
     ("QSYS2", "NETSTAT_INFO_BY_PEER", "NETSTAT_INFO", "REMOTE_ADDRESS, LOCAL_PORT"),
     ("QSYS2", "NETSTAT_INFO_BY_PORT", "NETSTAT_INFO", "LOCAL_PORT, TCP_STATE"),
@@ -155,6 +238,10 @@ INDEXES = (
         "OBJECT_PRIVILEGES",
         "SYSTEM_OBJECT_SCHEMA, SYSTEM_OBJECT_NAME, OBJECT_TYPE, USER_NAME",
     ),
+    *(
+        ("SYSTOOLS", f"AUDIT_JOURNAL_{kind}_BY_TIME", f"AUDIT_JOURNAL_{kind}", "ENTRY_TIMESTAMP, SEQUENCE_NUMBER")
+        for kind in JOURNAL_COLUMNS
+    ),
 )
 
 
@@ -167,6 +254,7 @@ def create_statements() -> list[str]:
     statements = [f"CREATE TABLE IF NOT EXISTS QSYS2.{name} ({cols})" for name, cols in QSYS2_TABLES.items()]
     statements += [f"CREATE VIEW IF NOT EXISTS QSYS2.{name} AS {query}" for name, query in QSYS2_VIEWS.items()]
     statements += [f"CREATE TABLE IF NOT EXISTS SYSIBMADM.{name} ({cols})" for name, cols in SYSIBMADM_TABLES.items()]
+    statements += [f"CREATE TABLE IF NOT EXISTS SYSTOOLS.{name} ({cols})" for name, cols in SYSTOOLS_TABLES.items()]
     statements += [
         f"CREATE TABLE IF NOT EXISTS WARDEN_DEMO.{name} ({cols})" for name, cols in WARDEN_DEMO_TABLES.items()
     ]

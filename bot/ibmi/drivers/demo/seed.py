@@ -8,6 +8,8 @@ through a group profile; a payroll output queue with OPRCTL(*YES) and DSPDTA(*YE
 
 from __future__ import annotations
 
+import zlib
+
 HOST = "10.1.1.5"
 # The profile the bot signs on to the demo system with: its service profile in USERS below.
 BOT_PROFILE = "WARDEN"
@@ -54,6 +56,12 @@ TRAFFIC_VISITORS = [
     ("2001:4860:4860::8888", 8471, "as-database", "APIUSER", "QZDASOINIT"),
 ]
 
+
+def job_number(address: str, port: int) -> str:
+    """The six-digit number of the server job serving a connection (the same in NETSTAT_JOB_INFO and the journal)."""
+    return f"{100_000 + zlib.crc32(f'{address}:{port}'.encode()) % 900_000:06d}"
+
+
 # (name, status, special authorities, group, supplemental groups, text)
 USERS = [
     (
@@ -94,3 +102,13 @@ SMTP_JOBS = [("012301/QTCP/QTSMTPSRVD", "SELW", "QSYSWRK"), ("012302/QTCP/QTSMTP
 DEFAULT_RELEASE = "7.5"
 DB2_PTF_GROUPS = {"7.3": ("SF99703", 26), "7.4": ("SF99704", 28), "7.5": ("SF99950", 6), "7.6": ("SF99960", 2)}
 RELEASES = tuple(DB2_PTF_GROUPS)
+
+# The audit system values (QSYS2.SYSTEM_VALUE_INFO): PW and AF entries need *AUTFAIL, CP entries *SECURITY or
+# *SECCFG, all under QAUDCTL *AUDLVL; CD entries come from command auditing (*OBJAUD, CHGUSRAUD AUDLVL(*CMD)).
+AUDIT_SYSTEM_VALUES = {
+    "QAUDCTL": "*AUDLVL *OBJAUD",
+    "QAUDLVL": "*AUTFAIL *CREATE *DELETE *SAVRST *SECURITY *SECCFG *SERVICE *SYSMGT",
+    "QAUDLVL2": "*NONE",
+}
+# Profiles whose commands are audited (CHGUSRAUD AUDLVL(*CMD)): their commands leave CD entries.
+COMMAND_AUDITED = ("QSECOFR", BOT_PROFILE)

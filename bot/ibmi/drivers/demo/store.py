@@ -6,11 +6,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.ibmi.drivers.demo import schema, seed
+from bot.ibmi.drivers.demo.journal_story import ensure_journal
 
 _SEED_LOCK = threading.Lock()
 
@@ -36,6 +36,7 @@ def ensure_demo_system(folder: Path) -> None:
             _add_job_start_times(connection)
             if connection.execute("SELECT COUNT(*) FROM WARDEN_DEMO.TRAFFIC").fetchone()[0] == 0:
                 _seed(connection)
+            ensure_journal(connection)
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -153,10 +154,9 @@ def add_connection(
         "INSERT INTO QSYS2.NETSTAT_INFO VALUES (?, ?, ?, NULL, ?, ?, ?, 'TCP', 'ESTABLISHED', ?, ?, ?, ?)",
         (kind, address, port, local, local_port, port_name, idle, "QUSER", sent, received),
     )
-    number = 100_000 + zlib.crc32(f"{address}:{port}".encode()) % 900_000
     db.execute(
         "INSERT INTO QSYS2.NETSTAT_JOB_INFO VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, NULL)",
-        (kind, address, port, local, local_port, port_name, user, f"{number:06d}/{user}/{job}"),
+        (kind, address, port, local, local_port, port_name, user, f"{seed.job_number(address, port)}/{user}/{job}"),
     )
 
 

@@ -1,11 +1,15 @@
-"""Demo traffic: connections that arrive and leave over time, the same for the same seed."""
+"""Demo traffic: connections that arrive and leave, and audit journal entries, over time; the same for the same
+seed."""
 
 from __future__ import annotations
 
 import random
 import sqlite3
 import time
+from datetime import UTC, datetime
 
+from bot.ibmi.drivers.demo.journal import append
+from bot.ibmi.drivers.demo.journal_story import traffic_entries
 from bot.ibmi.drivers.demo.seed import TRAFFIC_VISITORS
 from bot.ibmi.drivers.demo.store import add_connection
 
@@ -24,6 +28,8 @@ def advance_traffic(db: sqlite3.Connection, interval: float | None, seed: int) -
     try:
         for number in range(max(step + 1, due - MAX_TRAFFIC_CATCH_UP + 1), due + 1):
             _traffic_step(db, seed, number)
+            step_due = datetime.fromtimestamp(started_at + number * interval, UTC).replace(tzinfo=None)
+            append(db, traffic_entries(seed, number, step_due, interval))
         db.execute("UPDATE WARDEN_DEMO.TRAFFIC SET STEP = ?", (due,))
         db.execute("COMMIT")
     except BaseException:
