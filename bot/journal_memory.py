@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from bot.checks.audit_journal.reading import JournalPosition, KeptEntry
 from storage import Storage
 from storage import journal as store
+from storage.database import StorageFailure
 
 
 class StoredJournal:
@@ -27,9 +28,14 @@ class StoredJournal:
     def take_in(
         self, entry_type: str, entries: Sequence[KeptEntry], position: JournalPosition, forget_before: str
     ) -> None:
+        """Keep the entries and the new position; when the database refuses the write (said once per outage by
+        the storage's health), the position stays where it was and the next read takes these entries again."""
         stored = [store.StoredEntry(entry.key, entry.timestamp, entry.data) for entry in entries]
         new_position = store.JournalPosition(position.timestamp, position.keys, position.receiver)
-        store.take_in(self.storage, self.system, entry_type, stored, new_position, self.clock(), forget_before)
+        try:
+            store.take_in(self.storage, self.system, entry_type, stored, new_position, self.clock(), forget_before)
+        except StorageFailure:
+            return
 
     def entries_since(self, entry_type: str, since: str) -> list[KeptEntry]:
         kept = store.entries_since(self.storage, self.system, entry_type, since)

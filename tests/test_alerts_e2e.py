@@ -116,8 +116,12 @@ def test_a_demo_cycle_posts_one_grouped_message_per_check_and_a_quiet_second_cyc
         messages = top_level(slack)
         headers = sorted(m["blocks"][0]["text"]["text"] for m in messages)
         assert headers == [
+            "DEMO · authority-failures",
+            "DEMO · changes-behind-the-bot",
             "DEMO · plaintext-services",
+            "DEMO · signon-attacks",
             "DEMO · smtp-relay",
+            "DEMO · special-authority-grants",
             "DEMO · splctl-exposure",
             "DEMO · unknown-connections",
         ]
@@ -174,7 +178,10 @@ def test_a_finding_that_comes_back_is_reopened_in_the_same_thread(slack, tmp_pat
         )
         clock.advance(300)
         cycle(parts, clock)
-        assert len(top_level(slack)) == first_posts  # no new message: the old thread is reused
+        # The ENDTCPCNN this test ran by hand, not by approval, is a change behind the bot's back: one new message.
+        behind = [m for m in top_level(slack) if "changes-behind-the-bot" in m["blocks"][0]["text"]["text"]]
+        assert "ENDTCPCNN run by WARDEN outside the bot" in text_of(behind[-1])
+        assert len(top_level(slack)) == first_posts + 1  # and no other new message: the old thread is reused
         unknown = next(m for m in top_level(slack) if "unknown-connections" in m["blocks"][0]["text"]["text"])
         assert any("Back again" in r["text"] for r in slack.replies(ALERTS, unknown["ts"]))
     finally:
@@ -217,7 +224,7 @@ def test_an_unreachable_system_is_one_alert_and_one_recovery_while_others_are_ch
         other_runs = parts.storage.db.execute(
             "SELECT COUNT(*) FROM check_runs WHERE system = 'OTHER' AND outcome != 'error'"
         ).fetchone()[0]
-        assert other_runs == 3 * 4
+        assert other_runs == 3 * 8  # every check, each of the three cycles
         assert any("OTHER · unknown-connections" in text_of(m) for m in top_level(slack))
         demo._driver = working_driver
         cycle(parts, clock)
@@ -273,7 +280,7 @@ def test_delivery_survives_a_restart_without_losing_or_repeating(slack, tmp_path
         deliver_all(restarted, clock)
         posts = slack.calls_to("chat.postMessage")
         texts = [c.params.get("text") for c in posts]
-        assert sent_before == 1 and len(texts) == len(set(texts)) == 4
+        assert sent_before == 1 and len(texts) == len(set(texts)) == 8  # one message per check, none twice
     finally:
         restarted.close()
 

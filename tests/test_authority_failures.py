@@ -153,7 +153,7 @@ def test_a_cycle_reports_the_payroll_failure_and_nothing_else():
 
 @pytest.mark.parametrize(
     ("values", "severity"),
-    [({"QAUDLVL": "*SECURITY"}, "warning"), ({"QAUDLVL": "*NOTAVL"}, "info")],
+    [({"QAUDLVL": "*SECURITY"}, "warning"), ({"QAUDCTL": "*OBJAUD"}, "warning")],
 )
 def test_events_not_recorded_are_said_and_the_entries_that_arrive_still_judged(values, severity):
     system = JournalSystem()
@@ -162,6 +162,15 @@ def test_events_not_recorded_are_said_and_the_entries_that_arrive_still_judged(v
     found = {f.subject: f for f in cycle(system)}
     assert set(found) == {"not-recorded:AF", "object:PAYLIB/PAYROLL:*OUTQ:user:JSMITH"}
     assert found["not-recorded:AF"].severity == severity
+
+
+def test_audit_values_the_profile_may_not_read_are_cannot_tell_until_entries_arrive():
+    system = JournalSystem()
+    system.audit_values.update({"QAUDLVL": "*NOTAVL"})
+    [unknown] = cycle(system)
+    assert unknown.subject == "not-recorded:AF" and unknown.severity == "info"
+    refused(system)
+    assert {f.subject for f in cycle(system)} == {"object:PAYLIB/PAYROLL:*OUTQ:user:JSMITH"}
 
 
 def test_auditing_through_qaudlvl2_counts_as_recorded():

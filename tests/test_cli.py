@@ -68,13 +68,31 @@ def test_check_exits_0_when_everything_is_trusted(tmp_path):
             '"10.0.0.0/8"': '"10.0.0.0/8", "0.0.0.0/0", "::/0"',
             **{
                 f"[checks.{check}]\nenabled = true": f"[checks.{check}]\nenabled = false"
-                for check in ("plaintext-services", "smtp-relay", "splctl-exposure")
+                for check in ("plaintext-services", "smtp-relay", "splctl-exposure", *JOURNAL_CHECKS)
             },
         },
     )
     result = warden("check", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 findings" in result.stdout
+
+
+JOURNAL_CHECKS = ("signon-attacks", "authority-failures", "special-authority-grants", "changes-behind-the-bot")
+
+
+def test_check_json_includes_the_audit_journal_events_with_the_contract_of_the_other_checks(tmp_path):
+    config = write_config(tmp_path)
+    result = warden("check", "--json", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    events = {f["check"]: f for f in findings if f["check"] in JOURNAL_CHECKS and f["severity"] != "info"}
+    assert set(events) == set(JOURNAL_CHECKS)
+    assert {tuple(sorted(f)) for f in findings} == {tuple(sorted(findings[0]))}  # one shape for every check
+    titles = {f["check"]: f["title"] for f in findings if f["check"] in JOURNAL_CHECKS}
+    assert "210.107.73.73" in json.dumps([f for f in findings if f["check"] == "signon-attacks"])
+    assert "JSMITH" in titles["special-authority-grants"] and "*SPLCTL" in titles["special-authority-grants"]
+    assert "CHGSMTPA" in titles["changes-behind-the-bot"]
+    assert "PAYLIB/PAYROLL" in titles["authority-failures"]
 
 
 def test_check_reads_warden_config_from_the_environment(tmp_path):

@@ -78,7 +78,9 @@ def test_findings_on_a_large_demo_are_those_of_the_cycle_before_it_was_made_chea
     """The fixture holds the findings the checks gave on this demo before per-row work was moved out of
     the loops and the fast address path used everywhere: every finding, field for field, in order."""
     expected = json.loads(gzip.decompress(FIXTURE.read_bytes()))
+    recorded_checks = {finding["check"] for finding in expected}  # the checks there were when it was recorded
     found = json.loads(json.dumps(all_findings(large_demo), default=str))
+    found = [finding for finding in found if finding["check"] in recorded_checks]
     assert len(found) == len(expected)
     assert found == expected
 

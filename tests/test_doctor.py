@@ -71,7 +71,16 @@ def test_doctor_passes_on_the_bundled_demo_configuration(tmp_path):
     assert "  ok      DEMO: SMTP lists readable (3 entries" in out
     assert "  ok      DEMO: output queues readable (4 visible" in out
     assert "  skipped Slack (SLACK_BOT_TOKEN not set)" in out
-    assert "FAIL" not in out and result.stderr == ""
+    assert "  ok      DEMO: audit system values (QAUDCTL *AUDLVL *OBJAUD; QAUDLVL *AUTFAIL" in out
+    for entry_type, check in (
+        ("PW", "signon-attacks"),
+        ("CP", "special-authority-grants"),
+        ("AF", "authority-failures"),
+    ):
+        assert f"  ok      DEMO: {entry_type} audit entries ({check}) ({entry_type} entries are recorded" in out
+    assert "  unknown DEMO: CD audit entries (changes-behind-the-bot) (Cannot tell" in out
+    assert "CHGUSRAUD USRPRF(QSECOFR) AUDLVL(*CMD)" in out
+    assert "\n  FAIL" not in out and result.stderr == ""
 
 
 def test_a_bot_token_without_a_needed_scope_fails_naming_it_and_the_fix(tmp_path):

@@ -94,7 +94,8 @@ def about_the_journal(
     if reading is None:
         findings.append(journal_unreadable(system, check, entry_type, reading_problem or "not read"))
     recording = recording_of(values, entry_type, values_problem)
-    if recording.recorded is not True:
+    told_by_entries = recording.recorded is None and reading is not None and reading.entries_seen
+    if recording.recorded is not True and not told_by_entries:
         findings.append(not_recorded(system, check, entry_type, recording))
     if reading is not None:
         findings += reading_notices(system, check, reading)

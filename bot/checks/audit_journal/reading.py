@@ -69,6 +69,7 @@ class JournalReading:
     system_time: str  # the system's clock when read ("YYYY-MM-DD HH:MM:SS.ffffff", local time)
     read_at: float  # the bot's clock (epoch seconds) when the system's clock was read
     notices: tuple[str, ...] = ()  # said once: the position was lost, entries may be missing
+    entries_seen: bool = False  # the bot has read entries of this type: the system records them
 
     def epoch(self, timestamp: str) -> float:
         """A journal timestamp (the system's local time) as epoch seconds, by the offset between the system's
@@ -120,7 +121,8 @@ def read_journal(context: SourceContext, entry_type: str, check_id: str) -> Jour
         stored = [KeptEntry(e.key, e.timestamp, e.to_json()) for e in fresh if e.timestamp >= keep_from]
         memory.take_in(entry_type, stored, position, keep_from)
         entries = sorted([*earlier, *fresh], key=lambda entry: entry.timestamp)
-    return JournalReading(entry_type, tuple(entries), len(fresh), backlog, system_time, read_at, tuple(notices))
+    seen = bool(position.keys)  # the position moves only onto entries read
+    return JournalReading(entry_type, tuple(entries), len(fresh), backlog, system_time, read_at, tuple(notices), seen)
 
 
 def _position_after(
