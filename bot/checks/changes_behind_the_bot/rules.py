@@ -67,7 +67,6 @@ class Judged:
     entry: JournalEntry
     text: str  # COMMAND_STRING
     name: str  # the command's name
-    form: str  # normalised(text)
     at: float  # epoch seconds
     queue: str | None = None  # the sensitive output queue it names
     pattern: str | None = None  # the sensitive pattern that queue matched
@@ -106,10 +105,14 @@ def judged_entries(
     matcher: Callable[[OutputQueue], str | None],
 ) -> list[Judged]:
     found = []
+    watched = {*settings.commands, *settings.outq_commands}
     for entry in entries:
         text = entry.text("COMMAND_STRING")
         if text is None:
             continue
+        named = (entry.text("OBJECT_NAME") or "").upper()
+        if named and named not in watched:
+            continue  # told by the command object, without reading the command string
         scanned = scan(text)
         name = command_name(entry, scanned)
         if name is None:
@@ -121,41 +124,51 @@ def judged_entries(
             queue, pattern, unread = sensitive_queue(name, scanned, matcher)
             if pattern is None and not unread:
                 continue
-        found.append(Judged(entry, text, name, normalised(text), epoch(entry.timestamp), queue, pattern, unread))
+        found.append(Judged(entry, text, name, epoch(entry.timestamp), queue, pattern, unread))
     return found
 
 
 def match(judged: Sequence[Judged], ran: Sequence[BotCommand], tolerance: float) -> dict[int, BotCommand]:
-    """Which judged entries (by index) are the bot's own runs, and of which recorded command."""
-    forms = [normalised(command.command) for command in ran]
-    used: set[int] = set()
-    matched: dict[int, BotCommand] = {}
+    """Which judged entries (by index) are the bot's own runs, and of which recorded command: the nearest entry of
+    the same command within `tolerance` of each run, then the entries of the same command from the same job within
+    `tolerance` of a matched one. Commands are normalised only when the bot ran some."""
+    if not ran:
+        return {}
+    forms: dict[str, str] = {}
+
+    def form(text: str) -> str:
+        known = forms.get(text)
+        if known is None:
+            known = forms[text] = normalised(text)
+        return known
+
+    by_form: dict[str, list[int]] = {}
     for index, item in enumerate(judged):
+        by_form.setdefault(form(item.text), []).append(index)
+    matched: dict[int, BotCommand] = {}
+    for command in sorted(ran, key=lambda command: command.ran_at):
         candidates = [
-            (abs(item.at - command.ran_at), number)
-            for number, command in enumerate(ran)
-            if number not in used and forms[number] == item.form and abs(item.at - command.ran_at) <= tolerance
+            (abs(judged[index].at - command.ran_at), index)
+            for index in by_form.get(form(command.command), ())
+            if index not in matched and abs(judged[index].at - command.ran_at) <= tolerance
         ]
         if candidates:
-            _, number = min(candidates)
-            used.add(number)
-            matched[index] = ran[number]
+            matched[min(candidates)[1]] = command
+    twins: dict[tuple[str, str], list[tuple[float, BotCommand]]] = {}
+    for index, command in matched.items():
+        item = judged[index]
+        if item.entry.job is not None:
+            twins.setdefault((item.entry.job, form(item.text)), []).append((item.at, command))
     for index, item in enumerate(judged):
         if index in matched or item.entry.job is None:
             continue
-        twin = next(
-            (
-                matched[other]
-                for other, seen in enumerate(judged)
-                if other in matched
-                and seen.entry.job == item.entry.job
-                and seen.form == item.form
-                and abs(seen.at - item.at) <= tolerance
-            ),
-            None,
-        )
-        if twin is not None:
-            matched[index] = twin
+        near = [
+            command
+            for at, command in twins.get((item.entry.job, form(item.text)), ())
+            if abs(at - item.at) <= tolerance
+        ]
+        if near:
+            matched[index] = near[0]
     return matched
 
 

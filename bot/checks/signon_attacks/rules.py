@@ -85,9 +85,14 @@ def group(entries: Iterable[JournalEntry]) -> tuple[dict[str, Failures], dict[st
     """The failures by remote address (as text, IPv4-mapped IPv6 read as IPv4) and by profile."""
     by_address: dict[str, Failures] = {}
     by_profile: dict[str, Failures] = {}
+    spelled: dict[str | None, str | None] = {}  # each address as written, read once
     for entry in entries:
-        key = address_key(entry.remote_address)
-        address = address_text(key) if key is not None else None
+        written = entry.remote_address
+        if written in spelled:
+            address = spelled[written]
+        else:
+            key = address_key(written)
+            address = spelled[written] = address_text(key) if key is not None else None
         profile = profile_of(entry)
         if address is not None:
             by_address.setdefault(address, Failures()).add_failure(entry, profile)
