@@ -218,3 +218,31 @@ def test_without_memory_the_window_before_the_system_clock_is_judged(storage):
     reading = read(journal, storage, memory=None)
     assert [e.sequence for e in reading.entries] == [2]
     assert reading.epoch(at(-30)) == pytest.approx(reading.read_at - 1800)
+
+
+def test_the_entries_kept_in_memory_are_those_in_the_database_and_reloaded_when_another_writer_moved_on(
+    storage, monkeypatch
+):
+    from bot import journal_memory
+    from storage import journal as store
+
+    journal = FakeJournal()
+    for minute in range(10):
+        journal.add(at(-50 + minute), minute + 1)
+    settings = Settings(window=600.0, max_entries=3)
+    read(journal, storage, settings)
+    for _ in range(4):
+        read(journal, storage, settings)
+        memory = StoredJournal(storage, "PROD")
+        position = memory.position("PW")
+        assert position is not None
+        since = shifted(position.timestamp, -600)
+        in_database = [e.key for e in store.entries_since(storage, "PROD", "PW", since)]
+        with monkeypatch.context() as patched:
+            patched.setattr(journal_memory.store, "entries_since", None)  # served from memory, or this fails
+            assert [e.key for e in memory.entries_since("PW", since)] == in_database
+    other = store.JournalPosition(at(-1), ("elsewhere",), None)
+    store.take_in(storage, "PROD", "PW", [store.StoredEntry("elsewhere", at(-1), {})], other, 2.0, at(-2))
+    memory = StoredJournal(storage, "PROD")
+    memory.position("PW")
+    assert [e.key for e in memory.entries_since("PW", at(-5))] == ["elsewhere"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -37,6 +37,7 @@ class KeptEntry:
     key: str
     timestamp: str
     data: dict[str, Any]  # JournalEntry.to_json()
+    entry: JournalEntry | None = field(default=None, compare=False)  # the entry itself, when still in memory
 
 
 class JournalSettings(Protocol):
@@ -117,8 +118,8 @@ def read_journal(context: SourceContext, entry_type: str, check_id: str) -> Jour
         entries = [entry for entry in fresh if entry.timestamp >= keep_from]
     else:
         before = [] if kept is None else memory.entries_since(entry_type, shifted(kept.timestamp, -settings.window))
-        earlier = [JournalEntry.from_json(e.data) for e in before]
-        stored = [KeptEntry(e.key, e.timestamp, e.to_json()) for e in fresh if e.timestamp >= keep_from]
+        earlier = [e.entry if e.entry is not None else JournalEntry.from_json(e.data) for e in before]
+        stored = [KeptEntry(e.key, e.timestamp, e.to_json(), e) for e in fresh if e.timestamp >= keep_from]
         memory.take_in(entry_type, stored, position, keep_from)
         entries = sorted([*earlier, *fresh], key=lambda entry: entry.timestamp)
     seen = bool(position.keys)  # the position moves only onto entries read
