@@ -138,10 +138,12 @@ class JournalEntry:
         return f"{self.timestamp}~{digest}"
 
     def text(self, column: str) -> str | None:
-        """An entry-specific value as upper-case-insensitive text: stripped, None when null or blank."""
+        """An entry-specific value as text: stripped, None when null or blank."""
         value = self.values.get(column)
         if value is None:
             return None
+        if type(value) is str and (not value or (value[0] > " " and value[-1] > " ")):  # stripped when read
+            return value or None
         text = str(value).strip()
         return text or None
 

@@ -68,6 +68,7 @@ class Judged:
     text: str  # COMMAND_STRING
     name: str  # the command's name
     at: float  # epoch seconds
+    scanned: CommandText | None = None  # the command string read
     queue: str | None = None  # the sensitive output queue it names
     pattern: str | None = None  # the sensitive pattern that queue matched
     unread_queue: bool = False  # an output queue command whose queue could not be read
@@ -124,7 +125,7 @@ def judged_entries(
             queue, pattern, unread = sensitive_queue(name, scanned, matcher)
             if pattern is None and not unread:
                 continue
-        found.append(Judged(entry, text, name, epoch(entry.timestamp), queue, pattern, unread))
+        found.append(Judged(entry, text, name, epoch(entry.timestamp), scanned, queue, pattern, unread))
     return found
 
 
@@ -173,7 +174,7 @@ def match(judged: Sequence[Judged], ran: Sequence[BotCommand], tolerance: float)
 
 
 def opens_relay(item: Judged) -> bool:
-    scanned = scan(item.text)
+    scanned = item.scanned
     return item.name == "CHGSMTPA" and scanned is not None and (scanned.value("ALWRLY") or "").lstrip("*") == "ALL"
 
 
