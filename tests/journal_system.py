@@ -38,6 +38,16 @@ class JournalSystem(FakeJournal):
         rows.append({"ENTRY_TIMESTAMP": timestamp, "SEQUENCE_NUMBER": len(rows) + 1, **columns})
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        if statement == sql.LISTENING_SOCKETS or statement.startswith(
+            "SELECT DISTINCT REMOTE_ADDRESS FROM QSYS2.NETSTAT"
+        ):
+            if self.connections is None:
+                raise NotAuthorizedError("[SQL0551] Not authorized to QSYS2.NETSTAT_INFO.")
+            if statement == sql.LISTENING_SOCKETS:
+                return [{"LISTENING": sum(1 for c in self.connections if c.tcp_state == "LISTEN")}]
+            assert statement == sql.established_from_statement(len(params))
+            addresses = {c.remote_address for c in self.connections if c.tcp_state == "ESTABLISHED"}
+            return [{"REMOTE_ADDRESS": address} for address in sorted(addresses & set(params))]
         if statement == audit_journal.AUDIT_SYSTEM_VALUES:
             return [
                 {"SYSTEM_VALUE_NAME": name, "CURRENT_CHARACTER_VALUE": value}

@@ -74,7 +74,10 @@ def test_one_demo_cycle_reads_netstat_once(tmp_path: Path, statements: list[str]
     checks = {finding.check for finding in result.findings}
     assert {"unknown-connections", "plaintext-services", "smtp-relay"} <= checks  # all three use NETSTAT
     assert statements.count(sql.NETSTAT_TCP_CONNECTIONS) == 1, statements  # every connection, read once
-    assert reads_of("NETSTAT_INFO", statements) <= 3  # and smtp-relay's questions by key: port 25 listening
+    # and questions by key: smtp-relay's (port 25 listening) and signon-attacks' (sockets listening, and whether the
+    # addresses it reports are connected), never the whole table again
+    assert reads_of("NETSTAT_INFO", statements) <= 5
+    assert statements.count(sql.established_from_statement(2)) == 1  # 210.107.73.73, and IPv4-mapped
     assert reads_of("NETSTAT_JOB_INFO", statements) == 1
 
 

@@ -16,9 +16,10 @@ from bot.checks.cycle import PlannedCheck, run_checks
 from bot.checks.definition import CheckTarget
 from bot.checks.finding import Finding
 from bot.checks.signon_attacks import SignonSettings, evaluate
-from bot.checks.signon_attacks.rules import connected_addresses
 from bot.config import ConfigError, load_config
+from bot.ibmi import sql
 from bot.ibmi.audit_journal import JournalEntry
+from bot.ibmi.errors import NotAuthorizedError
 from bot.journal_memory import StoredJournal
 from storage import open_database
 from tests.journal_system import JournalSystem, at
@@ -144,11 +145,32 @@ def test_a_long_profile_list_is_capped():
 # --- still connected? --------------------------------------------------------------------------
 
 
-def test_connected_is_told_from_netstat_true_false_or_unknown():
-    connected = connected_addresses([LISTEN, row(ATTACKER), row("203.0.113.5", state="TIME_WAIT")])
-    assert connected == {ATTACKER}
-    assert connected_addresses([row(ATTACKER)]) is None  # no listening socket: NETSTAT cannot be believed
-    assert connected_addresses(None) is None
+class Netstat:
+    """NETSTAT answering the keyed statements of sql.read_established_from."""
+
+    def __init__(self, rows: list[Any] | None):
+        self.rows = rows
+        self.asked: list[list[str]] = []
+
+    def query(self, statement: str, params: Any = ()) -> list[dict[str, Any]]:
+        if self.rows is None:
+            raise NotAuthorizedError("[SQL0551] Not authorized to QSYS2.NETSTAT_INFO.")
+        if statement == sql.LISTENING_SOCKETS:
+            return [{"LISTENING": sum(1 for r in self.rows if r.tcp_state == "LISTEN")}]
+        self.asked.append(list(params))
+        return [{"REMOTE_ADDRESS": f"{r.remote_address}  "} for r in self.rows if r.tcp_state == "ESTABLISHED"]
+
+
+def test_connected_is_asked_by_key_for_the_reported_addresses_only_true_false_or_unknown():
+    netstat = Netstat([LISTEN, row(f"::ffff:{ATTACKER}"), row("203.0.113.5", state="TIME_WAIT")])
+    lookup = signon_attacks.ConnectionLookup(netstat, listening=True)  # type: ignore[arg-type]
+    connected = lookup.connected([ATTACKER])
+    assert connected == {ATTACKER} and netstat.asked == [[ATTACKER, f"::ffff:{ATTACKER}"]]  # both spellings
+    no_listening = signon_attacks.ConnectionLookup(Netstat([row(ATTACKER)]), listening=False)  # type: ignore[arg-type]
+    assert no_listening.connected([ATTACKER]) is None  # the profile cannot see the connections: unknown
+    refused = signon_attacks.ConnectionLookup(Netstat(None), listening=True)  # type: ignore[arg-type]
+    assert refused.connected([ATTACKER]) is None
+    assert lookup.connected([]) == set() and len(netstat.asked) == 1  # nothing reported: nothing asked
     entries = [pw(minute=-i) for i in range(4)]
     for seen, expected, line in (
         (connected, True, "Still connected"),

@@ -92,6 +92,39 @@ SELECT COUNT(*) AS LISTENING
  WHERE TCP_STATE = 'LISTEN'
 """
 
+# Which of some remote addresses have an established connection, asked by key (signon-attacks asks it for the
+# addresses it reports, so a large system's whole NETSTAT is not read every minute). An IPv4 peer of an IPv6 socket
+# is written IPv4-mapped, so both spellings are asked.
+ESTABLISHED_FROM_LIMIT = 500
+
+
+def established_from_statement(count: int) -> str:
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= ESTABLISHED_FROM_LIMIT:
+        raise ValueError(f"addresses asked at once must be 1 to {ESTABLISHED_FROM_LIMIT}, not {count!r}")
+    markers = ", ".join("?" for _ in range(count))
+    return (
+        "SELECT DISTINCT REMOTE_ADDRESS FROM QSYS2.NETSTAT_INFO "
+        f"WHERE PROTOCOL = 'TCP' AND TCP_STATE = 'ESTABLISHED' AND REMOTE_ADDRESS IN ({markers})"
+    )
+
+
+def read_established_from(conn: Queryable, addresses: Iterable[str]) -> set[str]:
+    """The addresses (each as `bot.net.address_text` writes it) with an established connection now. Trust the
+    answer only when NETSTAT shows listening sockets (`LISTENING_SOCKETS`): else the profile cannot see them."""
+    spellings: dict[str, str] = {}
+    for address in addresses:
+        spellings[address] = address
+        if ":" not in address:
+            spellings[f"::ffff:{address}"] = address
+    asked = sorted(spellings)
+    found: set[str] = set()
+    for start in range(0, len(asked), ESTABLISHED_FROM_LIMIT):
+        chunk = asked[start : start + ESTABLISHED_FROM_LIMIT]
+        rows = conn.query(established_from_statement(len(chunk)), chunk)
+        found |= {spellings[text] for row in rows if (text := str(row["REMOTE_ADDRESS"]).strip()) in spellings}
+    return found
+
+
 # --- SMTP ----------------------------------------------------------------------------------------
 
 # 'QTSMTP*' matches the server daemon QTSMTPSRVD and the client jobs; the subsystem is configurable

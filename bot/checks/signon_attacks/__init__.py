@@ -7,16 +7,20 @@ in `runbook.md`. What it says about its view of the journal is shared with the o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from bot.checks.audit_journal.auditing import AUDIT_VALUES
 from bot.checks.audit_journal.judging import journal_view
 from bot.checks.audit_journal.reading import journal_source
-from bot.checks.definition import CheckDefinition, CheckTarget, Readings
+from bot.checks.definition import CheckDefinition, CheckTarget, Readings, Source, SourceContext
 from bot.checks.finding import Finding
-from bot.checks.signon_attacks.rules import PW_VIOLATIONS, connected_addresses, evaluate
+from bot.checks.signon_attacks.rules import PW_VIOLATIONS, evaluate
 from bot.checks.signon_attacks.settings import CHECK_ID, SignonSettings
-from bot.checks.sources import NETSTAT
+from bot.checks.sources import AUDITED_REFUSAL_RETRY, NETSTAT_SERVICE
+from bot.ibmi import sql
+from bot.ibmi.errors import NotAuthorizedError
+from bot.ibmi.sql import Queryable
 from bot.net import TrustList
 
 __all__ = ["CHECK", "CHECK_ID", "PW_VIOLATIONS", "SIGNON_JOURNAL", "SignonSettings", "evaluate"]
@@ -24,11 +28,42 @@ __all__ = ["CHECK", "CHECK_ID", "PW_VIOLATIONS", "SIGNON_JOURNAL", "SignonSettin
 SIGNON_JOURNAL = journal_source("PW", CHECK_ID)
 
 
+class ConnectionLookup:
+    """Whether addresses are connected now, asked of NETSTAT by key when the check knows which addresses it reports
+    (the one read made while judging: a large system's whole NETSTAT every minute would cost more than the check).
+    None when it cannot tell: no listening socket visible, or the keyed read refused."""
+
+    def __init__(self, connection: Queryable, listening: bool):
+        self._connection = connection
+        self._listening = listening
+
+    def connected(self, addresses: Iterable[str]) -> set[str] | None:
+        wanted = sorted(set(addresses))
+        if not wanted:
+            return set()
+        if not self._listening:
+            return None
+        try:
+            return sql.read_established_from(self._connection, wanted)
+        except NotAuthorizedError:
+            return None
+
+
+def _connections(context: SourceContext) -> ConnectionLookup:
+    """Whether NETSTAT shows listening sockets (a refusal is remembered with NETSTAT's, and asked again hourly)."""
+    listening = bool(context.connection.query(sql.LISTENING_SOCKETS)[0]["LISTENING"])
+    return ConnectionLookup(context.connection, listening)
+
+
+SIGNON_CONNECTIONS = Source("signon-connections", _connections, AUDITED_REFUSAL_RETRY, service=NETSTAT_SERVICE)
+
+
 def evaluate_readings(readings: Readings, target: CheckTarget, settings: SignonSettings) -> list[Finding]:
     findings, reading = journal_view(readings, target.name, CHECK_ID, "PW", SIGNON_JOURNAL)
     if reading is None:
         return findings
-    connected = connected_addresses(readings.optional(NETSTAT.name))
+    lookup: ConnectionLookup | None = readings.optional(SIGNON_CONNECTIONS.name)
+    connected = lookup.connected if lookup is not None else None
     return findings + evaluate(target.name, reading.entries, settings, connected, TrustList(target.trusted))
 
 
@@ -36,7 +71,7 @@ CHECK = CheckDefinition(
     id=CHECK_ID,
     title="Failed sign-ons from the audit journal",
     default_interval=60.0,
-    sources=(SIGNON_JOURNAL, AUDIT_VALUES, NETSTAT),
+    sources=(SIGNON_JOURNAL, AUDIT_VALUES, SIGNON_CONNECTIONS),
     evaluate=evaluate_readings,
     folder=Path(__file__).parent,
     settings_type=SignonSettings,

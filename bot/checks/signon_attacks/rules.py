@@ -17,16 +17,14 @@ pattern makes it more), so an attack on QSECOFR stays one profile alert as it gr
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.checks.audit_journal.judging import Tally, counted
 from bot.checks.finding import Finding
 from bot.checks.signon_attacks.settings import CHECK_ID, SignonSettings
-from bot.checks.tcp_states import tcp_states
 from bot.ibmi.audit_journal import JournalEntry
-from bot.ibmi.rows import NetstatConnection
 from bot.net import TrustList, address_key, address_text
 
 # IBM, "PW (Password) journal entries": the violation type codes.
@@ -100,37 +98,30 @@ def group(entries: Iterable[JournalEntry]) -> tuple[dict[str, Failures], dict[st
     return by_address, by_profile
 
 
-def connected_addresses(connections: Sequence[NetstatConnection] | None) -> set[str] | None:
-    """The remote addresses with an established connection now; None when NETSTAT cannot tell (unreadable, or
-    not a single listening socket)."""
-    if connections is None:
-        return None
-    states = tcp_states(connections)
-    if not any(state.listening for state in states.values()):
-        return None
-    keys = (address_key(c.remote_address) for c in connections if states[c.tcp_state].established)
-    return {address_text(key) for key in keys if key is not None}
-
-
 def evaluate(
     system: str,
     entries: Sequence[JournalEntry],
     settings: SignonSettings,
-    connected: set[str] | None = None,
+    connected: set[str] | None | Callable[[Iterable[str]], set[str] | None] = None,
     trusted: TrustList | None = None,
 ) -> list[Finding]:
-    """Address findings, then profile findings, each sorted by subject."""
+    """Address findings, then profile findings, each sorted by subject. `connected`: the addresses connected now
+    (None: unknown), or how to ask it for the addresses reported."""
     by_address, by_profile = group(entries)
     powerful = settings.powerful
     findings = []
+    reported = []
     for address, failures in sorted(by_address.items()):
         patterns = []
         if failures.count >= settings.burst:
             patterns.append("burst")
         if len(failures.others) >= settings.spray:
             patterns.append("spray")
-        if not patterns:
-            continue
+        if patterns:
+            reported.append((address, failures, patterns))
+    if callable(connected):
+        connected = connected(address for address, _, _ in reported) if reported else set()
+    for address, failures, patterns in reported:
         findings.append(_address_finding(system, address, failures, patterns, settings, connected, trusted))
     for profile, failures in sorted(by_profile.items()):
         patterns = []
