@@ -1,8 +1,9 @@
 """Reading and judging a large audit journal backlog, against merely fetching the same rows.
 
-A demo IBM i is filled with N audit journal entries (PW, CP, CD and AF, spread over a week: tests/large_demo.py
-`fill_journal`), and the bot's reading position of each entry type is set to the oldest entry, as if the bot had been
-down for that week. Then, taking turns, each in a subprocess of its own so that peak memory figures never mix:
+A demo IBM i is filled with N audit journal entries (PW, CP, CD and AF, at the same density for every N: a million
+entries a week by default, --days-per-million; tests/large_demo.py `fill_journal`), and the bot's reading position
+of each entry type is set to the oldest entry, as if the bot had been down since. Then, taking turns, each in a
+subprocess of its own so that peak memory figures never mix:
 
 - the bot: `build_bot` on a configuration with only the four audit journal checks, each reading at most --batch
   entries a cycle; cycles as `ibmi-warden check` runs them (`CheckRunner.run_checks`: the journal sources read
@@ -11,10 +12,11 @@ down for that week. Then, taking turns, each in a subprocess of its own so that 
 - the floor: the same statements (`entries_statement`, each batch starting at the last timestamp of the one before,
   as the bot's reads do) through the same demo DB-API cursor, fetching the rows and nothing else.
 
-Sizes: --small (default 100,000) and --entries (default 1,000,000): the peak RSS of both tells whether memory grows
-with the number of entries. Each side's time is the median of --repeat runs.
+Sizes: --small (default 100,000) and --entries (default 1,000,000), a longer backlog at the same density: the peak
+RSS of both tells whether memory grows with the number of entries (the entries of a check's window are kept, so
+memory follows the density, not the length of the backlog). Each side's time is the median of --repeat runs.
 
-    python bench/journal.py [--entries 1000000] [--small 100000] [--batch 10000] [--repeat 1]
+    python bench/journal.py [--entries 1000000] [--small 100000] [--batch 10000] [--days-per-million 7] [--repeat 1]
 
 Targets: ratio <= 2 (the bot's seconds over the floor's at --entries), peak RSS at --entries <= 1.2x the peak at
 --small. The last line printed is one JSON object.
@@ -157,12 +159,12 @@ def run_worker(kind: str, demo: Path, batch: int) -> dict[str, Any]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def measure(entries: int, batch: int, repeat: int) -> dict[str, Any]:
+def measure(entries: int, batch: int, repeat: int, days_per_million: float) -> dict[str, Any]:
     from tests.large_demo import fill_journal
 
     with tempfile.TemporaryDirectory() as folder:
         demo = Path(folder) / "demo"
-        fill_journal(demo, entries)
+        fill_journal(demo, entries, span=days_per_million * 86_400.0 * entries / 1_000_000)
         bots, floors = [], []
         for turn in range(repeat):  # taking turns, the first side alternating, so a busy spell hits both alike
             order = ("bot", "floor") if turn % 2 == 0 else ("floor", "bot")
@@ -186,6 +188,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=100_000, help="the smaller size, for peak RSS growth")
     parser.add_argument("--batch", type=int, default=10_000, help="max_entries of each check: entries per cycle")
+    parser.add_argument("--days-per-million", type=float, default=7.0, help="the journal's density")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each side per size (median taken)")
     parser.add_argument("--worker", choices=("bot", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--demo", type=Path, help=argparse.SUPPRESS)
@@ -195,9 +198,9 @@ def main() -> None:
         print(json.dumps(worker))
         return
 
-    result: dict[str, Any] = {"batch": args.batch}
+    result: dict[str, Any] = {"batch": args.batch, "days_per_million": args.days_per_million}
     for label, size in (("small", args.small), ("entries", args.entries)):
-        figures = measure(size, args.batch, args.repeat)
+        figures = measure(size, args.batch, args.repeat, args.days_per_million)
         ratio = figures["seconds"] / figures["floor_seconds"]
         result[label] = size
         result[f"seconds_{label}"] = round(figures["seconds"], 3)
