@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,15 +44,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.workers import peak_rss_mb, run_worker, taking_turns  # noqa: E402
+
 SYSTEM = "BENCH"
 TARGET_RATIO = 1.5
 TARGET_RATIO_UNCHANGED = 1.2
 TARGET_GROWTH = 11
 TARGET_RSS_FACTOR = 1.5
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --------------------------------------------------------------------------------------------------
@@ -318,29 +314,15 @@ def slack_calls_new_addresses(count: int) -> dict[str, int]:
 # The driver
 
 
-def run_worker(kind: str, demo: Path, owner_lookups: bool) -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, __file__, "--worker", kind, "--demo", str(demo)] + ([] if owner_lookups else ["--no-owners"]),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"the {kind} worker failed:\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def measure(size: int, repeat: int, owner_lookups: bool) -> dict[str, Any]:
     from tests.large_demo import fill
 
     with tempfile.TemporaryDirectory() as folder:
         demo = Path(folder) / "demo"
         fill(demo, size)
-        bots, references = [], []
-        for turn in range(repeat):  # taking turns, the first side alternating, so a busy spell hits both alike
-            order = ("bot", "reference") if turn % 2 == 0 else ("reference", "bot")
-            for kind in order:
-                (bots if kind == "bot" else references).append(run_worker(kind, demo, owner_lookups))
+        arguments = ["--demo", str(demo)] + ([] if owner_lookups else ["--no-owners"])
+        runs = taking_turns(repeat, ("bot", "reference"), lambda kind: run_worker(__file__, kind, arguments))
+        bots, references = runs["bot"], runs["reference"]
     median = statistics.median
     return {
         "seconds": median(b["seconds"] for b in bots),

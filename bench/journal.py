@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,14 +36,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.workers import peak_rss_mb, run_worker, taking_turns  # noqa: E402
+
 SYSTEM = "BENCH"
 JOURNAL_CHECKS = ("signon-attacks", "special-authority-grants", "changes-behind-the-bot", "authority-failures")
 TARGET_RATIO = 2.0
 TARGET_RSS_GROWTH = 1.2
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def oldest_entries(demo: Path) -> dict[str, str]:
@@ -151,25 +147,15 @@ def floor_worker(demo: Path, batch: int) -> dict[str, Any]:
     return {"seconds": seconds, "fetched": fetched, "peak_rss_mb": peak_rss_mb()}
 
 
-def run_worker(kind: str, demo: Path, batch: int) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--worker", kind, "--demo", str(demo), "--batch", str(batch)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
-    if result.returncode != 0:
-        raise SystemExit(f"{kind} worker failed:\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def measure(entries: int, batch: int, repeat: int, days_per_million: float) -> dict[str, Any]:
     from tests.large_demo import fill_journal
 
     with tempfile.TemporaryDirectory() as folder:
         demo = Path(folder) / "demo"
         fill_journal(demo, entries, span=days_per_million * 86_400.0 * entries / 1_000_000)
-        bots, floors = [], []
-        for turn in range(repeat):  # taking turns, the first side alternating, so a busy spell hits both alike
-            order = ("bot", "floor") if turn % 2 == 0 else ("floor", "bot")
-            for kind in order:
-                (bots if kind == "bot" else floors).append(run_worker(kind, demo, batch))
+        arguments = ["--demo", str(demo), "--batch", str(batch)]
+        runs = taking_turns(repeat, ("bot", "floor"), lambda kind: run_worker(__file__, kind, arguments))
+        bots, floors = runs["bot"], runs["floor"]
     median = statistics.median
     return {
         "seconds": median(b["seconds"] for b in bots),
