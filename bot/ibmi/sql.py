@@ -364,7 +364,12 @@ def read_smtp_listening(conn: Queryable) -> bool | None:
     """True when something listens on port 25; None when NETSTAT shows no listening socket at all."""
     if conn.query(SMTP_LISTENERS):
         return True
-    return False if conn.query(LISTENING_SOCKETS)[0]["LISTENING"] else None
+    return False if read_any_listening(conn) else None
+
+
+def read_any_listening(conn: Queryable) -> bool:
+    """Whether NETSTAT shows a listening socket at all; without one, what it says of connections is not believed."""
+    return bool(conn.query(LISTENING_SOCKETS)[0]["LISTENING"])
 
 
 def read_smtp_jobs(conn: Queryable) -> list[ActiveJob]:

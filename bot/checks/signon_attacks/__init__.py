@@ -51,8 +51,7 @@ class ConnectionLookup:
 
 def _connections(context: SourceContext) -> ConnectionLookup:
     """Whether NETSTAT shows listening sockets (a refusal is remembered with NETSTAT's, and asked again hourly)."""
-    listening = bool(context.connection.query(sql.LISTENING_SOCKETS)[0]["LISTENING"])
-    return ConnectionLookup(context.connection, listening)
+    return ConnectionLookup(context.connection, sql.read_any_listening(context.connection))
 
 
 SIGNON_CONNECTIONS = Source("signon-connections", _connections, AUDITED_REFUSAL_RETRY, service=NETSTAT_SERVICE)
