@@ -18,7 +18,7 @@ from bot.checks.changes_behind_the_bot.settings import CHECK_ID, ChangesSettings
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings
 from bot.checks.finding import Finding
 from bot.checks.splctl_exposure import CHECK_ID as SPLCTL_ID
-from bot.checks.splctl_exposure import SplctlSettings
+from bot.checks.splctl_exposure import SplctlSettings, borrowed_settings
 
 __all__ = ["CHECK", "CHECK_ID", "ChangesSettings", "evaluate_entries", "normalised", "scan", "sensitive_settings"]
 
@@ -30,8 +30,7 @@ def sensitive_settings(target: CheckTarget, settings: ChangesSettings) -> Splctl
     """The sensitive queue patterns: this check's own, else splctl-exposure's as configured (or its default)."""
     if settings.sensitive_queues is not None:
         return SplctlSettings(sensitive_queues=settings.sensitive_queues)
-    splctl = target.settings_of.get(SPLCTL_ID)
-    return splctl if isinstance(splctl, SplctlSettings) else SplctlSettings()
+    return borrowed_settings(target)
 
 
 def evaluate_readings(readings: Readings, target: CheckTarget, settings: ChangesSettings) -> list[Finding]:

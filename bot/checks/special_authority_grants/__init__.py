@@ -16,7 +16,7 @@ from bot.checks.finding import Finding
 from bot.checks.special_authority_grants.rules import evaluate_entries
 from bot.checks.special_authority_grants.settings import CHECK_ID, GrantsSettings
 from bot.checks.splctl_exposure import CHECK_ID as SPLCTL_ID
-from bot.checks.splctl_exposure import SplctlSettings
+from bot.checks.splctl_exposure import borrowed_settings
 
 __all__ = ["CHECK", "CHECK_ID", "GrantsSettings", "evaluate_entries"]
 
@@ -26,8 +26,7 @@ CP_ENTRIES = journal_source(ENTRY_TYPE, CHECK_ID)
 
 def splctl_allowed(target: CheckTarget) -> frozenset[str]:
     """splctl-exposure's allowed_holders as configured for the system (its default when not configured)."""
-    splctl = target.settings_of.get(SPLCTL_ID)
-    return (splctl if isinstance(splctl, SplctlSettings) else SplctlSettings()).allowed
+    return borrowed_settings(target).allowed
 
 
 def evaluate_readings(readings: Readings, target: CheckTarget, settings: GrantsSettings) -> list[Finding]:

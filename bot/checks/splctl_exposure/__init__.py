@@ -13,7 +13,14 @@ from bot.checks.finding import Finding
 from bot.checks.sources import JOBCTL_HOLDERS, OUTPUT_QUEUES, SPLCTL_HOLDERS
 from bot.checks.splctl_exposure.rules import CHECK_ID, SPLCTL_WHY, SplctlSettings, cannot_see, evaluate
 
-__all__ = ["CHECK", "CHECK_ID", "SPLCTL_WHY", "SplctlSettings", "cannot_see", "evaluate"]
+__all__ = ["CHECK", "CHECK_ID", "SPLCTL_WHY", "SplctlSettings", "borrowed_settings", "cannot_see", "evaluate"]
+
+
+def borrowed_settings(target: CheckTarget) -> SplctlSettings:
+    """splctl-exposure's settings as configured for the system, for a check that borrows them (its defaults when
+    the target carries none)."""
+    settings = target.settings_of.get(CHECK_ID)
+    return settings if isinstance(settings, SplctlSettings) else SplctlSettings()
 
 
 def evaluate_readings(readings: Readings, target: CheckTarget, settings: SplctlSettings) -> list[Finding]:
