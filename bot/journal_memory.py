@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.checks.audit_journal.reading import JournalPosition, KeptEntry
+from bot.ibmi.audit_journal import JournalEntry
 from storage import Storage
 from storage import journal as store
 from storage.database import StorageFailure
@@ -61,11 +62,16 @@ class StoredJournal:
             store.take_in(self.storage, self.system, entry_type, stored, new_position, self.clock(), forget_before)
         except StorageFailure:
             return
-        if copy is not None and entry_type in self._read and copy.position == self._read[entry_type]:
+        if entry_type not in self._read:
+            return
+        if copy is not None and copy.position == self._read[entry_type]:
             kept = copy.entries[bisect_left(copy.timestamps, forget_before) :]
             merged = sorted([*kept, *entries], key=lambda entry: entry.timestamp)
             complete_from = max(copy.complete_from, forget_before)
             copies[(self.system, entry_type)] = _Copy(position, complete_from, merged, [e.timestamp for e in merged])
+        elif self._read[entry_type] is None:  # the first read: what was just written is all there is
+            first = sorted(entries, key=lambda entry: entry.timestamp)
+            copies[(self.system, entry_type)] = _Copy(position, forget_before, first, [e.timestamp for e in first])
 
     def entries_since(self, entry_type: str, since: str) -> list[KeptEntry]:
         copies = _COPIES.setdefault(self.storage, {})
@@ -73,8 +79,8 @@ class StoredJournal:
         position = self._read.get(entry_type)
         if copy is not None and copy.position == position and since >= copy.complete_from:
             return copy.entries[bisect_left(copy.timestamps, since) :]
-        loaded = [
-            KeptEntry(entry.key, entry.timestamp, entry.data)
+        loaded = [  # decoded once here: the copy hands the same entries to every run (memo.EntryMemo)
+            KeptEntry(entry.key, entry.timestamp, entry.data, JournalEntry.from_json(entry.data))
             for entry in store.entries_since(self.storage, self.system, entry_type, since)
         ]
         if entry_type in self._read:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import bot.checks.changes_behind_the_bot as changes_check
 from bot.checks.changes_behind_the_bot import (
     CHECK,
     ChangesSettings,
@@ -19,6 +21,8 @@ from bot.checks.cycle import PlannedCheck, run_checks
 from bot.checks.definition import BotCommand, CheckTarget
 from bot.checks.splctl_exposure import SplctlSettings
 from bot.ibmi.audit_journal import JournalEntry
+from bot.journal_memory import StoredJournal
+from storage import open_database
 from tests.journal_system import JournalSystem, at
 
 BASE = 1_800_000_000.0  # the epoch of 12:00:00 in these tests
@@ -195,3 +199,41 @@ def test_through_a_cycle_the_bots_commands_and_splctl_patterns_come_from_the_tar
     (outcome,) = run_checks(connection, CheckTarget("DEMO", bot_commands=ran), planned)
     assert "approved:R-9" in {f.subject for f in outcome.findings}
     assert not any(f.facts.get("command_name") == "CHGSMTPA" for f in outcome.findings)
+
+
+def test_kept_entries_are_judged_once_and_a_later_approval_still_changes_the_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    judged: list[str] = []
+    judge_entry = changes_check.judged_with_finding
+
+    def counting(system: str, entry: JournalEntry, *rest: Any) -> Any:
+        judged.append(entry.key)
+        return judge_entry(system, entry, *rest)
+
+    monkeypatch.setattr(changes_check, "judged_with_finding", counting)
+    connection = JournalSystem()
+    storage = open_database(tmp_path / "warden.db", "test")
+    try:
+        memory = StoredJournal(storage, "MEMO", clock=time.time)
+        planned = [PlannedCheck(CHECK, ChangesSettings())]
+
+        def subjects(target: CheckTarget) -> set[str]:
+            (outcome,) = run_checks(connection, target, planned, journal=memory)
+            return {f.subject for f in outcome.findings}
+
+        for minutes in (-3, -2):
+            connection.add("CD", at(minutes), USER_NAME="JSMITH", JOB_NAME="QPADEV0011", OBJECT_NAME="CHGSMTPA",
+                           COMMAND_STRING="CHGSMTPA ALWRLY(*ALL)")  # fmt: skip
+        first = subjects(CheckTarget("MEMO"))
+        assert len([s for s in first if s.startswith("command:")]) == 2 and len(judged) == 2
+        assert subjects(CheckTarget("MEMO")) == first and len(judged) == 2  # nothing new: nothing judged again
+        connection.add("CD", at(-1), USER_NAME="BOB", JOB_NAME="QPADEV0012", OBJECT_NAME="ADDSMTPLE",
+                       COMMAND_STRING="ADDSMTPLE TYPE(*ACCEPT) INTNETADR('10.1.1.1')")  # fmt: skip
+        third = subjects(CheckTarget("MEMO"))
+        assert len(judged) == 3 and len(third - first) == 1  # only the new entry judged
+        ran = (BotCommand("ADDSMTPLE TYPE(*ACCEPT) INTNETADR('10.1.1.1')", time.time() - 60, "R-7", ("U1",)),)
+        assert subjects(CheckTarget("MEMO", bot_commands=ran)) == first | {"approved:R-7"}
+        assert len(judged) == 3
+    finally:
+        storage.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.checks.audit_journal.auditing import AUDIT_VALUES
 from bot.checks.audit_journal.judging import journal_view
+from bot.checks.audit_journal.memo import SameInput
 from bot.checks.audit_journal.reading import journal_source
 from bot.checks.authority_failures.rules import AF_VIOLATIONS, evaluate
 from bot.checks.authority_failures.settings import CHECK_ID, AuthorityFailureSettings
@@ -20,13 +21,17 @@ from bot.checks.finding import Finding
 __all__ = ["AF_VIOLATIONS", "AUTHORITY_JOURNAL", "CHECK", "CHECK_ID", "AuthorityFailureSettings", "evaluate"]
 
 AUTHORITY_JOURNAL = journal_source("AF", CHECK_ID)
+_LAST_RUN = SameInput()
 
 
 def evaluate_readings(readings: Readings, target: CheckTarget, settings: AuthorityFailureSettings) -> list[Finding]:
     findings, reading = journal_view(readings, target.name, CHECK_ID, "AF", AUTHORITY_JOURNAL)
     if reading is None:
         return findings
-    return findings + evaluate(target.name, reading.entries, settings)
+    system = target.name
+    return findings + _LAST_RUN.findings(
+        system, (reading.entries, settings), lambda: evaluate(system, reading.entries, settings)
+    )
 
 
 CHECK = CheckDefinition(

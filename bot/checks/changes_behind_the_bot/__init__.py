@@ -7,23 +7,28 @@ do about a finding in `runbook.md`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from bot.checks.audit_journal.auditing import AUDIT_VALUES
 from bot.checks.audit_journal.judging import journal_view
+from bot.checks.audit_journal.memo import EntryMemo, SameInput
 from bot.checks.audit_journal.reading import journal_source
 from bot.checks.changes_behind_the_bot.commands import normalised, scan
-from bot.checks.changes_behind_the_bot.rules import evaluate_entries
+from bot.checks.changes_behind_the_bot.rules import JudgedEntry, evaluate_entries, judged_with_finding
 from bot.checks.changes_behind_the_bot.settings import CHECK_ID, ChangesSettings
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings
 from bot.checks.finding import Finding
 from bot.checks.splctl_exposure import CHECK_ID as SPLCTL_ID
 from bot.checks.splctl_exposure import SplctlSettings, borrowed_settings
+from bot.ibmi.audit_journal import JournalEntry
 
 __all__ = ["CHECK", "CHECK_ID", "ChangesSettings", "evaluate_entries", "normalised", "scan", "sensitive_settings"]
 
 ENTRY_TYPE = "CD"
 CD_ENTRIES = journal_source(ENTRY_TYPE, CHECK_ID)
+_LAST_RUN = SameInput()
+_JUDGED = EntryMemo[JudgedEntry | None]()
 
 
 def sensitive_settings(target: CheckTarget, settings: ChangesSettings) -> SplctlSettings:
@@ -35,12 +40,26 @@ def sensitive_settings(target: CheckTarget, settings: ChangesSettings) -> Splctl
 
 def evaluate_readings(readings: Readings, target: CheckTarget, settings: ChangesSettings) -> list[Finding]:
     findings, reading = journal_view(readings, target.name, CHECK_ID, ENTRY_TYPE, CD_ENTRIES)
-    if reading is not None:
-        matcher = sensitive_settings(target, settings).sensitive_matcher()
-        findings += evaluate_entries(
-            target.name, reading.entries, reading.epoch, target.bot_commands, settings, matcher
+    if reading is None:
+        return findings
+    system, sensitive = target.name, sensitive_settings(target, settings)
+    matcher = sensitive.sensitive_matcher()
+
+    def judge_each(entries: Sequence[JournalEntry]) -> list[JudgedEntry | None]:
+        return _JUDGED.each(
+            system, (settings, sensitive), entries, lambda entry: judged_with_finding(system, entry, settings, matcher)
         )
-    return findings
+
+    # The entries' times matter only to matching what the bot ran, and move with the clocks at every read.
+    clocks = (reading.system_time, reading.read_at) if target.bot_commands else None
+    inputs = (reading.entries, settings, sensitive, target.bot_commands, clocks)
+    return findings + _LAST_RUN.findings(
+        system,
+        inputs,
+        lambda: evaluate_entries(
+            system, reading.entries, reading.epoch, target.bot_commands, settings, matcher, judge_each
+        ),
+    )
 
 
 CHECK = CheckDefinition(

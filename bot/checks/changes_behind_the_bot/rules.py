@@ -67,7 +67,6 @@ class Judged:
     entry: JournalEntry
     text: str  # COMMAND_STRING
     name: str  # the command's name
-    at: float  # epoch seconds
     scanned: CommandText | None = None  # the command string read
     queue: str | None = None  # the sensitive output queue it names
     pattern: str | None = None  # the sensitive pattern that queue matched
@@ -99,42 +98,51 @@ def sensitive_queue(
     return (queue, pattern, False) if pattern else (None, None, False)
 
 
-def judged_entries(
-    entries: Sequence[JournalEntry],
-    epoch: Callable[[str], float],
-    settings: ChangesSettings,
-    matcher: Callable[[OutputQueue], str | None],
-) -> list[Judged]:
-    found = []
-    watched = {*settings.commands, *settings.outq_commands}
-    for entry in entries:
-        text = entry.text("COMMAND_STRING")
-        if text is None:
-            continue
-        named = (entry.text("OBJECT_NAME") or "").upper()
-        if named and named not in watched:
-            continue  # told by the command object, without reading the command string
-        scanned = scan(text)
-        name = command_name(entry, scanned)
-        if name is None:
-            continue
-        queue, pattern, unread = None, None, False
-        if name not in settings.commands:
-            if name not in settings.outq_commands:
-                continue
-            queue, pattern, unread = sensitive_queue(name, scanned, matcher)
-            if pattern is None and not unread:
-                continue
-        found.append(Judged(entry, text, name, epoch(entry.timestamp), scanned, queue, pattern, unread))
-    return found
+def judged_entry(
+    entry: JournalEntry, settings: ChangesSettings, matcher: Callable[[OutputQueue], str | None]
+) -> Judged | None:
+    """The entry as the check looks at it, or None when its command is not watched: depends on the entry and the
+    settings alone, so a run may keep it for the next (memo.EntryMemo)."""
+    text = entry.text("COMMAND_STRING")
+    if text is None:
+        return None
+    named = (entry.text("OBJECT_NAME") or "").upper()
+    if named and named not in settings.commands and named not in settings.outq_commands:
+        return None  # told by the command object, without reading the command string
+    scanned = scan(text)
+    name = command_name(entry, scanned)
+    if name is None:
+        return None
+    queue, pattern, unread = None, None, False
+    if name not in settings.commands:
+        if name not in settings.outq_commands:
+            return None
+        queue, pattern, unread = sensitive_queue(name, scanned, matcher)
+        if pattern is None and not unread:
+            return None
+    return Judged(entry, text, name, scanned, queue, pattern, unread)
 
 
-def match(judged: Sequence[Judged], ran: Sequence[BotCommand], tolerance: float) -> dict[int, BotCommand]:
+JudgedEntry = tuple[Judged, Finding]  # a watched entry, with its finding should the bot not have run it
+
+
+def judged_with_finding(
+    system: str, entry: JournalEntry, settings: ChangesSettings, matcher: Callable[[OutputQueue], str | None]
+) -> JudgedEntry | None:
+    item = judged_entry(entry, settings, matcher)
+    return None if item is None else (item, unmatched_finding(system, item))
+
+
+def match(
+    judged: Sequence[Judged], ran: Sequence[BotCommand], tolerance: float, epoch: Callable[[str], float]
+) -> dict[int, BotCommand]:
     """Which judged entries (by index) are the bot's own runs, and of which recorded command: the nearest entry of
     the same command within `tolerance` of each run, then the entries of the same command from the same job within
-    `tolerance` of a matched one. Commands are normalised only when the bot ran some."""
+    `tolerance` of a matched one. Commands are normalised, and entries' times (`epoch`) told, only when the bot ran
+    some."""
     if not ran:
         return {}
+    at = [epoch(item.entry.timestamp) for item in judged]
     forms: dict[str, str] = {}
 
     def form(text: str) -> str:
@@ -149,9 +157,9 @@ def match(judged: Sequence[Judged], ran: Sequence[BotCommand], tolerance: float)
     matched: dict[int, BotCommand] = {}
     for command in sorted(ran, key=lambda command: command.ran_at):
         candidates = [
-            (abs(judged[index].at - command.ran_at), index)
+            (abs(at[index] - command.ran_at), index)
             for index in by_form.get(form(command.command), ())
-            if index not in matched and abs(judged[index].at - command.ran_at) <= tolerance
+            if index not in matched and abs(at[index] - command.ran_at) <= tolerance
         ]
         if candidates:
             matched[min(candidates)[1]] = command
@@ -159,14 +167,14 @@ def match(judged: Sequence[Judged], ran: Sequence[BotCommand], tolerance: float)
     for index, command in matched.items():
         item = judged[index]
         if item.entry.job is not None:
-            twins.setdefault((item.entry.job, form(item.text)), []).append((item.at, command))
+            twins.setdefault((item.entry.job, form(item.text)), []).append((at[index], command))
     for index, item in enumerate(judged):
         if index in matched or item.entry.job is None:
             continue
         near = [
             command
-            for at, command in twins.get((item.entry.job, form(item.text)), ())
-            if abs(at - item.at) <= tolerance
+            for twin_at, command in twins.get((item.entry.job, form(item.text)), ())
+            if abs(twin_at - at[index]) <= tolerance
         ]
         if near:
             matched[index] = near[0]
@@ -185,10 +193,18 @@ def evaluate_entries(
     ran: Sequence[BotCommand],
     settings: ChangesSettings,
     matcher: Callable[[OutputQueue], str | None],
+    judge_each: Callable[[Sequence[JournalEntry]], list[JudgedEntry | None]] | None = None,
 ) -> list[Finding]:
-    judged = judged_entries(entries, epoch, settings, matcher)
-    matched = match(judged, ran, settings.tolerance)
-    findings = [unmatched_finding(system, item) for index, item in enumerate(judged) if index not in matched]
+    """The findings for the CD entries kept within the window. `judge_each` judges the entries
+    (`judged_with_finding` for each; the check passes one that keeps the answers from run to run)."""
+    if judge_each is None:
+        pairs = [judged_with_finding(system, entry, settings, matcher) for entry in entries]
+    else:
+        pairs = judge_each(entries)
+    watched = [pair for pair in pairs if pair is not None]
+    judged = [item for item, _ in watched]
+    matched = match(judged, ran, settings.tolerance, epoch)
+    findings = [finding for index, (_, finding) in enumerate(watched) if index not in matched]
     if settings.report_approved:
         by_request: dict[str, tuple[BotCommand, list[Judged]]] = {}
         for index, command in matched.items():

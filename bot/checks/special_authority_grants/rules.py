@@ -22,7 +22,7 @@ window shows removed again is info.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.checks.finding import Finding
@@ -72,6 +72,24 @@ def profile_of(entry: JournalEntry) -> str | None:
 
 
 @dataclass(frozen=True)
+class ProfileChange:
+    """A CP entry changing (or creating) a profile, with the special authorities it shows the profile holding."""
+
+    entry: JournalEntry
+    profile: str
+    flags: dict[str, bool | None]  # each special authority the bot knows: held, not held, or not told
+
+
+def profile_change(entry: JournalEntry) -> ProfileChange | None:
+    """The entry read, when it is a change to a profile (entry type A): depends on the entry alone, so a run may keep
+    it for the next (memo.EntryMemo)."""
+    profile = profile_of(entry)
+    if profile is None or (entry.text("ENTRY_TYPE") or "A").upper() != "A":
+        return None
+    return ProfileChange(entry, profile, {special: flag(entry, special) for special in SPECIAL_AUTHORITIES})
+
+
+@dataclass(frozen=True)
 class Holding:
     """What the kept CP entries say of one profile holding one special authority."""
 
@@ -83,13 +101,12 @@ class Holding:
     removed_after: JournalEntry | None  # a later entry showing it without
 
 
-def holdings(entries: Sequence[JournalEntry], watched: Sequence[str]) -> list[Holding]:
-    """Each (profile, watched authority) the entries show held, from the entries oldest first."""
-    by_profile: dict[str, list[JournalEntry]] = {}
-    for entry in entries:
-        profile = profile_of(entry)
-        if profile is not None and (entry.text("ENTRY_TYPE") or "A").upper() == "A":
-            by_profile.setdefault(profile, []).append(entry)
+def holdings(changes: Sequence[ProfileChange | None], watched: Sequence[str]) -> list[Holding]:
+    """Each (profile, watched authority) the profile changes show held, from the changes oldest first."""
+    by_profile: dict[str, list[ProfileChange]] = {}
+    for change in changes:
+        if change is not None:
+            by_profile.setdefault(change.profile, []).append(change)
     found = []
     for profile, history in sorted(by_profile.items()):
         for special in watched:
@@ -99,21 +116,21 @@ def holdings(entries: Sequence[JournalEntry], watched: Sequence[str]) -> list[Ho
     return found
 
 
-def _holding(profile: str, special: str, history: Sequence[JournalEntry]) -> Holding | None:
+def _holding(profile: str, special: str, history: Sequence[ProfileChange]) -> Holding | None:
     grant: JournalEntry | None = None
     last_held: JournalEntry | None = None
     removed_after: JournalEntry | None = None
     changes = 0
     previous: bool | None = None
-    for entry in history:
-        held = flag(entry, special)
+    for change in history:
+        held = change.flags[special]
         if held:
             changes += 1
-            last_held, removed_after = entry, None
+            last_held, removed_after = change.entry, None
             if previous is False:
-                grant = entry
+                grant = change.entry
         elif held is False and last_held is not None:
-            removed_after = entry
+            removed_after = change.entry
         previous = held if held is not None else previous
     if last_held is None:
         return None
@@ -121,14 +138,20 @@ def _holding(profile: str, special: str, history: Sequence[JournalEntry]) -> Hol
 
 
 def evaluate_entries(
-    system: str, entries: Sequence[JournalEntry], settings: GrantsSettings, splctl_allowed: frozenset[str]
+    system: str,
+    entries: Sequence[JournalEntry],
+    settings: GrantsSettings,
+    splctl_allowed: frozenset[str],
+    changes_of: Callable[[Sequence[JournalEntry]], list[ProfileChange | None]] | None = None,
 ) -> list[Finding]:
     """The findings for the CP entries kept within the window (oldest first), and "cannot see" when none of them
-    carries a special-authority column the check knows."""
+    carries a special-authority column the check knows. `changes_of` reads the entries (`profile_change` for each;
+    the check passes one that keeps the answers from run to run)."""
     if entries and not any(column(s) in entry.values for entry in entries for s in SPECIAL_AUTHORITIES):
         return [cannot_see_columns(system, entries)]
+    changes = changes_of(entries) if changes_of is not None else [profile_change(entry) for entry in entries]
     findings = []
-    for holding in holdings(entries, settings.authorities):
+    for holding in holdings(changes, settings.authorities):
         finding = holding_finding(system, holding, settings, splctl_allowed)
         if finding is not None:
             findings.append(finding)

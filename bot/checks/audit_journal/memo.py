@@ -1,0 +1,75 @@
+"""Judgements an audit journal check keeps from one run to the next, because the journal does not change.
+
+A check judges the entries of its window every run (60 s by default), and a window of 24 hours holds every CD or CP
+entry of a day. Most runs of a quiet system read nothing new, and an entry, once written, never changes. So:
+
+- `SameInput` gives a system's findings of the last run again when everything they were judged from is equal to the
+  last run's (the window's entries, the settings, and whatever else the check passes as its input);
+- `EntryMemo` keeps what judging one entry gave while the entry stays in the window, so a run judges only the
+  entries new to it, and forgets those that left the window.
+
+Both are pure memos: a value is given again only for an input equal to the one it was computed from. `EntryMemo`
+knows an entry by identity (the journal's reading hands the same entry objects to every run while they are kept in
+memory); an entry read again from the database is judged again, once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, Generic, TypeVar
+
+from bot.checks.finding import Finding
+from bot.ibmi.audit_journal import JournalEntry
+
+Judgement = TypeVar("Judgement")
+
+
+class SameInput:
+    """The findings of each system's last run, given again for an equal input."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[tuple[Any, ...], tuple[Finding, ...]]] = {}
+        self._lock = threading.Lock()
+
+    def findings(self, system: str, inputs: tuple[Any, ...], judge: Callable[[], list[Finding]]) -> list[Finding]:
+        with self._lock:
+            last = self._last.get(system)
+        if last is not None and last[0] == inputs:
+            return list(last[1])
+        found = judge()
+        with self._lock:
+            self._last[system] = (inputs, tuple(found))
+        return found
+
+
+class EntryMemo(Generic[Judgement]):
+    """What judging each entry gave, per system, kept while the entry is in the window and the settings it was
+    judged with (`basis`) stay equal."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[Hashable, dict[int, tuple[JournalEntry, Judgement]]]] = {}
+        self._lock = threading.Lock()
+
+    def each(
+        self,
+        system: str,
+        basis: Hashable,
+        entries: Sequence[JournalEntry],
+        judge: Callable[[JournalEntry], Judgement],
+    ) -> list[Judgement]:
+        """`judge(entry)` for every entry, in order: kept answers for the entries judged before on this basis."""
+        with self._lock:
+            kept_basis, kept = self._kept.get(system, (None, {}))
+        if kept_basis != basis:
+            kept = {}
+        now: dict[int, tuple[JournalEntry, Judgement]] = {}  # by id: each entry is held, so no id is reused
+        answers = []
+        for entry in entries:
+            known = kept.get(id(entry))
+            answer = known[1] if known is not None and known[0] is entry else judge(entry)
+            now[id(entry)] = (entry, answer)
+            answers.append(answer)
+        with self._lock:
+            self._kept[system] = (basis, now)
+        return answers
