@@ -15,7 +15,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.checks.audit_journal.reading import JournalPosition, KeptEntry
+from bot.checks.audit_journal.reading import JournalPosition
 from bot.ibmi.audit_journal import JournalEntry
 from storage import Storage
 from storage import journal as store
@@ -26,7 +26,7 @@ from storage.database import StorageFailure
 class _Copy:
     position: JournalPosition | None  # the stored position it is in step with
     complete_from: str  # it holds every kept entry from this timestamp on
-    entries: list[KeptEntry]  # oldest first
+    entries: list[JournalEntry]  # oldest first
     timestamps: list[str]
 
 
@@ -50,13 +50,13 @@ class StoredJournal:
         return position
 
     def take_in(
-        self, entry_type: str, entries: Sequence[KeptEntry], position: JournalPosition, forget_before: str
+        self, entry_type: str, entries: Sequence[JournalEntry], position: JournalPosition, forget_before: str
     ) -> None:
         """Keep the entries and the new position; when the database refuses the write (said once per outage by
         the storage's health), the position stays where it was and the next read takes these entries again."""
         copies = _COPIES.setdefault(self.storage, {})
         copy = copies.pop((self.system, entry_type), None)
-        stored = [store.StoredEntry(entry.key, entry.timestamp, entry.data) for entry in entries]
+        stored = [store.StoredEntry(entry.key, entry.timestamp, entry.to_json()) for entry in entries]
         new_position = store.JournalPosition(position.timestamp, position.keys, position.receiver)
         try:
             store.take_in(self.storage, self.system, entry_type, stored, new_position, self.clock(), forget_before)
@@ -65,22 +65,28 @@ class StoredJournal:
         if entry_type not in self._read:
             return
         if copy is not None and copy.position == self._read[entry_type]:
-            kept = copy.entries[bisect_left(copy.timestamps, forget_before) :]
-            merged = sorted([*kept, *entries], key=lambda entry: entry.timestamp)
+            start = bisect_left(copy.timestamps, forget_before)
+            added = sorted(entries, key=lambda entry: entry.timestamp)
+            if not added or not copy.timestamps or added[0].timestamp >= copy.timestamps[-1]:  # read in order
+                merged = copy.entries[start:] + added
+                timestamps = copy.timestamps[start:] + [entry.timestamp for entry in added]
+            else:
+                merged = sorted([*copy.entries[start:], *added], key=lambda entry: entry.timestamp)
+                timestamps = [e.timestamp for e in merged]
             complete_from = max(copy.complete_from, forget_before)
-            copies[(self.system, entry_type)] = _Copy(position, complete_from, merged, [e.timestamp for e in merged])
+            copies[(self.system, entry_type)] = _Copy(position, complete_from, merged, timestamps)
         elif self._read[entry_type] is None:  # the first read: what was just written is all there is
             first = sorted(entries, key=lambda entry: entry.timestamp)
             copies[(self.system, entry_type)] = _Copy(position, forget_before, first, [e.timestamp for e in first])
 
-    def entries_since(self, entry_type: str, since: str) -> list[KeptEntry]:
+    def entries_since(self, entry_type: str, since: str) -> list[JournalEntry]:
         copies = _COPIES.setdefault(self.storage, {})
         copy = copies.get((self.system, entry_type))
         position = self._read.get(entry_type)
         if copy is not None and copy.position == position and since >= copy.complete_from:
             return copy.entries[bisect_left(copy.timestamps, since) :]
         loaded = [  # decoded once here: the copy hands the same entries to every run (memo.EntryMemo)
-            KeptEntry(entry.key, entry.timestamp, entry.data, JournalEntry.from_json(entry.data))
+            JournalEntry.from_json(entry.data)
             for entry in store.entries_since(self.storage, self.system, entry_type, since)
         ]
         if entry_type in self._read:

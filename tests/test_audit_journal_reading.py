@@ -241,10 +241,10 @@ def test_the_entries_kept_in_memory_are_those_in_the_database_and_reloaded_when_
         with monkeypatch.context() as patched:
             patched.setattr(journal_memory.store, "entries_since", None)  # served from memory, or this fails
             assert [e.key for e in memory.entries_since("PW", since)] == in_database
-    other = store.JournalPosition(at(-1), ("elsewhere",), None)
-    written_elsewhere = JournalEntry("PW", at(-1), 99).to_json()
-    elsewhere = store.StoredEntry("elsewhere", at(-1), written_elsewhere)
+    written_elsewhere = JournalEntry("PW", at(-1), 99)
+    other = store.JournalPosition(at(-1), (written_elsewhere.key,), None)
+    elsewhere = store.StoredEntry(written_elsewhere.key, at(-1), written_elsewhere.to_json())
     store.take_in(storage, "PROD", "PW", [elsewhere], other, 2.0, at(-2))
     memory = StoredJournal(storage, "PROD")
     memory.position("PW")
-    assert [e.key for e in memory.entries_since("PW", at(-5))] == ["elsewhere"]
+    assert memory.entries_since("PW", at(-5)) == [written_elsewhere]

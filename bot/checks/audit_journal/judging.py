@@ -143,6 +143,11 @@ def violation_text(code: str | None, meanings: Mapping[str, str]) -> str:
 NOT_GIVEN = "-"  # the violation type of an entry that has none
 
 
+def violation_of(entry: JournalEntry) -> str:
+    """The entry's VIOLATION_TYPE code, upper case; NOT_GIVEN when it has none."""
+    return (entry.text("VIOLATION_TYPE") or NOT_GIVEN).upper()
+
+
 @dataclass
 class Tally:
     """Entries counted together: how many, the first and last timestamps, and their VIOLATION_TYPE codes."""
@@ -153,10 +158,13 @@ class Tally:
     kinds: Counter[str] = field(default_factory=Counter)
 
     def add(self, entry: JournalEntry) -> None:
+        self.add_one(entry.timestamp, violation_of(entry))
+
+    def add_one(self, timestamp: str, kind: str) -> None:
         self.count += 1
-        self.first = min(self.first, entry.timestamp) if self.first else entry.timestamp
-        self.last = max(self.last, entry.timestamp)
-        self.kinds[(entry.text("VIOLATION_TYPE") or NOT_GIVEN).upper()] += 1
+        self.first = min(self.first, timestamp) if self.first else timestamp
+        self.last = max(self.last, timestamp)
+        self.kinds[kind] += 1
 
     def times_detail(self) -> str:
         return f"First {shown_time(self.first)}, last {shown_time(self.last)}."

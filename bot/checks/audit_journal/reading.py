@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -32,14 +32,6 @@ class JournalPosition:
     receiver: str | None = None
 
 
-@dataclass(frozen=True)
-class KeptEntry:
-    key: str
-    timestamp: str
-    data: dict[str, Any]  # JournalEntry.to_json()
-    entry: JournalEntry | None = field(default=None, compare=False)  # the entry itself, when still in memory
-
-
 class JournalSettings(Protocol):
     window: float  # seconds of entries a check judges
     max_entries: int  # entries read at most per cycle
@@ -51,10 +43,10 @@ class JournalMemory(Protocol):
     def position(self, entry_type: str) -> JournalPosition | None: ...
 
     def take_in(
-        self, entry_type: str, entries: Sequence[KeptEntry], position: JournalPosition, forget_before: str
+        self, entry_type: str, entries: Sequence[JournalEntry], position: JournalPosition, forget_before: str
     ) -> None: ...
 
-    def entries_since(self, entry_type: str, since: str) -> list[KeptEntry]: ...
+    def entries_since(self, entry_type: str, since: str) -> list[JournalEntry]: ...
 
     def now(self) -> float:
         """The bot's clock (epoch seconds)."""
@@ -117,10 +109,8 @@ def read_journal(context: SourceContext, entry_type: str, check_id: str) -> Jour
     if memory is None:
         entries = [entry for entry in fresh if entry.timestamp >= keep_from]
     else:
-        before = [] if kept is None else memory.entries_since(entry_type, shifted(kept.timestamp, -settings.window))
-        earlier = [e.entry if e.entry is not None else JournalEntry.from_json(e.data) for e in before]
-        stored = [KeptEntry(e.key, e.timestamp, e.to_json(), e) for e in fresh if e.timestamp >= keep_from]
-        memory.take_in(entry_type, stored, position, keep_from)
+        earlier = [] if kept is None else memory.entries_since(entry_type, shifted(kept.timestamp, -settings.window))
+        memory.take_in(entry_type, [e for e in fresh if e.timestamp >= keep_from], position, keep_from)
         entries = sorted([*earlier, *fresh], key=lambda entry: entry.timestamp)
     seen = bool(position.keys)  # the position moves only onto entries read
     return JournalReading(entry_type, tuple(entries), len(fresh), backlog, system_time, read_at, tuple(notices), seen)

@@ -7,18 +7,20 @@ in `runbook.md`. What it says about its view of the journal is shared with the o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from bot.checks.audit_journal.auditing import AUDIT_VALUES
 from bot.checks.audit_journal.judging import journal_view
+from bot.checks.audit_journal.memo import EntryMemo
 from bot.checks.audit_journal.reading import journal_source
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings, Source, SourceContext
 from bot.checks.finding import Finding
-from bot.checks.signon_attacks.rules import PW_VIOLATIONS, evaluate
+from bot.checks.signon_attacks.rules import PW_VIOLATIONS, Attempt, attempt_of, evaluate
 from bot.checks.signon_attacks.settings import CHECK_ID, SignonSettings
 from bot.checks.sources import AUDITED_REFUSAL_RETRY, NETSTAT_SERVICE
 from bot.ibmi import sql
+from bot.ibmi.audit_journal import JournalEntry
 from bot.ibmi.errors import NotAuthorizedError
 from bot.ibmi.sql import Queryable
 from bot.net import TrustList
@@ -26,6 +28,7 @@ from bot.net import TrustList
 __all__ = ["CHECK", "CHECK_ID", "PW_VIOLATIONS", "SIGNON_JOURNAL", "SignonSettings", "evaluate"]
 
 SIGNON_JOURNAL = journal_source("PW", CHECK_ID)
+_ATTEMPTS = EntryMemo[Attempt]()
 
 
 class ConnectionLookup:
@@ -63,7 +66,12 @@ def evaluate_readings(readings: Readings, target: CheckTarget, settings: SignonS
         return findings
     lookup: ConnectionLookup | None = readings.optional(SIGNON_CONNECTIONS.name)
     connected = lookup.connected if lookup is not None else None
-    return findings + evaluate(target.name, reading.entries, settings, connected, TrustList(target.trusted))
+    system = target.name
+
+    def attempts_of(entries: Sequence[JournalEntry]) -> list[Attempt]:
+        return _ATTEMPTS.each(system, None, entries, attempt_of)  # an entry is read the same whatever the settings
+
+    return findings + evaluate(system, reading.entries, settings, connected, TrustList(target.trusted), attempts_of)
 
 
 CHECK = CheckDefinition(

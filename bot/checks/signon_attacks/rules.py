@@ -19,9 +19,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from bot.checks.audit_journal.judging import Tally, counted
+from bot.checks.audit_journal.judging import Tally, counted, violation_of
 from bot.checks.finding import Finding
 from bot.checks.signon_attacks.settings import CHECK_ID, SignonSettings
 from bot.ibmi.audit_journal import JournalEntry
@@ -45,6 +46,28 @@ PW_VIOLATIONS = {
 NO_PROFILE = "(no user name)"
 
 
+class Attempt(NamedTuple):
+    """A failed sign-on as the check counts it: what one PW entry says."""
+
+    timestamp: str
+    kind: str  # VIOLATION_TYPE (judging.violation_of)
+    address: str | None  # the remote address as text (IPv4-mapped IPv6 read as IPv4); None when unusable
+    profile: str
+    device: str | None
+
+
+@lru_cache(maxsize=4096)  # an attack repeats its address
+def _address_as_text(written: str | None) -> str | None:
+    key = address_key(written)
+    return address_text(key) if key is not None else None
+
+
+def attempt_of(entry: JournalEntry) -> Attempt:
+    """The entry read: depends on the entry alone, so a run may keep it for the next (memo.EntryMemo)."""
+    address = _address_as_text(entry.remote_address)
+    return Attempt(entry.timestamp, violation_of(entry), address, profile_of(entry), entry.text("DEVICE_NAME"))
+
+
 @dataclass
 class Failures(Tally):
     """The failed sign-ons of one address or one profile within the window."""
@@ -53,15 +76,14 @@ class Failures(Tally):
     unknown_address: int = 0  # of a profile: entries without a usable REMOTE_ADDRESS
     devices: Counter[str] = field(default_factory=Counter)
 
-    def add_failure(self, entry: JournalEntry, other: str | None) -> None:
-        self.add(entry)
+    def add_failure(self, attempt: Attempt, other: str | None) -> None:
+        self.add_one(attempt.timestamp, attempt.kind)
         if other is None:
             self.unknown_address += 1
         else:
             self.others[other] += 1
-        device = entry.text("DEVICE_NAME")
-        if device:
-            self.devices[device] += 1
+        if attempt.device:
+            self.devices[attempt.device] += 1
 
     def common_facts(self) -> dict[str, Any]:
         return {**self.facts(), "devices": dict(sorted(self.devices.items()))}
@@ -79,22 +101,15 @@ def profile_of(entry: JournalEntry) -> str:
     return name.upper() if name else NO_PROFILE
 
 
-def group(entries: Iterable[JournalEntry]) -> tuple[dict[str, Failures], dict[str, Failures]]:
-    """The failures by remote address (as text, IPv4-mapped IPv6 read as IPv4) and by profile."""
+def group(attempts: Iterable[Attempt]) -> tuple[dict[str, Failures], dict[str, Failures]]:
+    """The failures by remote address and by profile."""
     by_address: dict[str, Failures] = {}
     by_profile: dict[str, Failures] = {}
-    spelled: dict[str | None, str | None] = {}  # each address as written, read once
-    for entry in entries:
-        written = entry.remote_address
-        if written in spelled:
-            address = spelled[written]
-        else:
-            key = address_key(written)
-            address = spelled[written] = address_text(key) if key is not None else None
-        profile = profile_of(entry)
+    for attempt in attempts:
+        address, profile = attempt.address, attempt.profile
         if address is not None:
-            by_address.setdefault(address, Failures()).add_failure(entry, profile)
-        by_profile.setdefault(profile, Failures()).add_failure(entry, address)
+            by_address.setdefault(address, Failures()).add_failure(attempt, profile)
+        by_profile.setdefault(profile, Failures()).add_failure(attempt, address)
     return by_address, by_profile
 
 
@@ -104,10 +119,12 @@ def evaluate(
     settings: SignonSettings,
     connected: set[str] | None | Callable[[Iterable[str]], set[str] | None] = None,
     trusted: TrustList | None = None,
+    attempts_of: Callable[[Sequence[JournalEntry]], list[Attempt]] | None = None,
 ) -> list[Finding]:
     """Address findings, then profile findings, each sorted by subject. `connected`: the addresses connected now
-    (None: unknown), or how to ask it for the addresses reported."""
-    by_address, by_profile = group(entries)
+    (None: unknown), or how to ask it for the addresses reported. `attempts_of` reads the entries (`attempt_of`
+    for each; the check passes one that keeps the answers from run to run)."""
+    by_address, by_profile = group(attempts_of(entries) if attempts_of else [attempt_of(e) for e in entries])
     powerful = settings.powerful
     findings = []
     reported = []
