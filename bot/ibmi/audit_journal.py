@@ -17,10 +17,11 @@ gone, entries after the position may have gone with it, and the reader says so (
 
 Columns. Confirmed in IBM's documentation or IBM's example SQL: ENTRY_TIMESTAMP, USER_NAME, JOB_NAME, PROGRAM_NAME,
 PROGRAM_LIBRARY, REMOTE_ADDRESS (IBM Support "IBM i Audit Journal User Profile Changes - SYSTOOLS.AUDIT_JOURNAL_CP"),
-and the entry-specific columns each check cites. Unconfirmed for these functions: SEQUENCE_NUMBER (DISPLAY_JOURNAL
-has it), QUALIFIED_JOB_NAME, JOB_USER, JOB_NUMBER and REMOTE_PORT. The statement therefore selects `*` and takes the
-columns by name; a column a system does not return is None, and an entry without a sequence number is keyed by a
-digest of all its values.
+JOB_USER and JOB_NUMBER (IBM Support "Auditing PTF Operations" selects them from SYSTOOLS.AUDIT_JOURNAL_PF; the header
+columns are common to every function), and the entry-specific columns each check cites. Unconfirmed for these
+functions: SEQUENCE_NUMBER (DISPLAY_JOURNAL has it), QUALIFIED_JOB_NAME and REMOTE_PORT. The statement therefore
+selects `*` and takes the columns by name; a column a system does not return is None, and an entry without a sequence
+number is keyed by a digest of all its values.
 """
 
 from __future__ import annotations
