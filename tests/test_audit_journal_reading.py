@@ -248,3 +248,25 @@ def test_the_entries_kept_in_memory_are_those_in_the_database_and_reloaded_when_
     memory = StoredJournal(storage, "PROD")
     memory.position("PW")
     assert memory.entries_since("PW", at(-5)) == [written_elsewhere]
+
+
+def test_entries_that_cannot_matter_are_judged_when_read_and_not_kept(storage):
+    from storage import journal as store
+
+    journal = FakeJournal()
+    for minute in range(4):
+        journal.add(at(-10 + minute), minute + 1)
+
+    def read_keeping_odd() -> list[int | None]:
+        memory = StoredJournal(storage, "PROD", clock=lambda: 1.0)
+        context = SourceContext(journal, CheckTarget("PROD"), {CHECK: Settings()}, memory)
+        reading = read_journal(context, "PW", CHECK, lambda entry: bool((entry.sequence or 0) % 2))
+        return [entry.sequence for entry in reading.entries]
+
+    assert read_keeping_odd() == [1, 2, 3, 4]  # every entry read is judged
+    journal.add(at(-5), 5)
+    journal.add(at(-4), 6)
+    assert read_keeping_odd() == [1, 3, 5, 6]  # those kept, and the new ones
+    assert read_keeping_odd() == [1, 3, 5]
+    kept = store.entries_since(storage, "PROD", "PW", at(-60))
+    assert [entry.data["sequence"] for entry in kept] == [1, 3, 5]

@@ -237,3 +237,27 @@ def test_kept_entries_are_judged_once_and_a_later_approval_still_changes_the_fin
         assert len(judged) == 3
     finally:
         storage.close()
+
+
+def test_the_journal_keeps_only_the_commands_that_may_be_watched(tmp_path: Path) -> None:
+    from storage import journal as store
+
+    connection = JournalSystem()
+    for minutes, command in ((-3, "WRKACTJOB"), (-2, "CHGSMTPA ALWRLY(*NONE)"), (-1, "DSPLOG")):
+        name = command.split()[0]
+        connection.add("CD", at(minutes), USER_NAME="JSMITH", OBJECT_NAME=name, COMMAND_STRING=command)
+    connection.add("CD", at(-0.5), USER_NAME="JSMITH", COMMAND_STRING="RMVSMTPLE TYPE(*ACCEPT)")  # no object named
+    storage = open_database(tmp_path / "warden.db", "test")
+    try:
+        memory = StoredJournal(storage, "KEEP", clock=time.time)
+        (outcome,) = run_checks(
+            connection, CheckTarget("KEEP"), [PlannedCheck(CHECK, ChangesSettings())], journal=memory
+        )
+        assert {f.facts.get("command_name") for f in outcome.findings} >= {"CHGSMTPA", "RMVSMTPLE"}
+        kept = store.entries_since(storage, "KEEP", "CD", at(-60))
+        assert [entry.data["values"]["COMMAND_STRING"] for entry in kept] == [
+            "CHGSMTPA ALWRLY(*NONE)",
+            "RMVSMTPLE TYPE(*ACCEPT)",
+        ]
+    finally:
+        storage.close()

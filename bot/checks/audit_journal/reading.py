@@ -7,12 +7,16 @@ position, in one transaction), so an event that spans two reads is judged whole 
 backlog, is judged all the same. The entries kept are those of the window before the system's clock, or before the
 new position while a backlog is read. A reader without memory (`SourceContext.journal` None) judges the window
 before the system's clock.
+
+A check may say which entries can ever matter to it (`keeps`): only those are kept, so a day's window of CD entries
+holds the watched commands, not every command an audited user typed. An entry left out under the settings of its
+time stays left out when the settings change.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -77,7 +81,11 @@ def shifted(timestamp: str, seconds: float) -> str:
     return moved.isoformat(sep=" ", timespec="microseconds")
 
 
-def read_journal(context: SourceContext, entry_type: str, check_id: str) -> JournalReading:
+def read_journal(
+    context: SourceContext, entry_type: str, check_id: str, keeps: Callable[[JournalEntry], bool] | None = None
+) -> JournalReading:
+    """`keeps`: whether an entry can ever matter to the check (None: every entry can); only those are kept for the
+    runs after, while every entry read is judged in the run that read it."""
     settings: JournalSettings = context.settings[check_id]
     connection = context.connection
     memory: JournalMemory | None = context.journal
@@ -110,7 +118,8 @@ def read_journal(context: SourceContext, entry_type: str, check_id: str) -> Jour
         entries = [entry for entry in fresh if entry.timestamp >= keep_from]
     else:
         earlier = [] if kept is None else memory.entries_since(entry_type, shifted(kept.timestamp, -settings.window))
-        memory.take_in(entry_type, [e for e in fresh if e.timestamp >= keep_from], position, keep_from)
+        kept_now = [e for e in fresh if e.timestamp >= keep_from and (keeps is None or keeps(e))]
+        memory.take_in(entry_type, kept_now, position, keep_from)
         entries = sorted([*earlier, *fresh], key=lambda entry: entry.timestamp)
     seen = bool(position.keys)  # the position moves only onto entries read
     return JournalReading(entry_type, tuple(entries), len(fresh), backlog, system_time, read_at, tuple(notices), seen)
@@ -128,10 +137,13 @@ def _position_after(
     return JournalPosition(last, tuple(sorted(keys)), receiver)
 
 
-def journal_source(entry_type: str, check_id: str) -> Source:
-    """The source reading `entry_type` for the check `check_id` (whose settings carry window and max_entries)."""
+def journal_source(
+    entry_type: str, check_id: str, keeps: Callable[[SourceContext], Callable[[JournalEntry], bool]] | None = None
+) -> Source:
+    """The source reading `entry_type` for the check `check_id` (whose settings carry window and max_entries).
+    `keeps(context)` tells which entries can ever matter to the check under its settings (see `read_journal`)."""
 
     def read(context: SourceContext) -> Any:
-        return read_journal(context, entry_type, check_id)
+        return read_journal(context, entry_type, check_id, keeps(context) if keeps is not None else None)
 
     return Source(f"audit-journal-{entry_type.lower()}", read, service=f"SYSTOOLS.AUDIT_JOURNAL_{entry_type}")

@@ -13,14 +13,16 @@ from bot.checks.audit_journal.auditing import AUDIT_VALUES
 from bot.checks.audit_journal.judging import journal_view
 from bot.checks.audit_journal.memo import SameInput
 from bot.checks.audit_journal.reading import journal_source
-from bot.checks.authority_failures.rules import AF_VIOLATIONS, evaluate
+from bot.checks.authority_failures.rules import AF_VIOLATIONS, evaluate, on_sensitive_objects
 from bot.checks.authority_failures.settings import CHECK_ID, AuthorityFailureSettings
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings
 from bot.checks.finding import Finding
 
 __all__ = ["AF_VIOLATIONS", "AUTHORITY_JOURNAL", "CHECK", "CHECK_ID", "AuthorityFailureSettings", "evaluate"]
 
-AUTHORITY_JOURNAL = journal_source("AF", CHECK_ID)
+AUTHORITY_JOURNAL = journal_source(
+    "AF", CHECK_ID, keeps=lambda context: on_sensitive_objects(context.settings[CHECK_ID])
+)
 _LAST_RUN = SameInput()
 
 

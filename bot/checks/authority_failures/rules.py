@@ -9,7 +9,7 @@ objects outside libraries (PATH_NAME) are not judged. A violation type the bot d
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +85,22 @@ def object_of(entry: JournalEntry) -> tuple[str, str, str | None] | None:
         return None
     object_type = entry.text("OBJECT_TYPE")
     return library.upper(), name.upper(), object_type.upper() if object_type else None
+
+
+def on_sensitive_objects(settings: AuthorityFailureSettings) -> Callable[[JournalEntry], bool]:
+    """Whether an entry is on a sensitive object (each object judged once): the journal keeps only those."""
+    sensitive = settings.sensitive_matcher()
+    known: dict[tuple[str, str, str | None], bool] = {}
+
+    def keeps(entry: JournalEntry) -> bool:
+        found = object_of(entry)
+        if found is None:
+            return False
+        if found not in known:
+            known[found] = sensitive(*found) is not None
+        return known[found]
+
+    return keeps
 
 
 def evaluate(system: str, entries: Iterable[JournalEntry], settings: AuthorityFailureSettings) -> list[Finding]:

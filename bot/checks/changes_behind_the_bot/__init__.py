@@ -7,7 +7,7 @@ do about a finding in `runbook.md`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.checks.audit_journal.auditing import AUDIT_VALUES
@@ -15,9 +15,9 @@ from bot.checks.audit_journal.judging import journal_view
 from bot.checks.audit_journal.memo import EntryMemo, SameInput
 from bot.checks.audit_journal.reading import journal_source
 from bot.checks.changes_behind_the_bot.commands import normalised, scan
-from bot.checks.changes_behind_the_bot.rules import JudgedEntry, evaluate_entries, judged_with_finding
+from bot.checks.changes_behind_the_bot.rules import JudgedEntry, evaluate_entries, judged_with_finding, may_be_watched
 from bot.checks.changes_behind_the_bot.settings import CHECK_ID, ChangesSettings
-from bot.checks.definition import CheckDefinition, CheckTarget, Readings
+from bot.checks.definition import CheckDefinition, CheckTarget, Readings, SourceContext
 from bot.checks.finding import Finding
 from bot.checks.splctl_exposure import CHECK_ID as SPLCTL_ID
 from bot.checks.splctl_exposure import SplctlSettings, borrowed_settings
@@ -26,7 +26,14 @@ from bot.ibmi.audit_journal import JournalEntry
 __all__ = ["CHECK", "CHECK_ID", "ChangesSettings", "evaluate_entries", "normalised", "scan", "sensitive_settings"]
 
 ENTRY_TYPE = "CD"
-CD_ENTRIES = journal_source(ENTRY_TYPE, CHECK_ID)
+
+
+def _may_matter(context: SourceContext) -> Callable[[JournalEntry], bool]:
+    settings: ChangesSettings = context.settings[CHECK_ID]
+    return lambda entry: may_be_watched(entry, settings)
+
+
+CD_ENTRIES = journal_source(ENTRY_TYPE, CHECK_ID, keeps=_may_matter)
 _LAST_RUN = SameInput()
 _JUDGED = EntryMemo[JudgedEntry | None]()
 

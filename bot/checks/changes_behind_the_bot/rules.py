@@ -98,17 +98,23 @@ def sensitive_queue(
     return (queue, pattern, False) if pattern else (None, None, False)
 
 
+def may_be_watched(entry: JournalEntry, settings: ChangesSettings) -> bool:
+    """False when the entry's command cannot be watched: it has no command string, or its command object is not
+    watched (told without reading the command string). The journal keeps only the entries that may be."""
+    if entry.text("COMMAND_STRING") is None:
+        return False
+    named = (entry.text("OBJECT_NAME") or "").upper()
+    return not named or named in settings.commands or named in settings.outq_commands
+
+
 def judged_entry(
     entry: JournalEntry, settings: ChangesSettings, matcher: Callable[[OutputQueue], str | None]
 ) -> Judged | None:
     """The entry as the check looks at it, or None when its command is not watched: depends on the entry and the
     settings alone, so a run may keep it for the next (memo.EntryMemo)."""
     text = entry.text("COMMAND_STRING")
-    if text is None:
+    if text is None or not may_be_watched(entry, settings):
         return None
-    named = (entry.text("OBJECT_NAME") or "").upper()
-    if named and named not in settings.commands and named not in settings.outq_commands:
-        return None  # told by the command object, without reading the command string
     scanned = scan(text)
     name = command_name(entry, scanned)
     if name is None:

@@ -15,7 +15,7 @@ from bot.checks.audit_journal.memo import EntryMemo, SameInput
 from bot.checks.audit_journal.reading import journal_source
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings
 from bot.checks.finding import Finding
-from bot.checks.special_authority_grants.rules import ProfileChange, evaluate_entries, profile_change
+from bot.checks.special_authority_grants.rules import ProfileChange, evaluate_entries, is_profile_change, profile_change
 from bot.checks.special_authority_grants.settings import CHECK_ID, GrantsSettings
 from bot.checks.splctl_exposure import CHECK_ID as SPLCTL_ID
 from bot.checks.splctl_exposure import borrowed_settings
@@ -24,7 +24,7 @@ from bot.ibmi.audit_journal import JournalEntry
 __all__ = ["CHECK", "CHECK_ID", "GrantsSettings", "evaluate_entries"]
 
 ENTRY_TYPE = "CP"
-CP_ENTRIES = journal_source(ENTRY_TYPE, CHECK_ID)
+CP_ENTRIES = journal_source(ENTRY_TYPE, CHECK_ID, keeps=lambda context: is_profile_change)
 _LAST_RUN = SameInput()
 _CHANGES = EntryMemo[ProfileChange | None]()
 
