@@ -117,7 +117,10 @@ def evaluate(system: str, entries: Iterable[JournalEntry], settings: AuthorityFa
         if why[found] is None:
             continue
         key = ObjectKey(*found, entry.user.upper() if entry.user else UNKNOWN_USER)
-        groups.setdefault(key, Refusals()).add_refusal(entry)
+        refusals = groups.get(key)
+        if refusals is None:
+            refusals = groups[key] = Refusals()
+        refusals.add_refusal(entry)
     return [
         _finding(system, key, refusals, why[key.library, key.name, key.object_type] or "", settings)
         for key, refusals in sorted(groups.items(), key=lambda item: item[0].subject)

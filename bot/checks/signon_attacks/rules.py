@@ -108,8 +108,14 @@ def group(attempts: Iterable[Attempt]) -> tuple[dict[str, Failures], dict[str, F
     for attempt in attempts:
         address, profile = attempt.address, attempt.profile
         if address is not None:
-            by_address.setdefault(address, Failures()).add_failure(attempt, profile)
-        by_profile.setdefault(profile, Failures()).add_failure(attempt, address)
+            of_address = by_address.get(address)
+            if of_address is None:
+                of_address = by_address[address] = Failures()
+            of_address.add_failure(attempt, profile)
+        of_profile = by_profile.get(profile)
+        if of_profile is None:
+            of_profile = by_profile[profile] = Failures()
+        of_profile.add_failure(attempt, address)
     return by_address, by_profile
 
 
