@@ -61,6 +61,21 @@ def test_a_burst_from_one_address_is_reported_at_the_threshold_not_below():
     assert "Kinds: P password not valid (4)." in finding.details
 
 
+def test_the_patterns_are_judged_within_one_window_when_a_backlog_spans_more():
+    spread = [pw(minute=minute) for minute in (-170, -120, -70, -20)]  # 4 failures, never 2 within the hour
+    assert evaluate("PROD", spread, SETTINGS) == []
+    sprayed = [pw(profile, minute=minute) for profile, minute in (("ANNA", -200), ("BERT", -130), ("CARL", -60))]
+    assert evaluate("PROD", sprayed, SETTINGS) == []
+    burst = [pw(minute=-100 + i) for i in range(4)]  # 4 within four minutes, inside three hours of failures
+    [finding] = evaluate("PROD", [pw(minute=-200), *burst, pw(minute=-10)], SETTINGS)
+    assert finding.title == f"6 failed sign-ons from {ATTACKER} as JSMITH" and finding.facts["patterns"] == ["burst"]
+    assert "Why: a burst: 4 failures within 1h (burst = 4)." in finding.details
+    assert finding.facts["within_window"] == {"failures": 4, "profiles": 0}
+    from_many = [pw("QSECOFR", f"203.0.113.{i}", minute=-200 + 70 * i) for i in range(3)]  # one address an hour
+    [single] = evaluate("PROD", from_many, SETTINGS)
+    assert single.subject == "profile:QSECOFR" and single.facts["patterns"] == [] and single.severity == "info"
+
+
 def test_one_address_trying_many_profiles_is_spraying():
     two = [pw("ANNA"), pw("BERT")]
     assert evaluate("PROD", two, SETTINGS) == []

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -50,6 +51,7 @@ class Attempt(NamedTuple):
     """A failed sign-on as the check counts it: what one PW entry says."""
 
     timestamp: str
+    at: float  # the timestamp in seconds (only differences between attempts are used)
     kind: str  # VIOLATION_TYPE (judging.violation_of)
     address: str | None  # the remote address as text (IPv4-mapped IPv6 read as IPv4); None when unusable
     profile: str
@@ -65,7 +67,11 @@ def _address_as_text(written: str | None) -> str | None:
 def attempt_of(entry: JournalEntry) -> Attempt:
     """The entry read: depends on the entry alone, so a run may keep it for the next (memo.EntryMemo)."""
     address = _address_as_text(entry.remote_address)
-    return Attempt(entry.timestamp, violation_of(entry), address, profile_of(entry), entry.text("DEVICE_NAME"))
+    at = (datetime.fromisoformat(entry.timestamp) - _EPOCH).total_seconds()
+    return Attempt(entry.timestamp, at, violation_of(entry), address, profile_of(entry), entry.text("DEVICE_NAME"))
+
+
+_EPOCH = datetime(1970, 1, 1)
 
 
 @dataclass
@@ -75,6 +81,7 @@ class Failures(Tally):
     others: Counter[str] = field(default_factory=Counter)  # profiles of an address, addresses of a profile
     unknown_address: int = 0  # of a profile: entries without a usable REMOTE_ADDRESS
     devices: Counter[str] = field(default_factory=Counter)
+    times: list[tuple[float, str | None]] = field(default_factory=list)  # (Attempt.at, the other) of each failure
 
     def add_failure(self, attempt: Attempt, other: str | None) -> None:
         self.add_one(attempt.timestamp, attempt.kind)
@@ -84,6 +91,24 @@ class Failures(Tally):
             self.others[other] += 1
         if attempt.device:
             self.devices[attempt.device] += 1
+        self.times.append((attempt.at, other))
+
+    def most_within(self, window: float, *, distinct: bool = False, unknown_only: bool = False) -> int:
+        """The most failures within any `window` seconds (a backlog's run judges a longer span); `distinct`: the
+        most distinct others instead; `unknown_only`: only the failures without an other."""
+        times = sorted(item for item in self.times if not unknown_only or item[1] is None)
+        inside: Counter[str | None] = Counter()
+        most = start = 0
+        for at, other in times:
+            inside[other] += 1
+            while at - times[start][0] > window:
+                gone = times[start][1]
+                inside[gone] -= 1
+                if not inside[gone]:
+                    del inside[gone]
+                start += 1
+            most = max(most, len(inside) - (None in inside) if distinct else sum(inside.values()))
+        return most
 
     def common_facts(self) -> dict[str, Any]:
         return {**self.facts(), "devices": dict(sorted(self.devices.items()))}
@@ -131,30 +156,43 @@ def evaluate(
     (None: unknown), or how to ask it for the addresses reported. `attempts_of` reads the entries (`attempt_of`
     for each; the check passes one that keeps the answers from run to run)."""
     by_address, by_profile = group(attempts_of(entries) if attempts_of else [attempt_of(e) for e in entries])
-    powerful = settings.powerful
+    powerful, window = settings.powerful, settings.window
     findings = []
     reported = []
     for address, failures in sorted(by_address.items()):
-        patterns = []
+        # The patterns are judged within one window: a backlog's run judges a longer span.
+        within = {"failures": 0, "profiles": 0}
         if failures.count >= settings.burst:
-            patterns.append("burst")
+            within["failures"] = failures.most_within(window)
         if len(failures.others) >= settings.spray:
-            patterns.append("spray")
+            within["profiles"] = failures.most_within(window, distinct=True)
+        patterns = _met({"burst": (within["failures"], settings.burst), "spray": (within["profiles"], settings.spray)})
         if patterns:
-            reported.append((address, failures, patterns))
+            reported.append((address, failures, patterns, within))
     if callable(connected):
-        connected = connected(address for address, _, _ in reported) if reported else set()
-    for address, failures, patterns in reported:
-        findings.append(_address_finding(system, address, failures, patterns, settings, connected, trusted))
+        connected = connected(address for address, *_ in reported) if reported else set()
+    for address, failures, patterns, within in reported:
+        findings.append(_address_finding(system, address, failures, patterns, within, settings, connected, trusted))
     for profile, failures in sorted(by_profile.items()):
-        patterns = []
+        within = {"addresses": 0, "unknown_address": 0}
         if len(failures.others) >= settings.distributed:
-            patterns.append("distributed")
+            within["addresses"] = failures.most_within(window, distinct=True)
         if failures.unknown_address >= settings.burst:
-            patterns.append("burst")
+            within["unknown_address"] = failures.most_within(window, unknown_only=True)
+        patterns = _met(
+            {
+                "distributed": (within["addresses"], settings.distributed),
+                "burst": (within["unknown_address"], settings.burst),
+            }
+        )
         if patterns or profile in powerful:
-            findings.append(_profile_finding(system, profile, failures, patterns, settings))
+            findings.append(_profile_finding(system, profile, failures, patterns, within, settings))
     return findings
+
+
+def _met(measured: dict[str, tuple[int, int]]) -> list[str]:
+    """The patterns whose measure (pattern -> (measured, threshold)) reaches its threshold, in the order given."""
+    return [pattern for pattern, (most, threshold) in measured.items() if most >= threshold]
 
 
 def _severity(patterns: Sequence[str], powerful: bool) -> str:
@@ -183,6 +221,7 @@ def _address_finding(
     address: str,
     failures: Failures,
     patterns: list[str],
+    within: dict[str, int],
     settings: SignonSettings,
     connected: set[str] | None,
     trusted: TrustList | None,
@@ -196,7 +235,7 @@ def _address_finding(
     details = [f"Profiles tried: {counted(profiles)}."]
     if powerful:
         details.append(f"Powerful profile{'s' if len(powerful) > 1 else ''} tried: {', '.join(powerful)}.")
-    details.append(_why(patterns, settings, count=count, window=window, profiles=len(profiles)))
+    details.append(_why(patterns, settings, count=within["failures"], window=window, profiles=within["profiles"]))
     details += failures.common_details()
     is_connected = None if connected is None else address in connected
     details.append(CONNECTED_TEXT[is_connected])
@@ -222,6 +261,7 @@ def _address_finding(
             "profiles": dict(sorted(profiles.items())),
             "powerful_profiles": powerful,
             "window_seconds": settings.window,
+            "within_window": within,
             **failures.common_facts(),
         },
     )
@@ -235,7 +275,7 @@ CONNECTED_TEXT: dict[bool | None, str] = {
 
 
 def _profile_finding(
-    system: str, profile: str, failures: Failures, patterns: list[str], settings: SignonSettings
+    system: str, profile: str, failures: Failures, patterns: list[str], within: dict[str, int], settings: SignonSettings
 ) -> Finding:
     addresses = dict(failures.others)
     powerful = profile in settings.powerful
@@ -252,7 +292,13 @@ def _profile_finding(
         details.append(f"{profile} is a powerful profile (powerful_profiles).")
     if patterns:
         details.append(
-            _why(patterns, settings, count=failures.unknown_address, window=_window(settings), addresses=len(addresses))
+            _why(
+                patterns,
+                settings,
+                count=within["unknown_address"],
+                window=_window(settings),
+                addresses=within["addresses"],
+            )
         )
     details += failures.common_details()
     return Finding(
@@ -269,6 +315,7 @@ def _profile_finding(
             "addresses": dict(sorted(addresses.items())),
             "unknown_address": failures.unknown_address,
             "window_seconds": settings.window,
+            "within_window": within,
             **failures.common_facts(),
         },
     )
