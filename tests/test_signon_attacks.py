@@ -76,6 +76,13 @@ def test_the_patterns_are_judged_within_one_window_when_a_backlog_spans_more():
     assert single.subject == "profile:QSECOFR" and single.facts["patterns"] == [] and single.severity == "info"
 
 
+def test_failures_with_and_without_an_address_at_the_same_moment_are_counted_together():
+    same_moment = [pw("JSMITH", f"203.0.113.{i}") for i in range(3)] + [pw("JSMITH", None)]
+    [finding] = evaluate("PROD", same_moment, SETTINGS)
+    assert finding.subject == "profile:JSMITH" and finding.facts["patterns"] == ["distributed"]
+    assert finding.facts["within_window"] == {"addresses": 3, "unknown_address": 0}
+
+
 def test_one_address_trying_many_profiles_is_spraying():
     two = [pw("ANNA"), pw("BERT")]
     assert evaluate("PROD", two, SETTINGS) == []

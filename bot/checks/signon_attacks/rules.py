@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from bot.checks.audit_journal.judging import Tally, counted, violation_of
@@ -96,7 +97,7 @@ class Failures(Tally):
     def most_within(self, window: float, *, distinct: bool = False, unknown_only: bool = False) -> int:
         """The most failures within any `window` seconds (a backlog's run judges a longer span); `distinct`: the
         most distinct others instead; `unknown_only`: only the failures without an other."""
-        times = sorted(item for item in self.times if not unknown_only or item[1] is None)
+        times = sorted((item for item in self.times if not unknown_only or item[1] is None), key=itemgetter(0))
         inside: Counter[str | None] = Counter()
         most = start = 0
         for at, other in times:
