@@ -3,15 +3,12 @@ change (bot/checks/audit_journal/auditing.py decides; this module only reports).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
 from bot.checks.audit_journal.auditing import AuditValues, Recording
 from bot.config import Config, SystemSettings
 from bot.doctor.report import OK, UNKNOWN, WARN, Report
 from bot.ibmi import audit_journal
 from bot.ibmi.access import SystemConnection
-from bot.ibmi.errors import IbmiError, NotAuthorizedError, ServiceMissingError
+from bot.ibmi.errors import NotAuthorizedError, ServiceMissingError, attempted
 
 # Each entry type and the check that judges it.
 JOURNAL_CHECKS = {
@@ -23,19 +20,10 @@ JOURNAL_CHECKS = {
 # IBM, "AUDIT JOURNAL table function common information".
 JOURNAL_AUTHORITY = "*USE to QSYS/QAUDJRN and its receivers and *OBJEXIST to QAUDJRN (GRTOBJAUT)"
 
-T = TypeVar("T")
-
-
-def _attempt(read: Callable[[], T]) -> tuple[T | None, IbmiError | None]:
-    try:
-        return read(), None
-    except IbmiError as error:
-        return None, error
-
 
 def check_audit_journal(config: Config, system: SystemSettings, connection: SystemConnection, report: Report) -> None:
     name = system.name
-    read, error = _attempt(lambda: audit_journal.read_audit_values(connection))
+    read, error = attempted(lambda: audit_journal.read_audit_values(connection))
     if read is None:
         report.add(WARN, f"{name}: audit system values", str(error), fix="QSYS2.SYSTEM_VALUE_INFO must be readable")
         values = AuditValues(None, None, None)
@@ -53,7 +41,7 @@ def check_audit_journal(config: Config, system: SystemSettings, connection: Syst
             )
         else:
             report.add(OK, f"{name}: audit system values", shown)
-    system_time, _ = _attempt(lambda: audit_journal.read_system_time(connection))
+    system_time, _ = attempted(lambda: audit_journal.read_system_time(connection))
     for entry_type, check in JOURNAL_CHECKS.items():
         enabled = config.check_for(system, check).enabled
         _report_entry_type(
@@ -74,7 +62,7 @@ def _report_entry_type(
     item = f"{name}: {entry_type} audit entries ({check}{'' if enabled else ', disabled'})"
     fix = "; ".join(recording.fix)
     if system_time is not None:
-        _, error = _attempt(lambda: audit_journal.read_entries(connection, entry_type, system_time, 1))
+        _, error = attempted(lambda: audit_journal.read_entries(connection, entry_type, system_time, 1))
         if isinstance(error, ServiceMissingError):
             report.add(
                 WARN,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
-from typing import TypeVar
+from collections.abc import Mapping
 
 from bot.config import Config, SystemSettings
 from bot.doctor.audit_journal import check_audit_journal
@@ -28,20 +27,12 @@ from bot.ibmi.errors import (
     IbmiError,
     NotAuthorizedError,
     QueryTimeoutError,
+    attempted,
 )
 from bot.ibmi_settings import open_system
 
 # The approval actions that run CHGSMTPA, ADDSMTPLE or RMVSMTPLE, which need *IOSYSCFG.
 SMTP_ACTIONS: tuple[str, ...] = ("smtp-add", "smtp-remove", "relay-set")
-
-T = TypeVar("T")
-
-
-def _attempt(read: Callable[[], T]) -> tuple[T | None, IbmiError | None]:
-    try:
-        return read(), None
-    except IbmiError as error:
-        return None, error
 
 
 def _error_text(error: BaseException) -> str:
@@ -104,7 +95,7 @@ def _check_system(
     name = system.name
     profile = bot_profile(system, env)
     started = time.monotonic()
-    connections, netstat_error = _attempt(lambda: sql.read_tcp_connections(connection))
+    connections, netstat_error = attempted(lambda: sql.read_tcp_connections(connection))
     elapsed = time.monotonic() - started
     if isinstance(netstat_error, ConnectionFailedError | DriverMissingError | QueryTimeoutError):
         report.add(FAIL, f"{name}: reachable", _error_text(netstat_error), fix=_reach_fix(system, netstat_error))
@@ -148,7 +139,7 @@ def _check_system(
                 fix=_iosyscfg_fix(system, profile),
             )
 
-    jobs, jobs_error = _attempt(lambda: sql.read_connection_jobs(connection))
+    jobs, jobs_error = attempted(lambda: sql.read_connection_jobs(connection))
     if jobs_error is not None:
         report.add(
             WARN,
@@ -169,7 +160,7 @@ def _check_release(system: SystemSettings, connection: SystemConnection, report:
     """The release (SYSIBMADM.ENV_SYS_INFO, no authority needed) and the installed PTF groups (QSYS2.GROUP_PTF_INFO,
     *USE to WRKPTFGRP): what decides which IBM i services the bot can use (docs/ibmi-access.md)."""
     item = f"{system.name}: IBM i release"
-    release, error = _attempt(lambda: sql.read_release(connection))
+    release, error = attempted(lambda: sql.read_release(connection))
     if error is not None or release is None:
         report.add(
             UNKNOWN,
@@ -180,7 +171,7 @@ def _check_release(system: SystemSettings, connection: SystemConnection, report:
     else:
         report.add(OK if release.version else UNKNOWN, item, release.describe())
     item = f"{system.name}: PTF groups"
-    groups, error = _attempt(lambda: sql.read_installed_ptf_groups(connection))
+    groups, error = attempted(lambda: sql.read_installed_ptf_groups(connection))
     if error is not None:
         needs = (
             "*USE to the WRKPTFGRP command"
@@ -252,7 +243,7 @@ def _check_iosyscfg(
             "the system names no user_env, so the bot signs on as the job's own profile, which the doctor cannot name",
         )
         return
-    held, error = _attempt(lambda: sql.read_user_special_authorities(connection, profile))
+    held, error = attempted(lambda: sql.read_user_special_authorities(connection, profile))
     if error is not None:
         report.add(UNKNOWN, item, f"{profile}'s special authorities not readable: {_error_text(error)}")
         return
@@ -264,7 +255,7 @@ def _check_iosyscfg(
     if "*IOSYSCFG" in held:
         report.add(OK, item, f"{profile} holds *IOSYSCFG")
         return
-    holders, _ = _attempt(lambda: sql.read_special_authority_holders(connection, "*IOSYSCFG"))
+    holders, _ = attempted(lambda: sql.read_special_authority_holders(connection, "*IOSYSCFG"))
     for holder in holders or []:
         groups = holder.inherited_authorities.get("*IOSYSCFG")
         if holder.name == profile and groups:
@@ -295,7 +286,7 @@ def _check_output_queues(system: SystemSettings, connection: SystemConnection, r
         "the profile needs *READ on the queues, *SPLCTL, or *JOBCTL with OPRCTL(*YES), with *EXECUTE on their "
         "libraries; *SPLCTL or *JOBCTL given only for this are themselves exposures"
     )
-    queues, error = _attempt(lambda: sql.read_output_queues(connection))
+    queues, error = attempted(lambda: sql.read_output_queues(connection))
     if error is not None:
         report.add(WARN, item, _error_text(error), fix=fix)
     elif not queues:
@@ -322,7 +313,7 @@ def _check_smtp(config: Config, system: SystemSettings, connection: SystemConnec
             fix=f"check it on the system and set attested_policy (and attested_by) under "
             f"[systems.checks.smtp-relay] for {system.name}, or [checks.smtp-relay] for all systems",
         )
-    lists, error = _attempt(lambda: sql.read_smtp_lists(connection))
+    lists, error = attempted(lambda: sql.read_smtp_lists(connection))
     fix = (
         "reading the lists needs *READ to QUSRSYS/QATMADRLST and *USE to the CRTDDMF command "
         "(CREATE ALIAS over each member)"

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from bot.ibmi.rows import JobLogMessage
+
+T = TypeVar("T")
 
 
 class IbmiError(Exception):
@@ -60,3 +65,11 @@ class CLCommandError(IbmiError):
         self.job_log = job_log
         prefix = f"{message_id}: " if message_id else ""
         super().__init__(f"{prefix}{text}")
+
+
+def attempted(read: Callable[[], T]) -> tuple[T | None, IbmiError | None]:
+    """What `read()` returns, or the IBM i error that stopped it (the other one None)."""
+    try:
+        return read(), None
+    except IbmiError as error:
+        return None, error
