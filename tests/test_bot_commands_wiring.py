@@ -3,7 +3,6 @@ checks they borrow from (CheckTarget.settings_of), from its own records and the 
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from bot.config import Secrets, load_config
 from bot.wiring import build_bot
 from storage import approvals as store
 from storage.approvals import ChangeRequest
+from tests.demo_config import write_demo_config
 
 NOW = 1_800_000_000.0
 RELAY = "QSYS/CHGSMTPA ALWRLY(*LIST)"
@@ -24,29 +24,13 @@ END = "QSYS/ENDTCPSVR SERVER(*SMTP)"
 
 
 def write_config(tmp_path: Path) -> Path:
-    path = tmp_path / "warden.toml"
-    path.write_text(
-        textwrap.dedent(f"""
-        [slack]
-        alerts_channel = "C0123ALERTS"
-        approvals_channel = "C0456APPROV"
-
-        [storage]
-        path = "{(tmp_path / "warden.db").as_posix()}"
-
+    splctl = """
         [checks.splctl-exposure]
         enabled = false
         allowed_holders = ["PRTADMIN"]
         sensitive_queues = ["FIN*"]
-
-        [[systems]]
-        name = "DEMO"
-        connection = "demo"
-        demo.path = "{(tmp_path / "demo-ibmi").as_posix()}"
-        """),
-        encoding="utf-8",
-    )
-    return path
+        """
+    return write_demo_config(tmp_path, splctl)
 
 
 def record(

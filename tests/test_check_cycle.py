@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,29 +20,11 @@ from bot.ibmi.access import SystemConnection
 from bot.ibmi.errors import ConnectionFailedError, DeadlineExceededError, NotAuthorizedError, QueryTimeoutError
 from bot.wiring import build_bot
 from storage.check_runs import last_runs
+from tests.demo_config import write_demo_config
 
 
 def write_config(tmp_path: Path, extra: str = "") -> Path:
-    path = tmp_path / "warden.toml"
-    path.write_text(
-        textwrap.dedent(f"""
-        [slack]
-        alerts_channel = "C0123ALERTS"
-        approvals_channel = "C0456APPROV"
-
-        [storage]
-        path = "{(tmp_path / "warden.db").as_posix()}"
-
-        [[systems]]
-        name = "DEMO"
-        connection = "demo"
-        trusted = ["10.0.0.0/8"]
-        demo.path = "{(tmp_path / "demo-ibmi").as_posix()}"
-        """)
-        + textwrap.dedent(extra),
-        encoding="utf-8",
-    )
-    return path
+    return write_demo_config(tmp_path, extra, system_lines='trusted = ["10.0.0.0/8"]\n')
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from bot.ibmi.audit_journal import JournalEntry
 from bot.ibmi.errors import NotAuthorizedError
 from bot.journal_memory import StoredJournal
 from storage import open_database
+from tests.demo_config import write_demo_config
 from tests.journal_system import JournalSystem, at
 from tests.netstat_rows import LISTEN, TRUSTED, row
 
@@ -255,24 +255,7 @@ def test_bad_settings_say_what_is_wrong(options: dict[str, Any], message: str):
 
 
 def config_with(tmp_path: Path, table: str) -> Path:
-    path = tmp_path / "warden.toml"
-    path.write_text(
-        textwrap.dedent(f"""
-        [slack]
-        alerts_channel = "C0123ALERTS"
-        approvals_channel = "C0456APPROV"
-
-        [[systems]]
-        name = "DEMO"
-        connection = "demo"
-        demo.path = "{(tmp_path / "demo-ibmi").as_posix()}"
-
-        [checks.signon-attacks]
-        """)
-        + textwrap.dedent(table),
-        encoding="utf-8",
-    )
-    return path
+    return write_demo_config(tmp_path, "[checks.signon-attacks]\n" + table)
 
 
 def test_the_configuration_reads_the_window_as_a_duration(tmp_path: Path):

@@ -1,0 +1,32 @@
+"""A configuration file for one demo system (DEMO), as several tests write it: Slack channels, the database and the
+demo system in `tmp_path`, then the tests' own lines."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+
+def write_demo_config(tmp_path: Path, tables: str = "", system_lines: str = "") -> Path:
+    """warden.toml in `tmp_path`: `system_lines` are added to the [[systems]] table, `tables` after it."""
+    path = tmp_path / "warden.toml"
+    path.write_text(
+        textwrap.dedent(f"""
+        [slack]
+        alerts_channel = "C0123ALERTS"
+        approvals_channel = "C0456APPROV"
+
+        [storage]
+        path = "{(tmp_path / "warden.db").as_posix()}"
+
+        [[systems]]
+        name = "DEMO"
+        connection = "demo"
+        demo.path = "{(tmp_path / "demo-ibmi").as_posix()}"
+        """)
+        + textwrap.dedent(system_lines)
+        + "\n"
+        + textwrap.dedent(tables),
+        encoding="utf-8",
+    )
+    return path
