@@ -80,16 +80,23 @@ class ProfileChange:
     flags: dict[str, bool | None]  # each special authority the bot knows: held, not held, or not told
 
 
+def changed_profile(entry: JournalEntry) -> str | None:
+    """The profile a change to a named profile (entry type A) is about; None for any other entry."""
+    if (entry.text("ENTRY_TYPE") or "A").upper() != "A":
+        return None
+    return profile_of(entry)
+
+
 def is_profile_change(entry: JournalEntry) -> bool:
-    """A change to a named profile (entry type A): the entries the check judges, and the journal keeps."""
-    return profile_of(entry) is not None and (entry.text("ENTRY_TYPE") or "A").upper() == "A"
+    """The entries the check judges, and the journal keeps."""
+    return changed_profile(entry) is not None
 
 
 def profile_change(entry: JournalEntry) -> ProfileChange | None:
     """The entry read, when it is a change to a profile: depends on the entry alone, so a run may keep it for the
     next (memo.EntryMemo)."""
-    profile = profile_of(entry)
-    if profile is None or not is_profile_change(entry):
+    profile = changed_profile(entry)
+    if profile is None:
         return None
     return ProfileChange(entry, profile, {special: flag(entry, special) for special in SPECIAL_AUTHORITIES})
 
