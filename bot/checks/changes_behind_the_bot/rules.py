@@ -101,8 +101,10 @@ def sensitive_queue(
 def may_be_watched(entry: JournalEntry, settings: ChangesSettings) -> bool:
     """False when the entry's command cannot be watched: it has no command string, or its command object is not
     watched (told without reading the command string). The journal keeps only the entries that may be."""
-    if entry.text("COMMAND_STRING") is None:
-        return False
+    return entry.text("COMMAND_STRING") is not None and _object_may_be_watched(entry, settings)
+
+
+def _object_may_be_watched(entry: JournalEntry, settings: ChangesSettings) -> bool:
     named = (entry.text("OBJECT_NAME") or "").upper()
     return not named or named in settings.commands or named in settings.outq_commands
 
@@ -113,7 +115,7 @@ def judged_entry(
     """The entry as the check looks at it, or None when its command is not watched: depends on the entry and the
     settings alone, so a run may keep it for the next (memo.EntryMemo)."""
     text = entry.text("COMMAND_STRING")
-    if text is None or not may_be_watched(entry, settings):
+    if text is None or not _object_may_be_watched(entry, settings):
         return None
     scanned = scan(text)
     name = command_name(entry, scanned)
