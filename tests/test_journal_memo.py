@@ -3,8 +3,9 @@ an equal input, forgotten when the entry leaves the window or the settings chang
 
 from __future__ import annotations
 
-from bot.checks.audit_journal.memo import EntryMemo, SameInput
+from bot.checks.audit_journal.memo import EntryMemo
 from bot.checks.finding import Finding
+from bot.checks.memo import SameInput
 from bot.ibmi.audit_journal import JournalEntry
 
 

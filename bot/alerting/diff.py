@@ -103,7 +103,7 @@ def not_reported(
 def seen(previous: AlertRecord | None, finding: Finding, now: float) -> AlertRecord:
     """The alert as of a run that reports it: open, its clean runs reset, the finding's latest data."""
     if previous is None:
-        data = finding.to_json()
+        data = finding.to_stored()
         return AlertRecord(
             fingerprint=finding.fingerprint,
             system=finding.system,
@@ -134,7 +134,7 @@ def _finding_data(previous: AlertRecord, finding: Finding) -> dict[str, Any]:
     """The finding as the alert stores it, keeping enrichment already added; the stored finding itself when
     they are equal, so saving can tell nothing changed."""
     if "owner" not in previous.finding.get("facts", {}):
-        return previous.finding if finding.is_stored_as(previous.finding) else finding.to_json()
+        return previous.finding if finding.is_stored_as(previous.finding) else finding.to_stored()
     data = finding.to_json()
     facts = {**data.get("facts", {})}
     facts.setdefault("owner", previous.finding["facts"]["owner"])

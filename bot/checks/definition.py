@@ -124,6 +124,11 @@ class Readings:
         value = self._values[source]
         return value.reason if isinstance(value, NotReadable) else None
 
+    def as_read(self, *sources: str) -> tuple[Any, ...]:
+        """What these sources gave, values and `NotReadable` alike: a run judged from an equal tuple (with equal
+        settings) finds the same (bot/checks/memo.py)."""
+        return tuple(self._values[source] for source in sources)
+
 
 Evaluate = Callable[[Readings, CheckTarget, Any], list[Finding]]
 

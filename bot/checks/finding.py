@@ -49,10 +49,18 @@ class Finding:
             "facts": self.facts,
         }
 
+    def to_stored(self) -> dict[str, Any]:
+        """`to_json()` as an alert stores it, remembered as this finding's stored form (see `is_stored_as`)."""
+        stored = self.__dict__["_stored_as"] = self.to_json()
+        return stored
+
     def is_stored_as(self, stored: dict[str, Any]) -> bool:
         """Whether `stored` equals `to_json()`, told without building it (the alert lifecycle compares every
-        finding of a run with the one stored)."""
-        return (
+        finding of a run with the one stored). The last stored form found equal is remembered, so a finding kept
+        from the run before (bot/checks/memo.py) is told equal to its unchanged stored form at once."""
+        if self.__dict__.get("_stored_as") is stored:
+            return True
+        equal = (
             len(stored) == 8
             and stored.get("subject") == self.subject
             and stored.get("title") == self.title
@@ -63,3 +71,6 @@ class Finding:
             and stored.get("details") == list(self.details)
             and stored.get("facts") == self.facts
         )
+        if equal:
+            self.__dict__["_stored_as"] = stored
+        return equal

@@ -3,8 +3,9 @@
 A check judges the entries of its window every run (60 s by default), and a window of 24 hours holds every CD or CP
 entry of a day. Most runs of a quiet system read nothing new, and an entry, once written, never changes. So:
 
-- `SameInput` gives a system's findings of the last run again when everything they were judged from is equal to the
-  last run's (the window's entries, the settings, and whatever else the check passes as its input);
+- `SameInput` (bot/checks/memo.py) gives a system's findings of the last run again when everything they were judged
+  from is equal to the last run's (the window's entries, the settings, and whatever else the check passes as its
+  input);
 - `EntryMemo` keeps what judging one entry gave while the entry stays in the window, so a run judges only the
   entries new to it, and forgets those that left the window.
 
@@ -17,30 +18,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
-from bot.checks.finding import Finding
 from bot.ibmi.audit_journal import JournalEntry
 
 Judgement = TypeVar("Judgement")
-
-
-class SameInput:
-    """The findings of each system's last run, given again for an equal input."""
-
-    def __init__(self) -> None:
-        self._last: dict[str, tuple[tuple[Any, ...], tuple[Finding, ...]]] = {}
-        self._lock = threading.Lock()
-
-    def findings(self, system: str, inputs: tuple[Any, ...], judge: Callable[[], list[Finding]]) -> list[Finding]:
-        with self._lock:
-            last = self._last.get(system)
-        if last is not None and last[0] == inputs:
-            return list(last[1])
-        found = judge()
-        with self._lock:
-            self._last[system] = (inputs, tuple(found))
-        return found
 
 
 class EntryMemo(Generic[Judgement]):

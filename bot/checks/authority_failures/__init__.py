@@ -11,12 +11,12 @@ from pathlib import Path
 
 from bot.checks.audit_journal.auditing import AUDIT_VALUES
 from bot.checks.audit_journal.judging import journal_view
-from bot.checks.audit_journal.memo import SameInput
 from bot.checks.audit_journal.reading import journal_source
 from bot.checks.authority_failures.rules import AF_VIOLATIONS, evaluate, on_sensitive_objects
 from bot.checks.authority_failures.settings import CHECK_ID, AuthorityFailureSettings
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings
 from bot.checks.finding import Finding
+from bot.checks.memo import SameInput
 
 __all__ = ["AF_VIOLATIONS", "AUTHORITY_JOURNAL", "CHECK", "CHECK_ID", "AuthorityFailureSettings", "evaluate"]
 

@@ -12,13 +12,14 @@ from pathlib import Path
 
 from bot.checks.audit_journal.auditing import AUDIT_VALUES
 from bot.checks.audit_journal.judging import journal_view
-from bot.checks.audit_journal.memo import EntryMemo, SameInput
+from bot.checks.audit_journal.memo import EntryMemo
 from bot.checks.audit_journal.reading import journal_source
 from bot.checks.changes_behind_the_bot.commands import normalised, scan
 from bot.checks.changes_behind_the_bot.rules import JudgedEntry, evaluate_entries, judged_with_finding, may_be_watched
 from bot.checks.changes_behind_the_bot.settings import CHECK_ID, ChangesSettings
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings, SourceContext
 from bot.checks.finding import Finding
+from bot.checks.memo import SameInput
 from bot.checks.splctl_exposure import CHECK_ID as SPLCTL_ID
 from bot.checks.splctl_exposure import SplctlSettings, borrowed_settings
 from bot.ibmi.audit_journal import JournalEntry

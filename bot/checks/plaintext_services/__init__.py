@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings
 from bot.checks.finding import Finding
+from bot.checks.memo import SameInput
 from bot.checks.plaintext_services.rules import CHECK_ID, Peer, cannot_see, evaluate, remote_peer
 from bot.checks.plaintext_services.settings import DEFAULT_PORTS, DEFAULT_SETTINGS, PlaintextPort, PlaintextSettings
 from bot.checks.sources import NETSTAT
@@ -29,7 +30,15 @@ __all__ = [
 ]
 
 
+_LAST_RUN = SameInput()
+
+
 def evaluate_readings(readings: Readings, target: CheckTarget, settings: PlaintextSettings) -> list[Finding]:
+    inputs = (readings.as_read(NETSTAT.name), target.trusted, settings)
+    return _LAST_RUN.findings(target.name, inputs, lambda: _judge(readings, target, settings))
+
+
+def _judge(readings: Readings, target: CheckTarget, settings: PlaintextSettings) -> list[Finding]:
     problem = readings.problem(NETSTAT.name)
     if problem is not None:
         return [cannot_see(target.name, problem)]

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from bot.checks.audit_journal.auditing import AUDIT_VALUES
 from bot.checks.audit_journal.judging import journal_view
-from bot.checks.audit_journal.memo import EntryMemo, SameInput
+from bot.checks.audit_journal.memo import EntryMemo
 from bot.checks.audit_journal.reading import journal_source
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings
 from bot.checks.finding import Finding
+from bot.checks.memo import SameInput
 from bot.checks.special_authority_grants.rules import ProfileChange, evaluate_entries, is_profile_change, profile_change
 from bot.checks.special_authority_grants.settings import CHECK_ID, GrantsSettings
 from bot.checks.splctl_exposure import CHECK_ID as SPLCTL_ID

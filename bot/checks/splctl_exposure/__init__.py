@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings
 from bot.checks.finding import Finding
+from bot.checks.memo import SameInput
 from bot.checks.sources import JOBCTL_HOLDERS, OUTPUT_QUEUES, SPLCTL_HOLDERS
 from bot.checks.splctl_exposure.rules import CHECK_ID, SPLCTL_WHY, SplctlSettings, cannot_see, evaluate
 
@@ -23,8 +24,16 @@ def borrowed_settings(target: CheckTarget) -> SplctlSettings:
     return settings if isinstance(settings, SplctlSettings) else SplctlSettings()
 
 
+_LAST_RUN = SameInput()
+
+
 def evaluate_readings(readings: Readings, target: CheckTarget, settings: SplctlSettings) -> list[Finding]:
     """Whatever could not be read is None, which the check says in its "cannot see" finding."""
+    inputs = (readings.as_read(SPLCTL_HOLDERS.name, OUTPUT_QUEUES.name, JOBCTL_HOLDERS.name), settings)
+    return _LAST_RUN.findings(target.name, inputs, lambda: _judge(readings, target, settings))
+
+
+def _judge(readings: Readings, target: CheckTarget, settings: SplctlSettings) -> list[Finding]:
     return evaluate(
         target.name,
         readings.optional(SPLCTL_HOLDERS.name),

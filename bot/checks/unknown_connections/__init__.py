@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.checks.definition import CheckDefinition, CheckTarget, Readings
 from bot.checks.finding import Finding
+from bot.checks.memo import SameInput
 from bot.checks.sources import NETSTAT, NETSTAT_JOBS
 from bot.checks.unknown_connections.rules import (
     CHECK_ID,
@@ -23,7 +24,15 @@ from bot.net import TrustList
 __all__ = ["CHECK", "CHECK_ID", "JOBS_NOT_VISIBLE", "cannot_see", "evaluate", "untrusted_remote"]
 
 
+_LAST_RUN = SameInput()
+
+
 def evaluate_readings(readings: Readings, target: CheckTarget, _settings: Any) -> list[Finding]:
+    inputs = (readings.as_read(NETSTAT.name, NETSTAT_JOBS.name), target.trusted)
+    return _LAST_RUN.findings(target.name, inputs, lambda: _judge(readings, target))
+
+
+def _judge(readings: Readings, target: CheckTarget) -> list[Finding]:
     problem = readings.problem(NETSTAT.name)
     if problem is not None:
         return [cannot_see(target.name, problem)]
