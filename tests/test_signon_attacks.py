@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.alerting import diff
 from bot.alerting.render import group_message
@@ -15,6 +17,7 @@ from bot.checks.cycle import PlannedCheck, run_checks
 from bot.checks.definition import CheckTarget
 from bot.checks.finding import Finding
 from bot.checks.signon_attacks import SignonSettings, evaluate
+from bot.checks.signon_attacks.rules import Failures
 from bot.config import ConfigError, load_config
 from bot.ibmi import sql
 from bot.ibmi.audit_journal import JournalEntry
@@ -403,3 +406,30 @@ def test_max_entries_bounds_a_cycle_and_the_backlog_is_caught_up(tmp_path: Path)
         assert finding.facts["failures"] == 12
     finally:
         storage.close()
+
+
+@given(
+    failures=st.lists(
+        st.tuples(st.integers(0, 20_000), st.sampled_from(["QSECOFR", "JSMITH", "ADMIN", None])), max_size=40
+    ),
+    window=st.sampled_from([60.0, 600.0, 3600.0]),
+)
+def test_the_most_within_a_window_is_the_largest_count_of_any_window(
+    failures: list[tuple[int, str | None]], window: float
+) -> None:
+    """`most_within` against counting every window that starts at a failure (the most always is one of them)."""
+    tally = Failures()
+    for second, other in failures:
+        tally.times.append((float(second), other))
+
+    def brute(distinct: bool, unknown_only: bool) -> int:
+        items = [(second, other) for second, other in failures if not unknown_only or other is None]
+        counts = [0]
+        for start, _ in items:
+            inside = [other for second, other in items if start <= second <= start + window]
+            counts.append(len({o for o in inside if o is not None}) if distinct else len(inside))
+        return max(counts)
+
+    assert tally.most_within(window) == brute(False, False)
+    assert tally.most_within(window, distinct=True) == brute(True, False)
+    assert tally.most_within(window, unknown_only=True) == brute(False, True)

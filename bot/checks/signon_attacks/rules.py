@@ -97,7 +97,13 @@ class Failures(Tally):
     def most_within(self, window: float, *, distinct: bool = False, unknown_only: bool = False) -> int:
         """The most failures within any `window` seconds (a backlog's run judges a longer span); `distinct`: the
         most distinct others instead; `unknown_only`: only the failures without an other."""
-        times = sorted((item for item in self.times if not unknown_only or item[1] is None), key=itemgetter(0))
+        items = [item for item in self.times if not unknown_only or item[1] is None]
+        if not items:
+            return 0
+        ats = [at for at, _ in items]
+        if max(ats) - min(ats) <= window:  # all within one window (a steady run's groups mostly are)
+            return len({other for _, other in items if other is not None}) if distinct else len(items)
+        times = sorted(items, key=itemgetter(0))
         inside: Counter[str | None] = Counter()
         most = start = 0
         for at, other in times:
