@@ -16,12 +16,14 @@ pattern makes it more), so an attack on QSECOFR stays one profile alert as it gr
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from operator import itemgetter
+from itertools import count, repeat
+from operator import itemgetter, sub
 from typing import Any, NamedTuple
 
 from bot.checks.audit_journal.judging import Tally, counted, violation_of
@@ -97,13 +99,10 @@ class Failures(Tally):
     def most_within(self, window: float, *, distinct: bool = False, unknown_only: bool = False) -> int:
         """The most failures within any `window` seconds (a backlog's run judges a longer span); `distinct`: the
         most distinct others instead; `unknown_only`: only the failures without an other."""
-        items = [item for item in self.times if not unknown_only or item[1] is None]
-        if not items:
-            return 0
-        ats = [at for at, _ in items]
-        if max(ats) - min(ats) <= window:  # all within one window (a steady run's groups mostly are)
-            return len({other for _, other in items if other is not None}) if distinct else len(items)
-        times = sorted(items, key=itemgetter(0))
+        if not distinct:  # the most failures in a window starting at one of them: one binary search each
+            ats = sorted(at for at, other in self.times if not unknown_only or other is None)
+            return max(map(sub, map(bisect_right, repeat(ats), [at + window for at in ats]), count()), default=0)
+        times = sorted((item for item in self.times if not unknown_only or item[1] is None), key=itemgetter(0))
         inside: Counter[str | None] = Counter()
         most = start = 0
         for at, other in times:
@@ -114,7 +113,7 @@ class Failures(Tally):
                 if not inside[gone]:
                     del inside[gone]
                 start += 1
-            most = max(most, len(inside) - (None in inside) if distinct else sum(inside.values()))
+            most = max(most, len(inside) - (None in inside))
         return most
 
     def common_facts(self) -> dict[str, Any]:
