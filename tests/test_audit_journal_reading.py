@@ -192,6 +192,24 @@ def test_a_receiver_gone_since_the_last_read_is_said_once_and_reading_goes_on(st
     assert read(journal, storage).notices == ()
 
 
+def test_a_system_clock_behind_the_position_is_said_while_it_is_behind(storage):
+    """The end of daylight saving time (or a clock set back) makes new entries carry timestamps before the position:
+    a read from the position may not return them, so the check says so instead of staying quiet."""
+    journal = FakeJournal()
+    journal.add(at(-5), 1)
+    assert read(journal, storage).notices == ()
+    journal.now = at(-65)  # local time went back an hour, 5 minutes after the last entry
+    journal.add(at(-64), 2)  # written after the change: its timestamp is before the position
+    behind = read(journal, storage)
+    assert len(behind.notices) == 1
+    notice = behind.notices[0]
+    assert at(-65) in notice and at(-5) in notice and "may be missed" in notice
+    assert behind.read == 0  # the entry before the position is not read, which is why it is said
+    assert read(journal, storage).notices == behind.notices  # said while the clock is behind
+    journal.now = at(1)
+    assert read(journal, storage).notices == ()
+
+
 def test_a_receiver_changed_but_still_there_is_routine_and_not_said(storage):
     journal = FakeJournal()
     journal.add(at(-30), 1)

@@ -8,6 +8,11 @@ backlog, is judged all the same. The entries kept are those of the window before
 new position while a backlog is read. A reader without memory (`SourceContext.journal` None) judges the window
 before the system's clock.
 
+The journal's timestamps are the system's local time. When that goes back (the end of daylight saving time, or a
+clock set back), entries written until it passes the position again carry earlier timestamps than the position,
+and whether a read from the position returns them is unconfirmed: the reading says so (`clock_behind`) while the
+system's clock is behind.
+
 A check may say which entries can ever matter to it (`keeps`): only those are kept, so a day's window of CD entries
 holds the watched commands, not every command an audited user typed. An entry left out under the settings of its
 time stays left out when the settings change.
@@ -98,6 +103,8 @@ def read_journal(
         since, known = shifted(system_time, -settings.window), frozenset[str]()
     else:
         since, known = kept.timestamp, frozenset(kept.keys)
+        if system_time < kept.timestamp:
+            notices.append(clock_behind(entry_type, system_time, kept.timestamp))
         if receiver.previous_gone:
             notices.append(
                 f"The journal receiver {kept.receiver}, attached to QAUDJRN when the bot last read "
@@ -123,6 +130,19 @@ def read_journal(
         entries = sorted([*earlier, *fresh], key=lambda entry: entry.timestamp)
     seen = bool(position.keys)  # the position moves only onto entries read
     return JournalReading(entry_type, tuple(entries), len(fresh), backlog, system_time, read_at, tuple(notices), seen)
+
+
+def clock_behind(entry_type: str, system_time: str, position: str) -> str:
+    """The system's local time is before the last entry read: it went back (the end of daylight saving time, or the
+    clock set back), so the entries written until it passes the position again carry earlier timestamps. A read
+    starts at the position's timestamp, and whether the table function returns such entries from it is
+    unconfirmed."""
+    return (
+        f"The system's clock ({system_time}) is behind the last {entry_type} entry read ({position}): "
+        "local time went back (the end of daylight saving time, or the clock set back). Entries written until "
+        f"the clock passes {position} again carry earlier timestamps and may be missed: review them on the "
+        "system, in QSYS/QAUDJRN."
+    )
 
 
 def _position_after(
