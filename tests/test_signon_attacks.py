@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from bot.checks.cycle import PlannedCheck, run_checks
 from bot.checks.definition import CheckTarget
 from bot.checks.finding import Finding
 from bot.checks.signon_attacks import SignonSettings, evaluate
-from bot.checks.signon_attacks.rules import Failures
+from bot.checks.signon_attacks.rules import Attempt, Failures, group
 from bot.config import ConfigError, load_config
 from bot.ibmi import sql
 from bot.ibmi.audit_journal import JournalEntry
@@ -433,3 +434,40 @@ def test_the_most_within_a_window_is_the_largest_count_of_any_window(
     assert tally.most_within(window) == brute(False, False)
     assert tally.most_within(window, distinct=True) == brute(True, False)
     assert tally.most_within(window, unknown_only=True) == brute(False, True)
+
+
+@given(
+    attempts=st.lists(
+        st.builds(
+            Attempt,
+            timestamp=st.sampled_from(
+                ["2026-12-03 10:00:00.000000", "2026-12-03 10:05:00.000000", "2026-12-03 11:00:00.000000"]
+            ),
+            at=st.floats(0, 10_000),
+            kind=st.sampled_from(["P", "U", "Q"]),
+            address=st.sampled_from(["203.0.113.9", "198.51.100.7", None]),
+            profile=st.sampled_from(["QSECOFR", "JSMITH", "(no user name)"]),
+            device=st.sampled_from(["QPADEV0001", None]),
+        ),
+        max_size=30,
+    )
+)
+def test_grouping_counts_every_attempt_of_an_address_and_of_a_profile(attempts: list[Attempt]) -> None:
+    by_address, by_profile = group(attempts)
+    assert set(by_address) == {a.address for a in attempts if a.address is not None}
+    assert set(by_profile) == {a.profile for a in attempts}
+    for key, failures, of_group, other in [
+        *((address, f, [a for a in attempts if a.address == address], "profile") for address, f in by_address.items()),
+        *((profile, f, [a for a in attempts if a.profile == profile], "address") for profile, f in by_profile.items()),
+    ]:
+        others = [getattr(a, other) for a in of_group]
+        assert failures.count == len(of_group), key
+        assert (failures.first, failures.last) == (
+            min(a.timestamp for a in of_group),
+            max(a.timestamp for a in of_group),
+        )
+        assert failures.kinds == Counter(a.kind for a in of_group)
+        assert failures.others == Counter(o for o in others if o is not None)
+        assert failures.unknown_address == others.count(None)
+        assert failures.devices == Counter(a.device for a in of_group if a.device)
+        assert failures.times == [(a.at, o) for a, o in zip(of_group, others, strict=True)]

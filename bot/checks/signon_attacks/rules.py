@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from itertools import count, repeat
-from operator import itemgetter, sub
+from operator import attrgetter, itemgetter, sub
 from typing import Any, NamedTuple
 
 from bot.checks.audit_journal.judging import Tally, counted, violation_of
@@ -75,6 +75,8 @@ def attempt_of(entry: JournalEntry) -> Attempt:
 
 
 _EPOCH = datetime(1970, 1, 1)
+_TIMESTAMP, _AT, _KIND = attrgetter("timestamp"), attrgetter("at"), attrgetter("kind")
+_ADDRESS, _PROFILE, _DEVICE = attrgetter("address"), attrgetter("profile"), attrgetter("device")
 
 
 @dataclass
@@ -86,15 +88,21 @@ class Failures(Tally):
     devices: Counter[str] = field(default_factory=Counter)
     times: list[tuple[float, str | None]] = field(default_factory=list)  # (Attempt.at, the other) of each failure
 
-    def add_failure(self, attempt: Attempt, other: str | None) -> None:
-        self.add_one(attempt.timestamp, attempt.kind)
-        if other is None:
-            self.unknown_address += 1
-        else:
-            self.others[other] += 1
-        if attempt.device:
-            self.devices[attempt.device] += 1
-        self.times.append((attempt.at, other))
+    @classmethod
+    def of(cls, attempts: Sequence[Attempt], others: Sequence[str | None]) -> Failures:
+        """The failures of one group, each attempt with its other (its profile, or its address: None when it has
+        none), counted a column at a time."""
+        stamps = list(map(_TIMESTAMP, attempts))
+        return cls(
+            count=len(attempts),
+            first=min(stamps),
+            last=max(stamps),
+            kinds=Counter(map(_KIND, attempts)),
+            others=Counter(other for other in others if other is not None),
+            unknown_address=others.count(None),
+            devices=Counter(filter(None, map(_DEVICE, attempts))),
+            times=list(zip(map(_AT, attempts), others, strict=True)),
+        )
 
     def most_within(self, window: float, *, distinct: bool = False, unknown_only: bool = False) -> int:
         """The most failures within any `window` seconds (a backlog's run judges a longer span); `distinct`: the
@@ -134,19 +142,20 @@ def profile_of(entry: JournalEntry) -> str:
 
 def group(attempts: Iterable[Attempt]) -> tuple[dict[str, Failures], dict[str, Failures]]:
     """The failures by remote address and by profile."""
-    by_address: dict[str, Failures] = {}
-    by_profile: dict[str, Failures] = {}
+    of_address: dict[str, list[Attempt]] = {}
+    of_profile: dict[str, list[Attempt]] = {}
     for attempt in attempts:
-        address, profile = attempt.address, attempt.profile
-        if address is not None:
-            of_address = by_address.get(address)
-            if of_address is None:
-                of_address = by_address[address] = Failures()
-            of_address.add_failure(attempt, profile)
-        of_profile = by_profile.get(profile)
-        if of_profile is None:
-            of_profile = by_profile[profile] = Failures()
-        of_profile.add_failure(attempt, address)
+        if attempt.address is not None:
+            if (same_address := of_address.get(attempt.address)) is None:
+                of_address[attempt.address] = [attempt]
+            else:
+                same_address.append(attempt)
+        if (same_profile := of_profile.get(attempt.profile)) is None:
+            of_profile[attempt.profile] = [attempt]
+        else:
+            same_profile.append(attempt)
+    by_address = {address: Failures.of(each, list(map(_PROFILE, each))) for address, each in of_address.items()}
+    by_profile = {profile: Failures.of(each, list(map(_ADDRESS, each))) for profile, each in of_profile.items()}
     return by_address, by_profile
 
 
