@@ -14,11 +14,12 @@ figures never mix:
   same DB-API connection and judges the rows the naive way (`ipaddress` objects, `any(address in network)`),
   keeping no state, with CPython's default collector thresholds, as a plain script has.
 
-Each side's time is the median of --repeat runs. Then `slack_calls_1000_new_addresses`: one cycle of the
-bot in which 1,000 new untrusted addresses appear, its outbox delivered to the Slack test server (owner
-look-ups answered at once), counted against the alert messages plus their threads.
+Each side's time is the median of --repeat runs (three by default: a machine's speed may swing from one minute
+to the next, and one run of each side may fall into different spells). Then `slack_calls_1000_new_addresses`:
+one cycle of the bot in which 1,000 new untrusted addresses appear, its outbox delivered to the Slack test
+server (owner look-ups answered at once), counted against the alert messages plus their threads.
 
-    python bench/cycle.py [--sizes 1000,10000,100000] [--repeat 1]
+    python bench/cycle.py [--sizes 1000,10000,100000] [--repeat 3]
 
 `saving_seconds_N` is what the storage layer alone takes to save the first cycle's alerts and their message
 links into a fresh database (the same functions the cycle calls), and `saving_floor_ratio_N` the first cycle's
@@ -349,7 +350,7 @@ def label(size: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated sizes (connections = queues)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs of each side per size (median taken)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each side per size (median taken)")
     parser.add_argument("--new-addresses", type=int, default=1000)
     parser.add_argument(
         "--owner-lookups-up-to",
