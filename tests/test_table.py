@@ -33,6 +33,19 @@ def test_text_columns_convert_as_each_value_would(values: list[Any]) -> None:
     assert required_text_column(values) == [text(value) or "" for value in values]
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        [f"203.0.113.{i % 256} " for i in range(300)] + ["LISTEN "] * 2_000,  # distinct first, then repeating
+        ["LISTEN "] * 300 + [f"10.0.{i // 256}.{i % 256} " for i in range(2_000)],  # repeating first, then distinct
+        [f" 10.0.{i // 256}.{i % 256}" for i in range(2_000)],
+    ],
+)
+def test_a_long_column_converts_the_same_whatever_its_first_values_suggest(values: list[Any]) -> None:
+    assert text_column(values) == [text(value) for value in values]
+    assert required_text_column(values) == [text(value) or "" for value in values]
+
+
 def test_a_column_of_repeated_values_is_converted_once_per_value_with_the_same_result() -> None:
     states = ["ESTABLISHED ", "LISTEN", None, "  ", "TIME-WAIT"] * 40
     assert text_column(states) == [text(state) for state in states]

@@ -20,6 +20,7 @@ RowType = TypeVar("RowType", bound=tuple[Any, ...])
 _TEXT_OR_NULL = frozenset({str, type(None)})
 _INT_OR_NULL = frozenset({int, type(None)})
 _DECIMAL_OR_NULL = frozenset({Decimal, type(None)})
+_SAMPLE = 256  # values looked at first when telling whether a column repeats its values
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,10 @@ def _required_text(value: Any) -> str:
 
 def _few_distinct(values: Sequence[Any], convert: Callable[[Any], Any]) -> dict[Any, Any] | None:
     """Each distinct value converted once, when the column repeats its values (a state, a port name, a library):
-    looking each value up then costs less than converting it. None when most values differ."""
+    looking each value up then costs less than converting it. None when most values differ, told from the first
+    values when most of those differ already (an address column need not be made a set of to tell)."""
+    if len(values) > 4 * _SAMPLE and len(set(values[:_SAMPLE])) * 4 > _SAMPLE:
+        return None
     distinct = set(values)
     if len(distinct) * 4 > len(values):
         return None
