@@ -7,14 +7,18 @@ import textwrap
 from pathlib import Path
 
 
-def write_demo_config(tmp_path: Path, tables: str = "", system_lines: str = "") -> Path:
-    """warden.toml in `tmp_path`: `system_lines` are added to the [[systems]] table, `tables` after it."""
+def write_demo_config(tmp_path: Path, tables: str = "", system_lines: str = "", slack_lines: str = "") -> Path:
+    """warden.toml in `tmp_path`: `slack_lines` are added to the [slack] table, `system_lines` to the [[systems]]
+    table, `tables` after it."""
     path = tmp_path / "warden.toml"
     path.write_text(
-        textwrap.dedent(f"""
+        textwrap.dedent("""
         [slack]
         alerts_channel = "C0123ALERTS"
         approvals_channel = "C0456APPROV"
+        """)
+        + textwrap.dedent(slack_lines)
+        + textwrap.dedent(f"""
 
         [storage]
         path = "{(tmp_path / "warden.db").as_posix()}"

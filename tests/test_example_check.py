@@ -4,7 +4,6 @@ discovery as the built-in ones, is configured, listed, run and rendered with no 
 from __future__ import annotations
 
 import json
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from bot.checks.finding import Finding
 from bot.config import ConfigError, load_config
 from bot.wiring import runbook_url_of
 from storage.alerts import AlertRecord
+from tests.demo_config import write_demo_config
 
 EXAMPLES = "tests.example_checks"
 EXAMPLE = "watched-addresses"
@@ -32,23 +32,7 @@ def example_check() -> Iterator[None]:
 
 
 def write_config(tmp_path: Path, checks: str = "") -> Path:
-    path = tmp_path / "warden.toml"
-    text = f"""
-        [slack]
-        alerts_channel = "C0123ALERTS"
-        approvals_channel = "C0456APPROV"
-
-        [storage]
-        path = "{(tmp_path / "warden.db").as_posix()}"
-
-        [[systems]]
-        name = "DEMO"
-        connection = "demo"
-        trusted = ["10.0.0.0/8"]
-        demo.path = "{(tmp_path / "demo-ibmi").as_posix()}"
-    """
-    path.write_text(textwrap.dedent(text) + textwrap.dedent(checks), encoding="utf-8")
-    return path
+    return write_demo_config(tmp_path, tables=checks, system_lines='trusted = ["10.0.0.0/8"]')
 
 
 def test_the_example_is_found_by_the_same_discovery() -> None:

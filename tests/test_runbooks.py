@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from bot.config import DEFAULT_RUNBOOK_BASE_URL, ConfigError, Secrets, SlackSett
 from bot.wiring import build_bot, runbook_url_of
 from storage import outbox
 from storage.alerts import AlertRecord
+from tests.demo_config import write_demo_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS_FOLDER = ROOT / "bot" / "checks"
@@ -82,25 +82,7 @@ def test_runbooks_promise_nothing_for_later() -> None:
 
 
 def write_config(tmp_path: Path, slack_extra: str = "") -> Path:
-    path = tmp_path / "warden.toml"
-    path.write_text(
-        textwrap.dedent(f"""
-        [slack]
-        alerts_channel = "C0123ALERTS"
-        approvals_channel = "C0456APPROV"
-        {slack_extra}
-
-        [storage]
-        path = "{(tmp_path / "warden.db").as_posix()}"
-
-        [[systems]]
-        name = "DEMO"
-        connection = "demo"
-        demo.path = "{(tmp_path / "demo-ibmi").as_posix()}"
-    """),
-        encoding="utf-8",
-    )
-    return path
+    return write_demo_config(tmp_path, slack_lines=slack_extra)
 
 
 def fake_alert(check: str) -> AlertRecord:
