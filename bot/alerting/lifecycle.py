@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.alerting.diff import NEW, REMINDER, REOPENED, RESOLVED, SILENCED, Change, diff
 from bot.alerting.enqueue import enqueue, reply_in_threads, rerender
 from bot.alerting.notes import notes_for
+from bot.alerting.quiet import QuietRun
 from bot.alerting.render import group_message, shown
 from bot.alerting.routing import group, route
 from bot.alerting.silences import silence
@@ -66,24 +67,39 @@ class AlertManager:
         self.clock = clock
         self.on_enqueued = on_enqueued
         self.runbook_url = runbook_url
+        self._quiet: dict[tuple[str, str], QuietRun] = {}  # per (system, check): its last run, when quiet
 
     def process(self, system: str, check: str, findings: Sequence[Finding]) -> LifecycleResult:
-        """One run of `check` on `system`: diff → silence → route → group → render → enqueue."""
+        """One run of `check` on `system`: diff → silence → route → group → render → enqueue (skipped for a
+        run that repeats a quiet run: bot/alerting/quiet.py)."""
         now = self.clock()
+        quiet = self._quiet.pop((system, check), None)
         try:
             with self.storage.transaction():
                 silences = active_silences(self.storage, now)
                 known = check_alerts(self.storage, system, check)
+                if quiet is not None and quiet.repeats(findings, known, silences, now):
+                    mark_seen(self.storage, system, check, now)
+                    self._quiet[(system, check)] = replace(quiet, token=known.token)
+                    return LifecycleResult(silenced=list(quiet.silenced))
                 posted = known.messages
                 changes = diff(known.records, findings, now, self.settings, lambda key: posted.get(key, ()))
                 changes = silence(changes, silences, now)
                 changes = route(changes, self.routes)
+                written = self.storage.db.conn.total_changes
                 enqueue(self.storage, changes, group(system, check, changes, self.routes), now, self._render)
+                wrote = self.storage.db.conn.total_changes != written
                 mark_seen(self.storage, system, check, now)
+                token = known.token  # read under the lock: another thread may write once it is released
         except BaseException:
             forget_kept(self.storage)  # what was kept in memory may be ahead of what was rolled back
+            self._quiet.pop((system, check), None)
             raise
         result = LifecycleResult.of(changes)
+        if not wrote and not result.changed:
+            self._quiet[(system, check)] = QuietRun.after(
+                findings, known, token, silences, changes, self.settings.repeat_interval, result.silenced
+            )
         if result.changed:
             self.on_enqueued()
         return result
