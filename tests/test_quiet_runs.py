@@ -49,6 +49,15 @@ def manager(storage: Storage, clock: Clock, routes: tuple[Route, ...] = (Route("
     return AlertManager(storage, AlertSettings(repeat_interval=REPEAT, resolve_after=2), routes, clock=clock)
 
 
+def posted_then_quiet(storage: Storage, clock: Clock) -> tuple[AlertManager, list[Finding]]:
+    """A lifecycle that posted one finding, then saw it again in a quiet run (which it remembers)."""
+    alerts = manager(storage, clock)
+    found = [finding("203.0.113.9")]
+    alerts.process(SYSTEM, CHECK, found)
+    alerts.process(SYSTEM, CHECK, found)
+    return alerts, found
+
+
 class NoQuietRuns(dict):
     """A lifecycle's memory of quiet runs that never remembers one: every run goes through every stage."""
 
@@ -107,10 +116,7 @@ def test_a_reminder_falls_due_for_the_same_findings(storage, diffs):
 
 def test_a_silence_added_or_ended_is_seen_by_the_same_findings(storage):
     clock = Clock()
-    alerts = manager(storage, clock)
-    found = [finding("203.0.113.9")]
-    alerts.process(SYSTEM, CHECK, found)
-    alerts.process(SYSTEM, CHECK, found)
+    alerts, found = posted_then_quiet(storage, clock)
     silence = add_silence(storage, "address", "203.0.113.9", "known", "U1", clock.now, clock.now + 600)
     assert alerts.process(SYSTEM, CHECK, found).silenced == [found[0].fingerprint]
     assert alerts.process(SYSTEM, CHECK, found).silenced == [found[0].fingerprint]  # quiet too, and says so
@@ -120,10 +126,7 @@ def test_a_silence_added_or_ended_is_seen_by_the_same_findings(storage):
 
 def test_an_alert_someone_else_changed_is_judged_again(storage):
     clock = Clock()
-    alerts = manager(storage, clock)
-    found = [finding("203.0.113.9")]
-    alerts.process(SYSTEM, CHECK, found)
-    alerts.process(SYSTEM, CHECK, found)
+    alerts, found = posted_then_quiet(storage, clock)
     stored = alert(storage, found[0].fingerprint)
     save_alert(storage, stored.with_changes(state="resolved", resolved_at=clock.now))  # e.g. another writer
     clock.now += 60
@@ -143,10 +146,7 @@ def test_an_alert_no_longer_found_is_counted_clean_after_quiet_runs(storage):
 
 def test_a_run_that_failed_forgets_its_quiet_run(storage, diffs, monkeypatch):
     clock = Clock()
-    alerts = manager(storage, clock)
-    found = [finding("203.0.113.9")]
-    alerts.process(SYSTEM, CHECK, found)
-    alerts.process(SYSTEM, CHECK, found)
+    alerts, found = posted_then_quiet(storage, clock)
 
     def refused(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk full")
