@@ -1,7 +1,7 @@
-"""A run that repeats a quiet run (the same finding objects, the same stored alerts, the same silences, no reminder
-due) skips the lifecycle's stages and gives the same result (bot/alerting/quiet.py); anything else is judged
-again. A property test runs random histories through a lifecycle with quiet runs and one without, and compares
-everything they stored and queued."""
+"""A run known to change nothing (the same finding objects as a run that changed nothing or posted every alert,
+the same stored alerts and silences, no reminder due) skips the lifecycle's stages and gives the same result
+(bot/alerting/quiet.py); anything else is judged again. A property test runs random histories through a lifecycle
+with quiet runs and one without, and compares everything they stored and queued."""
 
 from __future__ import annotations
 
@@ -79,18 +79,29 @@ def diffs(monkeypatch) -> list[int]:
     return calls
 
 
-def test_the_same_findings_again_after_a_quiet_run_skip_the_stages_and_still_count_as_seen(storage, diffs):
+def test_the_same_findings_after_the_run_that_posted_them_skip_the_stages_and_still_count_as_seen(storage, diffs):
     clock = Clock()
     alerts = manager(storage, clock)
     found = [finding("203.0.113.9"), finding("198.51.100.7")]
-    assert alerts.process(SYSTEM, CHECK, found).new  # posted: not quiet
-    clock.now += 60
-    assert alerts.process(SYSTEM, CHECK, found) == LifecycleResult()  # quiet: remembered
+    assert alerts.process(SYSTEM, CHECK, found).new  # posted: every alert announced, so the next run is known
     clock.now += 60
     queued = outbox.pending_count(storage)
+    assert alerts.process(SYSTEM, CHECK, found) == LifecycleResult()
+    clock.now += 60
     assert alerts.process(SYSTEM, CHECK, list(found)) == LifecycleResult()
-    assert len(diffs) == 2  # the third run repeated the second
+    assert len(diffs) == 1
     assert outbox.pending_count(storage) == queued
+    assert alert(storage, found[0].fingerprint).last_seen == T0 + 120
+
+
+def test_findings_no_route_takes_skip_the_stages_once_a_run_stored_nothing(storage, diffs):
+    clock = Clock()
+    alerts = manager(storage, clock, routes=(Route("C0ALERTS", "critical"),))
+    found = [finding("203.0.113.9")]  # a warning: tracked, not announced
+    for _ in range(3):
+        assert alerts.process(SYSTEM, CHECK, found) == LifecycleResult()
+        clock.now += 60
+    assert len(diffs) == 2  # the first run stored the alert; the second stored nothing; the third repeated it
     assert alert(storage, found[0].fingerprint).last_seen == T0 + 120
 
 
@@ -191,6 +202,20 @@ def _stored(storage: Storage) -> tuple[Any, ...]:
 @example(steps=[SAME, SAME, ("wait", REPEAT), SAME], critical_only=False)  # a reminder falls due
 @example(steps=[SAME, SAME, ("silence", SUBJECTS[0], REPEAT), SAME, ("unsilence",), SAME], critical_only=False)
 @example(steps=[SAME, SAME, ("resolve elsewhere", SUBJECTS[0]), SAME], critical_only=False)
+@example(  # resolved, then back while silenced: each run moves its last_seen
+    steps=[
+        SAME,
+        ("run", SUBJECTS[2:], True),
+        ("run", SUBJECTS[2:], True),
+        ("silence", SUBJECTS[0], REPEAT),
+        SAME,
+        SAME,
+        SAME,
+        ("wait", 60.0),
+        SAME,
+    ],
+    critical_only=False,
+)
 def test_quiet_runs_change_nothing_of_what_is_stored_or_queued(tmp_path_factory, steps, critical_only):
     routes = (Route("C0ALERTS", "critical" if critical_only else "info"),)
     folder = tmp_path_factory.mktemp("histories")

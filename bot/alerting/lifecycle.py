@@ -21,7 +21,7 @@ from typing import Any
 from bot.alerting.diff import NEW, REMINDER, REOPENED, RESOLVED, SILENCED, Change, diff
 from bot.alerting.enqueue import enqueue, reply_in_threads, rerender
 from bot.alerting.notes import notes_for
-from bot.alerting.quiet import QuietRun
+from bot.alerting.quiet import QuietRun, settled
 from bot.alerting.render import group_message, shown
 from bot.alerting.routing import group, route
 from bot.alerting.silences import silence
@@ -67,11 +67,11 @@ class AlertManager:
         self.clock = clock
         self.on_enqueued = on_enqueued
         self.runbook_url = runbook_url
-        self._quiet: dict[tuple[str, str], QuietRun] = {}  # per (system, check): its last run, when quiet
+        self._quiet: dict[tuple[str, str], QuietRun] = {}  # per (system, check): when its next run is known
 
     def process(self, system: str, check: str, findings: Sequence[Finding]) -> LifecycleResult:
         """One run of `check` on `system`: diff → silence → route → group → render → enqueue (skipped for a
-        run that repeats a quiet run: bot/alerting/quiet.py)."""
+        run known to change nothing: bot/alerting/quiet.py)."""
         now = self.clock()
         quiet = self._quiet.pop((system, check), None)
         try:
@@ -96,9 +96,9 @@ class AlertManager:
             self._quiet.pop((system, check), None)
             raise
         result = LifecycleResult.of(changes)
-        if not wrote and not result.changed:
+        if settled(changes, wrote, result.changed):
             self._quiet[(system, check)] = QuietRun.after(
-                findings, known, token, silences, changes, self.settings.repeat_interval, result.silenced
+                findings, known, token, silences, self.settings.repeat_interval, result.silenced
             )
         if result.changed:
             self.on_enqueued()
