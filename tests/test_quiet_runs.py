@@ -50,7 +50,7 @@ def manager(storage: Storage, clock: Clock, routes: tuple[Route, ...] = (Route("
 
 
 def posted_then_quiet(storage: Storage, clock: Clock) -> tuple[AlertManager, list[Finding]]:
-    """A lifecycle that posted one finding, then saw it again in a quiet run (which it remembers)."""
+    """A lifecycle that posted one finding, then saw it again in a run known to change nothing."""
     alerts = manager(storage, clock)
     found = [finding("203.0.113.9")]
     alerts.process(SYSTEM, CHECK, found)
