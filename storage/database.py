@@ -114,7 +114,7 @@ class WriteLock:
             return False
         depth = getattr(self._depth, "value", 0)
         if depth == 0:
-            self._changes_before = self._total_changes()
+            self._changes_before = self.rows_changed()
         self._depth.value = depth + 1
         return True
 
@@ -132,7 +132,7 @@ class WriteLock:
         committed = (
             self._depth.value == 1
             and exc is None
-            and self._total_changes() != self._changes_before
+            and self.rows_changed() != self._changes_before
             and not self._in_transaction()
         )
         self.release()
@@ -143,7 +143,9 @@ class WriteLock:
         elif committed:
             self._health.succeeded()
 
-    def _total_changes(self) -> int:
+    def rows_changed(self) -> int:
+        """Rows inserted, updated or deleted through the write connection since it opened (-1 once closed): a
+        holder of the lock compares two readings to tell whether what it ran in between wrote anything."""
         try:
             return self._conn.total_changes
         except sqlite3.ProgrammingError:  # closed

@@ -86,9 +86,9 @@ class AlertManager:
                 changes = diff(known.records, findings, now, self.settings, lambda key: posted.get(key, ()))
                 changes = silence(changes, silences, now)
                 changes = route(changes, self.routes)
-                written = self.storage.db.conn.total_changes
+                written = self.storage.lock.rows_changed()
                 enqueue(self.storage, changes, group(system, check, changes, self.routes), now, self._render)
-                wrote = self.storage.db.conn.total_changes != written
+                wrote = self.storage.lock.rows_changed() != written
                 mark_seen(self.storage, system, check, now)
                 token = known.token  # read under the lock: another thread may write once it is released
         except BaseException:
