@@ -158,13 +158,11 @@ class Tally:
     kinds: Counter[str] = field(default_factory=Counter)
 
     def add(self, entry: JournalEntry) -> None:
-        self.add_one(entry.timestamp, violation_of(entry))
-
-    def add_one(self, timestamp: str, kind: str) -> None:
+        timestamp = entry.timestamp
         self.count += 1
         self.first = min(self.first, timestamp) if self.first else timestamp
         self.last = max(self.last, timestamp)
-        self.kinds[kind] += 1
+        self.kinds[violation_of(entry)] += 1
 
     def times_detail(self) -> str:
         return f"First {shown_time(self.first)}, last {shown_time(self.last)}."
