@@ -55,7 +55,9 @@ class JournalSystem(FakeJournal):
             ]
         return super().query(statement, params)
 
-    def query_rows(self, statement: str, params: Sequence[Any], convert: Callable[[Table], list[Any]]) -> list[Any]:
+    def query_rows(
+        self, statement: str, params: Sequence[Any], convert: Callable[[Table], list[Any]], reuse: bool = False
+    ) -> list[Any]:
         if statement == sql.NETSTAT_TCP_CONNECTIONS:
             if self.connections is None:
                 raise NotAuthorizedError("[SQL0551] Not authorized to QSYS2.NETSTAT_INFO.")

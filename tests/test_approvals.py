@@ -46,8 +46,8 @@ class CountingConnection:
     def query(self, statement: str, params=()):  # noqa: ANN001, ANN201
         return self.connection.query(statement, params)
 
-    def query_rows(self, statement: str, params, convert):  # noqa: ANN001, ANN201
-        return self.connection.query_rows(statement, params, convert)
+    def query_rows(self, statement: str, params, convert, reuse=False):  # noqa: ANN001, ANN201
+        return self.connection.query_rows(statement, params, convert, reuse)
 
     def run_cl(self, command) -> None:  # noqa: ANN001
         with self.lock:

@@ -64,7 +64,9 @@ class FakeJournal:
             return [{"FOUND": 1 if tuple(params) in self.receivers else 0}]
         raise AssertionError(f"unexpected statement {statement!r}")
 
-    def query_rows(self, statement: str, params: Sequence[Any], convert: Callable[[Table], list[Any]]) -> list[Any]:
+    def query_rows(
+        self, statement: str, params: Sequence[Any], convert: Callable[[Table], list[Any]], reuse: bool = False
+    ) -> list[Any]:
         match = re.fullmatch(r".*AUDIT_JOURNAL_PW\(.*FETCH FIRST (\d+) ROWS ONLY", statement)
         assert match, statement
         limit = int(match[1])

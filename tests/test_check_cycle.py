@@ -33,9 +33,11 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     sent: list[str] = []
     query_rows = SystemConnection.query_rows
 
-    def recording(self: SystemConnection, statement: str, params: Sequence[Any], convert: Any) -> list[Any]:
+    def recording(
+        self: SystemConnection, statement: str, params: Sequence[Any], convert: Any, reuse: bool = False
+    ) -> list[Any]:
         sent.append(statement)
-        return query_rows(self, statement, params, convert)
+        return query_rows(self, statement, params, convert, reuse)
 
     monkeypatch.setattr(SystemConnection, "query_rows", recording)
     return sent

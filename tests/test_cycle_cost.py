@@ -45,7 +45,9 @@ class CountingConnection:
     def query(self, statement: str, params: Any = ()) -> list[dict[str, Any]]:
         return self.query_rows(statement, params, Table.dicts)
 
-    def query_rows(self, statement: str, params: Any, convert: Callable[[Table], list[Any]]) -> list[Any]:
+    def query_rows(
+        self, statement: str, params: Any, convert: Callable[[Table], list[Any]], reuse: bool = False
+    ) -> list[Any]:
         self.statements.append(statement)
         cursor = self.demo.cursor()
         cursor.execute(statement, tuple(params))

@@ -30,6 +30,7 @@ from bot.ibmi.errors import (
     QueryTimeoutError,
     ServiceMissingError,
 )
+from bot.ibmi.reuse import BlockConverter, Conversion, RememberedReads
 from bot.ibmi.rows import JobLogMessage
 from bot.ibmi.table import Table
 
@@ -124,6 +125,7 @@ class SystemConnection:
         self._calls = threading.Lock()  # guards the two below, never held while waiting for IBM i
         self._current: Call[Any] | None = None
         self._abandoned = False
+        self._remembered = RememberedReads()  # the last conversions of the reads marked `reuse`
 
     @property
     def name(self) -> str:
@@ -204,29 +206,36 @@ class SystemConnection:
         """Run one statement and return its rows as dicts keyed by upper-case column name."""
         return self.query_rows(statement, params, Table.dicts)
 
-    def query_rows(self, statement: str, params: Sequence[Any], convert: Callable[[Table], list[T]]) -> list[T]:
+    def query_rows(
+        self, statement: str, params: Sequence[Any], convert: Callable[[Table], list[T]], reuse: bool = False
+    ) -> list[T]:
         """Run one statement and return its rows, fetched FETCH_ROWS at a time and each block converted by
-        `convert` as it arrives (so the driver's own rows never pile up), with upper-case column names."""
+        `convert` as it arrives (so the driver's own rows never pile up), with upper-case column names. `reuse`:
+        remember this read's blocks, and give the conversion of a block equal to the last read's again
+        (bot/ibmi/reuse.py); for the large reads of a cycle, with a `convert` that depends on the rows alone."""
         shown = short_statement(statement)
+        key = (statement, tuple(params), convert)
+        last: Conversion | None = None
 
-        def rows_of(connection: Any) -> list[T]:
+        def rows_of(connection: Any) -> tuple[list[T], Conversion | None]:
             cursor = connection.cursor()
             try:
                 cursor.execute(statement, tuple(params))
                 if cursor.description is None:
-                    return []
-                names = tuple(column[0].upper() for column in cursor.description)
+                    return [], None
+                converter = BlockConverter(tuple(column[0].upper() for column in cursor.description), convert, last)
                 rows: list[T] = []
                 while block := cursor.fetchmany(FETCH_ROWS):
-                    rows += convert(Table(names, block))
-                return rows
+                    rows += converter.convert(block)
+                return rows, converter.conversion()
             finally:
                 cursor.close()
 
         with self._lock:
+            last = self._remembered.last(key) if reuse else None
             for attempt in (1, 2):
                 try:
-                    return self._within(rows_of, self.settings.statement_limit, repr(shown))
+                    rows, conversion = self._within(rows_of, self.settings.statement_limit, repr(shown))
                 except IbmiError:
                     raise
                 except Exception as error:
@@ -236,6 +245,9 @@ class SystemConnection:
                             log.info("%s: connection dropped, reconnecting once", self.name)
                             continue
                     raise self._translate(error, f"{shown!r}") from error
+                if reuse and conversion is not None:
+                    self._remembered.keep(key, conversion)
+                return rows
         raise AssertionError("unreachable")
 
     def run_cl(self, command: ClCommand) -> None:

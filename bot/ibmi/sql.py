@@ -58,7 +58,9 @@ T = TypeVar("T")
 class Queryable(Protocol):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
 
-    def query_rows(self, sql: str, params: Sequence[Any], convert: Callable[[Table], list[T]]) -> list[T]: ...
+    def query_rows(
+        self, sql: str, params: Sequence[Any], convert: Callable[[Table], list[T]], reuse: bool = False
+    ) -> list[T]: ...
 
 
 # --- NETSTAT -------------------------------------------------------------------------------------
@@ -306,6 +308,7 @@ def _int(value: Any) -> int | None:
 
 
 def read_tcp_connections(conn: Queryable) -> list[NetstatConnection]:
+    # Converted every time (no `reuse`): on a live system, IDLE_TIME and the byte counts change between any two reads.
     return conn.query_rows(NETSTAT_TCP_CONNECTIONS, (), _tcp_connections)
 
 
@@ -338,7 +341,7 @@ def _tcp_connections(table: Table) -> list[NetstatConnection]:
 
 
 def read_connection_jobs(conn: Queryable) -> list[ConnectionJob]:
-    return conn.query_rows(NETSTAT_CONNECTION_JOBS, (), _connection_jobs)
+    return conn.query_rows(NETSTAT_CONNECTION_JOBS, (), _connection_jobs, reuse=True)
 
 
 def _connection_jobs(table: Table) -> list[ConnectionJob]:
@@ -529,10 +532,10 @@ def _public_authority_statements(libraries: Iterable[str]) -> list[tuple[str, tu
 
 def read_output_queues(conn: Queryable) -> list[OutputQueue]:
     """Output queues the bot's profile can see, each with its *PUBLIC authority (None when not visible)."""
-    queues = conn.query_rows(OUTPUT_QUEUES, (), _output_queue_settings)
+    queues = conn.query_rows(OUTPUT_QUEUES, (), _output_queue_settings, reuse=True)
     public: dict[tuple[str, str], str] = {}
     for statement, batch in _public_authority_statements(map(itemgetter(0), queues)):
-        public.update(conn.query_rows(statement, batch, _public_authorities))
+        public.update(conn.query_rows(statement, batch, _public_authorities, reuse=True))
     authorities = zip(map(public.get, map(itemgetter(0, 1), queues)))
     return as_rows(OutputQueue, map(add, queues, authorities), _OUTPUT_QUEUE_SETTINGS + 1)
 
