@@ -34,6 +34,15 @@ def test_an_entry_is_judged_once_while_it_stays_in_the_window() -> None:
     assert judge.judged == [first.key, second.key, third.key, first.key]
 
 
+def test_an_entry_judged_to_nothing_is_not_judged_again() -> None:
+    memo: EntryMemo[None] = EntryMemo()
+    judged: list[JournalEntry] = []
+    kept = entry(1)
+    assert memo.each("DEMO", "basis", [kept], judged.append) == [None]
+    assert memo.each("DEMO", "basis", [kept, entry(2)], judged.append) == [None, None]
+    assert [item.sequence for item in judged] == [1, 2]
+
+
 def test_other_settings_another_system_or_an_equal_entry_read_again_are_judged_afresh() -> None:
     memo: EntryMemo[str] = EntryMemo()
     kept = entry(1)

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Sequence
-from typing import Generic, TypeVar
+from itertools import repeat
+from typing import Any, Generic, TypeVar
 
 from bot.ibmi.audit_journal import JournalEntry
 
@@ -30,7 +31,7 @@ class EntryMemo(Generic[Judgement]):
     judged with (`basis`) stay equal."""
 
     def __init__(self) -> None:
-        self._kept: dict[str, tuple[Hashable, dict[int, tuple[JournalEntry, Judgement]]]] = {}
+        self._kept: dict[str, tuple[Hashable, tuple[JournalEntry, ...], tuple[Any, ...]]] = {}
         self._lock = threading.Lock()
 
     def each(
@@ -42,16 +43,15 @@ class EntryMemo(Generic[Judgement]):
     ) -> list[Judgement]:
         """`judge(entry)` for every entry, in order: kept answers for the entries judged before on this basis."""
         with self._lock:
-            kept_basis, kept = self._kept.get(system, (None, {}))
-        if kept_basis != basis:
-            kept = {}
-        now: dict[int, tuple[JournalEntry, Judgement]] = {}  # by id: each entry is held, so no id is reused
-        answers = []
-        for entry in entries:
-            known = kept.get(id(entry))
-            answer = known[1] if known is not None and known[0] is entry else judge(entry)
-            now[id(entry)] = (entry, answer)
-            answers.append(answer)
+            kept_basis, kept_entries, kept_answers = self._kept.get(system, (None, (), ()))
+        # By id: the entries judged last are held (kept_entries), so no other object can have one of their ids.
+        known = dict(zip(map(id, kept_entries), kept_answers, strict=True)) if kept_basis == basis else {}
+        answers: list[Any] = list(map(known.get, map(id, entries), repeat(_NOT_JUDGED)))
+        for index in [index for index, answer in enumerate(answers) if answer is _NOT_JUDGED]:
+            answers[index] = judge(entries[index])
         with self._lock:
-            self._kept[system] = (basis, now)
+            self._kept[system] = (basis, tuple(entries), tuple(answers))
         return answers
+
+
+_NOT_JUDGED = object()
