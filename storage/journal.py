@@ -58,7 +58,8 @@ def take_in(
     forget_before: str,
 ) -> None:
     """Keep `entries` (those already kept are left as they are), move the position to `new_position`, and forget
-    the entries older than `forget_before`: one transaction."""
+    the entries older than `forget_before`: one transaction. `now` is kept as the position's read_at: when it was
+    last written (a read that moves nothing is not written, bot/journal_memory.py)."""
     encoder = json.JSONEncoder(sort_keys=True, default=str)
     with storage.transaction() as db:
         db.conn.executemany(
@@ -78,6 +79,16 @@ def take_in(
             "DELETE FROM journal_entries WHERE system = ? AND entry_type = ? AND entry_timestamp < ?",
             [system, entry_type, forget_before],
         )
+
+
+def any_before(storage: Storage, system: str, entry_type: str, before: str) -> bool:
+    """Whether an entry older than `before` is still kept."""
+    with storage.reading() as db:
+        row = db.execute(
+            "SELECT 1 FROM journal_entries WHERE system = ? AND entry_type = ? AND entry_timestamp < ? LIMIT 1",
+            [system, entry_type, before],
+        ).fetchone()
+    return row is not None
 
 
 def entries_since(storage: Storage, system: str, entry_type: str, since: str) -> list[StoredEntry]:

@@ -270,6 +270,27 @@ def test_the_entries_kept_in_memory_are_those_in_the_database_and_reloaded_when_
     assert memory.entries_since("PW", at(-5)) == [written_elsewhere]
 
 
+def test_a_read_that_moves_nothing_writes_nothing(storage):
+    from storage import journal as store
+
+    journal = FakeJournal()
+    journal.add(at(-50), 1)
+    journal.add(at(-30), 2)
+    read(journal, storage)
+    written = storage.lock.rows_changed()
+    assert read(journal, storage).read == 0
+    assert storage.lock.rows_changed() == written
+
+    journal.attached = ("QSYS", "QAUDRCV0002")  # a new receiver, no new entry: the position says so
+    journal.receivers.add(journal.attached)
+    read(journal, storage)
+    assert storage.lock.rows_changed() > written
+    assert StoredJournal(storage, "PROD").position("PW").receiver == "QSYS/QAUDRCV0002"  # type: ignore[union-attr]
+
+    read(journal, storage, Settings(window=900.0))  # a shorter window: the first entry is forgotten, nothing read
+    assert [entry.key for entry in store.entries_since(storage, "PROD", "PW", at(-120))] == [f"{at(-30)}#2"]
+
+
 def test_entries_that_cannot_matter_are_judged_when_read_and_not_kept(storage):
     from storage import journal as store
 
