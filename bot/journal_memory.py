@@ -58,13 +58,13 @@ class StoredJournal:
         journal, most reads of every system each minute."""
         copies = _COPIES.setdefault(self.storage, {})
         copy = copies.pop((self.system, entry_type), None)
-        if not self._moved_nothing(entry_type, entries, position, forget_before):
-            stored = [store.StoredEntry(entry.key, entry.timestamp, entry.to_json()) for entry in entries]
-            new_position = store.JournalPosition(position.timestamp, position.keys, position.receiver)
-            try:
+        stored = [store.StoredEntry(entry.key, entry.timestamp, entry.to_json()) for entry in entries]
+        new_position = store.JournalPosition(position.timestamp, position.keys, position.receiver)
+        try:
+            if not self._moved_nothing(entry_type, entries, position, forget_before):
                 store.take_in(self.storage, self.system, entry_type, stored, new_position, self.clock(), forget_before)
-            except StorageFailure:
-                return
+        except StorageFailure:
+            return
         if entry_type not in self._read:
             return
         if copy is not None and copy.position == self._read[entry_type]:
