@@ -1,7 +1,7 @@
 """The whole scheduled check cycle as the bot runs it, against a plain script running the same SQL.
 
 For each size N (--sizes, default 1,000, 10,000 and 100,000) a demo IBM i is filled with N connections and N
-output queues (bench/large_demo.py), then, taking turns, each in a subprocess of its own so that peak memory
+output queues (tests/large_demo.py), then, taking turns, each in a subprocess of its own so that peak memory
 figures never mix:
 
 - the bot: `build_bot` on a configuration with that demo system, ten trusted networks and every check
