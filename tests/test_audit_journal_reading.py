@@ -291,6 +291,19 @@ def test_a_read_that_moves_nothing_writes_nothing(storage):
     assert [entry.key for entry in store.entries_since(storage, "PROD", "PW", at(-120))] == [f"{at(-30)}#2"]
 
 
+def test_entries_taken_in_are_kept_even_when_the_position_stays(storage):
+    from bot.checks.audit_journal.reading import JournalPosition
+    from storage import journal as store
+
+    position = JournalPosition(at(-30), (f"{at(-30)}#2",))
+    StoredJournal(storage, "PROD").take_in("PW", [], position, at(-600))
+    memory = StoredJournal(storage, "PROD")  # the next run: it reads the position, then takes in what it read
+    assert memory.position("PW") == position
+    entry = JournalEntry("PW", at(-30), 2, user="QSECOFR")
+    memory.take_in("PW", [entry], position, at(-600))
+    assert [kept.key for kept in store.entries_since(storage, "PROD", "PW", at(-600))] == [entry.key]
+
+
 def test_entries_that_cannot_matter_are_judged_when_read_and_not_kept(storage):
     from storage import journal as store
 
