@@ -10,10 +10,10 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.ibmi import sql
 from bot.ibmi.access import ConnectionSettings
@@ -35,6 +35,7 @@ _SYSTEM_VALUE_INFO = re.compile(r"\bQSYS2\.SYSTEM_VALUE_INFO\b", re.IGNORECASE)
 _SYSTEM_VALUES_SEEN = "QTEMP.SYSTEM_VALUE_INFO"
 # The services IBM i 7.6 refuses to a profile without *IOSYSCFG (or the QIBM_IOSYSCFG_VIEW function usage).
 _IOSYSCFG_VIEWS = re.compile(r"\bQSYS2\.(NETSTAT_INFO|NETSTAT_JOB_INFO)\b")
+T = TypeVar("T")
 
 
 def _normalise(statement: str) -> str:
@@ -78,6 +79,10 @@ class DemoConnection:
         self.latency = latency
         self.hang = hang
         self.closed = threading.Event()
+        # Held while SQLite runs a statement or hands over rows. Closing an SQLite connection while another
+        # thread is inside it crashes the interpreter (CPython's sqlite3 module does not guard against it),
+        # and the bot closes an abandoned call's connection on another thread than the call's.
+        self.in_use = threading.RLock()
         self.traffic_interval = traffic_interval
         self.seed = seed
         self.missing_authorities = frozenset(missing_authorities)
@@ -107,10 +112,19 @@ class DemoConnection:
         """Nothing to roll back in autocommit mode."""
 
     def close(self) -> None:
+        """Close now, or, when another thread's statement is running, as soon as SQLite has stopped it."""
         self.closed.set()
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        db = self._db
+        if db is None:
+            return
+        try:
+            db.interrupt()  # the statement running now fails at its next step (safe from any thread)
+        except sqlite3.ProgrammingError:  # closed meanwhile by another thread
+            return
+        with self.in_use:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
 
 def _set_bot_profile_authorities(db: sqlite3.Connection, missing: frozenset[str]) -> None:
@@ -150,8 +164,15 @@ class DemoCursor:
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> DemoCursor:
         self._wait_latency()
-        if self._connection.closed.is_set():
-            raise DemoError("08003", "Connection not open")
+        with self._connection.in_use:
+            self._ensure_open()
+            try:
+                return self._execute(statement, params)
+            except sqlite3.Error:
+                self._ensure_open()  # stopped by closing the connection: told as a closed connection
+                raise
+
+    def _execute(self, statement: str, params: Sequence[Any]) -> DemoCursor:
         if self._connection.fail_statements is not None:
             raise statement_failure(self._connection.fail_statements)
         normalised = _normalise(statement)
@@ -195,25 +216,40 @@ class DemoCursor:
             try:
                 cursor = self._db.execute(statement, tuple(params))
             except sqlite3.Error as error:
+                self._ensure_open()
                 raise as_db2_error(error) from error
             self.close()
             self.description, self._streamed, self._rows = cursor.description, cursor, iter(cursor)
         return self
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        return list(self._rows)
+        return self._fetch(list, self._rows)
 
     def fetchmany(self, size: int = 1) -> list[tuple[Any, ...]]:
-        return list(islice(self._rows, size))
+        return self._fetch(list, islice(self._rows, size))
 
     def fetchone(self) -> tuple[Any, ...] | None:
-        return next(self._rows, None)
+        return self._fetch(next, self._rows, None)
+
+    def _fetch(self, take: Callable[..., T], *arguments: Any) -> T:
+        with self._connection.in_use:
+            self._ensure_open()
+            try:
+                return take(*arguments)
+            except sqlite3.Error:
+                self._ensure_open()  # stopped by closing the connection: told as a closed connection
+                raise
 
     def close(self) -> None:
-        self._rows = iter(())
-        if self._streamed is not None:
-            self._streamed.close()
-            self._streamed = None
+        with self._connection.in_use:
+            self._rows = iter(())
+            streamed, self._streamed = self._streamed, None
+            if streamed is not None and not self._connection.closed.is_set():
+                streamed.close()
+
+    def _ensure_open(self) -> None:
+        if self._connection.closed.is_set():
+            raise DemoError("08003", "Connection not open")
 
     def _set_result(self, description: Any, rows: list[tuple[Any, ...]]) -> None:
         self.close()
