@@ -31,6 +31,9 @@ from tests.test_cli import CLEAN_ENV
 
 USER, PASSWORD = "WARDENSVC", "s3cret;pw"
 ENV = {**CLEAN_ENV, "MP_USER": USER, "MP_PASSWORD": PASSWORD}
+# No test here is about the login timeout: a bound a loaded machine never reaches (on a heavily loaded machine
+# the websocket handshake with the stand-in once took longer than the default 10 s).
+LOGIN_TIMEOUT = 120.0
 SLACK = '[slack]\nalerts_channel = "C0123ALERTS"\napprovals_channel = "C0456APPROV"\n[storage]\npath = "w.db"\n'
 
 
@@ -51,7 +54,7 @@ def mapepire_system(standin: StandIn, ca_file: Path | None, password_env: str = 
         connection=f"mapepire://127.0.0.1:{standin.port}",
         user_env="MP_USER",
         password_env=password_env,
-        login_timeout=5.0,
+        login_timeout=LOGIN_TIMEOUT,
         ca_file=ca_file,
     )
 
@@ -61,6 +64,7 @@ def write_config(tmp_path: Path, standin: StandIn, ca_file: Path) -> Path:
     path.write_text(
         SLACK + f'[[systems]]\nname = "PROD"\nconnection = "mapepire://127.0.0.1:{standin.port}"\n'
         f'trusted = ["10.0.0.0/8"]\nuser_env = "MP_USER"\npassword_env = "MP_PASSWORD"\nca_file = "{ca_file}"\n'
+        f"login_timeout = {LOGIN_TIMEOUT}\n"
     )
     return path
 
