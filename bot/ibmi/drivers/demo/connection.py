@@ -164,13 +164,7 @@ class DemoCursor:
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> DemoCursor:
         self._wait_latency()
-        with self._connection.in_use:
-            self._ensure_open()
-            try:
-                return self._execute(statement, params)
-            except sqlite3.Error:
-                self._ensure_open()  # stopped by closing the connection: told as a closed connection
-                raise
+        return self._while_open(self._execute, statement, params)
 
     def _execute(self, statement: str, params: Sequence[Any]) -> DemoCursor:
         if self._connection.fail_statements is not None:
@@ -216,28 +210,29 @@ class DemoCursor:
             try:
                 cursor = self._db.execute(statement, tuple(params))
             except sqlite3.Error as error:
-                self._ensure_open()
                 raise as_db2_error(error) from error
             self.close()
             self.description, self._streamed, self._rows = cursor.description, cursor, iter(cursor)
         return self
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        return self._fetch(list, self._rows)
+        return self._while_open(list, self._rows)
 
     def fetchmany(self, size: int = 1) -> list[tuple[Any, ...]]:
-        return self._fetch(list, islice(self._rows, size))
+        return self._while_open(list, islice(self._rows, size))
 
     def fetchone(self) -> tuple[Any, ...] | None:
-        return self._fetch(next, self._rows, None)
+        return self._while_open(next, self._rows, None)
 
-    def _fetch(self, take: Callable[..., T], *arguments: Any) -> T:
+    def _while_open(self, work: Callable[..., T], *arguments: Any) -> T:
+        """`work` on the SQLite connection, holding it against a close; a statement stopped by closing the
+        connection fails as on a connection closed under it (08003), whatever SQLite said."""
         with self._connection.in_use:
             self._ensure_open()
             try:
-                return take(*arguments)
-            except sqlite3.Error:
-                self._ensure_open()  # stopped by closing the connection: told as a closed connection
+                return work(*arguments)
+            except (sqlite3.Error, DemoError):
+                self._ensure_open()
                 raise
 
     def close(self) -> None:
