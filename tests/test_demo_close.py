@@ -14,42 +14,49 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 ROUNDS = 100
 
-# The statement's SQL function blocks on row `stop_at` until the connection is being closed: on the first row the
-# close meets the statement inside `execute`, on the second inside a `fetchmany`.
+# Three ways a close meets a statement, each run `rounds` times. "execute" and "fetch": the statement's SQL function
+# holds row 1 (inside `execute`) or row 2 (inside a `fetchmany`) until the connection is being closed from another
+# thread. "anywhere": a long statement runs while the main thread closes the connection, which lands before it
+# starts, during one of SQLite's long steps or between two, wherever the other thread happens to be.
 SCRIPT = """
 import json, sys, threading
 from pathlib import Path
 from bot.ibmi.drivers.demo.connection import DemoConnection
 from bot.ibmi.drivers.demo.store import ensure_demo_system
 
-folder, rounds, stop_at = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+LONG = ("WITH RECURSIVE N(X) AS (SELECT 1 UNION ALL SELECT X + 1 FROM N WHERE X < 100000000) "
+        "SELECT X FROM N WHERE X % 20000 = 0")  # each row a long step inside SQLite
+folder, rounds, case = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 ensure_demo_system(folder)
 outcomes, left_open = [], 0
-for _ in range(rounds):
+
+
+def fetch(cursor, statement, started):
+    started.set()
+    try:
+        cursor.execute(statement)
+        while cursor.fetchmany(1):
+            pass
+        outcomes.append("all rows")
+    except Exception as error:
+        outcomes.append(f"{type(error).__name__} {error.args[0]}")
+
+
+def held_at(row):
     connection = DemoConnection(folder)
     inside, closing = threading.Event(), threading.Event()
     calls = []
 
     def held_row():
         calls.append(1)
-        if len(calls) == stop_at:
+        if len(calls) == row:
             inside.set()
             closing.wait()
         return 1
 
     connection._db.create_function("HELD_ROW", 0, held_row)
-    cursor = connection.cursor()
-
-    def fetch():
-        try:
-            cursor.execute("SELECT HELD_ROW() FROM QSYS2.USER_INFO")
-            while cursor.fetchmany(1):
-                pass
-            outcomes.append("all rows")
-        except Exception as error:
-            outcomes.append(f"{type(error).__name__} {error.args[0]}")
-
-    worker = threading.Thread(target=fetch)
+    statement = "SELECT HELD_ROW() FROM QSYS2.USER_INFO"
+    worker = threading.Thread(target=fetch, args=(connection.cursor(), statement, threading.Event()))
     worker.start()
     inside.wait()
     closer = threading.Thread(target=connection.close)
@@ -58,66 +65,41 @@ for _ in range(rounds):
     closing.set()
     worker.join()
     closer.join()
-    left_open += connection._db is not None
-print(json.dumps({"outcomes": sorted(set(outcomes)), "left_open": left_open}))
-"""
+    return connection
 
-# A long statement runs while the connection is closed from the main thread: the close comes before the statement
-# starts, during one of SQLite's long steps, or between two, wherever the other thread happens to be.
-RUNNING = """
-import json, sys, threading
-from pathlib import Path
-from bot.ibmi.drivers.demo.connection import DemoConnection
-from bot.ibmi.drivers.demo.store import ensure_demo_system
 
-folder, rounds = Path(sys.argv[1]), int(sys.argv[2])
-ensure_demo_system(folder)
-outcomes, left_open = [], 0
-for _ in range(rounds):
+def anywhere():
     connection = DemoConnection(folder)
-    cursor = connection.cursor()
     started = threading.Event()
-
-    def fetch():
-        started.set()
-        try:
-            cursor.execute("WITH RECURSIVE N(X) AS (SELECT 1 UNION ALL SELECT X + 1 FROM N WHERE X < 100000000) "
-                           "SELECT X FROM N WHERE X % 20000 = 0")  # each row a long step inside SQLite
-            while cursor.fetchmany(1):
-                pass
-            outcomes.append("all rows")
-        except Exception as error:
-            outcomes.append(f"{type(error).__name__} {error.args[0]}")
-
-    worker = threading.Thread(target=fetch)
+    worker = threading.Thread(target=fetch, args=(connection.cursor(), LONG, started))
     worker.start()
     started.wait()
     connection.close()
     worker.join()
-    left_open += connection._db is not None
+    return connection
+
+
+cases = {"execute": lambda: held_at(1), "fetch": lambda: held_at(2), "anywhere": anywhere}
+for _ in range(rounds):
+    left_open += cases[case]()._db is not None
 print(json.dumps({"outcomes": sorted(set(outcomes)), "left_open": left_open}))
 """
 
 
-def run_rounds(script: str, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", script, *arguments], cwd=REPO, capture_output=True, text=True, timeout=300
-    )
-
-
-@pytest.mark.parametrize("stop_at", [1, 2], ids=["inside execute", "inside a fetch"])
+@pytest.mark.parametrize(
+    "case", ["execute", "fetch", "anywhere"], ids=["inside execute", "inside a fetch", "anywhere in a long statement"]
+)
 def test_closing_a_connection_under_a_running_statement_ends_the_statement_not_the_process(
-    tmp_path: Path, stop_at: int
+    tmp_path: Path, case: str
 ) -> None:
-    result = run_rounds(SCRIPT, str(tmp_path / "demo"), str(ROUNDS), str(stop_at))
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / "demo"), str(ROUNDS), case],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout.splitlines()[-1])
     # The statement fails as on a connection closed under it (SQLSTATE 08003), and the close still happens.
-    assert figures == {"outcomes": ["DemoError 08003"], "left_open": 0}
-
-
-def test_closing_a_connection_wherever_a_long_statement_is_ends_the_statement_not_the_process(tmp_path: Path) -> None:
-    result = run_rounds(RUNNING, str(tmp_path / "demo"), str(ROUNDS))
-    assert result.returncode == 0, result.stderr[-2000:]
-    figures = json.loads(result.stdout.splitlines()[-1])
     assert figures == {"outcomes": ["DemoError 08003"], "left_open": 0}
